@@ -1,0 +1,66 @@
+import { describe, expect, it } from 'vitest';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadConfig } from './load.js';
+import { ConfigError } from '../core/errors.js';
+
+const KEY = Buffer.alloc(32, 7).toString('base64');
+const good = { KAFKA_BROKERS: '127.0.0.1:9092', FORCEHOOK_API_TOKEN: 'a'.repeat(32), FORCEHOOK_SECRET_KEY: KEY };
+const dir = join(process.cwd(), 'config');
+
+function errorOf(env: NodeJS.ProcessEnv): ConfigError {
+  try {
+    loadConfig({ dir, env });
+  } catch (err) {
+    if (err instanceof ConfigError) return err;
+    throw err;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('loadConfig', () => {
+  it('applies defaults from config/ and overrides from the environment', () => {
+    const c = loadConfig({ dir, env: { ...good, FORCEHOOK_HTTP_PORT: '0', FORCEHOOK_RETRY_SCHEDULE: '1s,2m' } });
+    expect(c.kafka.brokers).toEqual(['127.0.0.1:9092']);
+    expect(c.kafka.topicPrefix).toBe('forcehook');
+    expect(c.http.port).toBe(0);
+    expect(c.retrySchedule).toEqual([1_000, 120_000]);
+    expect(c.allowPrivateNetworks).toBe(false);
+    expect(c.pollIntervalS).toBe(30);
+  });
+
+  it('uses the documented default retry schedule', () => {
+    expect(loadConfig({ dir, env: good }).retrySchedule).toEqual([5e3, 3e5, 18e5, 72e5, 18e6, 36e6, 36e6]);
+  });
+
+  it('is immutable', () => {
+    const c = loadConfig({ dir, env: good });
+    expect(Object.isFrozen(c.kafka)).toBe(true);
+    expect(() => {
+      (c.kafka as { topicPrefix: string }).topicPrefix = 'x';
+    }).toThrow(TypeError);
+  });
+
+  it.each([
+    [{ ...good, FORCEHOOK_API_TOKEN: undefined }, 'FORCEHOOK_API_TOKEN'],
+    [{ ...good, KAFKA_BROKERS: undefined }, 'KAFKA_BROKERS'],
+    [{ ...good, KAFKA_BROKERS: 'nonsense' }, 'KAFKA_BROKERS'],
+    [{ ...good, FORCEHOOK_SECRET_KEY: 'c2hvcnQ=' }, 'FORCEHOOK_SECRET_KEY'],
+    [{ ...good, FORCEHOOK_HTTP_PORT: '70000' }, 'FORCEHOOK_HTTP_PORT'],
+    [{ ...good, FORCEHOOK_RETRY_SCHEDULE: '5 parsecs' }, 'FORCEHOOK_RETRY_SCHEDULE'],
+    [{ ...good, FORCEHOOK_ALLOW_PRIVATE_NETWORKS: 'maybe' }, 'FORCEHOOK_ALLOW_PRIVATE_NETWORKS'],
+    [{ ...good, FORCEHOOK_PUBLIC_URL: 'not a url' }, 'FORCEHOOK_PUBLIC_URL'],
+  ])('names the bad setting %#', (env, name) => {
+    const err = errorOf(env);
+    expect(err.setting).toBe(name);
+    expect(err.message.startsWith(`${name}: `)).toBe(true);
+    expect(err.message).not.toContain('\n');
+  });
+
+  it('rejects unknown keys in config files', () => {
+    const d = mkdtempSync(join(tmpdir(), 'fh-config-'));
+    writeFileSync(join(d, 'default.json'), JSON.stringify({ kafka: {}, http: {}, pollIntervall: 3 }));
+    expect(() => loadConfig({ dir: d, env: good })).toThrow(ConfigError);
+  });
+});

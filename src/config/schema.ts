@@ -1,0 +1,78 @@
+import { z } from 'zod';
+import { parseSchedule } from './duration.js';
+
+/**
+ * The service configuration. Every key documents itself; `ENV` below maps the
+ * environment variables of contract.md §2 onto these keys, so one error message
+ * can name the setting the operator actually typed.
+ */
+const hostPort = z.string().regex(/^[^\s:,]+:\d{1,5}$/, 'expected host:port');
+
+const schedule = z
+  .union([z.string(), z.array(z.number().int().min(0))])
+  .transform((v, ctx) => {
+    if (Array.isArray(v)) return v;
+    try {
+      return parseSchedule(v);
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', message: (err as Error).message });
+      return z.NEVER;
+    }
+  });
+
+const bool = z.union([z.boolean(), z.enum(['true', 'false', '1', '0'])]).transform((v) => v === true || v === 'true' || v === '1');
+
+const base64Key = z
+  .string()
+  .min(1, 'required')
+  .refine((v) => Buffer.from(v, 'base64').length === 32 && /^[A-Za-z0-9+/=_-]+$/.test(v), 'must be base64 of exactly 32 bytes (try: openssl rand -base64 32)');
+
+export const ConfigSchema = z
+  .object({
+    kafka: z
+      .object({
+        brokers: z
+          .union([z.string(), z.array(z.string())])
+          .transform((v) => (Array.isArray(v) ? v : v.split(',').map((s) => s.trim()).filter(Boolean)))
+          .pipe(z.array(hostPort).min(1, 'required: at least one host:port')),
+        clientId: z.string().min(1).default('forcehook'),
+        topicPrefix: z.string().regex(/^[A-Za-z0-9._-]+$/, 'letters, digits, . _ - only').default('forcehook'),
+      })
+      .strict(),
+    http: z
+      .object({
+        port: z.coerce.number().int().min(0).max(65535).default(8080),
+        host: z.string().min(1).default('127.0.0.1'),
+        bodyLimit: z.string().default('256kb'),
+      })
+      .strict(),
+    apiToken: z.string().min(16, 'required, at least 16 characters'),
+    secretKey: base64Key,
+    publicUrl: z.url().optional(),
+    allowPrivateNetworks: bool.default(false),
+    retrySchedule: schedule.default([5_000, 300_000, 1_800_000, 7_200_000, 18_000_000, 36_000_000, 36_000_000]),
+    pollIntervalS: z.coerce.number().int().min(1).default(30),
+    /** Share of an org's daily API limit polling may spend. */
+    pollBudgetShare: z.coerce.number().gt(0).max(1).default(0.1),
+    workflows: z.array(z.string()).default([]),
+    logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  })
+  .strict();
+
+export type Config = z.output<typeof ConfigSchema>;
+export type ConfigInput = z.input<typeof ConfigSchema>;
+
+/** Environment variable → path in the config object. */
+export const ENV: Readonly<Record<string, readonly string[]>> = {
+  KAFKA_BROKERS: ['kafka', 'brokers'],
+  FORCEHOOK_HTTP_PORT: ['http', 'port'],
+  FORCEHOOK_HTTP_HOST: ['http', 'host'],
+  FORCEHOOK_API_TOKEN: ['apiToken'],
+  FORCEHOOK_SECRET_KEY: ['secretKey'],
+  FORCEHOOK_TOPIC_PREFIX: ['kafka', 'topicPrefix'],
+  FORCEHOOK_PUBLIC_URL: ['publicUrl'],
+  FORCEHOOK_ALLOW_PRIVATE_NETWORKS: ['allowPrivateNetworks'],
+  FORCEHOOK_RETRY_SCHEDULE: ['retrySchedule'],
+  FORCEHOOK_POLL_INTERVAL_S: ['pollIntervalS'],
+  LOG_LEVEL: ['logLevel'],
+};
