@@ -1,0 +1,53 @@
+import express, { type Express, type Router } from 'express';
+import type { Logger } from '../core/log.js';
+import type { Metrics } from '../observability/metrics.js';
+import { bearerAuth } from './auth.js';
+import { errorHandler, notFound } from './errors.js';
+
+export interface HttpAppOptions {
+  apiToken: string;
+  bodyLimit: string;
+  logger: Logger;
+  metrics: Metrics;
+  /** Resolves true when the instance can serve (Kafka answers, state loaded). */
+  ready: () => Promise<boolean>;
+  /** Routers mounted under /v1, behind the bearer token. */
+  v1?: Router[];
+  /** Routers mounted at the root without auth (e.g. the OAuth callback). */
+  public?: Router[];
+}
+
+export function createHttpApp(opts: HttpAppOptions): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', false);
+  app.use((req, res, next) => {
+    res.on('finish', () => {
+      const route = (req.route as { path?: string } | undefined)?.path ?? (res.statusCode === 404 ? 'unmatched' : req.baseUrl || req.path);
+      opts.metrics.httpRequests.inc({ route: String(route), status: `${Math.floor(res.statusCode / 100)}xx` });
+    });
+    next();
+  });
+
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+  app.get('/readyz', async (_req, res) => {
+    const ok = await opts.ready().catch(() => false);
+    res.status(ok ? 200 : 503).json({ status: ok ? 'ready' : 'not ready' });
+  });
+  app.get('/metrics', async (_req, res) => {
+    res.type(opts.metrics.registry.contentType).send(await opts.metrics.registry.metrics());
+  });
+
+  const json = express.json({ limit: opts.bodyLimit, type: ['application/json', 'application/*+json'] });
+  for (const r of opts.public ?? []) app.use(json, r);
+  const v1 = express.Router();
+  v1.use(bearerAuth(opts.apiToken), json);
+  for (const r of opts.v1 ?? []) v1.use(r);
+  app.use('/v1', v1);
+
+  app.use(notFound);
+  app.use(errorHandler(opts.logger));
+  return app;
+}
