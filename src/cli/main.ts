@@ -1,0 +1,44 @@
+import { ConfigError } from '../core/errors.js';
+
+const USAGE = `usage: forcehook <command>
+
+  serve                         the service (config/ and the environment)
+  emulator [--port N] [--host H] the Salesforce org emulator
+  kafka [--port N]              a local single-node Kafka broker in the foreground
+  demo                          what 'npm start' runs: broker, emulated org, service, webhook receiver
+`;
+
+type Command = (argv: string[]) => Promise<void>;
+
+// Loaded lazily so that `forcehook kafka` does not pay for express, jsforce, ...
+const COMMANDS: Record<string, () => Promise<Command>> = {
+  serve: async () => (await import('../service/command.js')).runServeCommand,
+  emulator: async () => (await import('../emulator/command.js')).runEmulatorCommand,
+  kafka: async () => (await import('../kafka/local/command.js')).runKafkaCommand,
+  demo: async () => (await import('../demo/command.js')).runDemoCommand,
+};
+
+async function main(argv: string[]): Promise<void> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(USAGE);
+    return;
+  }
+  const load = COMMANDS[name];
+  if (!load) {
+    process.stderr.write(`forcehook: unknown command '${name}'\n${USAGE}`);
+    process.exitCode = 2;
+    return;
+  }
+  await (await load())(rest);
+}
+
+main(process.argv.slice(2)).catch((err: unknown) => {
+  // A bad setting or argument is one line naming it, not a stack trace.
+  if (err instanceof ConfigError || (err instanceof Error && /^--\w+|^[A-Z_]+: /.test(err.message))) {
+    process.stderr.write(`forcehook: ${err.message}\n`);
+    process.exit(2);
+  }
+  process.stderr.write(`forcehook: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exit(1);
+});
