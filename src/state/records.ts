@@ -1,0 +1,93 @@
+import { z } from 'zod';
+import { TRIGGERS } from '../events/schema.js';
+
+/**
+ * What the service keeps in its compacted state topic. Records are the durable
+ * truth shared by every instance; secrets inside them are sealed (SecretBox) and
+ * never leave the process unsealed except toward Salesforce or the receiver.
+ */
+export const CONNECTION_STATUSES = ['active', 'needs_reauth'] as const;
+export type ConnectionStatus = (typeof CONNECTION_STATUSES)[number];
+
+export const ConnectionRecordSchema = z.object({
+  id: z.string().min(1),
+  orgId: z.string().regex(/^[a-zA-Z0-9]{18}$/),
+  userId: z.string().optional(),
+  loginUrl: z.url(),
+  instanceUrl: z.url(),
+  clientId: z.string().min(1),
+  /** Sealed with FORCEHOOK_SECRET_KEY. */
+  clientSecret: z.string().min(1),
+  /** Sealed with FORCEHOOK_SECRET_KEY. */
+  refreshToken: z.string().min(1),
+  status: z.enum(CONNECTION_STATUSES),
+  statusReason: z.string().optional(),
+  createdAt: z.iso.datetime(),
+  updatedAt: z.iso.datetime(),
+});
+export type ConnectionRecord = z.infer<typeof ConnectionRecordSchema>;
+
+export const DestinationSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('webhook'), url: z.url({ protocol: /^https?$/ }) }).strict(),
+  z.object({ type: z.literal('workflow'), workflow: z.string().min(1).max(200) }).strict(),
+]);
+export type Destination = z.infer<typeof DestinationSchema>;
+
+export const SubscriptionRecordSchema = z.object({
+  id: z.string().min(1),
+  connectionId: z.string().min(1),
+  trigger: z.enum(TRIGGERS),
+  object: z.string().optional(),
+  campaignId: z.string().optional(),
+  fields: z.array(z.string()).optional(),
+  destination: DestinationSchema,
+  /** Sealed webhook secrets, newest first; an older one stays valid until `expiresAt`. */
+  secrets: z.array(z.object({ sealed: z.string(), createdAt: z.iso.datetime(), expiresAt: z.iso.datetime().optional() })).optional(),
+  createdAt: z.iso.datetime(),
+});
+export type SubscriptionRecord = z.infer<typeof SubscriptionRecordSchema>;
+
+export const StateRecordSchema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('connection'), connection: ConnectionRecordSchema }),
+  z.object({ kind: z.literal('subscription'), subscription: SubscriptionRecordSchema }),
+]);
+export type StateRecord = z.infer<typeof StateRecordSchema>;
+
+export const stateKey = {
+  connection: (id: string) => `connection:${id}`,
+  subscription: (id: string) => `subscription:${id}`,
+};
+
+/**
+ * Positions in Salesforce, in the compacted checkpoints topic. A CDC position
+ * is written only after Kafka acknowledged every event up to it.
+ */
+export const CheckpointSchema = z.discriminatedUnion('kind', [
+  z.object({
+    kind: z.literal('cdc'),
+    connectionId: z.string(),
+    channel: z.string(),
+    /** Decimal string: replay ids are opaque and may grow past 2^53. */
+    replayId: z.string(),
+    /** Commit time of the last event acked: where a gap reconcile starts. */
+    commitTimestamp: z.number(),
+    updatedAt: z.iso.datetime(),
+  }),
+  z.object({
+    kind: z.literal('poll'),
+    connectionId: z.string(),
+    object: z.string(),
+    /** (SystemModstamp, Id) of the last row published: rows after it are new. */
+    systemModstamp: z.number(),
+    lastId: z.string(),
+    /** End of the last getDeleted window checked. */
+    deletedUntil: z.number(),
+    updatedAt: z.iso.datetime(),
+  }),
+]);
+export type Checkpoint = z.infer<typeof CheckpointSchema>;
+
+export const checkpointKey = {
+  cdc: (connectionId: string, channel: string) => `cdc:${connectionId}:${channel}`,
+  poll: (connectionId: string, object: string) => `poll:${connectionId}:${object}`,
+};
