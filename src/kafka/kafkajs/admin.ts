@@ -1,0 +1,111 @@
+import { ConfigResourceTypes, type Admin as KjsAdmin, type ITopicConfig, type Kafka } from 'kafkajs';
+import { ForcehookError } from '../../core/errors.js';
+import type { Logger } from '../../core/log.js';
+import type { Admin, TopicSpec } from '../types.js';
+import { guarded } from './errors.js';
+
+export const PING_BUDGET_MS = 2_500;
+
+function topicConfig(spec: TopicSpec): ITopicConfig {
+  const config: Record<string, string> = {};
+  if (spec.compacted) config['cleanup.policy'] = 'compact';
+  if (spec.retentionMs !== undefined) config['retention.ms'] = String(spec.retentionMs);
+  Object.assign(config, spec.config);
+  return {
+    topic: spec.topic,
+    numPartitions: spec.partitions ?? -1,
+    replicationFactor: -1,
+    configEntries: Object.entries(config).map(([name, value]) => ({ name, value })),
+  };
+}
+
+/** Connects on first use; a failed connect is retried by the next call. */
+function lazy(admin: KjsAdmin): { use: () => Promise<KjsAdmin>; reset: () => Promise<void> } {
+  let connecting: Promise<void> | undefined;
+  return {
+    async use() {
+      connecting ??= guarded('kafka admin connect', () => admin.connect()).catch((err: unknown) => {
+        connecting = undefined;
+        throw err;
+      });
+      await connecting;
+      return admin;
+    },
+    async reset() {
+      if (!connecting) return;
+      connecting = undefined;
+      await admin.disconnect().catch(() => undefined);
+    },
+  };
+}
+
+/**
+ * `pingKafka` is a separate kafkajs instance with short timeouts and no retries,
+ * so /readyz answers within PING_BUDGET_MS even when the cluster is gone, while
+ * the main admin keeps kafkajs's patient defaults for real work.
+ */
+export function createKafkajsAdmin(kafka: Kafka, pingKafka: Kafka, logger: Logger, onClose: () => void): Admin {
+  const main = lazy(kafka.admin());
+  const ping = lazy(pingKafka.admin({ retry: { retries: 0 } }));
+
+  async function assertCompacted(admin: KjsAdmin, topics: string[]): Promise<void> {
+    if (topics.length === 0) return;
+    const res = await guarded('kafka describeConfigs', () =>
+      admin.describeConfigs({
+        includeSynonyms: false,
+        resources: topics.map((name) => ({ type: ConfigResourceTypes.TOPIC, name, configNames: ['cleanup.policy'] })),
+      }),
+    );
+    for (const r of res.resources) {
+      const policy = r.configEntries.find((e) => e.configName === 'cleanup.policy')?.configValue ?? '';
+      if (!policy.split(',').includes('compact')) {
+        throw new ForcehookError('KAFKA', `topic ${r.resourceName} exists with cleanup.policy=${policy}; it must be compacted (cleanup.policy=compact)`);
+      }
+    }
+  }
+
+  return {
+    async ensureTopics(specs) {
+      const admin = await main.use();
+      // One topic per request: kafkajs reports "already exists" only when every
+      // topic of a request existed, and then skips waiting for the others' leaders.
+      for (const spec of specs) {
+        const created = await guarded(`kafka create topic ${spec.topic}`, () =>
+          admin.createTopics({ topics: [topicConfig(spec)], waitForLeaders: true }),
+        );
+        if (created) logger.info({ topic: spec.topic }, 'kafka topic created');
+      }
+      await assertCompacted(admin, specs.filter((s) => s.compacted).map((s) => s.topic));
+    },
+
+    async topicOffsets(topic) {
+      const admin = await main.use();
+      const offsets = await guarded(`kafka offsets of ${topic}`, () => admin.fetchTopicOffsets(topic));
+      return offsets.map(({ partition, low, high }) => ({ partition, low, high })).sort((a, b) => a.partition - b.partition);
+    },
+
+    async ping() {
+      let timer: NodeJS.Timeout | undefined;
+      const deadline = new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () => reject(new ForcehookError('KAFKA_UNAVAILABLE', `kafka ping: no answer within ${PING_BUDGET_MS} ms`, { retriable: true, status: 503 })),
+          PING_BUDGET_MS,
+        );
+      });
+      try {
+        await Promise.race([ping.use().then((a) => guarded('kafka ping', () => a.describeCluster())), deadline]);
+      } catch (err) {
+        // A fresh connection next time: kafkajs may keep a half-dead socket otherwise.
+        void ping.reset();
+        throw err;
+      } finally {
+        clearTimeout(timer);
+      }
+    },
+
+    async close() {
+      onClose();
+      await Promise.all([main.reset(), ping.reset()]);
+    },
+  };
+}

@@ -1,0 +1,45 @@
+import { Kafka, logLevel } from 'kafkajs';
+import type { Logger } from '../../core/log.js';
+import type { KafkaClient } from '../types.js';
+import { createKafkajsAdmin } from './admin.js';
+import { createKafkajsConsumer } from './consumer.js';
+import { pinoLogCreator } from './log.js';
+import { createKafkajsProducer } from './producer.js';
+
+export interface KafkajsClientOptions {
+  /** host:port bootstrap servers. */
+  brokers: string[];
+  clientId: string;
+  logger: Logger;
+}
+
+export function createKafkajsClient(opts: KafkajsClientOptions): KafkaClient {
+  const logger = opts.logger.child({ component: 'kafka' });
+  const common = { clientId: opts.clientId, brokers: opts.brokers, logLevel: logLevel.WARN, logCreator: pinoLogCreator(logger) };
+  const kafka = new Kafka(common);
+  const pingKafka = new Kafka({ ...common, connectionTimeout: 1_000, requestTimeout: 2_000, retry: { retries: 0 } });
+
+  // Everything still open, so close() can release it all (tests, shutdown).
+  const open = new Set<{ close(): Promise<void> }>();
+  const track = <T extends { close(): Promise<void> }>(make: (untrack: () => void) => T): T => {
+    let handle: T | undefined;
+    handle = make(() => {
+      if (handle) open.delete(handle);
+    });
+    open.add(handle);
+    return handle;
+  };
+
+  return {
+    producer: (producerOpts = {}) => track((untrack) => createKafkajsProducer(kafka, producerOpts, untrack)),
+    consumer: (groupId, consumerOpts = {}) =>
+      track((untrack) => {
+        const c = createKafkajsConsumer(kafka, groupId, consumerOpts, logger, untrack);
+        return Object.assign(c, { close: () => c.stop() });
+      }),
+    admin: () => track((untrack) => createKafkajsAdmin(kafka, pingKafka, logger, untrack)),
+    async close() {
+      await Promise.allSettled([...open].map((h) => h.close()));
+    },
+  };
+}
