@@ -107,7 +107,7 @@ describe('streaming over a bare faye client', () => {
       headers: { 'content-type': 'application/json', authorization: `OAuth ${TOKEN}` },
       body: JSON.stringify([{ channel: '/meta/handshake', version: '1.0', supportedConnectionTypes: ['long-polling'], id: '1' }]),
     });
-    expect((await res.json())[0].successful).toBe(true);
+    expect(((await res.json()) as Message[])[0].successful).toBe(true);
     expect(h.server.stats(ORG).streamingClients).toBe(1);
     await waitFor(() => h.server.stats(ORG).streamingClients === 0, 3000, 'expiry');
   });
