@@ -1,0 +1,123 @@
+/**
+ * RawChange -> the events it triggers (issue 4, "The five triggers"). One change always yields its
+ * record.* event; CampaignMember creations and Opportunities gaining a campaign additionally yield the
+ * campaign event, with the same commit facts so both ids are as deterministic as the record's.
+ */
+import { ValidationError } from '../core/errors.js';
+import { eventId } from '../events/id.js';
+import { sameSalesforceId, toId18 } from '../events/salesforce-id.js';
+import {
+  eventTypeFor,
+  type ChangeType,
+  type EventType,
+  type ForcehookEvent,
+  type ForcehookEventData,
+  type Trigger,
+} from '../events/schema.js';
+import type { RawChange } from '../normalize/raw-change.js';
+
+export interface DetectContext {
+  orgId: string;
+  connectionId: string;
+  /**
+   * Polling only: the last known CampaignId of this Opportunity (null: known to have none; undefined:
+   * unknown). CDC says what changed in `changedFields` and ignores it.
+   */
+  previousCampaignId?: string | null;
+  /** Tie-break for colliding ids, see events/id.ts; `detectBatch` computes it. */
+  occurrence?: number;
+}
+
+const RECORD_TRIGGER: Record<ChangeType, Trigger> = {
+  CREATE: 'record.created',
+  UPDATE: 'record.updated',
+  DELETE: 'record.deleted',
+  UNDELETE: 'record.undeleted',
+};
+
+function idField(record: Record<string, unknown>, name: string): string | undefined {
+  const v = record[name];
+  return typeof v === 'string' ? toId18(v) : undefined;
+}
+
+function hasChanged(change: RawChange, field: string): boolean {
+  const f = field.toLowerCase();
+  return change.changedFields.some((c) => c.toLowerCase() === f);
+}
+
+/** Did this Opportunity change gain a (new) campaign? */
+function opportunityGainedCampaign(change: RawChange, ctx: DetectContext, campaignId: string | undefined): boolean {
+  if (campaignId === undefined) return false;
+  if (change.changeType === 'CREATE') return true;
+  if (change.changeType !== 'UPDATE') return false;
+  if (change.detectedBy === 'cdc') return hasChanged(change, 'CampaignId');
+  if (ctx.previousCampaignId !== undefined) return !sameSalesforceId(campaignId, ctx.previousCampaignId);
+  // Polling without a last known value: only a snapshot diff can tell; otherwise every poll of an
+  // opportunity with a campaign would re-announce it.
+  return hasChanged(change, 'CampaignId');
+}
+
+function buildEvent(
+  type: EventType,
+  change: RawChange,
+  orgId: string,
+  ctx: DetectContext,
+  extra: Partial<ForcehookEventData>,
+): ForcehookEvent {
+  const { object, recordId, changeType, changedFields, record, detectedBy, commitTimestamp } = change;
+  const data: ForcehookEventData = {
+    orgId,
+    connectionId: ctx.connectionId,
+    object,
+    recordId,
+    changeType,
+    changedFields: [...changedFields],
+    record: { ...record },
+    detectedBy,
+    commitTimestamp,
+  };
+  for (const key of ['commitNumber', 'transactionKey', 'sequenceNumber', 'replayId', 'changeOrigin', 'commitUser'] as const) {
+    if (change[key] !== undefined) Object.assign(data, { [key]: change[key] });
+  }
+  Object.assign(data, extra);
+  return {
+    specversion: '1.0',
+    id: eventId({ orgId, recordId, type, commitTimestamp, ...(ctx.occurrence ? { occurrence: ctx.occurrence } : {}) }),
+    source: `/salesforce/${orgId}`,
+    type,
+    subject: recordId,
+    time: new Date(commitTimestamp).toISOString(),
+    datacontenttype: 'application/json',
+    data,
+  };
+}
+
+export function detectTriggers(change: RawChange, ctx: DetectContext): ForcehookEvent[] {
+  const orgId = toId18(ctx.orgId);
+  if (orgId === undefined) throw new ValidationError(`detect: orgId ${JSON.stringify(ctx.orgId)} is not a Salesforce id`);
+  const recordId = toId18(change.recordId);
+  if (recordId === undefined) throw new ValidationError(`detect: recordId ${JSON.stringify(change.recordId)} is not a Salesforce id`);
+  const c: RawChange = { ...change, recordId };
+
+  const events = [buildEvent(eventTypeFor(RECORD_TRIGGER[c.changeType]), c, orgId, ctx, {})];
+  const object = c.object.toLowerCase();
+  const campaignId = idField(c.record, 'CampaignId');
+
+  if (object === 'campaignmember' && c.changeType === 'CREATE' && campaignId !== undefined) {
+    const leadId = idField(c.record, 'LeadId');
+    const contactId = idField(c.record, 'ContactId');
+    events.push(
+      buildEvent(eventTypeFor('campaign_member.added'), c, orgId, ctx, {
+        campaignId,
+        ...(leadId !== undefined ? { leadId } : {}),
+        ...(contactId !== undefined ? { contactId } : {}),
+      }),
+    );
+  }
+  if (object === 'opportunity' && opportunityGainedCampaign(c, ctx, campaignId)) {
+    events.push(
+      buildEvent(eventTypeFor('campaign_opportunity.added'), c, orgId, ctx, { campaignId: campaignId!, opportunityId: recordId }),
+    );
+  }
+  return events;
+}
