@@ -1,0 +1,153 @@
+import { Connection } from 'jsforce';
+import type { Dispatcher } from 'undici';
+import type { Logger } from '../core/log.js';
+import { StateMachine, type TransitionTable } from '../core/state-machine.js';
+import { ReauthRequiredError, refreshAccessToken, type OAuthClient } from './oauth.js';
+
+/** The REST API version forcehook speaks (CDC over CometD needs ≥ 37; CampaignMember events ≥ 46). */
+export const API_VERSION = '59.0';
+
+export type SessionState = 'idle' | 'active' | 'refreshing' | 'needs_reauth' | 'closed';
+
+const TRANSITIONS: TransitionTable<SessionState> = {
+  idle: ['refreshing', 'closed'],
+  active: ['refreshing', 'closed'],
+  refreshing: ['active', 'needs_reauth', 'idle', 'closed'],
+  needs_reauth: ['closed'],
+  closed: [],
+};
+
+export interface OrgSessionOptions {
+  connectionId: string;
+  orgId: string;
+  instanceUrl: string;
+  oauth: OAuthClient;
+  refreshToken: string;
+  /** A token already in hand (e.g. from the call that validated the connection). */
+  accessToken?: string;
+  logger: Logger;
+  dispatcher?: Dispatcher;
+  /** A refresh failed for good: the connection needs a person to re-authorize it. */
+  onReauthRequired?: (reason: string) => void;
+}
+
+/**
+ * One org's authenticated session. Access-token refresh is single-flight per
+ * org: Salesforce may reject concurrent refreshes, and the REST client, the
+ * streaming client and workflows all share this one token. Listeners learn of
+ * a new token so that the streaming client, which bakes the token into its
+ * handshake header, can be rebuilt.
+ */
+export class OrgSession {
+  readonly connectionId: string;
+  readonly orgId: string;
+  readonly apiVersion = API_VERSION;
+  #instanceUrl: string;
+  #accessToken: string | undefined;
+  #inflight: Promise<string> | undefined;
+  #conn: Connection | undefined;
+  readonly #state: StateMachine<SessionState>;
+  readonly #listeners = new Set<(token: string) => void>();
+
+  constructor(private readonly opts: OrgSessionOptions) {
+    this.connectionId = opts.connectionId;
+    this.orgId = opts.orgId;
+    this.#instanceUrl = opts.instanceUrl;
+    this.#accessToken = opts.accessToken;
+    this.#state = new StateMachine('session', TRANSITIONS, opts.accessToken ? 'active' : 'idle');
+  }
+
+  get state(): SessionState {
+    return this.#state.state;
+  }
+
+  get instanceUrl(): string {
+    return this.#instanceUrl;
+  }
+
+  /** The current access token, obtaining one first if there is none. */
+  async token(): Promise<string> {
+    return this.#accessToken ?? this.refresh(undefined);
+  }
+
+  /**
+   * Refreshes unless someone already replaced `stale`: callers pass the token
+   * that failed, so N callers failing on one expired token cause one refresh.
+   */
+  refresh(stale: string | undefined): Promise<string> {
+    if (this.#state.state === 'needs_reauth') {
+      return Promise.reject(new ReauthRequiredError(`connection ${this.connectionId} needs re-authorization`));
+    }
+    if (this.#state.state === 'closed') return Promise.reject(new ReauthRequiredError('session closed'));
+    if (this.#accessToken !== undefined && this.#accessToken !== stale) return Promise.resolve(this.#accessToken);
+    this.#inflight ??= this.#doRefresh().finally(() => {
+      this.#inflight = undefined;
+    });
+    return this.#inflight;
+  }
+
+  async #doRefresh(): Promise<string> {
+    this.#state.to('refreshing');
+    try {
+      const res = await refreshAccessToken(this.opts.oauth, this.opts.refreshToken, this.opts.dispatcher);
+      if (this.#state.state === 'closed') return res.access_token;
+      this.#accessToken = res.access_token;
+      this.#instanceUrl = res.instance_url;
+      if (this.#conn) {
+        this.#conn.accessToken = res.access_token;
+        this.#conn.instanceUrl = res.instance_url;
+      }
+      this.#state.to('active');
+      this.opts.logger.info({ connectionId: this.connectionId, orgId: this.orgId }, 'access token refreshed');
+      for (const l of this.#listeners) l(res.access_token);
+      return res.access_token;
+    } catch (err) {
+      if (this.#state.state === 'closed') throw err;
+      if (err instanceof ReauthRequiredError) {
+        this.#state.to('needs_reauth');
+        this.opts.logger.warn({ connectionId: this.connectionId, orgId: this.orgId, reason: err.message }, 'connection needs re-authorization');
+        this.opts.onReauthRequired?.(err.message);
+      } else {
+        this.#state.to(this.#accessToken ? 'active' : 'idle');
+      }
+      throw err;
+    }
+  }
+
+  onTokenRefreshed(listener: (token: string) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /**
+   * A jsforce Connection sharing this session's token: jsforce refreshes on
+   * INVALID_SESSION_ID through `refreshFn`, which lands in the single flight.
+   */
+  jsforce(): Connection {
+    if (!this.#conn) {
+      const conn = new Connection({
+        instanceUrl: this.#instanceUrl,
+        version: API_VERSION,
+        ...(this.#accessToken ? { accessToken: this.#accessToken } : {}),
+        refreshFn: (c, callback) => {
+          this.refresh(c.accessToken ?? undefined).then(
+            (token) => callback(null, token),
+            (err: unknown) => callback(err as Error),
+          );
+        },
+      });
+      this.#conn = conn;
+    }
+    return this.#conn;
+  }
+
+  /** The org's API usage as Salesforce last reported it (Sforce-Limit-Info). */
+  apiUsage(): { used: number; limit: number } | undefined {
+    return this.#conn?.limitInfo?.apiUsage;
+  }
+
+  close(): void {
+    if (this.#state.state !== 'closed') this.#state.to('closed');
+    this.#listeners.clear();
+  }
+}
