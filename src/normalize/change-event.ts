@@ -56,7 +56,10 @@ function normalizeParsed(msg: unknown): NormalizeResult {
   }
 
   const body: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(data.payload)) {
+  // Read the body from the input itself: zod's copy may silently drop or reinterpret a "__proto__" key,
+  // and a hostile key should make the message invalid, not vanish.
+  const rawPayload = (msg as { data: { payload: Record<string, unknown> } }).data.payload;
+  for (const [key, value] of Object.entries(rawPayload)) {
     if (key === 'ChangeEventHeader') continue;
     if (!FIELD_NAME.test(key)) return invalid(`unexpected body field name ${JSON.stringify(key.slice(0, 80))}`, msg);
     if (!isFieldValue(value, 0)) return invalid(`unexpected value for body field ${key}`, msg);
