@@ -1,0 +1,263 @@
+import { CloudEvent } from 'cloudevents';
+import { describe, expect, it } from 'vitest';
+import { forcehookEventSchema, type ForcehookEvent } from '../events/schema.js';
+import { normalizeChangeEvent } from '../normalize/change-event.js';
+import { cdcMessage, fixture, type CdcSpec } from '../normalize/fixtures/load.js';
+import { normalizePolledRow } from '../normalize/polled-row.js';
+import type { ChangesResult, RawChange } from '../normalize/raw-change.js';
+import { detectBatch } from './batch.js';
+import { createDetector } from './index.js';
+import { orderTransaction } from './transaction.js';
+import { detectTriggers } from './triggers.js';
+
+const ORG = '00D000000000001AAA';
+const ctx = { orgId: ORG, connectionId: 'conn-1' };
+const TS = 1_717_000_000_000;
+const ISO = new Date(TS).toISOString();
+const SF_TS = ISO.replace('Z', '+0000');
+
+function cdc(spec: CdcSpec): RawChange[] {
+  const r = normalizeChangeEvent(cdcMessage({ commitTimestamp: TS, ...spec }), ctx);
+  expect(r.kind).toBe('changes');
+  return (r as ChangesResult).changes;
+}
+function cdcOne(spec: CdcSpec): RawChange {
+  return cdc(spec)[0]!;
+}
+
+/** Every event must satisfy our schema and the CloudEvents SDK's own validation. */
+function valid(events: ForcehookEvent[]): ForcehookEvent[] {
+  for (const e of events) {
+    expect(forcehookEventSchema.safeParse(e).error).toBeUndefined();
+    const ce = new CloudEvent(e as never); // strict by default: throws on an invalid event
+    expect(ce.validate()).toBe(true);
+    const back = new CloudEvent(JSON.parse(JSON.stringify(ce)) as never);
+    expect(back.id).toBe(e.id);
+    expect(back.data).toEqual(e.data);
+  }
+  return events;
+}
+
+const ACC = '001000000000001AAA';
+const OPP = '006000000000001AAA';
+const CMP = '701000000000001AAA';
+const CMP2 = '701000000000002AAA';
+const LEAD = '00Q000000000001AAA';
+const CON = '003000000000001AAA';
+const CM = '00v000000000001AAA';
+
+describe('record.* triggers', () => {
+  it.each([
+    ['CREATE', 'salesforce.record.created'],
+    ['UPDATE', 'salesforce.record.updated'],
+    ['DELETE', 'salesforce.record.deleted'],
+    ['UNDELETE', 'salesforce.record.undeleted'],
+  ])('%s -> %s, a complete CloudEvent', (changeType, type) => {
+    const [e, ...rest] = valid(detectTriggers(cdcOne({ entityName: 'Account', recordIds: [ACC], changeType, body: { Name: 'Acme' } }), ctx));
+    expect(rest).toEqual([]);
+    expect(e).toMatchObject({
+      specversion: '1.0',
+      type,
+      source: `/salesforce/${ORG}`,
+      subject: ACC,
+      time: ISO,
+      datacontenttype: 'application/json',
+      data: {
+        orgId: ORG,
+        connectionId: 'conn-1',
+        object: 'Account',
+        recordId: ACC,
+        changeType,
+        detectedBy: 'cdc',
+        commitTimestamp: TS,
+        commitNumber: '1234567',
+        transactionKey: 'tx-1',
+        sequenceNumber: 1,
+        replayId: '1',
+        commitUser: '005000000000001AAA',
+      },
+    });
+  });
+
+  it('works for custom objects, from the captured sample', () => {
+    const r = normalizeChangeEvent(fixture('employee-update-emp.data.json', '/data/Employee__ChangeEvent'), ctx) as ChangesResult;
+    const [e] = valid(detectTriggers(r.changes[0]!, ctx));
+    expect(e).toMatchObject({ type: 'salesforce.record.updated', subject: 'a097F00000XpKo9QAF', data: { object: 'Employee__c', changedFields: ['LastModifiedDate', 'Tenure__c'] } });
+  });
+
+  it('a merged CDC event yields one event per record, with distinct ids', () => {
+    const r = normalizeChangeEvent(fixture('account-update-merged.json'), ctx) as ChangesResult;
+    const events = valid(detectBatch(r.changes, ctx));
+    expect(events.map((e) => e.subject)).toEqual(['0015f00002JUZPDAA5', '0015f00002JUZPXAA5', '0015f00002JUZPcAAP']);
+    expect(new Set(events.map((e) => e.id)).size).toBe(3);
+    expect(events.every((e) => e.data.commitNumber === '1652977933433528300')).toBe(true);
+  });
+
+  it('the same CDC event delivered twice gets the same ids', () => {
+    const msg = cdcMessage({ entityName: 'Account', recordIds: [ACC], changeType: 'UPDATE', changedFields: ['Name'], body: { Name: 'x' } });
+    const once = (normalizeChangeEvent(msg, ctx) as ChangesResult).changes;
+    const twice = (normalizeChangeEvent(structuredClone(msg), ctx) as ChangesResult).changes;
+    expect(detectBatch(once, ctx).map((e) => e.id)).toEqual(detectBatch(twice, ctx).map((e) => e.id));
+    // ... also when both copies land in one batch (a replay overlapping live delivery).
+    const [a, b] = detectBatch([...once, ...twice], ctx);
+    expect(a!.id).toBe(b!.id);
+  });
+});
+
+describe('campaign_member.added', () => {
+  it('a CampaignMember CREATE is record.created plus campaign_member.added with lead', () => {
+    const change = cdcOne({ entityName: 'CampaignMember', recordIds: [CM], changeType: 'CREATE', body: { CampaignId: CMP, LeadId: LEAD, Status: 'Sent' } });
+    const [rec, added] = valid(detectTriggers(change, ctx));
+    expect(rec!.type).toBe('salesforce.record.created');
+    expect(added).toMatchObject({ type: 'salesforce.campaign_member.added', subject: CM, data: { object: 'CampaignMember', campaignId: CMP, leadId: LEAD } });
+    expect(added!.data.contactId).toBeUndefined();
+    expect(added!.id).not.toBe(rec!.id);
+  });
+
+  it('with a contact, from polling, with 15-character reference ids', () => {
+    const change = normalizePolledRow({
+      object: 'CampaignMember',
+      row: { Id: CM, CampaignId: CMP.slice(0, 15), ContactId: CON.slice(0, 15), CreatedDate: SF_TS, LastModifiedDate: SF_TS, SystemModstamp: SF_TS },
+      detectedBy: 'polling',
+    });
+    const [, added] = valid(detectTriggers(change, ctx));
+    expect(added!.data).toMatchObject({ campaignId: CMP, contactId: CON, detectedBy: 'polling' });
+  });
+
+  it('updates and deletes of members are not additions', () => {
+    for (const changeType of ['UPDATE', 'DELETE']) {
+      const change = cdcOne({ entityName: 'CampaignMember', recordIds: [CM], changeType, changedFields: ['Status'], body: { Status: 'Responded' } });
+      expect(detectTriggers(change, ctx).map((e) => e.type)).toEqual([changeType === 'UPDATE' ? 'salesforce.record.updated' : 'salesforce.record.deleted']);
+    }
+  });
+});
+
+describe('campaign_opportunity.added', () => {
+  const types = (events: ForcehookEvent[]) => events.map((e) => e.type);
+
+  it('an Opportunity created with a campaign', () => {
+    const events = valid(detectTriggers(cdcOne({ entityName: 'Opportunity', recordIds: [OPP], changeType: 'CREATE', body: { Name: 'Big', CampaignId: CMP } }), ctx));
+    expect(types(events)).toEqual(['salesforce.record.created', 'salesforce.campaign_opportunity.added']);
+    expect(events[1]!.data).toMatchObject({ campaignId: CMP, opportunityId: OPP });
+  });
+
+  it('not when created without one', () => {
+    expect(types(detectTriggers(cdcOne({ entityName: 'Opportunity', recordIds: [OPP], changeType: 'CREATE', body: { Name: 'Big', CampaignId: null } }), ctx))).toEqual([
+      'salesforce.record.created',
+    ]);
+  });
+
+  it('CDC UPDATE with CampaignId among changedFields and a new value', () => {
+    const change = cdcOne({ entityName: 'Opportunity', recordIds: [OPP], changeType: 'UPDATE', changedFields: ['CampaignId', 'LastModifiedDate'], body: { CampaignId: CMP } });
+    expect(types(valid(detectTriggers(change, ctx)))).toEqual(['salesforce.record.updated', 'salesforce.campaign_opportunity.added']);
+  });
+
+  it('not when CDC clears the campaign or another field changed', () => {
+    const cleared = cdcOne({ entityName: 'Opportunity', recordIds: [OPP], changeType: 'UPDATE', changedFields: ['CampaignId'], body: { CampaignId: null } });
+    expect(types(detectTriggers(cleared, ctx))).toEqual(['salesforce.record.updated']);
+    // Enrichment can put an unchanged CampaignId in the body: changedFields decides.
+    const other = cdcOne({ entityName: 'Opportunity', recordIds: [OPP], changeType: 'UPDATE', changedFields: ['Amount'], body: { Amount: 5, CampaignId: CMP } });
+    expect(types(detectTriggers(other, { ...ctx, previousCampaignId: null }))).toEqual(['salesforce.record.updated']);
+  });
+
+  it('polling: decided by the last known CampaignId', () => {
+    const polled = (campaignId: string | null) =>
+      normalizePolledRow({
+        object: 'Opportunity',
+        row: { Id: OPP, CampaignId: campaignId, CreatedDate: '2024-01-01T00:00:00.000+0000', LastModifiedDate: SF_TS, SystemModstamp: SF_TS },
+        detectedBy: 'polling',
+      });
+    expect(types(detectTriggers(polled(CMP), { ...ctx, previousCampaignId: null }))).toContain('salesforce.campaign_opportunity.added');
+    expect(types(detectTriggers(polled(CMP2), { ...ctx, previousCampaignId: CMP }))).toContain('salesforce.campaign_opportunity.added');
+    expect(types(detectTriggers(polled(CMP), { ...ctx, previousCampaignId: CMP.slice(0, 15) }))).toEqual(['salesforce.record.updated']);
+    expect(types(detectTriggers(polled(null), { ...ctx, previousCampaignId: CMP }))).toEqual(['salesforce.record.updated']);
+    // Unknown history: do not re-announce the campaign on every poll.
+    expect(types(detectTriggers(polled(CMP), ctx))).toEqual(['salesforce.record.updated']);
+  });
+
+  it('polling with a snapshot diff but no explicit previous id', () => {
+    const change = normalizePolledRow({
+      object: 'Opportunity',
+      row: { Id: OPP, CampaignId: CMP, CreatedDate: '2024-01-01T00:00:00.000+0000', LastModifiedDate: SF_TS, SystemModstamp: SF_TS },
+      previous: { CampaignId: null },
+      detectedBy: 'polling',
+    });
+    expect(types(detectTriggers(change, ctx))).toContain('salesforce.campaign_opportunity.added');
+  });
+});
+
+describe('the same change via CDC and via polling has the same ids', () => {
+  it.each([
+    ['Account', 'CREATE', ACC],
+    ['Employee__c', 'CREATE', 'a011t00000EEKg3AAH'],
+    ['Account', 'UPDATE', ACC],
+  ])('%s %s', (object, changeType, id) => {
+    const created = changeType === 'CREATE' ? SF_TS : '2024-01-01T00:00:00.000+0000';
+    const viaCdc = detectTriggers(cdcOne({ entityName: object, recordIds: [id], changeType, changedFields: ['Name'], body: { Name: 'N' } }), ctx);
+    const viaPoll = detectTriggers(
+      normalizePolledRow({ object, row: { Id: id, Name: 'N', CreatedDate: created, LastModifiedDate: SF_TS, SystemModstamp: SF_TS }, detectedBy: 'polling' }),
+      ctx,
+    );
+    expect(viaPoll.map((e) => [e.type, e.id])).toEqual(viaCdc.map((e) => [e.type, e.id]));
+  });
+
+  it('DELETE via getDeleted, and the campaign events', () => {
+    const viaCdc = detectTriggers(cdcOne({ entityName: 'Account', recordIds: [ACC], changeType: 'DELETE' }), ctx);
+    const viaPoll = detectTriggers(normalizePolledRow({ object: 'Account', row: { Id: ACC }, kind: 'deleted', deletedDate: SF_TS, detectedBy: 'reconcile' }), ctx);
+    expect(viaPoll.map((e) => e.id)).toEqual(viaCdc.map((e) => e.id));
+
+    const cm = { CampaignId: CMP, LeadId: LEAD };
+    const cmCdc = detectTriggers(cdcOne({ entityName: 'CampaignMember', recordIds: [CM], changeType: 'CREATE', body: cm }), ctx);
+    const cmPoll = detectTriggers(
+      normalizePolledRow({ object: 'CampaignMember', row: { Id: CM, ...cm, CreatedDate: SF_TS, LastModifiedDate: SF_TS, SystemModstamp: SF_TS }, detectedBy: 'polling' }),
+      ctx,
+    );
+    expect(cmPoll.map((e) => e.id)).toEqual(cmCdc.map((e) => e.id));
+    expect(cmPoll).toHaveLength(2);
+  });
+});
+
+describe('transactions', () => {
+  const conversion = () => [
+    ...cdc({ entityName: 'Lead', recordIds: [LEAD], changeType: 'UPDATE', transactionKey: 'conv', sequenceNumber: 4, changedFields: ['IsConverted'], body: { IsConverted: true } }),
+    ...cdc({ entityName: 'Opportunity', recordIds: [OPP], changeType: 'CREATE', transactionKey: 'conv', sequenceNumber: 3, body: { CampaignId: CMP } }),
+    ...cdc({ entityName: 'Account', recordIds: [ACC], changeType: 'CREATE', transactionKey: 'conv', sequenceNumber: 1 }),
+    ...cdc({ entityName: 'Contact', recordIds: [CON], changeType: 'CREATE', transactionKey: 'conv', sequenceNumber: 2 }),
+  ];
+
+  it('a lead conversion leaves in sequenceNumber order, campaign event after its record event', () => {
+    const events = valid(detectBatch(conversion(), ctx));
+    expect(events.map((e) => [e.data.sequenceNumber, e.type])).toEqual([
+      [1, 'salesforce.record.created'],
+      [2, 'salesforce.record.created'],
+      [3, 'salesforce.record.created'],
+      [3, 'salesforce.campaign_opportunity.added'],
+      [4, 'salesforce.record.updated'],
+    ]);
+  });
+
+  it('orderTransaction reorders within a transaction only, keeping other events in their slots', () => {
+    const other = detectTriggers(cdcOne({ entityName: 'Account', recordIds: ['001000000000009AAA'], changeType: 'UPDATE', transactionKey: 'other', sequenceNumber: 9 }), ctx);
+    const conv = conversion().flatMap((c) => detectTriggers(c, ctx));
+    const mixed = [conv[0]!, ...other, ...conv.slice(1)];
+    const ordered = orderTransaction(mixed);
+    expect(ordered[1]).toBe(other[0]);
+    expect(ordered.filter((e) => e.data.transactionKey === 'conv').map((e) => e.data.sequenceNumber)).toEqual([1, 2, 3, 3, 4]);
+  });
+
+  it('two distinct CDC changes of one record with the same commit time get distinct ids; the first keeps the polling id', () => {
+    const first = cdcOne({ entityName: 'Account', recordIds: [ACC], changeType: 'UPDATE', transactionKey: 'a', changedFields: ['Name'], body: { Name: '1' } });
+    const second = cdcOne({ entityName: 'Account', recordIds: [ACC], changeType: 'UPDATE', transactionKey: 'b', changedFields: ['Name'], body: { Name: '2' } });
+    const [e1, e2] = detectBatch([first, second], ctx);
+    expect(e1!.id).not.toBe(e2!.id);
+    expect(e1!.id).toBe(detectTriggers(first, ctx)[0]!.id);
+  });
+});
+
+describe('createDetector', () => {
+  it('validates its binding once', () => {
+    expect(() => createDetector({ orgId: 'bad', connectionId: 'c' })).toThrow();
+    const d = createDetector(ctx);
+    expect(d.detect(cdcOne({ entityName: 'Account', recordIds: [ACC], changeType: 'CREATE' }))[0]!.source).toBe(`/salesforce/${ORG}`);
+  });
+});
