@@ -1,14 +1,12 @@
-import { randomUUID } from 'node:crypto';
 import { Kafka, ConfigResourceTypes, logLevel } from 'kafkajs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ForcehookError } from '../core/errors.js';
 import { testLogger } from '../core/log.js';
 import { createKafka } from './index.js';
+import { hasTestBrokers, testBrokers, uniquePrefix as unique } from '../../test/support/kafka.js';
 import { nextOffset, type ConsumedMessage, type GroupConsumer, type KafkaClient } from './types.js';
 
-// Until test/support/kafka.ts lands: the global setup (or the developer) exports KAFKA_BROKERS.
-const brokers = (process.env.KAFKA_BROKERS ?? '').split(',').filter(Boolean);
-const unique = (name: string): string => `it-${name}-${randomUUID().slice(0, 8)}`;
+const brokers = hasTestBrokers() ? testBrokers() : [];
 
 const logger = testLogger();
 const clients: KafkaClient[] = [];
@@ -49,7 +47,7 @@ async function collect(
   return { seen, consumer };
 }
 
-describe.skipIf(brokers.length === 0)('kafka client (kafkajs) against a real broker', () => {
+describe.skipIf(!hasTestBrokers())('kafka client (kafkajs) against a real broker', () => {
   it('keeps per-key order across partitions and puts a key on one partition', async () => {
     const kafka = client();
     const topic = unique('order');
