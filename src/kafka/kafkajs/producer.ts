@@ -19,6 +19,10 @@ export function createKafkajsProducer(kafka: Kafka, opts: ProducerOptions, onClo
     // the same partition whichever client (or language) produced it.
     createPartitioner: Partitioners.DefaultPartitioner,
     idempotent: true,
+    // Retries stay kafkajs's idempotent default (unbounded, backoff capped at 30 s):
+    // a send that gave up would leave its sequence numbers to the next batch, and
+    // if the broker had in fact written the first one it would drop the second as
+    // a duplicate. So during an outage send() waits instead of failing.
     // kafkajs has no KAFKA-5494 sequence re-assignment: its idempotent path holds a
     // per-broker lock around each produce (eosManager.acquireBrokerLock) and rolls
     // sequences back on failure as if only one request were in flight. 1 matches
@@ -36,6 +40,7 @@ export function createKafkajsProducer(kafka: Kafka, opts: ProducerOptions, onClo
   };
 
   const sendBatch = async (topicMessages: TopicMessages[]): Promise<RecordMetadata[]> => {
+    if (topicMessages.every((tm) => tm.messages.length === 0)) return [];
     await connected();
     const meta = await guarded('kafka produce', () =>
       producer.sendBatch({
