@@ -22,8 +22,11 @@ export function parseSyntax(text: string): SyntaxTree {
   return { text, query };
 }
 
+const MAX_NESTING = 200;
+
 class Parser {
   private i = 0;
+  private depth = 0;
   constructor(
     private readonly text: string,
     private readonly toks: Token[],
@@ -214,13 +217,19 @@ class Parser {
   }
 
   private term(): RawCond {
-    if (this.acceptKw('NOT')) return { kind: 'not', item: this.term() };
-    if (this.acceptPunct('(')) {
-      const c = this.condition();
-      this.expectPunct(')');
-      return c;
+    // Bounded so that a hostile query cannot overflow the stack (a RangeError would surface as a 500).
+    if (++this.depth > MAX_NESTING) throw this.unexpected();
+    try {
+      if (this.acceptKw('NOT')) return { kind: 'not', item: this.term() };
+      if (this.acceptPunct('(')) {
+        const c = this.condition();
+        this.expectPunct(')');
+        return c;
+      }
+      return this.comparison();
+    } finally {
+      this.depth--;
     }
-    return this.comparison();
   }
 
   private comparison(): RawCond {
