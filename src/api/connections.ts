@@ -1,0 +1,66 @@
+import { Router } from 'express';
+import { z } from 'zod';
+import { NotFoundError } from '../core/errors.js';
+import { parseBody } from '../http/validate.js';
+import type { ConnectionService } from '../source/connections.js';
+import type { ConnectionRecord } from '../state/records.js';
+import type { ServiceStore } from '../state/store.js';
+
+export const CreateConnectionSchema = z
+  .object({
+    loginUrl: z.url({ protocol: /^https?$/ }).describe('https://login.salesforce.com, https://test.salesforce.com or a My Domain URL'),
+    clientId: z.string().min(1).max(512),
+    clientSecret: z.string().min(1).max(512),
+    refreshToken: z.string().min(1).max(4096),
+    instanceUrl: z.url({ protocol: /^https?$/ }).optional().describe('informative: the org reports its own instance URL'),
+  })
+  .strict();
+
+export interface ObjectStatus {
+  object: string;
+  mode: 'cdc' | 'polling';
+  lastEventAt: string | null;
+}
+
+/** Runtime view of a followed org, from whichever part of the service follows it. */
+export interface ConnectionRuntime {
+  status(connectionId: string): { subscriber: string; objects: ObjectStatus[] } | undefined;
+}
+
+export function connectionView(c: ConnectionRecord, runtime: ConnectionRuntime) {
+  const rt = runtime.status(c.id);
+  return {
+    id: c.id,
+    orgId: c.orgId,
+    instanceUrl: c.instanceUrl,
+    loginUrl: c.loginUrl,
+    status: c.status,
+    ...(c.statusReason ? { statusReason: c.statusReason } : {}),
+    subscriber: rt?.subscriber ?? (c.status === 'active' ? 'pending' : 'stopped'),
+    objects: rt?.objects ?? [],
+    createdAt: c.createdAt,
+    updatedAt: c.updatedAt,
+  };
+}
+
+export function connectionsRouter(deps: { store: ServiceStore; connections: ConnectionService; runtime: ConnectionRuntime }): Router {
+  const r = Router();
+  r.post('/connections', async (req, res) => {
+    const body = parseBody(req, CreateConnectionSchema);
+    const record = await deps.connections.connect(body);
+    res.status(201).json({ id: record.id, orgId: record.orgId, instanceUrl: record.instanceUrl, status: record.status });
+  });
+  r.get('/connections', (_req, res) => {
+    res.json({ data: deps.store.connections().map((c) => connectionView(c, deps.runtime)) });
+  });
+  r.get('/connections/:id', (req, res) => {
+    const c = deps.store.connection(req.params.id);
+    if (!c) throw new NotFoundError(`connection ${req.params.id} not found`);
+    res.json(connectionView(c, deps.runtime));
+  });
+  r.delete('/connections/:id', async (req, res) => {
+    await deps.connections.remove(req.params.id);
+    res.status(204).end();
+  });
+  return r;
+}

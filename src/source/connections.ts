@@ -1,0 +1,86 @@
+import { randomUUID } from 'node:crypto';
+import type { Dispatcher } from 'undici';
+import type { Logger } from '../core/log.js';
+import { NotFoundError, TerminalError } from '../core/errors.js';
+import type { SecretBox } from '../core/secrets.js';
+import { toId18 } from '../events/salesforce-id.js';
+import { assertAllowedUrl } from '../net/egress.js';
+import type { ConnectionRecord } from '../state/records.js';
+import type { ServiceStore } from '../state/store.js';
+import { parseIdentityUrl, refreshAccessToken, type OAuthClient, type TokenResponse } from './oauth.js';
+
+export interface ConnectionGrant extends OAuthClient {
+  refreshToken: string;
+  /** A token response already in hand (the OAuth callback has one). */
+  token?: TokenResponse;
+}
+
+export interface ConnectionServiceDeps {
+  store: ServiceStore;
+  box: SecretBox;
+  allowPrivateNetworks: boolean;
+  dispatcher?: Dispatcher;
+  logger: Logger;
+  now?: () => Date;
+}
+
+/** Connecting an org: validate the grant against Salesforce, then store it sealed. */
+export class ConnectionService {
+  constructor(private readonly deps: ConnectionServiceDeps) {}
+
+  /**
+   * Validates the grant by using it (a refresh), so a typo is a 400 now rather
+   * than a dead subscriber later. Connecting an org that already has a
+   * connection replaces that connection's credentials (this is how a
+   * connection in `needs_reauth` is re-authorized) and keeps its id.
+   */
+  async connect(grant: ConnectionGrant): Promise<ConnectionRecord> {
+    const { allowPrivateNetworks: allowPrivate, dispatcher } = this.deps;
+    await assertAllowedUrl(grant.loginUrl, { allowPrivate, field: 'loginUrl' });
+    const token = grant.token ?? (await refreshAccessToken(grant, grant.refreshToken, dispatcher));
+    await assertAllowedUrl(token.instance_url, { allowPrivate, field: 'instanceUrl (reported by the org)' });
+    const ids = parseIdentityUrl(token.id);
+    const orgId = toId18(ids.orgId);
+    if (!orgId) throw new TerminalError('SALESFORCE_AUTH', `org id '${ids.orgId}' is not a Salesforce id`, { status: 400 });
+    const now = (this.deps.now?.() ?? new Date()).toISOString();
+    const existing = this.deps.store.connections().find((c) => c.orgId === orgId);
+    const record: ConnectionRecord = {
+      id: existing?.id ?? randomUUID(),
+      orgId,
+      userId: toId18(ids.userId) ?? ids.userId,
+      loginUrl: new URL(grant.loginUrl).origin,
+      instanceUrl: token.instance_url,
+      clientId: grant.clientId,
+      clientSecret: this.deps.box.seal(grant.clientSecret),
+      refreshToken: this.deps.box.seal(grant.refreshToken),
+      status: 'active',
+      createdAt: existing?.createdAt ?? now,
+      updatedAt: now,
+    };
+    await this.deps.store.putConnection(record);
+    this.deps.logger.info({ connectionId: record.id, orgId, reauthorized: existing !== undefined }, 'connection stored');
+    return record;
+  }
+
+  async markNeedsReauth(id: string, reason: string): Promise<void> {
+    const c = this.deps.store.connection(id);
+    if (!c || c.status === 'needs_reauth') return;
+    await this.deps.store.putConnection({ ...c, status: 'needs_reauth', statusReason: reason, updatedAt: new Date().toISOString() });
+  }
+
+  /** Removes the connection, its subscriptions and its checkpoints. */
+  async remove(id: string): Promise<void> {
+    if (!this.deps.store.connection(id)) throw new NotFoundError(`connection ${id} not found`);
+    for (const s of this.deps.store.subscriptions(id)) await this.deps.store.deleteSubscription(s.id);
+    await this.deps.store.deleteConnection(id);
+    await this.deps.store.deleteCheckpoints(id);
+  }
+
+  /** The grant, unsealed: only for talking to Salesforce. */
+  credentials(c: ConnectionRecord): { oauth: OAuthClient; refreshToken: string } {
+    return {
+      oauth: { loginUrl: c.loginUrl, clientId: c.clientId, clientSecret: this.deps.box.open(c.clientSecret) },
+      refreshToken: this.deps.box.open(c.refreshToken),
+    };
+  }
+}

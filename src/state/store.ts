@@ -1,0 +1,112 @@
+import type { Logger } from '../core/log.js';
+import { CompactedStore } from '../kafka/state-store.js';
+import type { KafkaClient } from '../kafka/types.js';
+import {
+  CheckpointSchema,
+  StateRecordSchema,
+  checkpointKey,
+  stateKey,
+  type Checkpoint,
+  type ConnectionRecord,
+  type StateRecord,
+  type SubscriptionRecord,
+} from './records.js';
+
+export type StateChange =
+  | { kind: 'connection'; id: string; connection: ConnectionRecord | undefined }
+  | { kind: 'subscription'; id: string; subscription: SubscriptionRecord | undefined };
+
+/**
+ * Typed view of the service state (connections, subscriptions) and the
+ * Salesforce checkpoints, both kept in compacted topics so that any instance
+ * can rebuild them from Kafka alone.
+ */
+export class ServiceStore {
+  readonly #state: CompactedStore<StateRecord>;
+  readonly #checkpoints: CompactedStore<Checkpoint>;
+
+  constructor(opts: { client: KafkaClient; stateTopic: string; checkpointTopic: string; logger: Logger; instanceId?: string }) {
+    const common = { client: opts.client, logger: opts.logger, ...(opts.instanceId ? { instanceId: opts.instanceId } : {}) };
+    this.#state = new CompactedStore({ ...common, topic: opts.stateTopic, schema: StateRecordSchema });
+    this.#checkpoints = new CompactedStore({ ...common, topic: opts.checkpointTopic, schema: CheckpointSchema });
+  }
+
+  /** Resolves once both topics were read to their end. */
+  async start(): Promise<void> {
+    await Promise.all([this.#state.start(), this.#checkpoints.start()]);
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all([this.#state.stop(), this.#checkpoints.stop()]);
+  }
+
+  connections(): ConnectionRecord[] {
+    const out: ConnectionRecord[] = [];
+    for (const [, v] of this.#state.entries()) if (v.kind === 'connection') out.push(v.connection);
+    return out;
+  }
+
+  connection(id: string): ConnectionRecord | undefined {
+    const v = this.#state.get(stateKey.connection(id));
+    return v?.kind === 'connection' ? v.connection : undefined;
+  }
+
+  subscriptions(connectionId?: string): SubscriptionRecord[] {
+    const out: SubscriptionRecord[] = [];
+    for (const [, v] of this.#state.entries()) {
+      if (v.kind === 'subscription' && (connectionId === undefined || v.subscription.connectionId === connectionId)) out.push(v.subscription);
+    }
+    return out;
+  }
+
+  subscription(id: string): SubscriptionRecord | undefined {
+    const v = this.#state.get(stateKey.subscription(id));
+    return v?.kind === 'subscription' ? v.subscription : undefined;
+  }
+
+  putConnection(c: ConnectionRecord): Promise<void> {
+    return this.#state.put(stateKey.connection(c.id), { kind: 'connection', connection: c });
+  }
+
+  deleteConnection(id: string): Promise<void> {
+    return this.#state.delete(stateKey.connection(id));
+  }
+
+  putSubscription(s: SubscriptionRecord): Promise<void> {
+    return this.#state.put(stateKey.subscription(s.id), { kind: 'subscription', subscription: s });
+  }
+
+  deleteSubscription(id: string): Promise<void> {
+    return this.#state.delete(stateKey.subscription(id));
+  }
+
+  /** Changes from this or any other instance, in log order. */
+  onChange(listener: (change: StateChange) => void): () => void {
+    return this.#state.onChange((key, value) => {
+      const [kind, ...rest] = key.split(':');
+      const id = rest.join(':');
+      if (kind === 'connection') listener({ kind, id, connection: value?.kind === 'connection' ? value.connection : undefined });
+      else if (kind === 'subscription') listener({ kind, id, subscription: value?.kind === 'subscription' ? value.subscription : undefined });
+    });
+  }
+
+  cdcCheckpoint(connectionId: string, channel: string): Extract<Checkpoint, { kind: 'cdc' }> | undefined {
+    const v = this.#checkpoints.get(checkpointKey.cdc(connectionId, channel));
+    return v?.kind === 'cdc' ? v : undefined;
+  }
+
+  pollCheckpoint(connectionId: string, object: string): Extract<Checkpoint, { kind: 'poll' }> | undefined {
+    const v = this.#checkpoints.get(checkpointKey.poll(connectionId, object));
+    return v?.kind === 'poll' ? v : undefined;
+  }
+
+  putCheckpoint(c: Checkpoint): Promise<void> {
+    const key = c.kind === 'cdc' ? checkpointKey.cdc(c.connectionId, c.channel) : checkpointKey.poll(c.connectionId, c.object);
+    return this.#checkpoints.put(key, c);
+  }
+
+  async deleteCheckpoints(connectionId: string): Promise<void> {
+    const mine = this.#checkpoints.entries().filter(([, v]) => v.connectionId === connectionId);
+    await Promise.all(mine.map(([k]) => this.#checkpoints.delete(k)));
+  }
+}
