@@ -104,11 +104,13 @@ async function startOnce(lib: string, opts: LocalKafkaOptions): Promise<LocalKaf
 
   let javaPid = 0;
   const exited = new Promise<void>((resolve) => {
-    child.once('exit', () => {
+    const gone = (): void => {
       // Should the watchdog die some other way (SIGKILL), the JVM must not outlive it.
       if (javaPid) killQuietly(javaPid, 'SIGKILL');
       resolve();
-    });
+    };
+    child.once('exit', gone);
+    child.once('error', gone);
   });
   let wrapperGone = false;
   void exited.then(() => (wrapperGone = true));
