@@ -262,13 +262,21 @@ describe.skipIf(!hasTestBrokers())('kafka client (kafkajs) against a real broker
     expect((err as ForcehookError).retriable).toBe(true);
   });
 
-  it('maps a refused produce into a ForcehookError', async () => {
-    const err = await client()
-      .producer()
+  it('maps a refused produce into a ForcehookError, and the producer keeps working', async () => {
+    const kafka = client();
+    const producer = kafka.producer();
+    const err = await producer
       .send(unique('missing'), [{ key: 'k', value: Buffer.from('x'), headers: {} }])
       .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ForcehookError);
     expect(['KAFKA', 'KAFKA_UNAVAILABLE']).toContain((err as ForcehookError).code);
     expect(typeof (err as ForcehookError).retriable).toBe('boolean');
+
+    const topic = unique('after-failure');
+    await kafka.admin().ensureTopics([{ topic, partitions: 1 }]);
+    const [meta] = await producer.send(topic, [{ key: 'k', value: Buffer.from('y'), headers: {} }]);
+    expect(meta).toMatchObject({ topic, partition: 0, baseOffset: '0' });
+    await producer.close();
+    await expect(producer.send(topic, [{ key: 'k', value: null, headers: {} }])).rejects.toBeInstanceOf(ForcehookError);
   });
 });

@@ -31,7 +31,7 @@ export function createKafkajsClient(opts: KafkajsClientOptions): KafkaClient {
   };
 
   return {
-    producer: (producerOpts = {}) => track((untrack) => createKafkajsProducer(kafka, producerOpts, untrack)),
+    producer: (producerOpts = {}) => track((untrack) => createKafkajsProducer(kafka, producerOpts, logger, untrack)),
     consumer: (groupId, consumerOpts = {}) =>
       track((untrack) => {
         const c = createKafkajsConsumer(kafka, groupId, consumerOpts, logger, untrack);
