@@ -1,0 +1,96 @@
+import type { Logger } from 'pino';
+import type { RetryPolicy } from '../../core/retry.js';
+
+/** Where a channel's stream stands: the replayId and the commit time of the change it carried. */
+export interface CdcPosition {
+  /** Opaque to Salesforce; increasing integers in practice, kept as a string so nothing rounds it. */
+  replayId: string;
+  /** `ChangeEventHeader.commitTimestamp` (ms); 0 when the event carried none, so a reconcile from it errs wide. */
+  commitTimestamp: number;
+}
+
+export interface CdcMessage {
+  /** The channel it was delivered on (the subscription, e.g. '/data/ChangeEvents' for the all-entities channel). */
+  channel: string;
+  replayId: string;
+  /** The raw Bayeux `data`: `{schema, payload, event: {replayId}}`. */
+  data: unknown;
+}
+
+/** What the subscriber needs of an org's authenticated session (OrgSession fits). */
+export interface CdcSession {
+  connectionId: string;
+  orgId: string;
+  instanceUrl: string;
+  apiVersion: string;
+  token(): Promise<string>;
+  /** Replaces `stale` (single-flight per org); rejects with ReauthRequiredError when the grant is gone. */
+  refresh(stale: string | undefined): Promise<string>;
+  onTokenRefreshed(listener: (token: string) => void): () => void;
+}
+
+export type CdcState = 'idle' | 'connecting' | 'subscribed' | 'reconnecting' | 'paused' | 'needs_reauth' | 'stopped';
+
+export interface CdcStateInfo {
+  reason: string;
+  error?: string;
+}
+
+export interface CdcSubscriberOptions {
+  session: CdcSession;
+  /** e.g. ['/data/AccountChangeEvent', '/data/Invoice__ChangeEvent']. */
+  channels: string[];
+  /**
+   * Last durable position per channel (from checkpoints). A channel without one
+   * starts at -1 (new events only): a brand-new subscription must not replay up to
+   * 72 h of history as if it were happening now. Pass a position to resume instead.
+   */
+  positions: ReadonlyMap<string, CdcPosition>;
+  /**
+   * Normalize, detect, publish. Resolves only once Kafka acknowledged every event of
+   * the batch. Called sequentially, never concurrently, in arrival order; a rejection
+   * makes the subscriber call it again with the same batch after a backoff.
+   */
+  handle(batch: CdcMessage[]): Promise<void>;
+  /**
+   * Persist checkpoints. Called only for positions whose messages `handle` already
+   * acknowledged; may lag behind (coalesced, one call in flight). Receives the
+   * channels that moved since the last successful commit.
+   */
+  commit(positions: Map<string, CdcPosition>): Promise<void>;
+  /**
+   * Salesforce rejected the channel's replayId (expired past retention, or unknown).
+   * Called after the channel was resubscribed at -1, so new changes already stream in
+   * while the caller reconciles, through REST, what changed after `since`
+   * (undefined: the channel had no position). Retried with backoff while it rejects
+   * with a retriable error.
+   */
+  onGap(channel: string, since: CdcPosition | undefined): Promise<void>;
+  /** The server refused a channel for a reason other than replay (e.g. entity not selected for CDC). */
+  onChannelRejected?(channel: string, error: string): void;
+  logger: Logger;
+  /**
+   * Backoff of reconnects, handle retries and commit retries. `maxAttempts` is not a
+   * give-up here: a stream retries for as long as it runs (only a revoked grant stops it).
+   * @default initial 500 ms, ×2, at most 60 s, jitter 0.2
+   */
+  retry?: RetryPolicy;
+  /** No /meta/connect reply nor event for this long → rebuild the client. @default 3 × the server's advised connect timeout (330 s for Salesforce) */
+  silenceTimeoutMs?: number;
+  /** Received-but-unprocessed messages above which the client is dropped until the backlog drains. @default 50 000 */
+  maxBuffered?: number;
+  /** @default 1000 */
+  maxBatch?: number;
+  onStateChange?(state: CdcState, info: CdcStateInfo): void;
+}
+
+export interface CdcSubscriber {
+  start(): Promise<void>;
+  /** Stops streaming, lets an in-flight `handle` settle, commits what was processed. Buffered messages are dropped (they come back from the checkpoint). */
+  stop(): Promise<void>;
+  /** Adds and removes channels on the running client; new channels start from `positions` (else the initial positions, else -1). */
+  setChannels(channels: string[], positions?: ReadonlyMap<string, CdcPosition>): Promise<void>;
+  state(): CdcState;
+  /** Latest processed (handled) position per channel, falling back to the checkpoint it started from. */
+  positions(): Map<string, CdcPosition>;
+}
