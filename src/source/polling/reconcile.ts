@@ -1,0 +1,121 @@
+/**
+ * REST reads that repair what the CDC stream missed:
+ * - `reconcile`: a window the stream could not replay (replayId expired, GAP_OVERFLOW). Every row whose
+ *   SystemModstamp falls in the window, through queryAll so soft deletions show, plus getDeleted for hard
+ *   deletions and purged rows. Without snapshots a change reads as CREATE (row still as created), UPDATE
+ *   (changedFields empty, `record` complete) or DELETE; an undelete inside the window reads as UPDATE.
+ * - `fetchRecords`: the records a GAP_* event names, 200 ids per query and 5 queries per composite.
+ */
+import { LRUCache } from 'lru-cache';
+import { ValidationError } from '../../core/errors.js';
+import { toId18 } from '../../events/salesforce-id.js';
+import { parseSalesforceDate } from '../../normalize/polled-row.js';
+import type { RawChange } from '../../normalize/raw-change.js';
+import type { OrgSession } from '../session.js';
+import { CycleBatch, type DeletedEntry } from './batch.js';
+import { describeObjects } from './describe.js';
+import type { ObjectFields } from './fields.js';
+import type { Snapshot } from './memory.js';
+import { asQueryPage, call, composite, COMPOSITE_MAX_QUERIES, followPages, subError, type RestOptions } from './rest.js';
+import { byIdsQuery, cursorQuery, floorToMinute, getDeletedPath, GET_DELETED_MAX_AGE_MS, MINUTE_MS, queryAllPath } from './soql.js';
+
+export interface ReconcileWindow {
+  sinceMs: number;
+  /** Default: now. */
+  untilMs?: number;
+}
+
+export interface ReconcileOptions extends RestOptions {
+  pageSize?: number;
+  now?: () => number;
+}
+
+async function fieldsOf(session: OrgSession, object: string, opts: RestOptions): Promise<ObjectFields> {
+  const d = (await describeObjects(session, [object], opts)).get(object);
+  if (!d?.ok) throw d?.error ?? new ValidationError(`cannot describe ${object}`);
+  return d.fields;
+}
+
+/**
+ * The window's changes page by page, oldest first, deletions from getDeleted last: a caller can publish
+ * and checkpoint each batch instead of holding a 72-hour backlog in memory.
+ */
+export async function* reconcileBatches(
+  session: OrgSession,
+  object: string,
+  window: ReconcileWindow,
+  opts: ReconcileOptions = {},
+): AsyncGenerator<RawChange[]> {
+  const now = (opts.now ?? Date.now)();
+  const until = window.untilMs ?? now;
+  const limit = opts.pageSize ?? 2000;
+  const fields = await fieldsOf(session, object, opts);
+  // Only this window's rows: dedupes getDeleted against queryAll, then is dropped.
+  const batchMemory = new LRUCache<string, Snapshot>({ max: 1_000_000 });
+  let since = window.sinceMs;
+  let afterId: string | undefined;
+  for (;;) {
+    const soql = cursorQuery({ object: fields.object, fields: fields.fields, since, until, limit, ...(afterId ? { afterId } : {}) });
+    const first = asQueryPage(await call<unknown>(session, { method: 'GET', url: queryAllPath(session.apiVersion, soql) }, opts), `reconcile ${object}`);
+    const rows = await followPages(session, first, opts);
+    const batch = new CycleBatch(batchMemory, session.orgId, 'reconcile');
+    for (const row of rows) batch.addRow(fields.object, row);
+    batch.apply();
+    if (batch.changes.length > 0) yield batch.changes;
+    if (rows.length < limit) break;
+    const last = rows[rows.length - 1]!;
+    since = parseSalesforceDate(last['SystemModstamp']) ?? until;
+    afterId = String(last['Id']);
+  }
+  if (!fields.replicateable) return;
+  const start = Math.max(floorToMinute(window.sinceMs), floorToMinute(now - GET_DELETED_MAX_AGE_MS));
+  // getDeleted has minute granularity: round the end up so the window's last minute is included.
+  const end = Math.max(start + MINUTE_MS, floorToMinute(until + MINUTE_MS - 1));
+  const deleted = await call<{ deletedRecords?: DeletedEntry[] }>(
+    session,
+    { method: 'GET', url: getDeletedPath(session.apiVersion, fields.object, start, end) },
+    opts,
+  );
+  const batch = new CycleBatch(batchMemory, session.orgId, 'reconcile');
+  for (const entry of deleted.deletedRecords ?? []) {
+    const at = parseSalesforceDate(entry.deletedDate);
+    if (at !== undefined && at >= window.sinceMs && at <= until) batch.addDeleted(fields.object, entry);
+  }
+  if (batch.changes.length > 0) yield batch.changes;
+}
+
+export async function reconcile(session: OrgSession, object: string, window: ReconcileWindow, opts: ReconcileOptions = {}): Promise<RawChange[]> {
+  const all: RawChange[] = [];
+  for await (const changes of reconcileBatches(session, object, window, opts)) all.push(...changes);
+  return all.sort((a, b) => a.commitTimestamp - b.commitTimestamp);
+}
+
+const IDS_PER_QUERY = 200;
+
+/**
+ * The current rows of `ids` (deleted ones included, with IsDeleted = true); ids that no longer exist at
+ * all are simply absent. Wildcards (`001*` in a GAP event) are not ids: reconcile the entity instead.
+ */
+export async function fetchRecords(session: OrgSession, object: string, ids: string[], opts: RestOptions = {}): Promise<Record<string, unknown>[]> {
+  const bad = ids.filter((id) => toId18(id) === undefined);
+  if (bad.length > 0) throw new ValidationError(`fetchRecords: not record ids: ${bad.slice(0, 5).join(', ')}`);
+  const unique = [...new Set(ids.map((id) => toId18(id)!))];
+  if (unique.length === 0) return [];
+  const fields = await fieldsOf(session, object, opts);
+  const queries: string[] = [];
+  for (let i = 0; i < unique.length; i += IDS_PER_QUERY) {
+    queries.push(queryAllPath(session.apiVersion, byIdsQuery(fields.object, fields.fields, unique.slice(i, i + IDS_PER_QUERY))));
+  }
+  const rows: Record<string, unknown>[] = [];
+  for (let i = 0; i < queries.length; i += COMPOSITE_MAX_QUERIES) {
+    const chunk = queries.slice(i, i + COMPOSITE_MAX_QUERIES);
+    const res = await composite(session, chunk.map((url, j) => ({ referenceId: `ids${j}`, url })), opts);
+    for (let j = 0; j < chunk.length; j++) {
+      const r = res.get(`ids${j}`);
+      const err = subError(r, `fetchRecords ${object}`);
+      if (err) throw err;
+      rows.push(...(await followPages(session, asQueryPage(r!.body, `fetchRecords ${object}`), opts)));
+    }
+  }
+  return rows;
+}
