@@ -96,6 +96,23 @@ describe('streaming through jsforce 3 with its Replay and AuthFailure extensions
     (good as Message).disconnect();
   });
 
+  it('after dropClients jsforce re-handshakes and its Replay extension resumes after the last event it saw', async () => {
+    const rec = recorder();
+    const client = conn(h).streaming.createClient([new StreamingExtension.Replay(CH, -1), rec.ext]);
+    const got: Message[] = [];
+    await client.subscribe(CH, (m: Message) => got.push(m));
+    const first = h.publish(ORG, 'Account');
+    await waitFor(() => got.length === 1);
+    await waitFor(() => rec.seen.filter((m) => m.channel === '/meta/connect').length >= 2, 5000, 'a held connect');
+    h.server.dropClients(ORG);
+    // Published while the client is gone: the replay map of the re-subscribe must bring it back.
+    const missed = h.publish(ORG, 'Account');
+    await waitFor(() => got.length === 2, 10000, 'the missed event');
+    expect(got.map((m) => m.event.replayId)).toEqual([first, missed]);
+    expect(rec.seen.some((m) => m.error === '403::Unknown client')).toBe(true);
+    (client as Message).disconnect();
+  });
+
   it('a Replay extension without a replayId sends an empty map and gets the map-mismatch error', async () => {
     const rec = recorder();
     const client = conn(h).streaming.createClient([new StreamingExtension.Replay(CH), rec.ext]);
