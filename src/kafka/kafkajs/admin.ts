@@ -1,10 +1,14 @@
 import { ConfigResourceTypes, type Admin as KjsAdmin, type ITopicConfig, type Kafka } from 'kafkajs';
 import { ForcehookError } from '../../core/errors.js';
+import { retry, retryPolicy } from '../../core/retry.js';
 import type { Logger } from '../../core/log.js';
 import type { Admin, TopicSpec } from '../types.js';
 import { guarded } from './errors.js';
 
 export const PING_BUDGET_MS = 2_500;
+
+/** Up to ~15 s for a new topic's partitions to get leaders everywhere. */
+const LEADERS_POLICY = retryPolicy({ maxAttempts: 25, initialDelayMs: 100, maxDelayMs: 1_000, jitter: 0 });
 
 function topicConfig(spec: TopicSpec): ITopicConfig {
   const config: Record<string, string> = {};
@@ -68,11 +72,15 @@ export function createKafkajsAdmin(kafka: Kafka, pingKafka: Kafka, logger: Logge
     async ensureTopics(specs) {
       const admin = await main.use();
       // One topic per request: kafkajs reports "already exists" only when every
-      // topic of a request existed, and then skips waiting for the others' leaders.
+      // topic of a request existed.
       for (const spec of specs) {
         const created = await guarded(`kafka create topic ${spec.topic}`, () =>
-          admin.createTopics({ topics: [topicConfig(spec)], waitForLeaders: true }),
+          admin.createTopics({ topics: [topicConfig(spec)], waitForLeaders: false }),
         );
+        // kafkajs's own leader wait gives up on UNKNOWN_TOPIC_OR_PARTITION, which a
+        // fresh KRaft broker answers for a moment after creating a topic. Listing
+        // offsets needs every partition's leader, so it is the readiness check.
+        await retry(LEADERS_POLICY, () => guarded(`kafka leaders of ${spec.topic}`, () => admin.fetchTopicOffsets(spec.topic)));
         if (created) logger.info({ topic: spec.topic }, 'kafka topic created');
       }
       await assertCompacted(admin, specs.filter((s) => s.compacted).map((s) => s.topic));
