@@ -1,0 +1,88 @@
+/**
+ * The process-wide state of an emulator: its clock, its orgs and their OAuth
+ * grants. Everything else (routes, streaming, activity) hangs off this.
+ */
+import type { Logger } from '../core/log.js';
+import { Clock } from './clock.js';
+import { normalizeId } from './ids.js';
+import { Org, type OrgOptions } from './org.js';
+import { TokenStore } from './tokens.js';
+
+export interface OrgCredentials {
+  orgId: string;
+  loginUrl: string;
+  instanceUrl: string;
+  clientId: string;
+  clientSecret: string;
+  username: string;
+  password: string;
+  refreshToken: string;
+}
+
+export const DEFAULT_ACCESS_TOKEN_TTL_MS = 2 * 3600 * 1000;
+
+export class Emulator {
+  readonly clock = new Clock();
+  readonly tokens: TokenStore;
+  private readonly orgs = new Map<string, Org>();
+  private readonly byClientId = new Map<string, Org>();
+  private readonly byUsername = new Map<string, Org>();
+  /** Set once the HTTP server listens: one host is both login and instance URL. */
+  baseUrl = 'http://127.0.0.1';
+
+  constructor(
+    readonly logger: Logger,
+    accessTokenTtlMs = DEFAULT_ACCESS_TOKEN_TTL_MS,
+  ) {
+    this.tokens = new TokenStore(this.clock, accessTokenTtlMs);
+  }
+
+  createOrg(opts: OrgOptions = {}): { org: Org; credentials: OrgCredentials } {
+    const org = new Org(this.clock, opts);
+    this.orgs.set(org.id, org);
+    this.byClientId.set(org.clientId, org);
+    this.byUsername.set(org.user.username.toLowerCase(), org);
+    const refreshToken = this.tokens.issueRefresh(org.id, org.user.id, org.clientId);
+    return {
+      org,
+      credentials: {
+        orgId: org.id,
+        loginUrl: this.baseUrl,
+        instanceUrl: this.baseUrl,
+        clientId: org.clientId,
+        clientSecret: org.clientSecret,
+        username: org.user.username,
+        password: org.user.password,
+        refreshToken,
+      },
+    };
+  }
+
+  /** Accepts the 15- or 18-character org id. */
+  org(id: string): Org | undefined {
+    const full = normalizeId(id) ?? id;
+    return this.orgs.get(full);
+  }
+
+  orgByClientId(clientId: string | undefined): Org | undefined {
+    return clientId ? this.byClientId.get(clientId) : undefined;
+  }
+
+  orgByUsername(username: string | undefined): Org | undefined {
+    return username ? this.byUsername.get(username.toLowerCase()) : undefined;
+  }
+
+  allOrgs(): IterableIterator<Org> {
+    return this.orgs.values();
+  }
+
+  deleteOrg(id: string): boolean {
+    const org = this.org(id);
+    if (!org) return false;
+    this.orgs.delete(org.id);
+    this.byClientId.delete(org.clientId);
+    this.byUsername.delete(org.user.username.toLowerCase());
+    this.tokens.forgetOrg(org.id);
+    return true;
+  }
+}

@@ -1,0 +1,190 @@
+/**
+ * One emulated org: its user and connected app, metadata (standard objects
+ * shared, custom objects its own), records, CDC selection, API counter and
+ * event bus. No timers: everything that ages does so lazily on access.
+ */
+import { randomBytes } from 'node:crypto';
+import { ValidationError } from '../core/errors.js';
+import type { Clock } from './clock.js';
+import { sfDateTime } from './clock.js';
+import { newId } from './ids.js';
+import { ApiCounter } from './limits.js';
+import {
+  buildCustomObject,
+  STANDARD_OBJECTS,
+  type CustomObjectDef,
+  type Json,
+  type ObjectMeta,
+} from './metadata/objects.js';
+import { RecordStore } from './store.js';
+import { EventBus } from './streaming/index.js';
+
+export interface OrgUser {
+  id: string;
+  username: string;
+  password: string;
+  firstName: string;
+  lastName: string;
+  email: string;
+}
+
+export interface OrgOptions {
+  cdcEntities?: string[];
+  apiDailyLimit?: number;
+  customObjects?: CustomObjectDef[];
+}
+
+export interface FaultState {
+  failStatus: number;
+  failCount: number;
+  slowMs: number;
+  slowCount: number;
+}
+
+export interface QueryCursor {
+  records: unknown[];
+  totalSize: number;
+  position: number;
+  batchSize: number;
+  lastUsed: number;
+  scanAll: boolean;
+}
+
+export const DEFAULT_API_DAILY_LIMIT = 100_000;
+
+function secret(bytes: number): string {
+  return randomBytes(bytes).toString('base64url');
+}
+
+export class Org {
+  readonly id: string;
+  readonly createdAt: number;
+  readonly user: OrgUser;
+  readonly clientId: string;
+  readonly clientSecret: string;
+  readonly store = new RecordStore();
+  readonly bus: EventBus;
+  readonly api: ApiCounter;
+  /** null = every entity, as with the CDC add-on. Canonical object names. */
+  cdcEntities: Set<string> | null = null;
+  readonly faults: FaultState = { failStatus: 0, failCount: 0, slowMs: 0, slowCount: 0 };
+  eventsPublished = 0;
+  /** Open query cursors (nextRecordsUrl locators), dropped when idle or too many. */
+  readonly cursors = new Map<string, QueryCursor>();
+  private readonly custom = new Map<string, ObjectMeta>();
+  private customPrefixSeq = 1;
+  private caseNumber = 1000;
+
+  constructor(
+    readonly clock: Clock,
+    opts: OrgOptions = {},
+  ) {
+    this.id = newId('00D');
+    this.createdAt = clock.now();
+    const userId = newId('005');
+    const short = this.id.slice(-8).toLowerCase();
+    this.user = {
+      id: userId,
+      username: `admin@${short}.emulator.forcehook.dev`,
+      password: secret(12),
+      firstName: 'Emulated',
+      lastName: 'Admin',
+      email: `admin@${short}.emulator.forcehook.dev`,
+    };
+    this.clientId = `3MVG9${secret(30)}`;
+    this.clientSecret = randomBytes(32).toString('hex').toUpperCase();
+    this.bus = new EventBus({ now: () => clock.now() });
+    this.api = new ApiCounter(opts.apiDailyLimit ?? DEFAULT_API_DAILY_LIMIT);
+    for (const def of opts.customObjects ?? []) this.addCustomObject(def);
+    if (opts.cdcEntities) this.setCdcEntities(opts.cdcEntities);
+    this.insertUserRow();
+  }
+
+  private insertUserRow(): void {
+    const ts = sfDateTime(this.createdAt);
+    const u = this.user;
+    this.store.put({
+      id: u.id,
+      object: 'User',
+      values: {
+        Id: u.id, Username: u.username, FirstName: u.firstName, LastName: u.lastName, Name: `${u.firstName} ${u.lastName}`,
+        Email: u.email, Alias: 'eadmin', IsActive: true, TimeZoneSidKey: 'America/Los_Angeles', LocaleSidKey: 'en_US',
+        LanguageLocaleKey: 'en_US', EmailEncodingKey: 'UTF-8', UserType: 'Standard', CreatedDate: ts, CreatedById: u.id,
+        LastModifiedDate: ts, LastModifiedById: u.id, SystemModstamp: ts,
+      },
+    });
+  }
+
+  object(name: string): ObjectMeta | undefined {
+    for (const meta of STANDARD_OBJECTS.values()) if (meta.name.toLowerCase() === name.toLowerCase()) return meta;
+    return this.custom.get(name.toLowerCase());
+  }
+
+  objects(): ObjectMeta[] {
+    return [...STANDARD_OBJECTS.values(), ...this.custom.values()];
+  }
+
+  objectForPrefix(prefix: string): ObjectMeta | undefined {
+    for (const meta of STANDARD_OBJECTS.values()) if (meta.keyPrefix === prefix) return meta;
+    for (const meta of this.custom.values()) if (meta.keyPrefix === prefix) return meta;
+    return undefined;
+  }
+
+  addCustomObject(def: CustomObjectDef): ObjectMeta {
+    if (!/^[A-Za-z][A-Za-z0-9_]*__c$/.test(def.name)) throw new ValidationError(`customObjects: name must end in __c: ${def.name}`);
+    if (this.object(def.name)) throw new ValidationError(`customObjects: ${def.name} already exists`);
+    for (const f of def.fields ?? []) {
+      if (!/^[A-Za-z][A-Za-z0-9_]*__c$/.test(f.name)) throw new ValidationError(`customObjects: field name must end in __c: ${f.name}`);
+    }
+    const prefix = `a${this.customPrefixSeq.toString(36).padStart(2, '0')}`;
+    this.customPrefixSeq++;
+    const meta = buildCustomObject(def, prefix);
+    this.custom.set(def.name.toLowerCase(), meta);
+    return meta;
+  }
+
+  /** Accepts `Account` or `AccountChangeEvent` / `Invoice__ChangeEvent`. */
+  resolveEntity(raw: string): ObjectMeta | undefined {
+    const name = raw.endsWith('__ChangeEvent') ? `${raw.slice(0, -'__ChangeEvent'.length)}__c` : raw.replace(/ChangeEvent$/, '');
+    return this.object(name);
+  }
+
+  setCdcEntities(entities: string[]): void {
+    const set = new Set<string>();
+    for (const raw of entities) {
+      const meta = this.resolveEntity(raw);
+      if (!meta) throw new ValidationError(`cdcEntities: unknown entity ${raw}`);
+      set.add(meta.name);
+    }
+    this.cdcEntities = set;
+  }
+
+  isCdcSelected(meta: ObjectMeta): boolean {
+    return this.cdcEntities === null || this.cdcEntities.has(meta.name);
+  }
+
+  selectedEntities(): ObjectMeta[] {
+    return this.objects().filter((m) => this.isCdcSelected(m));
+  }
+
+  nextCaseNumber(): string {
+    return String(++this.caseNumber).padStart(8, '0');
+  }
+
+  /** Standard child relationships plus those custom lookups add. */
+  childRelationships(meta: ObjectMeta): Json[] {
+    const base = (meta.describeTemplate.childRelationships as Json[] | undefined) ?? [];
+    const extra: Json[] = [];
+    for (const c of this.custom.values()) {
+      for (const f of c.fields) {
+        if (f.type === 'reference' && f.describe.custom === true && f.referenceTo.includes(meta.name)) {
+          extra.push({
+            cascadeDelete: false, childSObject: c.name, deprecatedAndHidden: false, field: f.name, junctionIdListNames: [],
+            junctionReferenceTo: [], relationshipName: `${c.name.slice(0, -3)}s__r`, restrictedDelete: false,
+          });
+        }
+      }
+    }
+    return [...base, ...extra];
+  }
+}

@@ -1,0 +1,90 @@
+/**
+ * The emulator's HTTP server: one host is both login and instance URL, as in
+ * a My Domain org. OAuth, REST, CometD and the admin API share it.
+ */
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import express from 'express';
+import { createLogger, type Logger } from '../core/log.js';
+import { ActivityScheduler } from './activity.js';
+import { adminRouter } from './admin.js';
+import { Emulator } from './emulator.js';
+import { oauthRouter } from './oauth.js';
+import { bearerToken, restRouter } from './rest/router.js';
+import { createCometdServer, isEntityChangeChannel, ALL_CHANGE_EVENTS, type CometdServer } from './streaming/index.js';
+
+export interface EmulatorOptions {
+  /** 0 (default) = any free port. */
+  port?: number;
+  host?: string;
+  logger?: Logger;
+  accessTokenTtlMs?: number;
+  /** How long the CometD server holds a /meta/connect (Salesforce: 110 s). */
+  connectTimeoutMs?: number;
+}
+
+export interface RunningEmulator {
+  url: string;
+  emulator: Emulator;
+  cometd: CometdServer;
+  close(): Promise<void>;
+}
+
+export async function startEmulator(opts: EmulatorOptions = {}): Promise<RunningEmulator> {
+  const logger = opts.logger ?? createLogger({ name: 'forcehook-emulator' });
+  const em = new Emulator(logger, opts.accessTokenTtlMs);
+  const cometd = createCometdServer({
+    authenticate(header) {
+      const grant = em.tokens.validateAccess(bearerToken(header));
+      return grant ? { orgId: grant.orgId, userId: grant.userId } : null;
+    },
+    busFor: (orgId) => em.org(orgId)?.bus,
+    channelAllowed(orgId, channel) {
+      const org = em.org(orgId);
+      if (!org) return false;
+      if (channel === ALL_CHANGE_EVENTS) return true;
+      if (!isEntityChangeChannel(channel)) return false;
+      // Channel names are case-sensitive; single-entity channels need the entity selected (reference §2.1).
+      const meta = org.resolveEntity(channel.slice('/data/'.length));
+      return meta !== undefined && `/data/${meta.changeEventName}` === channel && org.isCdcSelected(meta);
+    },
+    now: () => em.clock.now(),
+    connectTimeoutMs: opts.connectTimeoutMs,
+    logger,
+  });
+  const activity = new ActivityScheduler(em);
+
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  app.use(adminRouter({ em, cometd, activity }));
+  app.use(oauthRouter(em));
+  app.use(restRouter(em, { streamingClients: (orgId) => cometd.stats(orgId).streamingClients }));
+  app.post(['/cometd/:version', '/cometd/:version/*splat'], express.json({ limit: '1mb', type: () => true }), cometd.handler);
+
+  const host = opts.host ?? '127.0.0.1';
+  const server: Server = await new Promise((resolve, reject) => {
+    const s = app.listen(opts.port ?? 0, host, () => resolve(s));
+    s.once('error', reject);
+  });
+  const { port } = server.address() as AddressInfo;
+  const urlHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
+  em.baseUrl = `http://${urlHost}:${port}`;
+  logger.debug({ url: em.baseUrl }, 'emulator listening');
+
+  let closed: Promise<void> | undefined;
+  return {
+    url: em.baseUrl,
+    emulator: em,
+    cometd,
+    close() {
+      closed ??= (async () => {
+        activity.close();
+        cometd.close();
+        server.closeAllConnections();
+        await new Promise<void>((resolve) => server.close(() => resolve()));
+      })();
+      return closed;
+    },
+  };
+}
