@@ -221,4 +221,13 @@ describe('raw Bayeux exchanges match the reference', () => {
     expect(c.lastStatus).toBe(400);
     expect(reply.error).toBe("400::Unsupported API version. Only API versions '37.0' and later are supported. URI format: '/cometd/68.0'");
   });
+
+  it('refuses handshakes over the concurrent client limit of the org', async () => {
+    await h.close();
+    h = await startHarness({ maxClientsPerOrg: 1 });
+    h.addOrg(ORG, TOKEN);
+    await new RawClient(h.url).handshake();
+    const [reply] = await new RawClient(h.url).post([{ channel: '/meta/handshake', version: '1.0', supportedConnectionTypes: ['long-polling'], id: '1' }]);
+    expect(reply).toEqual({ channel: '/meta/handshake', id: '1', error: '403::Organization concurrent user limit exceeded', successful: false });
+  });
 });

@@ -25,6 +25,8 @@ export interface CometdServerOptions {
   requireSessionCookie?: boolean;
   /** Upper bound of events in one connect response; the rest follow on the next connect. Default 1000. */
   maxEventsPerConnect?: number;
+  /** Concurrent CometD clients per org (Performance/Unlimited edition: 2000, reference §1.7). */
+  maxClientsPerOrg?: number;
   logger?: Logger;
 }
 
@@ -71,6 +73,7 @@ export function createCometdServer(opts: CometdServerOptions): CometdServer {
   const connectTimeoutMs = opts.connectTimeoutMs ?? 110_000;
   const requireCookie = opts.requireSessionCookie ?? true;
   const maxEvents = opts.maxEventsPerConnect ?? 1000;
+  const maxClientsPerOrg = opts.maxClientsPerOrg ?? 2000;
   const log = opts.logger;
   const registry = new ClientRegistry(opts.clientTimeoutMs ?? 40_000, (c) => {
     log?.debug({ clientId: c.id, orgId: c.orgId }, 'streaming client expired');
@@ -165,6 +168,10 @@ export function createCometdServer(opts: CometdServerOptions): CometdServer {
     const types = msg['supportedConnectionTypes'];
     if (Array.isArray(types) && !types.includes('long-polling')) {
       return { ...base(msg, '/meta/handshake'), error: E.invalidConnectionType(types.join(',')), successful: false };
+    }
+    if (registry.countOfOrg(auth.orgId) >= maxClientsPerOrg) {
+      // No advice: faye retries the handshake after its back-off, as a client should once others leave.
+      return { ...base(msg, '/meta/handshake'), error: E.CONCURRENT_CLIENT_LIMIT, successful: false };
     }
     let browserId = cookies[BROWSER_COOKIE];
     if (!browserId) {
