@@ -28,30 +28,29 @@ export class Committer {
 
   request(): void {
     if (this.#closed || this.#timer) return;
-    if (this.#running) {
-      this.#again = true;
-      return;
-    }
-    this.#running = this.#run().finally(() => {
-      this.#running = undefined;
-    });
+    this.#again = true;
+    this.#running ??= this.#run();
   }
 
   async #run(): Promise<void> {
-    do {
-      this.#again = false;
-      if (!(await this.#commitOnce())) {
-        this.#failures++;
-        const delay = delayFor(this.opts.policy, this.#failures);
-        this.#timer = setTimeout(() => {
-          this.#timer = undefined;
-          this.request();
-        }, delay);
-        this.#timer.unref();
-        return;
+    try {
+      while (this.#again && !this.#closed) {
+        this.#again = false;
+        if (!(await this.#commitOnce())) {
+          this.#failures++;
+          this.#timer = setTimeout(() => {
+            this.#timer = undefined;
+            this.request();
+          }, delayFor(this.opts.policy, this.#failures));
+          this.#timer.unref();
+          return;
+        }
+        this.#failures = 0;
       }
-      this.#failures = 0;
-    } while (this.#again && !this.#closed);
+    } finally {
+      // Cleared in the same tick as the last `#again` check, so a request never falls between.
+      this.#running = undefined;
+    }
   }
 
   async #commitOnce(): Promise<boolean> {

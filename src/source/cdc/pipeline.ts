@@ -40,9 +40,7 @@ export class BatchPipeline {
   push(item: Received): void {
     if (this.#abort.signal.aborted) return;
     this.#buffer.push(item);
-    this.#loop ??= this.#run().finally(() => {
-      this.#loop = undefined;
-    });
+    this.#loop ??= this.#run();
   }
 
   /** Forgets what is buffered (not what is in flight). */
@@ -79,13 +77,18 @@ export class BatchPipeline {
   }
 
   async #run(): Promise<void> {
-    // Let the messages of one Bayeux response gather into one batch.
-    await new Promise<void>((resolve) => setImmediate(resolve));
-    while (this.size > 0 && !this.#abort.signal.aborted) {
-      const batch = this.#take();
-      if (!(await this.#handle(batch))) return;
-      this.opts.onHandled(batch);
-      if (this.size === 0) this.opts.onDrained();
+    try {
+      // Let the messages of one Bayeux response gather into one batch.
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      while (this.size > 0 && !this.#abort.signal.aborted) {
+        const batch = this.#take();
+        if (!(await this.#handle(batch))) return;
+        this.opts.onHandled(batch);
+        if (this.size === 0) this.opts.onDrained();
+      }
+    } finally {
+      // Cleared in the same tick as the last size check, so a push never falls between.
+      this.#loop = undefined;
     }
   }
 
