@@ -189,7 +189,7 @@ export function adminRouter({ em, cometd, activity }: AdminDeps): Router {
       case 'revoke-refresh-tokens': {
         const revoked = em.tokens.revokeRefreshTokens(org.id);
         // Connected streaming clients learn it on their next connect: 401::Authentication invalid.
-        cometd.revalidate();
+        em.onRevoked();
         return res.json({ kind: fault.kind, revoked });
       }
       case 'drop-streaming-clients':

@@ -29,6 +29,8 @@ export class Emulator {
   private readonly byUsername = new Map<string, Org>();
   /** Set once the HTTP server listens: one host is both login and instance URL. */
   baseUrl = 'http://127.0.0.1';
+  /** Called after grants were revoked, so live streaming clients can be told (401::Authentication invalid). */
+  onRevoked: () => void = () => {};
 
   constructor(
     readonly logger: Logger,

@@ -4,7 +4,7 @@
  * refresh_token without a new refresh token, password), revoke, userinfo and
  * the identity URL.
  */
-import { createHmac } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
 import express, { type Request, type Response, type Router } from 'express';
 import type { Emulator } from './emulator.js';
 import type { Org } from './org.js';
@@ -51,7 +51,7 @@ function escapeHtml(s: string): string {
 }
 
 function approvalPage(p: Params, org: Org, error?: string): string {
-  const hidden = ['response_type', 'client_id', 'redirect_uri', 'state', 'scope']
+  const hidden = ['response_type', 'client_id', 'redirect_uri', 'state', 'scope', 'code_challenge']
     .filter((k) => p[k] !== undefined)
     .map((k) => `<input type="hidden" name="${k}" value="${escapeHtml(p[k]!)}">`)
     .join('\n');
@@ -126,7 +126,9 @@ export function oauthRouter(em: Emulator): Router {
       res.status(200).type('html').send(approvalPage(p, org, 'Please check your username and password. If you still can\'t log in, contact your Salesforce administrator.'));
       return;
     }
-    const code = em.tokens.issueCode({ orgId: org.id, userId: org.user.id, clientId: org.clientId, redirectUri: p.redirect_uri! });
+    const code = em.tokens.issueCode({
+      orgId: org.id, userId: org.user.id, clientId: org.clientId, redirectUri: p.redirect_uri!, codeChallenge: p.code_challenge,
+    });
     redirectWith(res, p.redirect_uri!, { code, state: p.state });
   });
 
@@ -143,7 +145,8 @@ export function oauthRouter(em: Emulator): Router {
       oauthError(res, 400, 'invalid_client_id', 'client identifier invalid');
       return;
     }
-    const secretRequired = grant !== 'refresh_token';
+    // PKCE clients of the web-server flow may leave the secret out; everyone else must send it.
+    const secretRequired = grant === 'password' || (grant === 'authorization_code' && p.code_verifier === undefined);
     if ((secretRequired || p.client_secret !== undefined) && p.client_secret !== org.clientSecret) {
       oauthError(res, 400, 'invalid_client', 'invalid client credentials');
       return;
@@ -170,6 +173,13 @@ export function oauthRouter(em: Emulator): Router {
       oauthError(res, 400, 'invalid_grant', 'invalid authorization code');
       return;
     }
+    if (code.codeChallenge !== undefined) {
+      const expected = createHash('sha256').update(p.code_verifier ?? '').digest('base64url');
+      if (expected !== code.codeChallenge) {
+        oauthError(res, 400, 'invalid_grant', 'invalid code verifier');
+        return;
+      }
+    }
     if (p.redirect_uri !== code.redirectUri) {
       oauthError(res, 400, 'redirect_uri_mismatch', 'redirect_uri must match configuration');
       return;
@@ -184,6 +194,7 @@ export function oauthRouter(em: Emulator): Router {
       oauthError(res, 400, 'unsupported_token_type', 'this token type is not supported');
       return;
     }
+    em.onRevoked();
     res.status(200).end();
   };
   r.post('/services/oauth2/revoke', revoke);

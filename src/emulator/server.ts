@@ -52,6 +52,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Running
     connectTimeoutMs: opts.connectTimeoutMs,
     logger,
   });
+  em.onRevoked = () => cometd.revalidate();
   const activity = new ActivityScheduler(em);
 
   const app = express();

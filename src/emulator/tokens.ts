@@ -23,6 +23,8 @@ export interface AuthCode {
   userId: string;
   clientId: string;
   redirectUri: string;
+  /** PKCE (S256), when the authorize request carried one. */
+  codeChallenge?: string;
   expiresAt: number;
 }
 
