@@ -8,7 +8,8 @@ const USAGE = `usage: forcehook <command>
   demo                          what 'npm start' runs: broker, emulated org, service, webhook receiver
 `;
 
-type Command = (argv: string[]) => Promise<void>;
+/** Resolves when the command is done; a number is the exit code. */
+type Command = (argv: string[]) => Promise<void | number>;
 
 // Loaded lazily so that `forcehook kafka` does not pay for express, jsforce, ...
 const COMMANDS: Record<string, () => Promise<Command>> = {
@@ -30,7 +31,8 @@ async function main(argv: string[]): Promise<void> {
     process.exitCode = 2;
     return;
   }
-  await (await load())(rest);
+  const code = await (await load())(rest);
+  if (typeof code === 'number') process.exitCode = code;
 }
 
 main(process.argv.slice(2)).catch((err: unknown) => {

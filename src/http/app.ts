@@ -1,4 +1,4 @@
-import express, { type Express, type Router } from 'express';
+import express, { type Express, type RequestHandler, type Router } from 'express';
 import type { Logger } from '../core/log.js';
 import type { Metrics } from '../observability/metrics.js';
 import { bearerAuth } from './auth.js';
@@ -11,8 +11,8 @@ export interface HttpAppOptions {
   metrics: Metrics;
   /** Resolves true when the instance can serve (Kafka answers, state loaded). */
   ready: () => Promise<boolean>;
-  /** Routers mounted under /v1, behind the bearer token. */
-  v1?: Router[];
+  /** Routers (and guards) mounted under /v1, behind the bearer token, in order. */
+  v1?: (Router | RequestHandler)[];
   /** Routers mounted at the root without auth (e.g. the OAuth callback). */
   public?: Router[];
 }

@@ -1,14 +1,25 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { RequestHandler } from 'express';
 import type { Config } from '../config/schema.js';
+import { ForcehookError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
+import { SecretBox } from '../core/secrets.js';
 import { StateMachine } from '../core/state-machine.js';
 import { retry, retryPolicy } from '../core/retry.js';
+import { connectionsRouter } from '../api/connections.js';
+import { connectSessionsRouter, oauthCallbackRouter } from '../api/connect-sessions.js';
+import { subscriptionsRouter } from '../api/subscriptions.js';
 import { createHttpApp } from '../http/app.js';
 import { createKafka } from '../kafka/index.js';
 import { topics, topicSpecs, type Topics } from '../kafka/topics.js';
 import type { KafkaClient } from '../kafka/types.js';
+import { createEgressAgent } from '../net/egress.js';
 import { createMetrics, type Metrics } from '../observability/metrics.js';
+import { createPublisher } from '../publish/publisher.js';
+import { ConnectionService } from '../source/connections.js';
+import { SourceManager } from '../source/manager.js';
+import { ServiceStore } from '../state/store.js';
 import { SERVICE_TRANSITIONS, type ServiceState } from './lifecycle.js';
 
 export interface RunningService {
@@ -17,12 +28,20 @@ export interface RunningService {
   metrics: Metrics;
   topics: Topics;
   kafka: KafkaClient;
+  store: ServiceStore;
+  sources: SourceManager;
+  /** Resolves once topics exist and state was read from Kafka. */
+  loaded: Promise<void>;
   stop(): Promise<void>;
 }
 
 export interface ServiceDeps {
   config: Readonly<Config>;
   logger: Logger;
+  /** Distinguishes instances in logs and consumer groups. */
+  instanceId?: string;
+  /** Tests shorten how often the CDC selection is re-read. */
+  modeRefreshMs?: number;
 }
 
 /** How long a /readyz probe may wait on Kafka before answering 503. */
@@ -33,13 +52,30 @@ const PING_TIMEOUT_MS = 3_000;
  * Kafka is away); topics and state load in the background, with retries, and
  * the instance turns ready only once they did.
  */
-export async function startService({ config, logger }: ServiceDeps): Promise<RunningService> {
+export async function startService({ config, logger, instanceId, modeRefreshMs }: ServiceDeps): Promise<RunningService> {
   const metrics = createMetrics();
   const lifecycle = new StateMachine<ServiceState>('service', SERVICE_TRANSITIONS, 'starting');
   lifecycle.onChange((to, from) => logger.info({ from, to }, 'service state'));
   const t = topics(config.kafka.topicPrefix);
   const kafka = createKafka({ brokers: [...config.kafka.brokers], clientId: config.kafka.clientId, logger });
   const admin = kafka.admin();
+  const box = SecretBox.fromBase64(config.secretKey);
+  const egress = createEgressAgent({ allowPrivate: config.allowPrivateNetworks });
+  const store = new ServiceStore({ client: kafka, stateTopic: t.state, checkpointTopic: t.checkpoints, logger, ...(instanceId ? { instanceId } : {}) });
+  const connections = new ConnectionService({ store, box, allowPrivateNetworks: config.allowPrivateNetworks, dispatcher: egress, logger });
+  // The producer connects on first send, so creating it here costs nothing while Kafka is away.
+  const publisher = createPublisher({ topic: t.events }, { producer: kafka.producer(), metrics, logger });
+  const sources = new SourceManager({
+    store,
+    connections,
+    publisher,
+    logger,
+    metrics,
+    pollIntervalMs: config.pollIntervalS * 1000,
+    budgetShare: config.pollBudgetShare,
+    dispatcher: egress,
+    ...(modeRefreshMs ? { modeRefreshMs } : {}),
+  });
   const stopping = new AbortController();
   let loaded = false;
 
@@ -57,7 +93,7 @@ export async function startService({ config, logger }: ServiceDeps): Promise<Run
     const ok = loaded && (await ping());
     metrics.kafkaReady.set(ok ? 1 : 0);
     if (lifecycle.state === 'running' && !ok) lifecycle.to('degraded');
-    else if (lifecycle.state === 'degraded' && ok && loaded) lifecycle.to('running');
+    else if (lifecycle.state === 'degraded' && ok) lifecycle.to('running');
     return ok;
   };
 
@@ -65,7 +101,7 @@ export async function startService({ config, logger }: ServiceDeps): Promise<Run
     retryPolicy({ maxAttempts: Number.MAX_SAFE_INTEGER, initialDelayMs: 500, maxDelayMs: 10_000 }),
     async () => {
       await admin.ensureTopics(topicSpecs(t, config.retrySchedule));
-      loaded = true;
+      await store.start();
     },
     {
       signal: stopping.signal,
@@ -74,16 +110,36 @@ export async function startService({ config, logger }: ServiceDeps): Promise<Run
         logger.warn({ err: err.message, attempt, delayMs }, 'waiting for Kafka');
       },
     },
-  ).then(
-    () => {
-      if (lifecycle.state === 'starting' || lifecycle.state === 'degraded') lifecycle.to('running');
-    },
-    (err: unknown) => {
-      if (!stopping.signal.aborted) logger.error({ err }, 'service boot failed');
-    },
-  );
+  ).then(() => {
+    loaded = true;
+    sources.start();
+    if (lifecycle.state === 'starting' || lifecycle.state === 'degraded') lifecycle.to('running');
+  });
+  boot.catch((err: unknown) => {
+    if (!stopping.signal.aborted) logger.error({ err }, 'service boot failed');
+  });
 
-  const app = createHttpApp({ apiToken: config.apiToken, bodyLimit: config.http.bodyLimit, logger, metrics, ready });
+  // The API answers only from loaded state: an empty view would look like lost data.
+  const whenLoaded: RequestHandler = (_req, _res, next) => {
+    next(loaded ? undefined : new ForcehookError('KAFKA_UNAVAILABLE', 'state is still loading from Kafka; retry shortly', { status: 503, retriable: true }));
+  };
+
+  const publicUrl = config.publicUrl ?? `http://${config.http.host}:${config.http.port}`;
+  const sessionDeps = { box, connections, publicUrl, allowPrivateNetworks: config.allowPrivateNetworks, logger };
+  const app = createHttpApp({
+    apiToken: config.apiToken,
+    bodyLimit: config.http.bodyLimit,
+    logger,
+    metrics,
+    ready,
+    v1: [
+      whenLoaded,
+      connectionsRouter({ store, connections, runtime: sources }),
+      connectSessionsRouter(sessionDeps),
+      subscriptionsRouter({ store, box, allowPrivateNetworks: config.allowPrivateNetworks }),
+    ],
+    public: [oauthCallbackRouter(sessionDeps)],
+  });
   const server: Server = app.listen(config.http.port, config.http.host);
   await new Promise<void>((resolve, reject) => {
     server.once('listening', resolve);
@@ -97,15 +153,22 @@ export async function startService({ config, logger }: ServiceDeps): Promise<Run
     metrics,
     topics: t,
     kafka,
+    store,
+    sources,
+    loaded: boot,
     state: () => lifecycle.state,
     async stop() {
       if (lifecycle.state === 'stopping' || lifecycle.state === 'stopped') return;
       lifecycle.to('stopping');
       stopping.abort();
-      await boot;
+      await boot.catch(() => undefined);
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      await sources.stop();
+      await publisher.flush().catch(() => undefined);
+      await store.stop().catch(() => undefined);
       await kafka.close().catch((err: unknown) => logger.warn({ err }, 'kafka close failed'));
+      await egress.close();
       lifecycle.to('stopped');
     },
   };

@@ -1,0 +1,128 @@
+import type { Dispatcher } from 'undici';
+import type { Logger } from '../core/log.js';
+import type { Metrics } from '../observability/metrics.js';
+import type { Publisher } from '../publish/publisher.js';
+import type { ServiceStore } from '../state/store.js';
+import type { ConnectionRuntime, ObjectStatus } from '../api/connections.js';
+import { followedObject } from '../api/subscriptions.js';
+import type { ConnectionService } from './connections.js';
+import { OrgSupervisor } from './supervisor.js';
+
+export interface SourceManagerOptions {
+  store: ServiceStore;
+  connections: ConnectionService;
+  publisher: Publisher;
+  logger: Logger;
+  metrics?: Metrics;
+  pollIntervalMs: number;
+  budgetShare: number;
+  dispatcher?: Dispatcher;
+  /** Which connections this instance follows (scale-out hands out a share). @default all */
+  owns?: (connectionId: string) => boolean;
+  modeRefreshMs?: number;
+}
+
+/**
+ * Keeps one OrgSupervisor per followed connection in step with the state:
+ * a connection is followed while it is active and has at least one
+ * subscription; what it follows is the union of its subscriptions' objects.
+ * Reacts to state changes from any instance (they arrive through the
+ * compacted topic), serially, so two changes never race on one org.
+ */
+export class SourceManager implements ConnectionRuntime {
+  readonly #supervisors = new Map<string, OrgSupervisor>();
+  /** The sealed grant each supervisor was built with: a new grant needs a new session. */
+  readonly #grants = new Map<string, string>();
+  #queue: Promise<void> = Promise.resolve();
+  #unsubscribe: (() => void) | undefined;
+  #stopped = false;
+
+  constructor(private readonly opts: SourceManagerOptions) {}
+
+  start(): void {
+    this.#unsubscribe = this.opts.store.onChange((change) => {
+      // A subscription's tombstone does not say which connection it was on: look at all of them.
+      const id = change.kind === 'connection' ? change.id : change.subscription?.connectionId;
+      if (id === undefined) this.reconcileAll();
+      else this.#enqueue(() => this.#sync(id));
+    });
+    this.reconcileAll();
+  }
+
+  /** Re-evaluates every connection (ownership changes, deleted subscriptions). */
+  reconcileAll(): void {
+    this.#enqueue(async () => {
+      const ids = new Set([...this.opts.store.connections().map((c) => c.id), ...this.#supervisors.keys()]);
+      for (const id of ids) await this.#sync(id);
+    });
+  }
+
+  /** Resolves once every queued change was applied. */
+  idle(): Promise<void> {
+    return this.#queue;
+  }
+
+  status(connectionId: string): { subscriber: string; objects: ObjectStatus[] } | undefined {
+    const s = this.#supervisors.get(connectionId);
+    return s ? { subscriber: s.state(), objects: s.objectModes() } : undefined;
+  }
+
+  supervisor(connectionId: string): OrgSupervisor | undefined {
+    return this.#supervisors.get(connectionId);
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    this.#unsubscribe?.();
+    await this.#queue;
+    await Promise.all([...this.#supervisors.values()].map((s) => s.stop()));
+    this.#supervisors.clear();
+  }
+
+  #enqueue(task: () => Promise<void>): void {
+    this.#queue = this.#queue.then(task).catch((err: unknown) => this.opts.logger.error({ err }, 'source manager task failed'));
+  }
+
+  async #sync(connectionId: string): Promise<void> {
+    if (this.#stopped) return;
+    const c = this.opts.store.connection(connectionId);
+    const objects = new Set(this.opts.store.subscriptions(connectionId).map(followedObject));
+    const wanted = c !== undefined && c.status === 'active' && objects.size > 0 && (this.opts.owns?.(connectionId) ?? true);
+    let sup = this.#supervisors.get(connectionId);
+    // New credentials (re-authorization) mean a new session: rebuild.
+    if (sup && c && this.#grants.get(connectionId) !== c.refreshToken) {
+      this.#supervisors.delete(connectionId);
+      await sup.stop();
+      sup = undefined;
+    }
+    if (!wanted) {
+      if (sup) {
+        this.#supervisors.delete(connectionId);
+        await sup.stop();
+      }
+      return;
+    }
+    if (!sup) {
+      sup = new OrgSupervisor({
+        connection: c,
+        credentials: this.opts.connections.credentials(c),
+        store: this.opts.store,
+        publisher: this.opts.publisher,
+        logger: this.opts.logger,
+        pollIntervalMs: this.opts.pollIntervalMs,
+        budgetShare: this.opts.budgetShare,
+        ...(this.opts.metrics ? { metrics: this.opts.metrics } : {}),
+        ...(this.opts.dispatcher ? { dispatcher: this.opts.dispatcher } : {}),
+        ...(this.opts.modeRefreshMs ? { modeRefreshMs: this.opts.modeRefreshMs } : {}),
+        onReauthRequired: (reason) => {
+          void this.opts.connections.markNeedsReauth(connectionId, reason).catch((err: unknown) =>
+            this.opts.logger.error({ err, connectionId }, 'could not record needs_reauth'),
+          );
+        },
+      });
+      this.#supervisors.set(connectionId, sup);
+      this.#grants.set(connectionId, c.refreshToken);
+    }
+    await sup.follow(objects);
+  }
+}

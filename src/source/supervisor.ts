@@ -1,0 +1,307 @@
+import type { Dispatcher } from 'undici';
+import { isRetriable } from '../core/errors.js';
+import type { Logger } from '../core/log.js';
+import { retry, retryPolicy } from '../core/retry.js';
+import { StateMachine } from '../core/state-machine.js';
+import { detectBatch } from '../detect/index.js';
+import type { ForcehookEvent } from '../events/schema.js';
+import { normalizeChangeEvent, normalizePolledRow, type RawChange } from '../normalize/index.js';
+import type { Metrics } from '../observability/metrics.js';
+import type { Publisher } from '../publish/publisher.js';
+import type { ConnectionRecord } from '../state/records.js';
+import type { ServiceStore } from '../state/store.js';
+import { createCdcSubscriber } from './cdc/index.js';
+import type { CdcMessage, CdcPosition, CdcSubscriber } from './cdc/types.js';
+import { channelFor, objectForChangeEvent } from './channels.js';
+import { SUPERVISOR_TRANSITIONS, type SupervisorState } from './lifecycle.js';
+import { cdcSelectedObjects } from './modes.js';
+import type { OAuthClient } from './oauth.js';
+import { ReauthRequiredError } from './oauth.js';
+import { createPoller, fetchRecords, reconcile, type PollCursor, type Poller } from './polling/index.js';
+import { OrgSession } from './session.js';
+
+export interface SupervisorOptions {
+  connection: ConnectionRecord;
+  credentials: { oauth: OAuthClient; refreshToken: string };
+  store: ServiceStore;
+  publisher: Publisher;
+  logger: Logger;
+  metrics?: Metrics;
+  pollIntervalMs: number;
+  budgetShare: number;
+  /** How often the CDC selection is read again. @default 10 min */
+  modeRefreshMs?: number;
+  dispatcher?: Dispatcher;
+  /** The grant is gone; the owner records it and stops this supervisor. */
+  onReauthRequired(reason: string): void;
+  now?: () => number;
+}
+
+export interface ObjectMode {
+  object: string;
+  mode: 'cdc' | 'polling';
+  lastEventAt: string | null;
+}
+
+/** CDC events name entities by their API name; our objects may be written in any case. */
+const lc = (s: string) => s.toLowerCase();
+
+/**
+ * Follows one org: reads its CDC selection, streams the selected objects over
+ * one CometD client, polls the others, and turns every change into events on
+ * Kafka. Positions (replay ids, poll cursors) are checkpointed only after Kafka
+ * acknowledged the events they cover.
+ */
+export class OrgSupervisor {
+  readonly session: OrgSession;
+  readonly #opts: SupervisorOptions;
+  readonly #log: Logger;
+  readonly #state: StateMachine<SupervisorState>;
+  /** Canonical object name by lower-case name. */
+  #objects = new Map<string, string>();
+  #cdcSelected = new Set<string>();
+  #cdc: CdcSubscriber | undefined;
+  #poller: Poller | undefined;
+  #modes = new Map<string, 'cdc' | 'polling'>();
+  readonly #lastEventAt = new Map<string, number>();
+  #refreshTimer: NodeJS.Timeout | undefined;
+  #resolving: Promise<void> | undefined;
+  readonly #ctx: { orgId: string; connectionId: string };
+
+  constructor(opts: SupervisorOptions) {
+    this.#opts = opts;
+    const { connection: c } = opts;
+    this.#ctx = { orgId: c.orgId, connectionId: c.id };
+    this.#log = opts.logger.child({ connectionId: c.id, orgId: c.orgId });
+    this.#state = new StateMachine('org-supervisor', SUPERVISOR_TRANSITIONS, 'idle');
+    this.#state.onChange((to, from) => this.#log.info({ from, to }, 'org subscriber state'));
+    this.session = new OrgSession({
+      connectionId: c.id,
+      orgId: c.orgId,
+      instanceUrl: c.instanceUrl,
+      oauth: opts.credentials.oauth,
+      refreshToken: opts.credentials.refreshToken,
+      logger: this.#log,
+      ...(opts.dispatcher ? { dispatcher: opts.dispatcher } : {}),
+      onReauthRequired: (reason) => this.#needsReauth(reason),
+    });
+  }
+
+  state(): SupervisorState {
+    return this.#state.state;
+  }
+
+  objectModes(): ObjectMode[] {
+    return [...this.#objects.values()].map((object) => {
+      const at = this.#lastEventAt.get(lc(object));
+      return { object, mode: this.#modes.get(lc(object)) ?? 'polling', lastEventAt: at === undefined ? null : new Date(at).toISOString() };
+    });
+  }
+
+  /** Sets what to follow and (re)starts the streams; safe to call repeatedly. */
+  async follow(objects: Iterable<string>): Promise<void> {
+    if (this.#state.state === 'stopping' || this.#state.state === 'stopped' || this.#state.state === 'needs_reauth') return;
+    this.#objects = new Map([...objects].map((o) => [lc(o), o]));
+    await this.#resolve(true);
+    this.#refreshTimer ??= setInterval(() => void this.#resolve(true), this.#opts.modeRefreshMs ?? 600_000).unref();
+  }
+
+  async stop(): Promise<void> {
+    if (this.#state.state === 'stopped' || this.#state.state === 'stopping') return;
+    this.#state.to('stopping');
+    clearInterval(this.#refreshTimer);
+    await this.#resolving?.catch(() => undefined);
+    await Promise.all([this.#cdc?.stop(), this.#poller?.stop()]);
+    this.session.close();
+    this.#state.to('stopped');
+  }
+
+  #resolve(readSelection: boolean): Promise<void> {
+    const run = async () => {
+      if (this.#state.state === 'stopping' || this.#state.state === 'stopped' || this.#state.state === 'needs_reauth') return;
+      this.#state.to('resolving');
+      if (readSelection) {
+        try {
+          this.#cdcSelected = await retry(retryPolicy({ maxAttempts: 3, initialDelayMs: 500 }), () => cdcSelectedObjects(this.session.jsforce()));
+        } catch (err) {
+          if (this.#isReauth(err)) return;
+          // Without the selection, keep what we had; on first start that means polling, which loses nothing.
+          this.#log.warn({ err: (err as Error).message }, 'could not read the CDC selection; keeping current modes');
+        }
+      }
+      if (this.#state.state !== 'resolving') return;
+      await this.#apply();
+      if (this.#state.state === 'resolving') this.#state.to('running');
+    };
+    const p = (this.#resolving ?? Promise.resolve()).then(run, run);
+    this.#resolving = p;
+    return p;
+  }
+
+  async #apply(): Promise<void> {
+    const next = new Map<string, 'cdc' | 'polling'>();
+    for (const key of this.#objects.keys()) next.set(key, this.#cdcSelected.has(key) ? 'cdc' : 'polling');
+    const cdcObjects = [...next].filter(([, m]) => m === 'cdc').map(([k]) => this.#objects.get(k)!);
+    const pollObjects = [...next].filter(([, m]) => m === 'polling').map(([k]) => this.#objects.get(k)!);
+    const movedToCdc = cdcObjects.filter((o) => this.#modes.get(lc(o)) === 'polling');
+    this.#modes = next;
+    await this.#applyCdc(cdcObjects);
+    this.#applyPolling(pollObjects);
+    // Changes between the last poll and the stream's start (-1 = new only) are read back once.
+    for (const object of movedToCdc) {
+      const cursor = this.#opts.store.pollCheckpoint(this.#ctx.connectionId, object);
+      if (cursor) await this.#reconcile(object, cursor.systemModstamp);
+    }
+  }
+
+  async #applyCdc(objects: string[]): Promise<void> {
+    const channels = objects.map(channelFor);
+    const positions = new Map<string, CdcPosition>();
+    for (const ch of channels) {
+      const cp = this.#opts.store.cdcCheckpoint(this.#ctx.connectionId, ch);
+      if (cp) positions.set(ch, { replayId: cp.replayId, commitTimestamp: cp.commitTimestamp });
+    }
+    if (this.#cdc) {
+      await this.#cdc.setChannels(channels, positions);
+      return;
+    }
+    if (channels.length === 0) return;
+    this.#cdc = createCdcSubscriber({
+      session: this.session,
+      channels,
+      positions,
+      logger: this.#log,
+      handle: (batch) => this.#handleCdc(batch),
+      commit: (moved) => this.#commitCdc(moved),
+      onGap: async (channel, since) => {
+        const object = objectForChangeEvent(channel.replace(/^\/data\//, ''));
+        if (!object || !since) return;
+        this.#log.warn({ channel, since: since.replayId }, 'replay window lost: reconciling through REST');
+        await this.#reconcile(object, since.commitTimestamp);
+      },
+      onChannelRejected: (channel, error) => {
+        const object = objectForChangeEvent(channel.replace(/^\/data\//, ''));
+        this.#log.warn({ channel, error }, 'CDC channel refused: polling this object instead');
+        if (object) {
+          this.#cdcSelected.delete(lc(object));
+          void this.#resolve(false);
+        }
+      },
+      onStateChange: (state, info) => {
+        if (state === 'needs_reauth') this.#needsReauth(info.error ?? info.reason);
+      },
+    });
+    await this.#cdc.start();
+  }
+
+  #applyPolling(objects: string[]): void {
+    if (this.#poller) {
+      this.#poller.setObjects(objects);
+      return;
+    }
+    if (objects.length === 0) return;
+    const cursors = new Map<string, PollCursor>();
+    for (const o of objects) {
+      const cp = this.#opts.store.pollCheckpoint(this.#ctx.connectionId, o);
+      if (cp) cursors.set(o, { systemModstamp: cp.systemModstamp, lastId: cp.lastId, deletedUntil: cp.deletedUntil });
+      else {
+        // An object that was streamed before resumes polling where the stream stopped.
+        const cdc = this.#opts.store.cdcCheckpoint(this.#ctx.connectionId, channelFor(o));
+        if (cdc) cursors.set(o, { systemModstamp: cdc.commitTimestamp, lastId: '', deletedUntil: cdc.commitTimestamp });
+      }
+    }
+    this.#poller = createPoller({
+      session: this.session,
+      objects,
+      cursors,
+      logger: this.#log,
+      minIntervalMs: this.#opts.pollIntervalMs,
+      budgetShare: this.#opts.budgetShare,
+      handle: (changes) => this.#publish(changes),
+      commit: async (moved) => {
+        const updatedAt = new Date().toISOString();
+        for (const [object, c] of moved) {
+          await this.#opts.store.putCheckpoint({ kind: 'poll', connectionId: this.#ctx.connectionId, object, ...c, updatedAt });
+        }
+      },
+      ...(this.#opts.now ? { now: this.#opts.now } : {}),
+    });
+    this.#poller.start();
+  }
+
+  async #handleCdc(batch: CdcMessage[]): Promise<void> {
+    const changes: RawChange[] = [];
+    for (const msg of batch) {
+      const r = normalizeChangeEvent({ channel: msg.channel, data: msg.data }, this.#ctx);
+      switch (r.kind) {
+        case 'changes':
+          changes.push(...r.changes);
+          break;
+        case 'gap': {
+          // The event names records but carries no values: read them now and emit complete events.
+          if (r.recordIds.some((id) => id.includes('*'))) {
+            changes.push(...(await reconcile(this.session, r.object, { sinceMs: r.commitTimestamp - 60_000 })));
+            break;
+          }
+          const type = r.changeType.replace('GAP_', '') as RawChange['changeType'];
+          if (type === 'DELETE') {
+            for (const id of r.recordIds) {
+              changes.push({ object: r.object, recordId: id, changeType: 'DELETE', changedFields: [], record: { Id: id }, commitTimestamp: r.commitTimestamp, detectedBy: 'reconcile' });
+            }
+            break;
+          }
+          const rows = await fetchRecords(this.session, r.object, r.recordIds);
+          for (const row of rows) {
+            const change = normalizePolledRow({ object: r.object, row, detectedBy: 'reconcile' });
+            changes.push({ ...change, changeType: type, commitTimestamp: r.commitTimestamp });
+          }
+          break;
+        }
+        case 'overflow':
+          changes.push(...(await reconcile(this.session, r.object, { sinceMs: r.commitTimestamp - 60_000 })));
+          break;
+        case 'invalid':
+          this.#log.warn({ reason: r.reason, replayId: r.replayId }, 'skipping an unreadable change event');
+          break;
+      }
+    }
+    await this.#publish(changes);
+  }
+
+  async #publish(changes: RawChange[]): Promise<void> {
+    if (changes.length === 0) return;
+    const events: ForcehookEvent[] = detectBatch(changes, this.#ctx);
+    await this.#opts.publisher.publish(events);
+    for (const e of events) {
+      const key = lc(e.data.object);
+      this.#lastEventAt.set(key, Math.max(this.#lastEventAt.get(key) ?? 0, e.data.commitTimestamp));
+      this.#opts.metrics?.changesDetected.inc({ trigger: e.type.replace('salesforce.', ''), mode: e.data.detectedBy });
+    }
+  }
+
+  async #commitCdc(moved: Map<string, CdcPosition>): Promise<void> {
+    const updatedAt = new Date().toISOString();
+    for (const [channel, p] of moved) {
+      await this.#opts.store.putCheckpoint({ kind: 'cdc', connectionId: this.#ctx.connectionId, channel, replayId: p.replayId, commitTimestamp: p.commitTimestamp, updatedAt });
+    }
+  }
+
+  async #reconcile(object: string, sinceMs: number): Promise<void> {
+    const changes = await retry(retryPolicy({ maxAttempts: 5, initialDelayMs: 1_000 }), () => reconcile(this.session, object, { sinceMs }));
+    await this.#publish(changes);
+  }
+
+  #isReauth(err: unknown): boolean {
+    const reauth = err instanceof ReauthRequiredError || (err instanceof Error && /invalid_grant|needs re-authorization/.test(err.message));
+    if (reauth) this.#needsReauth((err as Error).message);
+    return reauth && !isRetriable(err);
+  }
+
+  #needsReauth(reason: string): void {
+    if (this.#state.state === 'needs_reauth' || this.#state.state === 'stopping' || this.#state.state === 'stopped') return;
+    this.#state.to('needs_reauth');
+    clearInterval(this.#refreshTimer);
+    void Promise.all([this.#cdc?.stop(), this.#poller?.stop()]).catch(() => undefined);
+    this.#opts.onReauthRequired(reason);
+  }
+}
