@@ -16,7 +16,10 @@
  * advanced, the snapshots remembered and `commit` called: a failed cycle (network, fail-requests,
  * slow-requests, Kafka) is retried from the same cursor, nothing is lost.
  *
- * Pacing: see budget.ts. One timer per poller and no work between cycles.
+ * Pacing (budget.ts): delay = min(maxInterval, max(minInterval, 86_400_000 × callsPerCycle /
+ * (budgetShare × dailyLimit × pressure), failure backoff)), from the org's Sforce-Limit-Info; pressure
+ * shrinks our share once the org has used more than 80 % of its limit; REQUEST_LIMIT_EXCEEDED doubles
+ * the wait from 1 min. One timer per poller and no work between cycles.
  */
 import type { Logger } from '../../core/log.js';
 import { toError, type ForcehookError } from '../../core/errors.js';
