@@ -100,7 +100,8 @@ function buildObject(describe: Json, globalEntry: Json, hardDelete: boolean): Ob
   const fields = (rawFields as Json[]).map(toFieldMeta);
   const compounds = new Map<string, CompoundMeta>();
   for (const f of fields) {
-    if (!f.compoundFieldName) continue;
+    // A field naming itself as its compound (Account.Name in person-account orgs) is no component.
+    if (!f.compoundFieldName || f.compoundFieldName === f.name) continue;
     const parent = fields.find((p) => p.name === f.compoundFieldName);
     const kind = parent?.type === 'address' ? 'address' : 'name';
     const c = compounds.get(f.compoundFieldName) ?? { name: f.compoundFieldName, kind, components: [] };
