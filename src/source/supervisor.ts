@@ -217,7 +217,7 @@ export class OrgSupervisor {
       logger: this.#log,
       minIntervalMs: this.#opts.pollIntervalMs,
       budgetShare: this.#opts.budgetShare,
-      handle: (changes) => this.#publish(changes),
+      handle: (changes, ctx) => this.#publish(changes, ctx.previousCampaignId.bind(ctx)),
       commit: async (moved) => {
         const updatedAt = new Date().toISOString();
         for (const [object, c] of moved) {
@@ -268,9 +268,9 @@ export class OrgSupervisor {
     await this.#publish(changes);
   }
 
-  async #publish(changes: RawChange[]): Promise<void> {
+  async #publish(changes: RawChange[], previousCampaignId?: (recordId: string) => string | null | undefined): Promise<void> {
     if (changes.length === 0) return;
-    const events: ForcehookEvent[] = detectBatch(changes, this.#ctx);
+    const events: ForcehookEvent[] = detectBatch(changes, { ...this.#ctx, ...(previousCampaignId ? { previousCampaignId } : {}) });
     await this.#opts.publisher.publish(events);
     for (const e of events) {
       const key = lc(e.data.object);
