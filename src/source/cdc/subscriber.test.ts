@@ -327,3 +327,64 @@ describe('CDC subscriber watchdog', () => {
     }
   });
 });
+
+describe('CDC subscriber over a failing network', () => {
+  it('transport errors: faye retries with backoff, the state says reconnecting, and nothing published meanwhile is lost', async () => {
+    const ch = await startCdcHarness();
+    const proxy = await silentProxy(ch.h.url);
+    const k = sink();
+    const states: CdcState[] = [];
+    const s = createCdcSubscriber(options(fakeSession(ch, proxy.url), k, { onStateChange: (st) => states.push(st) }));
+    try {
+      await s.start();
+      await waitFor(() => s.state() === 'subscribed', 5000);
+      const a1 = ch.publish('Account');
+      await waitFor(() => k.handled.length === 1, 5000, 'first event');
+      proxy.cut();
+      await waitFor(() => s.state() === 'reconnecting', 5000, 'reconnecting');
+      const a2 = ch.publish('Account');
+      const a3 = ch.publish('Account');
+      await settle(300);
+      proxy.restore();
+      await waitFor(() => k.handled.length >= 3, 8000, 'events published during the outage');
+      await waitFor(() => s.state() === 'subscribed', 5000, 'subscribed again');
+      expect(k.ids()).toEqual([a1, a2, a3]);
+      expect(states).toEqual(['connecting', 'subscribed', 'reconnecting', 'subscribed']);
+    } finally {
+      await s.stop();
+      await proxy.close();
+      await ch.close();
+    }
+  });
+});
+
+describe('CDC subscriber gaps on one channel of two', () => {
+  it('only the expired channel restarts at -1 and is reconciled; the other resumes from its position', async () => {
+    const ch = await startCdcHarness();
+    const k = sink();
+    try {
+      const oldA = ch.publish('Account');
+      ch.h.clock.now += 72 * 3600 * 1000 + 1;
+      const c1 = ch.publish('Contact');
+      const c2 = ch.publish('Contact');
+      const positions = new Map([
+        [ACCOUNT, { replayId: oldA, commitTimestamp: 5 }],
+        [CONTACT, { replayId: c1, commitTimestamp: 6 }],
+      ]);
+      const s = createCdcSubscriber(options(fakeSession(ch), k, { channels: [ACCOUNT, CONTACT], positions }));
+      await s.start();
+      await waitFor(() => s.state() === 'subscribed' && k.gaps.length === 1 && k.handled.length === 1, 5000, 'gap and replay');
+      expect(k.gaps).toEqual([{ channel: ACCOUNT, since: { replayId: oldA, commitTimestamp: 5 } }]);
+      expect(k.ids(CONTACT)).toEqual([c2]);
+      const a = ch.publish('Account');
+      await waitFor(() => k.handled.length === 2, 5000, 'new account event');
+      expect(k.ids(ACCOUNT)).toEqual([a]);
+      await s.stop();
+      // The contact checkpoint moved; the account one only moves once an account event is processed.
+      expect(k.store.get(CONTACT)?.replayId).toBe(c2);
+      expect(k.store.get(ACCOUNT)?.replayId).toBe(a);
+    } finally {
+      await ch.close();
+    }
+  });
+});

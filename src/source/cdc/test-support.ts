@@ -164,10 +164,25 @@ export function options(session: CdcSession, k: Sink, extra: Partial<CdcSubscrib
  * A TCP proxy that can go silent on the connections it already carries, as a
  * half-open connection does: no error, no data. New connections still pass.
  */
-export async function silentProxy(target: string): Promise<{ url: string; freeze(): void; close(): Promise<void> }> {
+export interface TestProxy {
+  url: string;
+  /** Existing connections stop carrying data, without an error (half-open). */
+  freeze(): void;
+  /** Every connection is reset and new ones are refused until `restore` (a network outage). */
+  cut(): void;
+  restore(): void;
+  close(): Promise<void>;
+}
+
+export async function silentProxy(target: string): Promise<TestProxy> {
   const { hostname, port } = new URL(target);
   const live = new Set<{ a: net.Socket; b: net.Socket }>();
+  let refusing = false;
   const server = net.createServer((a) => {
+    if (refusing) {
+      a.resetAndDestroy();
+      return;
+    }
     const b = net.connect(Number(port), hostname);
     const pair = { a, b };
     live.add(pair);
@@ -193,6 +208,14 @@ export async function silentProxy(target: string): Promise<{ url: string; freeze
         frozen.push(a, b);
       }
       live.clear();
+    },
+    cut() {
+      refusing = true;
+      for (const { a, b } of [...live]) (a.resetAndDestroy(), b.destroy());
+      live.clear();
+    },
+    restore() {
+      refusing = false;
     },
     async close() {
       for (const s of frozen) s.destroy();
