@@ -157,7 +157,7 @@ describe('change data capture', () => {
     expect(inv.payload.ChangeEventHeader).toMatchObject({ entityName: 'Invoice__c', recordIds: [id] });
     expect(inv.payload).toMatchObject({ Amount__c: 12.5, Name: id });
     expect(all.events).toHaveLength(1);
-    const sub = conn.streaming.createClient([]);
+    const sub: Any = conn.streaming.createClient([]);
     await expect(sub.subscribe('/data/LeadChangeEvent', () => {})).rejects.toBeTruthy();
     sub.disconnect();
     await admin(em.url, 'PUT', `/__emulator/orgs/${org.orgId}/cdc-entities`, { entities: ['Lead'] });
@@ -180,7 +180,7 @@ describe('change data capture', () => {
     expect(injected.status).toBe(201);
     expect(injected.body.replayId).toBeGreaterThan(first.event.replayId);
     await admin(em.url, 'POST', `/__emulator/orgs/${org.orgId}/faults`, { kind: 'expire-replay' });
-    const stale = conn.streaming.createClient([new StreamingExtension.Replay('/data/AccountChangeEvent', first.event.replayId)]);
+    const stale: Any = conn.streaming.createClient([new StreamingExtension.Replay('/data/AccountChangeEvent', first.event.replayId)]);
     const err: Any = await stale.subscribe('/data/AccountChangeEvent', () => {}).then(() => null, (e: Any) => e);
     expect(String(err?.message ?? err)).toContain(
       `The replayId {${first.event.replayId}} you provided was invalid.  Please provide a valid ID, -2 to replay all events, or -1 to replay only new events.`,

@@ -124,18 +124,22 @@ export function createRecord(org: Org, txn: Transaction, meta: ObjectMeta, body:
   const row: Row = { id, object: meta.name, values: clean(v) };
   org.store.put(row);
   txn.onUndo(() => org.store.remove(id));
+  if (meta.name === 'CampaignMember') {
+    const key = memberKey(row.values);
+    org.campaignMembers.add(key);
+    txn.onUndo(() => org.campaignMembers.delete(key));
+  }
   txn.note(meta, id, 'CREATE');
   return id;
 }
 
+function memberKey(v: Values): string {
+  return `${String(v.CampaignId)}:${String(v.ContactId ?? v.LeadId)}`;
+}
+
 function checkCampaignMember(org: Org, v: Values): void {
   if (v.LeadId == null && v.ContactId == null) throw errors.requiredMissing(['ContactId', 'LeadId']);
-  const person = v.ContactId ?? v.LeadId;
-  for (const row of org.store.table('CampaignMember').values()) {
-    if (row.values.CampaignId === v.CampaignId && (row.values.ContactId ?? row.values.LeadId) === person) {
-      throw sfError(400, 'DUPLICATE_VALUE', 'Already a campaign member.', []);
-    }
-  }
+  if (org.campaignMembers.has(memberKey(v))) throw sfError(400, 'DUPLICATE_VALUE', 'Already a campaign member.', []);
 }
 
 /** The live row of `id`, or Salesforce's error for it. */
@@ -178,6 +182,11 @@ export function deleteRecord(org: Org, txn: Transaction, meta: ObjectMeta | unde
   if (m.hardDelete) {
     org.store.remove(id);
     txn.onUndo(() => org.store.put(row));
+    if (m.name === 'CampaignMember') {
+      const key = memberKey(row.values);
+      org.campaignMembers.delete(key);
+      txn.onUndo(() => org.campaignMembers.add(key));
+    }
   } else {
     const old = row.values;
     const ts = sfDateTime(txn.ts);

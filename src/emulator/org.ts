@@ -52,6 +52,8 @@ export interface QueryCursor {
 
 export const DEFAULT_API_DAILY_LIMIT = 100_000;
 
+const STANDARD_BY_LOWER = new Map([...STANDARD_OBJECTS.values()].map((m) => [m.name.toLowerCase(), m]));
+
 function secret(bytes: number): string {
   return randomBytes(bytes).toString('base64url');
 }
@@ -71,6 +73,8 @@ export class Org {
   eventsPublished = 0;
   /** Open query cursors (nextRecordsUrl locators), dropped when idle or too many. */
   readonly cursors = new Map<string, QueryCursor>();
+  /** `campaignId:leadOrContactId` of live members: Salesforce refuses a second membership. */
+  readonly campaignMembers = new Set<string>();
   private readonly custom = new Map<string, ObjectMeta>();
   private customPrefixSeq = 1;
   private caseNumber = 1000;
@@ -116,8 +120,8 @@ export class Org {
   }
 
   object(name: string): ObjectMeta | undefined {
-    for (const meta of STANDARD_OBJECTS.values()) if (meta.name.toLowerCase() === name.toLowerCase()) return meta;
-    return this.custom.get(name.toLowerCase());
+    const lower = name.toLowerCase();
+    return STANDARD_BY_LOWER.get(lower) ?? this.custom.get(lower);
   }
 
   objects(): ObjectMeta[] {

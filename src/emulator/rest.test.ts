@@ -115,7 +115,7 @@ describe('sObject CRUD', () => {
     expect(invoice.custom).toBe(true);
     expect(invoice.keyPrefix).toMatch(/^a0[0-9a-z]$/);
     expect(invoice.fields.find((f: Any) => f.name === 'Amount__c')).toMatchObject({ type: 'currency', custom: true, nillable: false });
-    const versions = await fetch(`${org.instanceUrl}/services/data`).then((r) => r.json());
+    const versions: Any = await fetch(`${org.instanceUrl}/services/data`).then((r) => r.json());
     expect(versions.at(-1)).toEqual({ label: "Spring '26", url: '/services/data/v66.0', version: '66.0' });
   });
 });
@@ -154,7 +154,7 @@ describe('query', () => {
     expect(live.totalSize).toBe(0);
     const all: Any = await conn.query(`SELECT Id, IsDeleted FROM Lead WHERE IsDeleted = true AND Id = '${id}'`, { scanAll: true });
     expect(all.records).toEqual([{ attributes: { type: 'Lead', url: `/services/data/v59.0/sobjects/Lead/${id}` }, Id: id, IsDeleted: true }]);
-    const err = await expectSfError(conn.query('SELECT Bacon__c FROM Account LIMIT 2'));
+    const err = await expectSfError(Promise.resolve(conn.query('SELECT Bacon__c FROM Account LIMIT 2')));
     expect(err.errorCode).toBe('INVALID_FIELD');
     const count = await conn.query("SELECT COUNT() FROM Lead WHERE LastName = 'Binned'");
     expect(count.totalSize).toBe(0);
