@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { ValidationError } from '../core/errors.js';
 import type { ActivityScheduler } from './activity.js';
 import { sfDateTime } from './clock.js';
-import { inTransaction, undeleteRecord } from './dml.js';
+import { convertLead, inTransaction, undeleteRecord } from './dml.js';
 import type { Emulator } from './emulator.js';
 import { normalizeId } from './ids.js';
 import { customFieldType } from './metadata/objects.js';
@@ -51,6 +51,9 @@ const schemas = {
   changes: z.object({ channel: z.string().startsWith('/').optional(), payload: z.record(z.string(), z.unknown()) }).strict(),
   cdcEntities: z.object({ entities: z.array(z.string().min(1)) }).strict(),
   undelete: z.object({ ids: z.array(z.string().min(1)).min(1).max(200) }).strict(),
+  leadConvert: z
+    .object({ leadId: z.string().min(15).max(18), convertedStatus: z.string().min(1).optional(), createOpportunity: z.boolean().optional() })
+    .strict(),
   faults: z.discriminatedUnion('kind', [
     z.object({ kind: z.literal('expire-access-tokens') }).strict(),
     z.object({ kind: z.literal('revoke-refresh-tokens') }).strict(),
@@ -178,6 +181,17 @@ export function adminRouter({ em, cometd, activity }: AdminDeps): Router {
       }),
     );
     res.json(results);
+  });
+
+  r.post('/__emulator/orgs/:orgId/lead-convert', (req, res) => {
+    const org = orgOf(req);
+    const body = parse(schemas.leadConvert, req.body);
+    const leadId = normalizeId(body.leadId);
+    if (!leadId) throw new AdminError(400, 'VALIDATION', `leadId: not a record id: ${body.leadId}`);
+    const result = inTransaction(org, 'com/salesforce/api/rest/59.0;client=forcehook-emulator-admin', (txn) =>
+      convertLead(org, txn, leadId, body),
+    );
+    res.json(result);
   });
 
   r.post('/__emulator/orgs/:orgId/faults', (req, res) => {

@@ -167,6 +167,29 @@ describe('change data capture', () => {
     all.client.disconnect();
   });
 
+  it('lead conversion is one transaction: Account, Contact, Opportunity CREATEs, then the Lead UPDATE', async () => {
+    const { org, conn } = await setup();
+    const l = await listen(conn);
+    const { id }: Any = await conn.sobject('Lead').create({ FirstName: 'Marc', LastName: 'B', Company: 'Cloud Inc', Email: 'marc@example.com' });
+    await l.next();
+    const converted = await admin(em.url, 'POST', `/__emulator/orgs/${org.orgId}/lead-convert`, { leadId: id });
+    expect(converted.status).toBe(200);
+    const events = await l.next(4);
+    expect(events.map((e) => [e.payload.ChangeEventHeader.entityName, e.payload.ChangeEventHeader.changeType, e.payload.ChangeEventHeader.sequenceNumber])).toEqual([
+      ['Account', 'CREATE', 1],
+      ['Contact', 'CREATE', 2],
+      ['Opportunity', 'CREATE', 3],
+      ['Lead', 'UPDATE', 4],
+    ]);
+    expect(new Set(events.map((e) => e.payload.ChangeEventHeader.transactionKey)).size).toBe(1);
+    const leadEvent = events[3].payload;
+    for (const f of ['Status', 'IsConverted', 'ConvertedDate', 'ConvertedAccountId', 'ConvertedContactId', 'ConvertedOpportunityId']) {
+      expect(leadEvent.ChangeEventHeader.changedFields).toContain(f);
+    }
+    expect(leadEvent).toMatchObject({ IsConverted: true, ConvertedAccountId: converted.body.accountId, ConvertedContactId: converted.body.contactId });
+    l.client.disconnect();
+  });
+
   it('-2 replays retained events; expire-replay makes old replayIds invalid with the reference string', async () => {
     const { org, conn } = await setup();
     await conn.sobject('Account').create({ Name: 'Before' });

@@ -156,6 +156,11 @@ export function updateRecord(org: Org, txn: Transaction, meta: ObjectMeta | unde
   const input = coerceBody(m, body, 'update', context(org));
   const missing = missingRequired(m, row.values, 'update', input);
   if (missing.length > 0) throw errors.requiredMissing(missing);
+  applyUpdate(org, txn, m, row, input);
+}
+
+/** Writes already-valid values (also fields only Salesforce itself may set, as lead conversion does). */
+function applyUpdate(org: Org, txn: Transaction, m: ObjectMeta, row: Row, input: Values): void {
   const ts = sfDateTime(txn.ts);
   const v: Values = { ...row.values, ...input, LastModifiedDate: ts, SystemModstamp: ts, LastModifiedById: txn.userId };
   derive(org, m, v);
@@ -171,7 +176,53 @@ export function updateRecord(org: Org, txn: Transaction, meta: ObjectMeta | unde
   txn.onUndo(() => {
     row.values = old;
   });
-  txn.note(m, id, 'UPDATE', changed);
+  txn.note(m, row.id, 'UPDATE', changed);
+}
+
+/**
+ * Lead conversion as one transaction: Account, Contact and (optionally)
+ * Opportunity CREATEs, then the Lead UPDATE with the Converted* fields
+ * (reference §2.8).
+ */
+export function convertLead(
+  org: Org,
+  txn: Transaction,
+  leadId: string,
+  opts: { convertedStatus?: string; createOpportunity?: boolean } = {},
+): { accountId: string; contactId: string; opportunityId: string | null } {
+  const leadMeta = org.object('Lead')!;
+  const lead = liveRow(org, leadMeta, leadId);
+  if (lead.values.IsConverted === true) throw sfError(400, 'INVALID_STATUS', 'Lead is already converted', []);
+  const l = lead.values;
+  const pick = (keys: string[]): Values => Object.fromEntries(keys.filter((k) => l[k] != null).map((k) => [k, l[k]]));
+  const accountId = createRecord(org, txn, org.object('Account')!, {
+    Name: l.Company ?? l.Name,
+    ...Object.fromEntries(Object.entries(pick(['Street', 'City', 'State', 'PostalCode', 'Country'])).map(([k, v]) => [`Billing${k}`, v])),
+    ...pick(['Phone', 'Website', 'Industry', 'AnnualRevenue', 'NumberOfEmployees']),
+  });
+  const contactId = createRecord(org, txn, org.object('Contact')!, {
+    AccountId: accountId,
+    ...pick(['FirstName', 'LastName', 'Salutation', 'Title', 'Email', 'Phone', 'MobilePhone', 'LeadSource']),
+  });
+  let opportunityId: string | null = null;
+  if (opts.createOpportunity !== false) {
+    opportunityId = createRecord(org, txn, org.object('Opportunity')!, {
+      Name: `${String(l.Company ?? l.Name)}-`,
+      AccountId: accountId,
+      StageName: 'Prospecting',
+      CloseDate: new Date(txn.ts + 30 * 86_400_000).toISOString().slice(0, 10),
+      ...pick(['LeadSource']),
+    });
+  }
+  applyUpdate(org, txn, leadMeta, lead, {
+    Status: opts.convertedStatus ?? 'Closed - Converted',
+    IsConverted: true,
+    ConvertedDate: new Date(txn.ts).toISOString().slice(0, 10),
+    ConvertedAccountId: accountId,
+    ConvertedContactId: contactId,
+    ConvertedOpportunityId: opportunityId,
+  });
+  return { accountId, contactId, opportunityId };
 }
 
 export function deleteRecord(org: Org, txn: Transaction, meta: ObjectMeta | undefined, id: string): void {
