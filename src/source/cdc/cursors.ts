@@ -1,6 +1,8 @@
 import { isAtOrBefore, wireReplayId } from './replay-id.js';
 import type { CdcPosition } from './types.js';
 
+export const CLOCK_SKEW_MARGIN_MS = 60_000;
+
 interface Cursor {
   /** The durable position the subscriber started from (a checkpoint). */
   checkpoint: CdcPosition | undefined;
@@ -8,8 +10,12 @@ interface Cursor {
   processed: CdcPosition | undefined;
   /** Messages at or before this are duplicates: they are buffered, in flight or processed. */
   floor: string | undefined;
-  /** After a gap the old id is worthless: replay from the tip until a new message is processed. */
+  /** Subscribed at -1 (no position, or after a gap) and nothing processed since. */
   fromTip: boolean;
+  /** While `fromTip`: where a reconcile must start if a later re-subscribe at -1 skips a window. */
+  tipSince: CdcPosition | undefined;
+  /** The channel was subscribed at least once by this subscriber. */
+  everLive: boolean;
   /** `processed` moved since the last successful commit. */
   dirty: boolean;
 }
@@ -29,7 +35,15 @@ export class Cursors {
 
   add(channel: string, checkpoint: CdcPosition | undefined): void {
     if (this.#byChannel.has(channel)) return;
-    this.#byChannel.set(channel, { checkpoint, processed: undefined, floor: checkpoint?.replayId, fromTip: false, dirty: false });
+    this.#byChannel.set(channel, {
+      checkpoint,
+      processed: undefined,
+      floor: checkpoint?.replayId,
+      fromTip: checkpoint === undefined,
+      tipSince: undefined,
+      everLive: false,
+      dirty: false,
+    });
   }
 
   remove(channel: string): void {
@@ -68,6 +82,7 @@ export class Cursors {
     if (!c) return;
     c.processed = position;
     c.fromTip = false;
+    c.tipSince = undefined;
     c.dirty = true;
   }
 
@@ -86,7 +101,28 @@ export class Cursors {
     if (!c) return undefined;
     c.fromTip = true;
     c.floor = undefined;
-    return c.processed ?? c.checkpoint;
+    c.tipSince = c.processed ?? c.checkpoint;
+    return c.tipSince;
+  }
+
+  /** The server confirmed a subscribe; the first one of a fresh channel starts its window. */
+  live(channel: string, now: number): void {
+    const c = this.#byChannel.get(channel);
+    if (!c || c.everLive) return;
+    c.everLive = true;
+    // Local clock against Salesforce's: a margin so that clock skew cannot open a hole.
+    if (c.fromTip && c.tipSince === undefined) c.tipSince = { replayId: '-1', commitTimestamp: Math.max(0, now - CLOCK_SKEW_MARGIN_MS) };
+  }
+
+  /**
+   * A new server-side session is about to re-subscribe. A channel that still replays
+   * from -1 cannot resume exactly: events published while it was away are skipped.
+   * Returns where to reconcile from, or undefined when the replay map covers it.
+   */
+  lostWindow(channel: string): { since: CdcPosition | undefined } | undefined {
+    const c = this.#byChannel.get(channel);
+    if (!c || !c.everLive || !c.fromTip) return undefined;
+    return { since: c.tipSince };
   }
 
   /** Latest known position per channel (processed, else checkpoint). */

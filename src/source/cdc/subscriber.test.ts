@@ -120,7 +120,7 @@ describe('CDC subscriber against the emulator streaming server', () => {
     expect(k.gaps).toHaveLength(1);
   });
 
-  it('a replayId older than 72 h (clock moved) is a gap too, and a re-handshake afterwards does not report it again', async () => {
+  it('a replayId older than 72 h (clock moved) is a gap too; a re-handshake before any new event reports the same gap again', async () => {
     const session = fakeSession(ch);
     const old = ch.publish('Account');
     ch.h.clock.now += 72 * 3600 * 1000 + 1;
@@ -131,11 +131,35 @@ describe('CDC subscriber against the emulator streaming server', () => {
     expect(k.gaps[0]!.since).toEqual({ replayId: old, commitTimestamp: 7 });
 
     ch.h.server.dropClients(ORG);
-    await waitFor(() => ch.h.server.stats(ORG).streamingClients === 1 && s.state() === 'subscribed', 5000, 're-subscribed');
+    // Published while the client is unknown: a subscribe at -1 skips it, so the window is reconciled again.
+    ch.publish('Account', 'while dropped');
+    await waitFor(() => k.gaps.length === 2 && s.state() === 'subscribed', 5000, 'second gap');
+    expect(k.gaps[1]!.since).toEqual({ replayId: old, commitTimestamp: 7 });
     const next = ch.publish('Account');
     await waitFor(() => k.handled.length === 1, 5000, 'event after re-handshake');
     expect(k.ids()).toEqual([next]);
-    expect(k.gaps).toHaveLength(1);
+
+    // Once an event was processed the replay map covers re-handshakes again: no more gaps.
+    await waitFor(() => k.store.get(ACCOUNT)?.replayId === next, 5000, 'checkpoint');
+    ch.h.server.dropClients(ORG);
+    const after = ch.publish('Account', 'while dropped again');
+    await waitFor(() => k.handled.length === 2, 5000, 'event published while dropped');
+    expect(k.ids()).toEqual([next, after]);
+    expect(k.gaps).toHaveLength(2);
+  });
+
+  it('a channel started without a position that is re-handshaken before its first event reports the window since it subscribed', async () => {
+    const k = sink();
+    const s = track(createCdcSubscriber(options(fakeSession(ch), k)));
+    const before = Date.now();
+    await s.start();
+    await subscribed(s);
+    ch.h.server.dropClients(ORG);
+    await waitFor(() => k.gaps.length === 1, 5000, 'window reported');
+    expect(k.gaps[0]!.channel).toBe(ACCOUNT);
+    expect(k.gaps[0]!.since!.replayId).toBe('-1');
+    expect(k.gaps[0]!.since!.commitTimestamp).toBeLessThanOrEqual(before);
+    expect(k.gaps[0]!.since!.commitTimestamp).toBeGreaterThan(before - 120_000);
   });
 
   it('dropClients (403::Unknown client): faye re-handshakes and the re-subscribe resumes every channel from its processed position', async () => {
@@ -296,6 +320,15 @@ describe('CDC subscriber against the emulator streaming server', () => {
     await settle(150);
     expect(k.handled.map((m) => m.channel)).toEqual([CONTACT, CONTACT]);
     expect(k.ids()).toEqual([c, c2]);
+
+    // No channel left: no client either; a channel added back builds one again.
+    await s.setChannels([]);
+    await waitFor(() => ch.h.server.stats(ORG).streamingClients === 0, 5000, 'client gone');
+    await s.setChannels([ACCOUNT]);
+    await waitFor(() => ch.h.server.stats(ORG).streamingClients === 1 && s.state() === 'subscribed', 5000, 'client back');
+    const a = ch.publish('Account');
+    await waitFor(() => k.handled.length === 3, 5000, 'account event');
+    expect(k.ids(ACCOUNT)).toEqual([a]);
   });
 });
 

@@ -122,7 +122,9 @@ class Subscriber implements CdcSubscriber {
       this.#cursors.add(ch, positions?.get(ch) ?? this.#opts.positions.get(ch));
       this.#stream?.subscribe(ch);
     }
-    if (!this.#stream && !this.#timer && this.#token !== undefined && this.#running() && this.#sm.state !== 'paused') this.#build();
+    // A client with no channel would only keep long-polling for nothing.
+    if (this.#cursors.channels().length === 0) this.#drop();
+    else if (!this.#stream && !this.#timer && this.#token !== undefined && this.#running() && this.#sm.state !== 'paused') this.#build();
     this.#checkSubscribed();
   }
 
@@ -167,6 +169,10 @@ class Subscriber implements CdcSubscriber {
       onActivity: () => this.#watch.touch(),
       onHandshake: () => {
         this.#live.clear();
+        for (const ch of this.#cursors.channels()) {
+          const lost = this.#cursors.lostWindow(ch);
+          if (lost && !this.#gaps.has(ch)) this.#gaps.set(ch, lost.since);
+        }
         if (this.#sm.state === 'subscribed') this.#to('reconnecting', { reason: 're-handshake' });
       },
       onConnected: () => this.#checkSubscribed(),
@@ -313,6 +319,7 @@ class Subscriber implements CdcSubscriber {
 
   #onSubscribed(channel: string): void {
     this.#live.add(channel);
+    this.#cursors.live(channel, Date.now());
     const gap = this.#gaps.has(channel);
     const since = this.#gaps.get(channel);
     this.#gaps.delete(channel);

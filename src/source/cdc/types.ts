@@ -59,11 +59,16 @@ export interface CdcSubscriberOptions {
    */
   commit(positions: Map<string, CdcPosition>): Promise<void>;
   /**
-   * Salesforce rejected the channel's replayId (expired past retention, or unknown).
-   * Called after the channel was resubscribed at -1, so new changes already stream in
-   * while the caller reconciles, through REST, what changed after `since`
-   * (undefined: the channel had no position). Retried with backoff while it rejects
-   * with a retriable error.
+   * The stream cannot replay a window; the caller reconciles, through REST, what changed
+   * after `since.commitTimestamp`. Called after the channel is subscribed again at -1,
+   * so new changes already stream in meanwhile. Two causes:
+   * - Salesforce rejected the channel's replayId (expired past retention, or unknown);
+   *   `since` is the last position (undefined: the channel had none).
+   * - A re-handshake or rebuild while the channel still replays from -1 (no event
+   *   processed since it started without a position, or since a gap): `since` is the
+   *   gap's position again, or `{replayId: '-1', commitTimestamp}` with the local time
+   *   the channel was first subscribed, minus a minute for clock skew.
+   * Retried with backoff while it rejects with a retriable error.
    */
   onGap(channel: string, since: CdcPosition | undefined): Promise<void>;
   /** The server refused a channel for a reason other than replay (e.g. entity not selected for CDC). */
