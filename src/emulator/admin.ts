@@ -29,6 +29,7 @@ const fieldDef = z
     restricted: z.boolean().optional(),
     precision: z.number().int().positive().optional(),
     scale: z.number().int().nonnegative().optional(),
+    externalId: z.boolean().optional(),
   })
   .strict();
 

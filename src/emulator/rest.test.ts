@@ -120,6 +120,25 @@ describe('sObject CRUD', () => {
   });
 });
 
+describe('upsert', () => {
+  it('by an idLookup field: created, then updated, several matches answer 300', async () => {
+    const created: Any = await conn.sobject('Contact').upsert({ LastName: 'TestUser', Email: 'test_upsert_004@example.com' }, 'Email');
+    expect(created).toMatchObject({ success: true, errors: [], created: true });
+    expect(Object.keys(created).sort()).toEqual(Object.keys(fixture('upsert-created.json')).sort());
+    const updated: Any = await conn.sobject('Contact').upsert({ LastName: 'Renamed', Email: 'test_upsert_004@example.com' }, 'Email');
+    expect(updated).toEqual({ id: created.id, success: true, errors: [], created: false });
+    expect(((await conn.sobject('Contact').retrieve(created.id)) as Any).LastName).toBe('Renamed');
+    await conn.sobject('Contact').create({ LastName: 'Twin', Email: 'test_upsert_004@example.com' });
+    const twice = await rawRest(conn, 'PATCH', '/services/data/v59.0/sobjects/Contact/Email/test_upsert_004@example.com', { LastName: 'x' });
+    expect(twice.status).toBe(300);
+    expect(twice.body).toHaveLength(2);
+    const many: Any = await conn.sobject('Contact').upsert([{ LastName: 'M1', Email: 'm1@example.com' }, { LastName: 'M2', Email: 'm2@example.com' }], 'Email');
+    expect(many.map((r: Any) => r.created)).toEqual([true, true]);
+    const notExternal = await rawRest(conn, 'PATCH', '/services/data/v59.0/sobjects/Contact/Title/x', { LastName: 'x' });
+    expect(notExternal.status).toBe(404);
+  });
+});
+
 describe('query', () => {
   it('pages with nextRecordsUrl (01g locator) and jsforce queryMore', async () => {
     for (let batch = 0; batch < 3; batch++) {

@@ -182,6 +182,8 @@ export interface CustomFieldDef {
   restricted?: boolean;
   precision?: number;
   scale?: number;
+  /** An External ID field: usable for upsert. */
+  externalId?: boolean;
 }
 
 export interface CustomObjectDef {
@@ -246,6 +248,7 @@ function customField(def: CustomFieldDef): Json {
     inlineHelpText: null,
   });
   if (def.length !== undefined) Object.assign(f, { length: def.length, byteLength: def.length * 3 });
+  if (def.externalId) Object.assign(f, { externalId: true, idLookup: true, unique: false });
   if (def.precision !== undefined) f.precision = def.precision;
   if (def.scale !== undefined) f.scale = def.scale;
   if (type === 'reference') {

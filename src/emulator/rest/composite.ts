@@ -10,6 +10,7 @@ import type { Transaction } from '../transaction.js';
 import type { RestCall, RestResult } from './call.js';
 import { parseVersion } from './call.js';
 import { toRest } from './records.js';
+import { upsert } from './sobjects.js';
 
 export type Dispatch = (call: RestCall) => RestResult;
 
@@ -251,4 +252,37 @@ export function collectionRetrieve(call: RestCall, type: string): RestResult {
     return rec;
   });
   return { status: 200, body: out };
+}
+
+/** PATCH /composite/sobjects/T/Field: upsert each record; items carry `created`. */
+export function collectionUpsert(call: RestCall, type: string, field: string): RestResult {
+  const meta = call.org.object(type);
+  if (!meta) throw new SfApiError(404, [{ errorCode: 'NOT_FOUND', message: 'The requested resource does not exist' }]);
+  const { allOrNone, records: recs } = records(call);
+  const txn = call.txn ?? begin(call.org, changeOrigin(call.version, call.client));
+  const results: Item[] = [];
+  let failed = false;
+  for (const rec of recs) {
+    try {
+      const key = Object.keys(rec).find((k) => k.toLowerCase() === field.toLowerCase());
+      const value = key ? rec[key] : undefined;
+      const { attributes: _a, ...body } = rec;
+      const r = value == null
+        ? { status: 201, body: { id: createRecord(call.org, txn, meta, Object.fromEntries(Object.entries(body).filter(([k]) => k !== key))), success: true, errors: [], created: true } }
+        : upsert({ ...call, body, txn, version: '59.0' }, meta, field, String(value));
+      if (r.status === 300) throw sfError(300, 'DUPLICATE_EXTERNAL_ID', `${field}: more than one record found for external id field: ${String(value)}`, []);
+      results.push(r.body as Item);
+    } catch (err) {
+      if (!(err instanceof SfApiError)) throw err;
+      failed = true;
+      results.push({ success: false, errors: itemErrors(err), created: false });
+    }
+  }
+  if (failed && allOrNone) {
+    if (!call.txn) txn.rollback();
+    for (const r of results) if (r.success === true) Object.assign(r, { success: false, errors: [ROLLED_BACK] });
+  } else if (!call.txn) {
+    commit(call.org, txn);
+  }
+  return { status: 200, body: results };
 }

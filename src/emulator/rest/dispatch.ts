@@ -2,7 +2,7 @@
 import limitsTemplate from '../metadata/limits.json' with { type: 'json' };
 import { errors, sfError } from '../sf-errors.js';
 import type { RestCall, RestResult } from './call.js';
-import { collectionCreate, collectionDelete, collectionRetrieve, collectionUpdate, composite } from './composite.js';
+import { collectionCreate, collectionDelete, collectionRetrieve, collectionUpdate, collectionUpsert, composite } from './composite.js';
 import { queryMore, runQuery, toolingCreateMember, toolingDeleteMember, toolingQuery } from './query.js';
 import * as so from './sobjects.js';
 
@@ -54,6 +54,10 @@ export function dispatch(call: RestCall, streamingClients: (orgId: string) => nu
         if (call.method === 'PATCH') return so.update(call, meta, c!);
         return so.destroy(call, meta, c!);
       }
+      if (n === 4) {
+        allow(call, ['PATCH']);
+        return so.upsert(call, meta, c!, d!);
+      }
       break;
     }
     case 'query':
@@ -61,6 +65,9 @@ export function dispatch(call: RestCall, streamingClients: (orgId: string) => nu
       allow(call, ['GET']);
       if (n === 1) return runQuery(call, a === 'queryAll');
       if (n === 2) return queryMore(call, b!);
+      break;
+    case 'recent':
+      if (n === 1) return (allow(call, ['GET']), { status: 200, body: [] });
       break;
     case 'limits':
       if (n === 1) return (allow(call, ['GET']), limits(call, streamingClients(call.org.id)));
@@ -74,6 +81,7 @@ export function dispatch(call: RestCall, streamingClients: (orgId: string) => nu
         return collectionDelete(call);
       }
       if (b === 'sobjects' && n === 3) return (allow(call, ['GET', 'POST']), collectionRetrieve(call, c!));
+      if (b === 'sobjects' && n === 4) return (allow(call, ['PATCH']), collectionUpsert(call, c!, d!));
       break;
     case 'tooling':
       if (b === 'query' && n === 2) return (allow(call, ['GET']), toolingQuery(call));

@@ -139,3 +139,46 @@ export function getUpdated(call: RestCall, meta: ObjectMeta): RestResult {
   }
   return { status: 200, body: { ids, latestDateCovered: sfDateTime(end) } };
 }
+
+/** The rows whose external-id field equals `value`, or Salesforce's error for a field that cannot be one. */
+function matchExternalId(call: RestCall, meta: ObjectMeta, field: string, value: string): { fieldName: string; ids: string[] } {
+  const f = meta.byLower.get(field.toLowerCase());
+  if (!f || (f.describe.idLookup !== true && f.describe.externalId !== true)) {
+    throw sfError(404, 'NOT_FOUND', `Provided external ID field does not exist or is not accessible: ${field}`);
+  }
+  if (f.name === 'Id') {
+    const id = normalizeId(value);
+    const row = id ? call.org.store.get(id) : undefined;
+    return { fieldName: f.name, ids: row && row.object === meta.name && row.values.IsDeleted !== true ? [row.id] : [] };
+  }
+  const ids: string[] = [];
+  const needle = value.toLowerCase();
+  for (const row of call.org.store.table(meta.name).values()) {
+    const v = row.values[f.name];
+    if (row.values.IsDeleted !== true && v != null && String(v).toLowerCase() === needle) ids.push(row.id);
+  }
+  return { fieldName: f.name, ids };
+}
+
+/** PATCH /sobjects/T/Field/value: update the one match, create when there is none, 300 when several. */
+export function upsert(call: RestCall, meta: ObjectMeta, field: string, value: string): RestResult {
+  const { fieldName, ids } = matchExternalId(call, meta, field, value);
+  if (ids.length > 1) return { status: 300, body: ids.map((id) => recordUrl(call.version, meta.name, id)) };
+  const body = { ...((call.body ?? {}) as Record<string, unknown>) };
+  for (const k of Object.keys(body)) if (k.toLowerCase() === fieldName.toLowerCase()) delete body[k];
+  if (ids.length === 1) {
+    const id = ids[0]!;
+    write(call, (txn) => updateRecord(call.org, txn, meta, id, body));
+    // Before API 46.0 an upsert that updated answered 204 without a body.
+    if (Number(call.version) < 46) return { status: 204 };
+    return { status: 200, body: { id, success: true, errors: [], created: false } };
+  }
+  if (call.query.get('updateOnly') === 'true') throw errors.notFound();
+  if (fieldName !== 'Id') body[fieldName] = value;
+  const id = write(call, (txn) => createRecord(call.org, txn, meta, body));
+  return {
+    status: 201,
+    body: { id, success: true, errors: [], created: true },
+    headers: { Location: recordUrl(call.version, meta.name, id) },
+  };
+}
