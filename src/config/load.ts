@@ -51,6 +51,15 @@ function deepFreeze<T>(value: T): T {
   return value;
 }
 
+function valueAt(obj: unknown, path: readonly PropertyKey[]): unknown {
+  let node = obj;
+  for (const key of path) {
+    if (typeof node !== 'object' || node === null) return undefined;
+    node = (node as Record<PropertyKey, unknown>)[key];
+  }
+  return node;
+}
+
 /** Names a config path the way the operator would set it: the env var if there is one. */
 function settingName(path: readonly PropertyKey[]): string {
   const dotted = path.map(String).join('.');
@@ -77,7 +86,7 @@ export function loadConfig(opts: LoadOptions = {}): Readonly<Config> {
   const parsed = ConfigSchema.safeParse(raw);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
-    const missing = issue.code === 'invalid_type' && issue.input === undefined;
+    const missing = valueAt(raw, issue.path) === undefined;
     throw new ConfigError(settingName(issue.path), missing ? 'required' : issue.message);
   }
   return deepFreeze(parsed.data);

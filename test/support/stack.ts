@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import jsforce from 'jsforce';
 import { loadConfig } from '../../src/config/load.js';
 import { testLogger, type Logger } from '../../src/core/log.js';
-import { createKafka } from '../../src/kafka/index.js';
+import { createKafka, topicSpecs, topics } from '../../src/kafka/index.js';
 import type { ConsumedMessage, KafkaClient } from '../../src/kafka/types.js';
 import { fromKafkaMessage } from '../../src/publish/message.js';
 import { startService, type RunningService } from '../../src/service/service.js';
@@ -133,6 +133,9 @@ export async function readEvents(prefix: string): Promise<{ events: ReceivedEven
   const consumer = client.consumer(uniquePrefix('reader'), { maxWaitTimeMs: 100 });
   const events: ReceivedEvent[] = [];
   const raw: ConsumedMessage[] = [];
+  // The reader may start before the service created its topics: create them the same way.
+  const admin = client.admin();
+  await admin.ensureTopics(topicSpecs(topics(prefix), [5_000]));
   await consumer.subscribe([`${prefix}.events`], { fromBeginning: true });
   await consumer.run({
     eachBatch: async (batch) => {

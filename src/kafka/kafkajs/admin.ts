@@ -1,4 +1,7 @@
-import { ConfigResourceTypes, type Admin as KjsAdmin, type ITopicConfig, type Kafka } from 'kafkajs';
+import kafkajs, { type Admin as KjsAdmin, type ITopicConfig, type Kafka } from 'kafkajs';
+
+// kafkajs is CommonJS and Node's ESM loader cannot see this export by name (vitest can, plain node cannot).
+const { ConfigResourceTypes } = kafkajs;
 import { ForcehookError } from '../../core/errors.js';
 import { retry, retryPolicy } from '../../core/retry.js';
 import type { Logger } from '../../core/log.js';

@@ -1,0 +1,237 @@
+/**
+ * Issue 4's durability claims, end to end: kill -9 in the middle of activity,
+ * a replay window lost while the service was down, and the org-side faults.
+ * "Every change" is read from the emulator's own change-event log, and each
+ * must appear on Kafka under the id the contract derives for it.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventId } from '../../src/events/id.js';
+import type { EventType } from '../../src/events/schema.js';
+import type { RunningEmulator } from '../../src/emulator/server.js';
+import { testBrokers, uniquePrefix } from '../support/kafka.js';
+import { spawnForcehook, type Spawned } from '../support/process.js';
+import {
+  API_TOKEN,
+  SECRET_KEY,
+  adminCall,
+  createOrg,
+  orgUser,
+  readEvents,
+  startTestEmulator,
+  startTestService,
+  waitUntil,
+  type OrgCredentials,
+  type TestService,
+} from '../support/stack.js';
+
+let emulator: RunningEmulator;
+beforeAll(async () => {
+  emulator = await startTestEmulator();
+});
+afterAll(async () => {
+  await emulator?.close();
+});
+
+const TYPE_OF: Record<string, EventType> = { CREATE: 'salesforce.record.created', UPDATE: 'salesforce.record.updated', DELETE: 'salesforce.record.deleted', UNDELETE: 'salesforce.record.undeleted' };
+
+/** The events the contract promises for every Lead change the emulator committed. */
+function expectedLeadEvents(org: OrgCredentials): Map<string, string> {
+  const bus = emulator.emulator.org(org.orgId)!.bus;
+  const out = new Map<string, string>();
+  for (const ev of bus.eventsAfter(0)) {
+    const h = (ev.payload as { ChangeEventHeader: { entityName: string; recordIds: string[]; changeType: string; commitTimestamp: number } }).ChangeEventHeader;
+    if (h.entityName !== 'Lead' || !TYPE_OF[h.changeType]) continue;
+    for (const recordId of h.recordIds) {
+      const type = TYPE_OF[h.changeType]!;
+      out.set(eventId({ orgId: org.orgId, recordId, type, commitTimestamp: h.commitTimestamp }), `${type} ${recordId}`);
+    }
+  }
+  return out;
+}
+
+async function connectAndSubscribe(api: TestService['api'], org: OrgCredentials, triggers = ['record.created', 'record.updated', 'record.deleted', 'record.undeleted']): Promise<string> {
+  const c = await api<{ id: string }>('POST', '/v1/connections', { loginUrl: org.loginUrl, clientId: org.clientId, clientSecret: org.clientSecret, refreshToken: org.refreshToken });
+  expect(c.status).toBe(201);
+  for (const trigger of triggers) {
+    const s = await api('POST', '/v1/subscriptions', { connectionId: c.body.id, trigger, object: 'Lead', destination: { type: 'webhook', url: 'http://127.0.0.1:9/h' } });
+    expect(s.status).toBe(201);
+  }
+  await waitUntil(async () => (await api<{ subscriber: string }>('GET', `/v1/connections/${c.body.id}`)).body.subscriber === 'running', 20_000, 'subscriber running');
+  return c.body.id;
+}
+
+async function retryUser<T>(fn: () => Promise<T>): Promise<T> {
+  for (let i = 0; ; i++) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (i >= 5) throw err;
+    }
+  }
+}
+
+function httpApi(url: string): TestService['api'] {
+  return async <T>(method: string, path: string, body?: unknown) => {
+    const res = await fetch(`${url}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${API_TOKEN}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await res.text();
+    return { status: res.status, body: (text ? JSON.parse(text) : undefined) as T };
+  };
+}
+
+describe('durability', () => {
+  it('kill -9 during steady activity, then restart: nothing missing, duplicates carry the same id', async () => {
+    const prefix = uniquePrefix('kill9');
+    const org = await createOrg(emulator.url);
+    const env = {
+      KAFKA_BROKERS: testBrokers().join(','),
+      FORCEHOOK_TOPIC_PREFIX: prefix,
+      FORCEHOOK_API_TOKEN: API_TOKEN,
+      FORCEHOOK_SECRET_KEY: SECRET_KEY,
+      FORCEHOOK_HTTP_PORT: '0',
+      FORCEHOOK_ALLOW_PRIVATE_NETWORKS: 'true',
+      LOG_LEVEL: 'warn',
+    };
+    const reader = await readEvents(prefix);
+    let svc: Spawned | undefined = await spawnForcehook(['serve'], env);
+    try {
+      await waitUntil(async () => (await fetch(`${svc!.ready.url as string}/readyz`)).status === 200, 60_000, 'first instance ready');
+      await connectAndSubscribe(httpApi(svc.ready.url as string), org);
+      await adminCall(emulator.url, 'POST', `/__emulator/orgs/${org.orgId}/activity`, { perSecond: 40, objects: ['Lead'], seconds: 8 });
+      await new Promise((r) => setTimeout(r, 3_000));
+      await svc.kill('SIGKILL');
+      const seenBeforeKill = reader.events.length;
+      await new Promise((r) => setTimeout(r, 2_000));
+      svc = await spawnForcehook(['serve'], env);
+      await new Promise((r) => setTimeout(r, 5_000)); // the activity runs out meanwhile
+      const expected = expectedLeadEvents(org);
+      expect(expected.size).toBeGreaterThan(100);
+      await reader.waitFor((evs) => {
+        const got = new Set(evs.map((e) => e.id));
+        return [...expected.keys()].every((id) => got.has(id));
+      }, 60_000, 'every committed change on Kafka');
+      const received = reader.events;
+      const unknown = received.filter((e) => !expected.has(e.id));
+      expect(unknown.map((e) => `${e.type} ${e.subject} ${e.data.commitTimestamp}`)).toEqual([]);
+      // Duplicates are allowed across a crash, and recognisable: same id, same content.
+      const byId = new Map<string, string>();
+      for (const e of received) {
+        const body = JSON.stringify([e.type, e.subject, e.time]);
+        expect(byId.get(e.id) ?? body).toBe(body);
+        byId.set(e.id, body);
+      }
+      expect(seenBeforeKill).toBeGreaterThan(0);
+    } finally {
+      await svc?.kill('SIGTERM');
+      await reader.stop();
+    }
+  }, 180_000);
+
+  it('replay window lost while the service was down: the gap is reconciled through REST', async () => {
+    const prefix = uniquePrefix('gap');
+    const org = await createOrg(emulator.url);
+    const reader = await readEvents(prefix);
+    let svc = await startTestService({ prefix });
+    try {
+      await connectAndSubscribe(svc.api, org);
+      const user = orgUser(org);
+      const kept = await user.sobject('Lead').create({ LastName: 'Kept', Company: 'A' });
+      const doomed = await user.sobject('Lead').create({ LastName: 'Doomed', Company: 'B' });
+      await reader.waitFor((e) => e.filter((x) => x.type === 'salesforce.record.created').length === 2, 20_000, 'first creates');
+      await svc.stop();
+
+      const born = await user.sobject('Lead').create({ LastName: 'Born while down', Company: 'C' });
+      await user.sobject('Lead').update({ Id: kept.id!, Company: 'A2' });
+      await user.sobject('Lead').destroy(doomed.id!);
+      await adminCall(emulator.url, 'POST', `/__emulator/orgs/${org.orgId}/faults`, { kind: 'expire-replay' });
+
+      svc = await startTestService({ prefix });
+      const want = [
+        ['salesforce.record.created', born.id!],
+        ['salesforce.record.updated', kept.id!],
+        ['salesforce.record.deleted', doomed.id!],
+      ] as const;
+      await reader.waitFor((evs) => want.every(([t, id]) => evs.some((e) => e.type === t && e.subject === id)), 30_000, 'reconciled changes');
+      for (const [t, id] of want) {
+        const e = reader.events.find((x) => x.type === t && x.subject === id)!;
+        expect(e.data.detectedBy).toBe('reconcile');
+      }
+      // The stream continues after the gap, live.
+      const after = await user.sobject('Lead').create({ LastName: 'After', Company: 'D' });
+      await reader.waitFor((evs) => evs.some((e) => e.subject === after.id && e.data.detectedBy === 'cdc'), 20_000, 'live event after the gap');
+    } finally {
+      await svc.stop();
+      await reader.stop();
+    }
+  }, 120_000);
+});
+
+describe('org-side faults', () => {
+  let svc: TestService;
+  let prefix: string;
+  let reader: Awaited<ReturnType<typeof readEvents>>;
+  beforeAll(async () => {
+    prefix = uniquePrefix('faults');
+    svc = await startTestService({ prefix });
+    reader = await readEvents(prefix);
+  });
+  afterAll(async () => {
+    await reader?.stop();
+    await svc?.stop();
+  });
+
+  const created = (id: string) => (evs: { type: string; subject: string }[]) => evs.some((e) => e.type === 'salesforce.record.created' && e.subject === id);
+
+  it.each([
+    ['expire-access-tokens', {}],
+    ['drop-streaming-clients', {}],
+    ['fail-requests', { status: 503, count: 3 }],
+    ['slow-requests', { ms: 1500, count: 3 }],
+  ])('keeps publishing through %s', async (kind, extra) => {
+    const org = await createOrg(emulator.url);
+    await connectAndSubscribe(svc.api, org);
+    const user = orgUser(org);
+    const before = await user.sobject('Lead').create({ LastName: 'Before', Company: 'X' });
+    await reader.waitFor(created(before.id!), 20_000, 'before the fault');
+    await adminCall(emulator.url, 'POST', `/__emulator/orgs/${org.orgId}/faults`, { kind, ...extra });
+    // The org's own faults hit every client of it, including this user's: retry as a user would.
+    const after = await retryUser(() => orgUser(org).sobject('Lead').create({ LastName: 'After', Company: 'Y' }));
+    await reader.waitFor(created(after.id!), 30_000, `after ${kind}`);
+  }, 60_000);
+
+  it('a revoked refresh token puts the connection in needs_reauth and stops its subscriber', async () => {
+    const org = await createOrg(emulator.url);
+    const id = await connectAndSubscribe(svc.api, org);
+    await adminCall(emulator.url, 'POST', `/__emulator/orgs/${org.orgId}/faults`, { kind: 'revoke-refresh-tokens' });
+    await waitUntil(async () => (await svc.api<{ status: string }>('GET', `/v1/connections/${id}`)).body.status === 'needs_reauth', 30_000, 'needs_reauth');
+    const view = (await svc.api<{ status: string; statusReason: string; subscriber: string }>('GET', `/v1/connections/${id}`)).body;
+    expect(view.statusReason).toMatch(/invalid_grant/);
+    expect(view.subscriber).toBe('stopped');
+    // No retry loop: the org sees no further token requests.
+    const calls = async () => (await adminCall<{ apiCalls: number }>(emulator.url, 'GET', `/__emulator/orgs/${org.orgId}/stats`)).apiCalls;
+    const c1 = await calls();
+    await new Promise((r) => setTimeout(r, 3_000));
+    expect(await calls()).toBe(c1);
+  }, 60_000);
+
+  it('GAP events are completed from REST; overflow reconciles the entity', async () => {
+    const org = await createOrg(emulator.url);
+    await connectAndSubscribe(svc.api, org);
+    const user = orgUser(org);
+    const lead = await user.sobject('Lead').create({ LastName: 'Gappy', Company: 'G' });
+    await reader.waitFor(created(lead.id!), 20_000, 'create');
+    const now = Date.now();
+    await adminCall(emulator.url, 'POST', `/__emulator/orgs/${org.orgId}/changes`, {
+      payload: {
+        ChangeEventHeader: {
+          entityName: 'Lead', recordIds: [lead.id], changeType: 'GAP_UPDATE', changeOrigin: '', transactionKey: 'gap-1',
+          sequenceNumber: 1, commitTimestamp: now, commitNumber: 1, commitUser: '005000000000001AAA', changedFields: [],
+        },
+      },
+    });
+    await reader.waitFor((evs) => evs.some((e) => e.type === 'salesforce.record.updated' && e.subject === lead.id && e.data.record.LastName === 'Gappy'), 20_000, 'gap completed');
+  }, 60_000);
+});
