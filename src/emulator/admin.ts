@@ -154,7 +154,7 @@ export function adminRouter({ em, cometd, activity }: AdminDeps): Router {
     if (target === ALL_CHANGE_EVENTS && !entity) throw new AdminError(400, 'VALIDATION', 'payload.ChangeEventHeader.entityName: required for /data/ChangeEvents');
     const event = org.bus.publish(target, payload);
     org.eventsPublished++;
-    res.status(201).json({ replayId: event.replayId, channel: event.channel });
+    res.json({ replayId: event.replayId, channel: event.channel });
   });
 
   r.put('/__emulator/orgs/:orgId/cdc-entities', (req, res) => {
