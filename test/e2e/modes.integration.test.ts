@@ -1,0 +1,111 @@
+/**
+ * The same change gets the same event id whichever way it was detected, and a
+ * lead conversion's transaction reaches Kafka in its commit order.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { testLogger } from '../../src/core/log.js';
+import { detectBatch } from '../../src/detect/index.js';
+import type { ForcehookEvent } from '../../src/events/schema.js';
+import type { RunningEmulator } from '../../src/emulator/server.js';
+import { createPoller } from '../../src/source/polling/index.js';
+import { OrgSession } from '../../src/source/session.js';
+import { uniquePrefix } from '../support/kafka.js';
+import { adminCall, createOrg, orgUser, readEvents, startTestEmulator, startTestService, waitUntil } from '../support/stack.js';
+
+let emulator: RunningEmulator;
+beforeAll(async () => {
+  emulator = await startTestEmulator();
+});
+afterAll(async () => {
+  await emulator?.close();
+});
+
+describe('detection modes agree', () => {
+  it('a change streamed by CDC and the same change polled get the same event id', async () => {
+    const prefix = uniquePrefix('samechange');
+    const org = await createOrg(emulator.url);
+    const svc = await startTestService({ prefix });
+    const reader = await readEvents(prefix);
+    // A second, independent observer of the same org: the polling source on its own session.
+    const session = new OrgSession({ connectionId: 'poll-observer', orgId: org.orgId, instanceUrl: org.instanceUrl, oauth: org, refreshToken: org.refreshToken, logger: testLogger() });
+    const polled: ForcehookEvent[] = [];
+    const poller = createPoller({
+      session,
+      objects: ['Contact'],
+      cursors: new Map(),
+      minIntervalMs: 300,
+      budgetShare: 1,
+      logger: testLogger(),
+      handle: async (changes, ctx) => {
+        polled.push(...detectBatch(changes, { orgId: org.orgId, connectionId: 'poll-observer', previousCampaignId: ctx.previousCampaignId.bind(ctx) }));
+      },
+      commit: async () => undefined,
+    });
+    try {
+      const c = await svc.api<{ id: string }>('POST', '/v1/connections', { loginUrl: org.loginUrl, clientId: org.clientId, clientSecret: org.clientSecret, refreshToken: org.refreshToken });
+      for (const trigger of ['record.created', 'record.updated', 'record.deleted']) {
+        await svc.api('POST', '/v1/subscriptions', { connectionId: c.body.id, trigger, object: 'Contact', destination: { type: 'webhook', url: 'http://127.0.0.1:9/h' } });
+      }
+      await waitUntil(async () => (await svc.api<{ objects: { mode: string }[] }>('GET', `/v1/connections/${c.body.id}`)).body.objects[0]?.mode === 'cdc', 20_000, 'cdc mode');
+      await poller.pollOnce(); // sets the poller's starting point
+      const user = orgUser(org);
+      const contact = await user.sobject('Contact').create({ LastName: 'Hopper', Email: 'grace@example.com' });
+      const both = async (type: string) => {
+        await reader.waitFor((e) => e.some((x) => x.type === type && x.subject === contact.id), 20_000, `cdc ${type}`);
+        await waitUntil(async () => {
+          await poller.pollOnce();
+          return polled.some((x) => x.type === type && x.subject === contact.id);
+        }, 20_000, `polled ${type}`);
+      };
+      await both('salesforce.record.created');
+      await user.sobject('Contact').update({ Id: contact.id!, Email: 'hopper@example.com' });
+      await both('salesforce.record.updated');
+      await user.sobject('Contact').destroy(contact.id!);
+      await both('salesforce.record.deleted');
+
+      for (const type of ['salesforce.record.created', 'salesforce.record.updated', 'salesforce.record.deleted']) {
+        const streamed = reader.events.find((e) => e.type === type && e.subject === contact.id)!;
+        const viaPoll = polled.find((e) => e.type === type && e.subject === contact.id)!;
+        expect(streamed.data.detectedBy).toBe('cdc');
+        expect(viaPoll.data.detectedBy).toBe('polling');
+        expect(viaPoll.id, type).toBe(streamed.id);
+      }
+    } finally {
+      await poller.stop();
+      session.close();
+      await reader.stop();
+      await svc.stop();
+    }
+  }, 120_000);
+
+  it("a lead conversion's transaction arrives in commit order ", async () => {
+    const prefix = uniquePrefix('convert');
+    const org = await createOrg(emulator.url);
+    const svc = await startTestService({ prefix });
+    const reader = await readEvents(prefix);
+    try {
+      const c = await svc.api<{ id: string }>('POST', '/v1/connections', { loginUrl: org.loginUrl, clientId: org.clientId, clientSecret: org.clientSecret, refreshToken: org.refreshToken });
+      const subs = [
+        { trigger: 'record.created', object: 'Account' },
+        { trigger: 'record.created', object: 'Contact' },
+        { trigger: 'record.created', object: 'Opportunity' },
+        { trigger: 'record.updated', object: 'Lead' },
+      ];
+      for (const s of subs) await svc.api('POST', '/v1/subscriptions', { connectionId: c.body.id, ...s, destination: { type: 'webhook', url: 'http://127.0.0.1:9/h' } });
+      await waitUntil(async () => (await svc.api<{ subscriber: string; objects: unknown[] }>('GET', `/v1/connections/${c.body.id}`)).body.objects.length === 4, 20_000, 'following');
+      await waitUntil(async () => (await svc.api<{ subscriber: string }>('GET', `/v1/connections/${c.body.id}`)).body.subscriber === 'running', 20_000, 'running');
+      const lead = await orgUser(org).sobject('Lead').create({ LastName: 'Convert', Company: 'Convertible Inc' });
+      const converted = await adminCall<{ accountId: string; contactId: string; opportunityId: string }>(emulator.url, 'POST', `/__emulator/orgs/${org.orgId}/lead-convert`, { leadId: lead.id });
+      await reader.waitFor((e) => e.some((x) => x.type === 'salesforce.record.updated' && x.subject === lead.id), 20_000, 'lead update');
+      // The events topic carries every change of a followed object; the conversion is one transaction of them.
+      const key = reader.events.find((e) => e.subject === converted.accountId)!.data.transactionKey;
+      const tx = reader.events.filter((e) => e.data.transactionKey === key);
+      expect(tx.map((e) => e.data.object)).toEqual(['Account', 'Contact', 'Opportunity', 'Lead']);
+      expect(new Set(tx.map((e) => e.data.transactionKey)).size).toBe(1);
+      expect(tx.map((e) => e.data.sequenceNumber)).toEqual([...tx.map((e) => e.data.sequenceNumber)].sort((a, b) => Number(a) - Number(b)));
+    } finally {
+      await reader.stop();
+      await svc.stop();
+    }
+  }, 120_000);
+});
