@@ -34,6 +34,46 @@ export function createMetrics() {
       buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
       registers: [registry],
     }),
+    // Delivery (src/deliver): the matcher, the dispatcher and its executors.
+    deliveriesMatched: new Counter({
+      name: 'forcehook_deliveries_matched_total',
+      help: 'Delivery records the matcher produced (one per event and matching subscription)',
+      registers: [registry],
+    }),
+    deliveryUnmatchable: new Counter({
+      name: 'forcehook_events_unmatchable_total',
+      help: 'Messages on the events topic that are not CloudEvents (skipped, logged)',
+      registers: [registry],
+    }),
+    deliveryAttempts: new Counter({
+      name: 'forcehook_delivery_attempts_total',
+      help: 'Delivery attempts by destination type and outcome (delivered, retry, dead, disable, short_circuit)',
+      labelNames: ['type', 'outcome'] as const,
+      registers: [registry],
+    }),
+    deliveryDuration: new Histogram({
+      name: 'forcehook_delivery_attempt_seconds',
+      help: 'Duration of one delivery attempt',
+      labelNames: ['type'] as const,
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 15],
+      registers: [registry],
+    }),
+    deliveryRetryBacklog: new Gauge({
+      name: 'forcehook_delivery_retry_backlog',
+      help: 'Retry records this instance holds in memory waiting for their due time',
+      registers: [registry],
+    }),
+    deliveryDeadLettered: new Counter({
+      name: 'forcehook_delivery_dead_lettered_total',
+      help: 'Deliveries written to the dead-letter topic, by reason (exhausted, dead, disabled)',
+      labelNames: ['reason'] as const,
+      registers: [registry],
+    }),
+    deliveryDlqSize: new Gauge({
+      name: 'forcehook_delivery_dlq_size',
+      help: 'Dead letters not yet redelivered, summed over subscriptions (from the delivery state)',
+      registers: [registry],
+    }),
   };
   return m;
 }

@@ -47,15 +47,44 @@ export const SubscriptionRecordSchema = z.object({
 });
 export type SubscriptionRecord = z.infer<typeof SubscriptionRecordSchema>;
 
+/**
+ * How a subscription's deliveries go, beside (not inside) the subscription record:
+ * the dispatcher writes it often (coalesced) and the API writes the subscription,
+ * so keeping them apart means neither overwrites the other's fields. A record
+ * without one is `active` with zero counters (backward compatible).
+ */
+export const DELIVERY_STATUSES = ['active', 'disabled'] as const;
+export const DeliveryStateRecordSchema = z.object({
+  subscriptionId: z.string().min(1),
+  /** `disabled` after a 410 Gone; a redeliver request re-activates. */
+  status: z.enum(DELIVERY_STATUSES),
+  statusReason: z.string().optional(),
+  attempts: z.number().int().nonnegative(),
+  delivered: z.number().int().nonnegative(),
+  failures: z.number().int().nonnegative(),
+  consecutiveFailures: z.number().int().nonnegative(),
+  lastError: z.string().optional(),
+  lastAttemptAt: z.iso.datetime().optional(),
+  lastSuccessAt: z.iso.datetime().optional(),
+  /** Dead letters of this subscription not yet redelivered. */
+  dlqCount: z.number().int().nonnegative(),
+  /** Next DLQ offset per partition that `redeliver {dlq:true}` has not consumed yet. */
+  dlqFrom: z.record(z.string(), z.string()).optional(),
+  updatedAt: z.iso.datetime(),
+});
+export type DeliveryStateRecord = z.infer<typeof DeliveryStateRecordSchema>;
+
 export const StateRecordSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('connection'), connection: ConnectionRecordSchema }),
   z.object({ kind: z.literal('subscription'), subscription: SubscriptionRecordSchema }),
+  z.object({ kind: z.literal('delivery'), delivery: DeliveryStateRecordSchema }),
 ]);
 export type StateRecord = z.infer<typeof StateRecordSchema>;
 
 export const stateKey = {
   connection: (id: string) => `connection:${id}`,
   subscription: (id: string) => `subscription:${id}`,
+  delivery: (subscriptionId: string) => `delivery:${subscriptionId}`,
 };
 
 /**

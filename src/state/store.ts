@@ -8,6 +8,7 @@ import {
   stateKey,
   type Checkpoint,
   type ConnectionRecord,
+  type DeliveryStateRecord,
   type StateRecord,
   type SubscriptionRecord,
 } from './records.js';
@@ -80,7 +81,26 @@ export class ServiceStore {
     return this.#state.delete(stateKey.subscription(id));
   }
 
-  /** Changes from this or any other instance, in log order. */
+  deliveryState(subscriptionId: string): DeliveryStateRecord | undefined {
+    const v = this.#state.get(stateKey.delivery(subscriptionId));
+    return v?.kind === 'delivery' ? v.delivery : undefined;
+  }
+
+  deliveryStates(): DeliveryStateRecord[] {
+    const out: DeliveryStateRecord[] = [];
+    for (const [, v] of this.#state.entries()) if (v.kind === 'delivery') out.push(v.delivery);
+    return out;
+  }
+
+  putDeliveryState(d: DeliveryStateRecord): Promise<void> {
+    return this.#state.put(stateKey.delivery(d.subscriptionId), { kind: 'delivery', delivery: d });
+  }
+
+  deleteDeliveryState(subscriptionId: string): Promise<void> {
+    return this.#state.delete(stateKey.delivery(subscriptionId));
+  }
+
+  /** Changes from this or any other instance, in log order (delivery-state records are not reported). */
   onChange(listener: (change: StateChange) => void): () => void {
     return this.#state.onChange((key, value) => {
       const [kind, ...rest] = key.split(':');
