@@ -178,7 +178,11 @@ export class ActivityScheduler {
       case 'Lead': return { FirstName: `Ada${n}`, LastName: `Lovelace${n}`, Company: `Analytical ${n}`, Email: `ada${n}@example.com` };
       case 'Contact': return { FirstName: `Grace${n}`, LastName: `Hopper${n}`, Email: `grace${n}@example.com` };
       case 'Account': return { Name: `Account ${n}`, BillingCity: 'San Francisco', Industry: 'Technology' };
-      case 'Opportunity': return { Name: `Deal ${n}`, StageName: 'Prospecting', CloseDate: sfDate(Date.UTC(2025, 0, 1)), Amount: n * 10 };
+      case 'Opportunity': {
+        // Where campaigns are part of the activity, every other deal is sourced from one (campaign_opportunity.added).
+        const withCampaign = n % 2 === 0 && a.objects.some((o) => o.name === 'CampaignMember');
+        return { Name: `Deal ${n}`, StageName: 'Prospecting', CloseDate: sfDate(Date.UTC(2025, 0, 1)), Amount: n * 10, ...(withCampaign ? { CampaignId: this.idOf(a, 'Campaign', n) } : {}) };
+      }
       case 'Campaign': return { Name: `Campaign ${n}`, IsActive: true };
       case 'CampaignMember': return { CampaignId: this.idOf(a, 'Campaign', n), LeadId: this.newLead(a, n), Status: 'Sent' };
       case 'Case': return { Subject: `Case ${n}`, Origin: 'Web' };
