@@ -44,7 +44,8 @@ const CallbackQuerySchema = z.object({
 export interface ConnectSessionDeps {
   box: SecretBox;
   connections: ConnectionService;
-  publicUrl: string;
+  /** Base of the OAuth callback URL; known only once the server listens when not configured. */
+  publicUrl: () => string;
   allowPrivateNetworks: boolean;
   /** The service's own OAuth app, when the operator configured one. */
   defaultApp?: { clientId: string; clientSecret: string };
@@ -73,7 +74,7 @@ export function connectSessionsRouter(deps: ConnectSessionDeps): Router {
     authorize.search = new URLSearchParams({
       response_type: 'code',
       client_id: app.clientId,
-      redirect_uri: callbackUrl(deps.publicUrl),
+      redirect_uri: callbackUrl(deps.publicUrl()),
       scope: SCOPES,
       state,
     }).toString();
@@ -114,7 +115,7 @@ export function oauthCallbackRouter(deps: ConnectSessionDeps): Router {
       return;
     }
     const oauth = { loginUrl: state.loginUrl, clientId: state.clientId, clientSecret: state.clientSecret };
-    const token = await exchangeCode(oauth, q.code, callbackUrl(deps.publicUrl));
+    const token = await exchangeCode(oauth, q.code, callbackUrl(deps.publicUrl()));
     if (!token.refresh_token) {
       throw new ValidationError('the OAuth app did not issue a refresh token: add the "refresh_token" scope to it');
     }

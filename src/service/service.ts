@@ -124,8 +124,8 @@ export async function startService({ config, logger, instanceId, modeRefreshMs }
     next(loaded ? undefined : new ForcehookError('KAFKA_UNAVAILABLE', 'state is still loading from Kafka; retry shortly', { status: 503, retriable: true }));
   };
 
-  const publicUrl = config.publicUrl ?? `http://${config.http.host}:${config.http.port}`;
-  const sessionDeps = { box, connections, publicUrl, allowPrivateNetworks: config.allowPrivateNetworks, logger };
+  let url = '';
+  const sessionDeps = { box, connections, publicUrl: () => config.publicUrl ?? url, allowPrivateNetworks: config.allowPrivateNetworks, logger };
   const app = createHttpApp({
     apiToken: config.apiToken,
     bodyLimit: config.http.bodyLimit,
@@ -146,7 +146,7 @@ export async function startService({ config, logger, instanceId, modeRefreshMs }
     server.once('error', reject);
   });
   const { port } = server.address() as AddressInfo;
-  const url = `http://${config.http.host.includes(':') ? `[${config.http.host}]` : config.http.host}:${port}`;
+  url = `http://${config.http.host.includes(':') ? `[${config.http.host}]` : config.http.host}:${port}`;
 
   return {
     url,

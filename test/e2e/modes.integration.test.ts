@@ -78,7 +78,7 @@ describe('detection modes agree', () => {
     }
   }, 120_000);
 
-  it("a lead conversion's transaction arrives in commit order ", async () => {
+  it("a lead conversion's transaction arrives in commit order", async () => {
     const prefix = uniquePrefix('convert');
     const org = await createOrg(emulator.url);
     const svc = await startTestService({ prefix });
