@@ -47,6 +47,8 @@ export interface SubscriptionsDeps {
   allowPrivateNetworks: boolean;
   /** Canonical API name of `object` in that org, or a ValidationError naming it. */
   resolveObject?: (connectionId: string, object: string) => Promise<string>;
+  /** The workflows this instance can run; without it, any name is accepted. */
+  workflows?: { has(name: string): boolean; names(): string[] };
 }
 
 export function subscriptionsRouter(deps: SubscriptionsDeps): Router {
@@ -56,6 +58,10 @@ export function subscriptionsRouter(deps: SubscriptionsDeps): Router {
     if (!deps.store.connection(body.connectionId)) throw new ValidationError(`body.connectionId: connection ${body.connectionId} not found`);
     if (body.destination.type === 'webhook') {
       await assertAllowedUrl(body.destination.url, { allowPrivate: deps.allowPrivateNetworks, field: 'body.destination.url', httpsOnly: true });
+    }
+    if (body.destination.type === 'workflow' && deps.workflows && !deps.workflows.has(body.destination.workflow)) {
+      const message = `unknown workflow '${body.destination.workflow}' (registered: ${deps.workflows.names().join(', ') || 'none'})`;
+      throw new ValidationError(`body.destination.workflow: ${message}`, [{ path: 'destination.workflow', message }]);
     }
     const object = body.object && deps.resolveObject ? await deps.resolveObject(body.connectionId, body.object) : body.object;
     const now = new Date().toISOString();

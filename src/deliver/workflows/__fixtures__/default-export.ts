@@ -1,0 +1,3 @@
+import { defineWorkflow } from '../define.js';
+
+export default defineWorkflow({ name: 'fixture-default', run: () => undefined });

@@ -1,0 +1,99 @@
+import type { Connection } from 'jsforce';
+import { LRUCache } from 'lru-cache';
+import type { Dispatcher } from 'undici';
+import { TerminalError, TransientError } from '../../core/errors.js';
+import type { Logger } from '../../core/log.js';
+import type { OAuthClient } from '../../source/oauth.js';
+import { OrgSession } from '../../source/session.js';
+import type { ConnectionRecord } from '../../state/records.js';
+
+export interface WorkflowSalesforceDeps {
+  store: { connection(id: string): ConnectionRecord | undefined };
+  connections: {
+    credentials(c: ConnectionRecord): { oauth: OAuthClient; refreshToken: string };
+    markNeedsReauth(id: string, reason: string): Promise<void>;
+  };
+  /** The source manager: an org this instance follows already has a session. */
+  sources?: { supervisor(connectionId: string): { session: OrgSession } | undefined };
+  logger: Logger;
+  dispatcher?: Dispatcher;
+  /** Sessions kept for orgs this instance does not follow. @default 200 */
+  maxSessions?: number;
+}
+
+interface Cached {
+  session: OrgSession;
+  /** The sealed grant it was built from: a re-authorization means a new session. */
+  grant: string;
+}
+
+/**
+ * `ctx.salesforce` for workflows. Deliveries of an org may run on an instance
+ * that does not follow that org (scale-out splits orgs and delivery partitions
+ * independently), so there may be no supervisor session to borrow. Then a
+ * session is built from the stored grant and kept in an LRU: its refresh is
+ * single-flight per org on this instance, like the supervisor's, but two
+ * instances (or a supervisor started later beside a cached session) may each
+ * refresh once; Salesforce allows several access tokens per refresh token, so
+ * that costs a token call, not correctness. A supervisor's session is always
+ * preferred so the common case shares one token with the change subscriber.
+ */
+export class WorkflowSalesforce {
+  readonly #cache: LRUCache<string, Cached>;
+
+  constructor(private readonly deps: WorkflowSalesforceDeps) {
+    this.#cache = new LRUCache<string, Cached>({
+      max: deps.maxSessions ?? 200,
+      // A closed session only refuses: a run still holding its Connection fails and is retried.
+      dispose: (v) => v.session.close(),
+    });
+  }
+
+  /** A jsforce Connection for the connection's org, or a delivery error saying why not. */
+  connection(connectionId: string): Connection {
+    return this.session(connectionId).jsforce();
+  }
+
+  session(connectionId: string): OrgSession {
+    const c = this.deps.store.connection(connectionId);
+    if (!c) {
+      this.#cache.delete(connectionId);
+      // The connection was deleted: no retry brings it back; the dead-letter topic keeps the event.
+      throw new TerminalError('NOT_FOUND', `connection ${connectionId} no longer exists`);
+    }
+    if (c.status === 'needs_reauth') {
+      // Retried on the schedule: once someone re-authorizes, the same delivery succeeds.
+      throw new TransientError('SALESFORCE_REAUTH_REQUIRED', `connection ${connectionId} needs re-authorization`);
+    }
+    const followed = this.deps.sources?.supervisor(connectionId)?.session;
+    if (followed && followed.state !== 'closed' && followed.state !== 'needs_reauth') {
+      this.#cache.delete(connectionId);
+      return followed;
+    }
+    const cached = this.#cache.get(connectionId);
+    if (cached && cached.grant === c.refreshToken && cached.session.state !== 'closed' && cached.session.state !== 'needs_reauth') {
+      return cached.session;
+    }
+    const { oauth, refreshToken } = this.deps.connections.credentials(c);
+    const session = new OrgSession({
+      connectionId: c.id,
+      orgId: c.orgId,
+      instanceUrl: c.instanceUrl,
+      oauth,
+      refreshToken,
+      logger: this.deps.logger.child({ connectionId: c.id, orgId: c.orgId, for: 'workflows' }),
+      ...(this.deps.dispatcher ? { dispatcher: this.deps.dispatcher } : {}),
+      onReauthRequired: (reason) => {
+        void this.deps.connections.markNeedsReauth(c.id, reason).catch((err: unknown) =>
+          this.deps.logger.error({ err, connectionId: c.id }, 'could not record needs_reauth'),
+        );
+      },
+    });
+    this.#cache.set(connectionId, { session, grant: c.refreshToken });
+    return session;
+  }
+
+  close(): void {
+    this.#cache.clear();
+  }
+}
