@@ -10,12 +10,15 @@ import { retry, retryPolicy } from '../core/retry.js';
 import { connectionsRouter } from '../api/connections.js';
 import { connectSessionsRouter, oauthCallbackRouter } from '../api/connect-sessions.js';
 import { subscriptionsRouter } from '../api/subscriptions.js';
+import { createWorkflowExecutor, loadWorkflows, WorkflowSalesforce, type WorkflowRegistry } from '../deliver/workflows/index.js';
+import type { Executor } from '../deliver/types.js';
 import { createHttpApp } from '../http/app.js';
 import { createKafka } from '../kafka/index.js';
 import { topics, topicSpecs, type Topics } from '../kafka/topics.js';
 import type { KafkaClient } from '../kafka/types.js';
 import { createEgressAgent } from '../net/egress.js';
 import { createMetrics, type Metrics } from '../observability/metrics.js';
+import { registerStateGauges } from '../observability/state-gauges.js';
 import { createPublisher } from '../publish/publisher.js';
 import { ConnectionService } from '../source/connections.js';
 import { SourceManager } from '../source/manager.js';
@@ -30,6 +33,10 @@ export interface RunningService {
   kafka: KafkaClient;
   store: ServiceStore;
   sources: SourceManager;
+  /** The workflows from config `workflows`, loaded at start. */
+  workflows: WorkflowRegistry;
+  /** Runs workflow destinations; the delivery engine's executor for `{"type":"workflow"}`. */
+  workflowExecutor: Executor<'workflow'>;
   /** Resolves once topics exist and state was read from Kafka. */
   loaded: Promise<void>;
   stop(): Promise<void>;
@@ -53,6 +60,8 @@ const PING_TIMEOUT_MS = 3_000;
  * the instance turns ready only once they did.
  */
 export async function startService({ config, logger, instanceId, modeRefreshMs }: ServiceDeps): Promise<RunningService> {
+  // First, before anything opens: a workflow module that does not load is a config error, not failing deliveries later.
+  const workflows = await loadWorkflows(config.workflows);
   const metrics = createMetrics();
   const lifecycle = new StateMachine<ServiceState>('service', SERVICE_TRANSITIONS, 'starting');
   lifecycle.onChange((to, from) => logger.info({ from, to }, 'service state'));
@@ -75,6 +84,15 @@ export async function startService({ config, logger, instanceId, modeRefreshMs }
     budgetShare: config.pollBudgetShare,
     dispatcher: egress,
     ...(modeRefreshMs ? { modeRefreshMs } : {}),
+  });
+  const workflowExecutor = createWorkflowExecutor({
+    registry: workflows,
+    salesforce: new WorkflowSalesforce({ store, connections, sources, logger, dispatcher: egress }),
+    logger: logger.child({ component: 'workflows' }),
+  });
+  registerStateGauges(metrics, {
+    connectionStatuses: () => store.connections().map((c) => c.status),
+    subscriberStates: () => sources.states(),
   });
   const stopping = new AbortController();
   let loaded = false;
@@ -136,7 +154,7 @@ export async function startService({ config, logger, instanceId, modeRefreshMs }
       whenLoaded,
       connectionsRouter({ store, connections, runtime: sources }),
       connectSessionsRouter(sessionDeps),
-      subscriptionsRouter({ store, box, allowPrivateNetworks: config.allowPrivateNetworks }),
+      subscriptionsRouter({ store, box, allowPrivateNetworks: config.allowPrivateNetworks, workflows }),
     ],
     public: [oauthCallbackRouter(sessionDeps)],
   });
@@ -155,6 +173,8 @@ export async function startService({ config, logger, instanceId, modeRefreshMs }
     kafka,
     store,
     sources,
+    workflows,
+    workflowExecutor,
     loaded: boot,
     state: () => lifecycle.state,
     async stop() {
