@@ -1,12 +1,14 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { Router } from 'express';
 import { z } from 'zod';
-import { NotFoundError, ValidationError } from '../core/errors.js';
+import { ForcehookError, NotFoundError, ValidationError } from '../core/errors.js';
 import type { SecretBox } from '../core/secrets.js';
 import { TRIGGERS } from '../events/schema.js';
 import { isSalesforceId } from '../events/salesforce-id.js';
 import { parseBody } from '../http/validate.js';
 import { assertAllowedUrl } from '../net/egress.js';
+import { deliveryView } from '../deliver/state/keeper.js';
+import type { Redeliverer } from '../deliver/redeliver/redeliver.js';
 import { DestinationSchema, type SubscriptionRecord } from '../state/records.js';
 import type { ServiceStore } from '../state/store.js';
 
@@ -49,7 +51,23 @@ export interface SubscriptionsDeps {
   resolveObject?: (connectionId: string, object: string) => Promise<string>;
   /** The workflows this instance can run; without it, any name is accepted. */
   workflows?: { has(name: string): boolean; names(): string[] };
+  /** The delivery engine's redelivery; absent → redeliver answers 503. */
+  redeliver?: Redeliverer;
+  now?: () => number;
 }
+
+/** How long a rotated-out secret keeps signing (both signatures are sent meanwhile). */
+export const SECRET_OVERLAP_MS = 24 * 3_600_000;
+
+export const RedeliverSchema = z.union([
+  z.object({ dlq: z.literal(true) }).strict(),
+  z
+    .object({ from: z.iso.datetime({ offset: true }), to: z.iso.datetime({ offset: true }) })
+    .strict()
+    .refine((r) => Date.parse(r.from) < Date.parse(r.to), { path: ['to'], message: 'must be after from' }),
+]);
+
+const newSecret = (): string => `whsec_${randomBytes(32).toString('base64')}`;
 
 export function subscriptionsRouter(deps: SubscriptionsDeps): Router {
   const r = Router();
@@ -65,7 +83,7 @@ export function subscriptionsRouter(deps: SubscriptionsDeps): Router {
     }
     const object = body.object && deps.resolveObject ? await deps.resolveObject(body.connectionId, body.object) : body.object;
     const now = new Date().toISOString();
-    const secret = body.destination.type === 'webhook' ? `whsec_${randomBytes(32).toString('base64')}` : undefined;
+    const secret = body.destination.type === 'webhook' ? newSecret() : undefined;
     const record: SubscriptionRecord = {
       id: randomUUID(),
       connectionId: body.connectionId,
@@ -87,11 +105,36 @@ export function subscriptionsRouter(deps: SubscriptionsDeps): Router {
   r.get('/subscriptions/:id', (req, res) => {
     const s = deps.store.subscription(req.params.id);
     if (!s) throw new NotFoundError(`subscription ${req.params.id} not found`);
-    res.json(subscriptionView(s));
+    res.json({ ...subscriptionView(s), delivery: deliveryView(deps.store.deliveryState(s.id)) });
+  });
+  r.post('/subscriptions/:id/rotate-secret', async (req, res) => {
+    const s = deps.store.subscription(req.params.id);
+    if (!s) throw new NotFoundError(`subscription ${req.params.id} not found`);
+    if (s.destination.type !== 'webhook') throw new ValidationError('only webhook subscriptions have a signing secret');
+    const now = (deps.now ?? Date.now)();
+    const overlapEnds = new Date(now + SECRET_OVERLAP_MS).toISOString();
+    const secret = newSecret();
+    const kept = (s.secrets ?? [])
+      .filter((x) => x.expiresAt === undefined || Date.parse(x.expiresAt) > now)
+      .map((x) => ({ ...x, expiresAt: x.expiresAt ?? overlapEnds }));
+    await deps.store.putSubscription({ ...s, secrets: [{ sealed: deps.box.seal(secret), createdAt: new Date(now).toISOString() }, ...kept] });
+    // Shown once, like at creation.
+    res.json({ id: s.id, secret, previousSecretsValidUntil: kept.length ? overlapEnds : undefined });
+  });
+  r.post('/subscriptions/:id/redeliver', async (req, res) => {
+    if (!deps.store.subscription(req.params.id)) throw new NotFoundError(`subscription ${req.params.id} not found`);
+    const body = parseBody(req, RedeliverSchema);
+    if (!deps.redeliver) throw new ForcehookError('INTERNAL', 'delivery is not running on this instance', { status: 503, retriable: true });
+    const count =
+      'dlq' in body
+        ? await deps.redeliver.redeliverDlq(req.params.id)
+        : await deps.redeliver.redeliverRange(req.params.id, Date.parse(body.from), Date.parse(body.to));
+    res.status(202).json({ id: req.params.id, count });
   });
   r.delete('/subscriptions/:id', async (req, res) => {
     if (!deps.store.subscription(req.params.id)) throw new NotFoundError(`subscription ${req.params.id} not found`);
     await deps.store.deleteSubscription(req.params.id);
+    await deps.store.deleteDeliveryState(req.params.id);
     res.status(204).end();
   });
   return r;

@@ -147,6 +147,18 @@ export interface Admin {
   ensureTopics(specs: TopicSpec[]): Promise<void>;
   /** Low and high watermark of each partition. */
   topicOffsets(topic: string): Promise<PartitionOffsets[]>;
+  /**
+   * Per partition, the offset of the first message whose timestamp is >= `timestampMs`,
+   * or the high watermark when there is none (Kafka ListOffsets by time).
+   */
+  offsetsAtTime(topic: string, timestampMs: number): Promise<{ partition: number; offset: string }[]>;
+  /**
+   * Sets a consumer group's committed positions (the group must have no active
+   * members): a new group then starts reading exactly there.
+   */
+  setGroupOffsets(groupId: string, topic: string, offsets: { partition: number; offset: string }[]): Promise<void>;
+  /** Deletes consumer groups without members (e.g. one-off readers). */
+  deleteGroups(groupIds: string[]): Promise<void>;
   /** A fast round trip to the cluster (a few seconds at most); for /readyz. */
   ping(): Promise<void>;
   close(): Promise<void>;

@@ -95,6 +95,30 @@ export function createKafkajsAdmin(kafka: Kafka, pingKafka: Kafka, logger: Logge
       return offsets.map(({ partition, low, high }) => ({ partition, low, high })).sort((a, b) => a.partition - b.partition);
     },
 
+    async offsetsAtTime(topic, timestampMs) {
+      const admin = await main.use();
+      const [atTime, ends] = await Promise.all([
+        guarded(`kafka offsets of ${topic} at ${timestampMs}`, () => admin.fetchTopicOffsetsByTimestamp(topic, timestampMs)),
+        guarded(`kafka offsets of ${topic}`, () => admin.fetchTopicOffsets(topic)),
+      ]);
+      // The broker answers -1 when no message is that recent: the end of the partition.
+      const high = new Map(ends.map((e) => [e.partition, e.high]));
+      return atTime
+        .map(({ partition, offset }) => ({ partition, offset: offset === '-1' ? (high.get(partition) ?? '0') : offset }))
+        .sort((a, b) => a.partition - b.partition);
+    },
+
+    async setGroupOffsets(groupId, topic, offsets) {
+      const admin = await main.use();
+      await guarded(`kafka set offsets of ${groupId}`, () => admin.setOffsets({ groupId, topic, partitions: offsets }));
+    },
+
+    async deleteGroups(groupIds) {
+      if (groupIds.length === 0) return;
+      const admin = await main.use();
+      await guarded('kafka delete groups', () => admin.deleteGroups(groupIds));
+    },
+
     async ping() {
       let timer: NodeJS.Timeout | undefined;
       const deadline = new Promise<never>((_, reject) => {

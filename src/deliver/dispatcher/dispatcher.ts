@@ -1,0 +1,371 @@
+/**
+ * The dispatcher: consumer group `<prefix>.dispatcher` on `<prefix>.deliveries`
+ * and every retry topic. It turns delivery records into attempts through the
+ * executor of the subscription's destination type, and every attempt into a
+ * durable outcome: delivered, or a record on a retry topic, or a dead letter.
+ *
+ * Head-of-line blocking. Partitions are shared by many subscriptions (keys),
+ * so the dispatcher never waits on an endpoint inside the Kafka fetch loop:
+ * `eachBatch` only hands records to per-subscription lanes (`lane.ts`: a
+ * concurrency limit, per-record order) and returns. A slow subscription fills
+ * its own lane; past `laneCapacity` its overflow is deferred to the first retry
+ * tier (not counted as an attempt) instead of growing memory or stalling the
+ * partition. A partition is paused only when this instance holds
+ * `maxOpenPerPartition` records of it whose outcome is not yet durable, and
+ * resumed when that halves.
+ *
+ * Retry topics. A record read from a retry topic before its `dueAt` waits in
+ * memory (a timer at the earliest due time), not in the fetch loop, so waiting
+ * never blocks other topics or partitions; a tier's partition is paused once
+ * enough records of it wait (the same bound), which is "pause until due"
+ * without a fetch round trip per record.
+ *
+ * Commits. Outcomes finish out of order; `OffsetTracker` commits the end of
+ * the longest prefix of records whose outcome is durable: delivered, or the
+ * retry/DLQ record acknowledged by Kafka. Anything else is read again after a
+ * crash or rebalance (at-least-once; `webhook-id` lets receivers deduplicate).
+ */
+import { z } from 'zod';
+import { toError } from '../../core/errors.js';
+import type { Logger } from '../../core/log.js';
+import { retry, retryPolicy } from '../../core/retry.js';
+import type { Topics } from '../../kafka/topics.js';
+import type { Batch, ConsumedMessage, GroupConsumer, KafkaClient, Producer, TopicPartition } from '../../kafka/types.js';
+import type { Metrics } from '../../observability/metrics.js';
+import type { SubscriptionRecord } from '../../state/records.js';
+import { decodeDelivery, deliveryId, encodeDelivery, type DeliveryRecord } from '../record.js';
+import type { DeliveryStateKeeper } from '../state/keeper.js';
+import { systemClock, type AttemptOutcome, type Clock, type DeliveryAttempt, type ExecutorRegistry, type Executor } from '../types.js';
+import { BreakerConfigSchema, CircuitBreaker } from './breaker.js';
+import { Lane } from './lane.js';
+import { OffsetTracker, type Taken } from './offsets.js';
+import { defer, makeSchedule, planNext, type Schedule } from './plan.js';
+
+export const DispatcherConfigSchema = z
+  .object({
+    groupId: z.string().min(1).describe('consumer group, `<prefix>.dispatcher`'),
+    retrySchedule: z.array(z.number().int().min(0)).min(1).describe('delays after each failed attempt (FORCEHOOK_RETRY_SCHEDULE)'),
+    jitter: z.number().min(0).max(1).default(0.1),
+    concurrency: z.number().int().min(1).default(10).describe('attempts in flight per subscription'),
+    laneCapacity: z.number().int().min(1).default(1_000).describe('records queued per subscription before the overflow is deferred'),
+    maxOpenPerPartition: z.number().int().min(1).default(5_000).describe('records held per partition before it is paused'),
+    attemptTimeoutMs: z.number().int().min(1).default(60_000).describe('hard bound of one attempt, whatever the executor does'),
+    commitIntervalMs: z.number().int().min(0).default(100),
+    breaker: BreakerConfigSchema.default({ failureThreshold: 5, cooldownMs: 30_000, maxCooldownMs: 300_000 }),
+  })
+  .strict();
+export type DispatcherConfig = z.input<typeof DispatcherConfigSchema>;
+
+export interface DispatcherDeps {
+  kafka: KafkaClient;
+  topics: Topics;
+  subscription(id: string): SubscriptionRecord | undefined;
+  keeper: DeliveryStateKeeper;
+  executors: ExecutorRegistry;
+  logger: Logger;
+  metrics?: Metrics;
+  clock?: Clock;
+  random?: () => number;
+}
+
+export interface Dispatcher {
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  /** For tests and metrics. */
+  stats(): { waiting: number; queued: number; inFlight: number; breakers: Record<string, string> };
+}
+
+interface Item {
+  taken: Taken;
+  record: DeliveryRecord;
+  recordKey: string;
+}
+
+const tpKey = (tp: TopicPartition): string => `${tp.topic}\u0000${tp.partition}`;
+
+export function createDispatcher(cfg: DispatcherConfig, deps: DispatcherDeps): Dispatcher {
+  const c = DispatcherConfigSchema.parse(cfg);
+  const clock = deps.clock ?? systemClock;
+  const log = deps.logger.child({ component: 'dispatcher' });
+  const schedule: Schedule = makeSchedule(c.retrySchedule, { jitter: c.jitter });
+  const retryTopics = new Map(schedule.tiers.map((ms) => [deps.topics.retry(ms), ms]));
+  const tracker = new OffsetTracker();
+  const lanes = new Map<string, Lane<Item>>();
+  const breakers = new Map<string, CircuitBreaker>();
+  /** Retry records not due yet, per partition. */
+  const waiting = new Map<string, Item[]>();
+  const paused = new Map<string, TopicPartition>();
+  const stopping = new AbortController();
+  const produceForever = retryPolicy({ maxAttempts: Number.MAX_SAFE_INTEGER, initialDelayMs: 200, maxDelayMs: 10_000 });
+  let consumer: GroupConsumer | undefined;
+  let producer: Producer | undefined;
+  let dueTimer: unknown;
+  let dueAt = Infinity;
+  let commitTimer: unknown;
+  let committing: Promise<void> = Promise.resolve();
+
+  const breakerOf = (id: string): CircuitBreaker => {
+    let b = breakers.get(id);
+    if (!b) breakers.set(id, (b = new CircuitBreaker(c.breaker, clock)));
+    return b;
+  };
+
+  const laneOf = (id: string): Lane<Item> => {
+    let l = lanes.get(id);
+    if (!l) lanes.set(id, (l = new Lane<Item>(c.concurrency, (item) => attempt(item))));
+    return l;
+  };
+
+  // --- back-pressure --------------------------------------------------------
+
+  const backPressure = (tp: TopicPartition): void => {
+    const open = tracker.openCount(tp);
+    const k = tpKey(tp);
+    if (open >= c.maxOpenPerPartition && !paused.has(k)) {
+      paused.set(k, tp);
+      consumer?.pause([tp]);
+      log.info({ ...tp, open }, 'partition paused: too many records without a durable outcome');
+    } else if (open < c.maxOpenPerPartition / 2 && paused.has(k)) {
+      paused.delete(k);
+      consumer?.resume([tp]);
+    }
+  };
+
+  // --- commits --------------------------------------------------------------
+
+  const scheduleCommit = (): void => {
+    if (commitTimer !== undefined) return;
+    commitTimer = clock.setTimeout(() => {
+      commitTimer = undefined;
+      committing = committing.then(commitNow);
+    }, c.commitIntervalMs);
+  };
+
+  const commitNow = async (): Promise<void> => {
+    const offsets = tracker.committable();
+    if (offsets.length === 0 || !consumer) return;
+    try {
+      await consumer.commit(offsets);
+      tracker.acknowledge(offsets);
+    } catch (err) {
+      // Usually a rebalance: the new owner re-reads from the last commit.
+      log.warn({ err: toError(err).message }, 'dispatcher commit failed; retried with the next one');
+    }
+  };
+
+  const durable = (item: Item): void => {
+    if (tracker.done(item.taken)) {
+      scheduleCommit();
+      backPressure(item.taken.tp);
+    }
+  };
+
+  // --- producing outcomes ---------------------------------------------------
+
+  /** Resolves once Kafka has the record; retries until then or until stop (then the offset stays uncommitted). */
+  const produce = (topic: string, record: DeliveryRecord, extraHeaders: Record<string, string> = {}): Promise<void> =>
+    retry(
+      produceForever,
+      async () => {
+        const msg = encodeDelivery(record);
+        await producer!.send(topic, [{ ...msg, headers: { ...msg.headers, ...extraHeaders } }]);
+      },
+      { signal: stopping.signal, onRetry: (err, n) => log.warn({ err: err.message, topic, attempt: n }, 'producing a delivery outcome failed; retrying') },
+    );
+
+  const deadLetter = async (item: Item, record: DeliveryRecord, reason: string): Promise<void> => {
+    await produce(deps.topics.dlq, record, { 'fh-dead-reason': reason });
+    deps.keeper.deadLettered(record.subscriptionId);
+    deps.metrics?.deliveryDeadLettered.inc({ reason });
+    log.info({ subscriptionId: record.subscriptionId, eventId: record.event.id, attempts: record.attempts, reason, error: record.lastError }, 'delivery dead-lettered');
+    durable(item);
+  };
+
+  // --- routing --------------------------------------------------------------
+
+  const route = (item: Item): void => {
+    const { record } = item;
+    const sub = deps.subscription(record.subscriptionId);
+    if (!sub) {
+      // The subscription was deleted: its events are no longer wanted by anyone.
+      deps.metrics?.deliveryAttempts.inc({ type: 'unknown', outcome: 'subscription_deleted' });
+      durable(item);
+      return;
+    }
+    if (deps.keeper.isDisabled(sub.id)) {
+      void deadLetter(item, { ...record, lastError: record.lastError ?? 'subscription is disabled' }, 'disabled').catch(() => undefined);
+      return;
+    }
+    const lane = laneOf(sub.id);
+    if (lane.queued >= c.laneCapacity) {
+      const d = defer(record, schedule, clock.now());
+      void produce(deps.topics.retry(d.tier), d.record)
+        .then(() => durable(item))
+        .catch(() => undefined);
+      return;
+    }
+    lane.push(item);
+  };
+
+  const attempt = async (item: Item): Promise<void> => {
+    if (!tracker.isCurrent(item.taken) || stopping.signal.aborted) return; // revoked or stopping: re-read later
+    const { record } = item;
+    const sub = deps.subscription(record.subscriptionId);
+    if (!sub) return route(item);
+    const type = sub.destination.type;
+    const executor = deps.executors[type] as Executor | undefined;
+    const breaker = breakerOf(sub.id);
+    const isLast = record.attempts + 1 >= schedule.policy.maxAttempts;
+    let outcome: AttemptOutcome;
+    const admission = executor ? breaker.admit() : 'attempt';
+    if (!executor) {
+      outcome = { result: 'dead', error: `no executor for destination type '${type}' on this instance` };
+    } else if (admission === 'reject' && !isLast) {
+      // Fail fast: the endpoint failed repeatedly; this attempt takes its normal retry path.
+      outcome = { result: 'retry', error: `circuit open after ${breaker.consecutiveFailures} consecutive failures` };
+      deps.metrics?.deliveryAttempts.inc({ type, outcome: 'short_circuit' });
+    } else {
+      const started = clock.now();
+      const signal = AbortSignal.any([stopping.signal, AbortSignal.timeout(c.attemptTimeoutMs)]);
+      const a: DeliveryAttempt = { deliveryId: deliveryId(record), subscription: sub as DeliveryAttempt['subscription'], event: record.event, attempt: record.attempts + 1, signal, now: () => clock.now() };
+      try {
+        outcome = await executor.execute(a);
+      } catch (err) {
+        outcome = { result: 'retry', error: `executor failed: ${toError(err).message}` };
+      }
+      if (stopping.signal.aborted) {
+        breaker.release();
+        return; // no verdict: the offset stays uncommitted and the attempt is made again
+      }
+      deps.metrics?.deliveryDuration.observe({ type }, (clock.now() - started) / 1000);
+      deps.metrics?.deliveryAttempts.inc({ type, outcome: outcome.result });
+      if (outcome.result === 'delivered') breaker.success();
+      else breaker.failure();
+      deps.keeper.attempt(sub.id, outcome.result === 'delivered', outcome.result === 'delivered' ? undefined : outcome.error);
+    }
+    const next = planNext(record, outcome, schedule, clock.now(), deps.random);
+    try {
+      switch (next.action) {
+        case 'done':
+          durable(item);
+          return;
+        case 'retry':
+          await produce(deps.topics.retry(next.tier), next.record);
+          durable(item);
+          return;
+        case 'dlq':
+          if (next.disable) await deps.keeper.disable(sub.id, next.record.lastError ?? 'destination gone');
+          await deadLetter(item, next.record, next.reason);
+          return;
+      }
+    } catch (err) {
+      if (!stopping.signal.aborted) log.error({ err }, 'recording a delivery outcome failed; the record will be read again');
+    }
+  };
+
+  // --- retry topics: waiting until due --------------------------------------
+
+  const armDueTimer = (): void => {
+    let earliest = Infinity;
+    for (const items of waiting.values()) for (const it of items) earliest = Math.min(earliest, it.record.dueAt ?? 0);
+    if (earliest === dueAt) return;
+    if (dueTimer !== undefined) clock.clearTimeout(dueTimer);
+    dueTimer = undefined;
+    dueAt = earliest;
+    if (earliest === Infinity) return;
+    dueTimer = clock.setTimeout(releaseDue, Math.max(0, earliest - clock.now()));
+  };
+
+  const releaseDue = (): void => {
+    dueTimer = undefined;
+    dueAt = Infinity;
+    const now = clock.now();
+    let backlog = 0;
+    for (const [k, items] of waiting) {
+      const due = items.filter((it) => (it.record.dueAt ?? 0) <= now);
+      if (due.length) {
+        const rest = items.filter((it) => (it.record.dueAt ?? 0) > now);
+        if (rest.length) waiting.set(k, rest);
+        else waiting.delete(k);
+        for (const it of due) route(it);
+      }
+      backlog += waiting.get(k)?.length ?? 0;
+    }
+    deps.metrics?.deliveryRetryBacklog.set(backlog);
+    armDueTimer();
+  };
+
+  // --- the fetch loop: hand over, never wait --------------------------------
+
+  const take = (m: ConsumedMessage): void => {
+    const tp = { topic: m.topic, partition: m.partition };
+    const taken = tracker.take(tp, m.offset);
+    if (!taken) return;
+    const record = decodeDelivery(m);
+    if (!record) {
+      log.error({ ...tp, offset: m.offset }, 'not a delivery record; skipped');
+      tracker.done(taken);
+      return;
+    }
+    const item: Item = { taken, record, recordKey: record.recordKey };
+    if (retryTopics.has(m.topic) && (record.dueAt ?? 0) > clock.now()) {
+      const k = tpKey(tp);
+      const list = waiting.get(k) ?? [];
+      list.push(item);
+      waiting.set(k, list);
+      return;
+    }
+    route(item);
+  };
+
+  const eachBatch = async (batch: Batch): Promise<void> => {
+    for (const m of batch.messages) take(m);
+    armDueTimer();
+    let backlog = 0;
+    for (const items of waiting.values()) backlog += items.length;
+    deps.metrics?.deliveryRetryBacklog.set(backlog);
+    backPressure({ topic: batch.topic, partition: batch.partition });
+    scheduleCommit();
+  };
+
+  const revoked = (tps: TopicPartition[]): void => {
+    for (const tp of tps) {
+      tracker.reset(tp);
+      waiting.delete(tpKey(tp));
+      paused.delete(tpKey(tp));
+    }
+    for (const lane of lanes.values()) lane.drop((it) => !tracker.isCurrent(it.taken));
+    armDueTimer();
+  };
+
+  return {
+    async start() {
+      producer = deps.kafka.producer();
+      consumer = deps.kafka.consumer(c.groupId, { maxWaitTimeMs: 200, onRevoked: revoked });
+      await consumer.subscribe([deps.topics.deliveries, ...retryTopics.keys()], { fromBeginning: true });
+      await consumer.run({ eachBatch, partitionsConcurrently: 4 });
+      log.info({ tiers: schedule.tiers }, 'dispatcher started');
+    },
+    async stop() {
+      stopping.abort();
+      if (dueTimer !== undefined) clock.clearTimeout(dueTimer);
+      if (commitTimer !== undefined) clock.clearTimeout(commitTimer);
+      commitTimer = undefined;
+      await committing;
+      await commitNow();
+      await consumer?.stop().catch((err: unknown) => log.warn({ err }, 'dispatcher stop failed'));
+      await producer?.close().catch(() => undefined);
+    },
+    stats() {
+      let w = 0;
+      let q = 0;
+      let f = 0;
+      for (const items of waiting.values()) w += items.length;
+      for (const l of lanes.values()) {
+        q += l.queued;
+        f += l.inFlight;
+      }
+      return { waiting: w, queued: q, inFlight: f, breakers: Object.fromEntries([...breakers].map(([id, b]) => [id, b.state])) };
+    },
+  };
+}

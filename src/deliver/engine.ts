@@ -1,0 +1,97 @@
+/**
+ * The delivery engine: matcher + dispatcher + delivery state, as one unit the
+ * service starts after its state is loaded. Executors are handed in by type
+ * (`ExecutorRegistry`), so destination types plug in without touching it.
+ *
+ *   <prefix>.events ──matcher──▶ <prefix>.deliveries ──dispatcher──▶ executor
+ *                                       ▲                   │ retry      │ dead/exhausted
+ *                                       │                   ▼            ▼
+ *                        redeliver ─────┘        <prefix>.retry.<delay>  <prefix>.dlq
+ */
+import { z } from 'zod';
+import type { Logger } from '../core/log.js';
+import type { Topics } from '../kafka/topics.js';
+import type { KafkaClient } from '../kafka/types.js';
+import type { Metrics } from '../observability/metrics.js';
+import type { ServiceStore } from '../state/store.js';
+import { createDispatcher, DispatcherConfigSchema, type Dispatcher } from './dispatcher/dispatcher.js';
+import { createMatcher, type Matcher } from './matcher/matcher.js';
+import { createRedeliverer, type Redeliverer } from './redeliver/redeliver.js';
+import { DeliveryStateKeeper } from './state/keeper.js';
+import { systemClock, type Clock, type ExecutorRegistry } from './types.js';
+
+export const DeliveryEngineConfigSchema = z
+  .object({
+    prefix: z.string().min(1).describe('topic prefix; consumer groups are `<prefix>.matcher` and `<prefix>.dispatcher`'),
+    dispatcher: DispatcherConfigSchema.omit({ groupId: true }),
+    stateFlushMs: z.number().int().min(1).default(1_000),
+  })
+  .strict();
+export type DeliveryEngineConfig = z.input<typeof DeliveryEngineConfigSchema>;
+
+export interface DeliveryEngineDeps {
+  kafka: KafkaClient;
+  topics: Topics;
+  store: ServiceStore;
+  executors: ExecutorRegistry;
+  logger: Logger;
+  metrics?: Metrics;
+  clock?: Clock;
+}
+
+export interface DeliveryEngine extends Redeliverer {
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  dispatcher: Dispatcher;
+  matcher: Matcher;
+  keeper: DeliveryStateKeeper;
+}
+
+export function createDeliveryEngine(cfg: DeliveryEngineConfig, deps: DeliveryEngineDeps): DeliveryEngine {
+  const c = DeliveryEngineConfigSchema.parse(cfg);
+  const clock = deps.clock ?? systemClock;
+  const keeper = new DeliveryStateKeeper(deps.store, clock, deps.logger, c.stateFlushMs);
+  const matcher = createMatcher(
+    { eventsTopic: deps.topics.events, deliveriesTopic: deps.topics.deliveries, groupId: `${c.prefix}.matcher` },
+    { kafka: deps.kafka, subscriptions: () => deps.store.subscriptions(), logger: deps.logger, ...(deps.metrics ? { metrics: deps.metrics } : {}) },
+  );
+  const dispatcher = createDispatcher(
+    { ...c.dispatcher, groupId: `${c.prefix}.dispatcher` },
+    {
+      kafka: deps.kafka,
+      topics: deps.topics,
+      subscription: (id) => deps.store.subscription(id),
+      keeper,
+      executors: deps.executors,
+      logger: deps.logger,
+      clock,
+      ...(deps.metrics ? { metrics: deps.metrics } : {}),
+    },
+  );
+  const redeliverer = createRedeliverer({ kafka: deps.kafka, topics: deps.topics, store: deps.store, keeper, logger: deps.logger, clock, groupPrefix: `${c.prefix}.redeliver` });
+  if (deps.metrics) {
+    const gauge = deps.metrics.deliveryDlqSize;
+    // Collected on scrape: the store already holds every subscription's count.
+    Object.assign(gauge, {
+      collect() {
+        gauge.set(deps.store.deliveryStates().reduce((n, d) => n + d.dlqCount, 0));
+      },
+    });
+  }
+  return {
+    matcher,
+    dispatcher,
+    keeper,
+    ...redeliverer,
+    async start() {
+      await dispatcher.start();
+      await matcher.start();
+    },
+    async stop() {
+      await matcher.stop();
+      await dispatcher.stop();
+      await keeper.stop().catch(() => undefined);
+      await Promise.allSettled(Object.values(deps.executors).map((e) => e?.close?.()));
+    },
+  };
+}
