@@ -12,6 +12,8 @@ import { connectSessionsRouter, oauthCallbackRouter } from '../api/connect-sessi
 import { subscriptionsRouter } from '../api/subscriptions.js';
 import { createWorkflowExecutor, loadWorkflows, WorkflowSalesforce, type WorkflowRegistry } from '../deliver/workflows/index.js';
 import type { Executor } from '../deliver/types.js';
+import { createDeliveryEngine, type DeliveryEngine } from '../deliver/engine.js';
+import { createWebhookExecutor } from '../deliver/webhook/executor.js';
 import { createHttpApp } from '../http/app.js';
 import { createKafka } from '../kafka/index.js';
 import { topics, topicSpecs, type Topics } from '../kafka/topics.js';
@@ -37,6 +39,8 @@ export interface RunningService {
   workflows: WorkflowRegistry;
   /** Runs workflow destinations; the delivery engine's executor for `{"type":"workflow"}`. */
   workflowExecutor: Executor<'workflow'>;
+  /** Matcher + dispatcher: events → webhooks / workflows (src/deliver). */
+  delivery: DeliveryEngine;
   /** Resolves once topics exist and state was read from Kafka. */
   loaded: Promise<void>;
   stop(): Promise<void>;
@@ -90,6 +94,19 @@ export async function startService({ config, logger, instanceId, modeRefreshMs }
     salesforce: new WorkflowSalesforce({ store, connections, sources, logger, dispatcher: egress }),
     logger: logger.child({ component: 'workflows' }),
   });
+  // --- delivery (src/deliver): one executor per destination type ---
+  const delivery = createDeliveryEngine(
+    { prefix: config.kafka.topicPrefix, dispatcher: { retrySchedule: [...config.retrySchedule] } },
+    {
+      kafka,
+      topics: t,
+      store,
+      logger,
+      metrics,
+      executors: { webhook: createWebhookExecutor({ allowPrivateNetworks: config.allowPrivateNetworks }, { box }), workflow: workflowExecutor },
+    },
+  );
+  // --- end delivery ---
   registerStateGauges(metrics, {
     connectionStatuses: () => store.connections().map((c) => c.status),
     subscriberStates: () => sources.states(),
@@ -131,6 +148,7 @@ export async function startService({ config, logger, instanceId, modeRefreshMs }
   ).then(() => {
     loaded = true;
     sources.start();
+    void delivery.start().catch((err: unknown) => logger.error({ err }, 'delivery engine failed to start'));
     if (lifecycle.state === 'starting' || lifecycle.state === 'degraded') lifecycle.to('running');
   });
   boot.catch((err: unknown) => {
@@ -154,7 +172,7 @@ export async function startService({ config, logger, instanceId, modeRefreshMs }
       whenLoaded,
       connectionsRouter({ store, connections, runtime: sources }),
       connectSessionsRouter(sessionDeps),
-      subscriptionsRouter({ store, box, allowPrivateNetworks: config.allowPrivateNetworks, workflows }),
+      subscriptionsRouter({ store, box, allowPrivateNetworks: config.allowPrivateNetworks, workflows, redeliver: delivery }),
     ],
     public: [oauthCallbackRouter(sessionDeps)],
   });
@@ -175,6 +193,7 @@ export async function startService({ config, logger, instanceId, modeRefreshMs }
     sources,
     workflows,
     workflowExecutor,
+    delivery,
     loaded: boot,
     state: () => lifecycle.state,
     async stop() {
@@ -185,6 +204,7 @@ export async function startService({ config, logger, instanceId, modeRefreshMs }
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await sources.stop();
+      await delivery.stop().catch((err: unknown) => logger.warn({ err }, 'delivery stop failed'));
       await publisher.flush().catch(() => undefined);
       await store.stop().catch(() => undefined);
       await kafka.close().catch((err: unknown) => logger.warn({ err }, 'kafka close failed'));
