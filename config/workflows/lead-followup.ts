@@ -3,7 +3,7 @@
  * Load it with `"workflows": ["lead-followup"]` in config/local.json and subscribe with
  * `{"trigger":"record.created","object":"Lead","destination":{"type":"workflow","workflow":"lead-followup"}}`.
  */
-import { defineWorkflow } from '../../src/index.js';
+import { defineWorkflow } from 'forcehook';
 
 export default defineWorkflow({
   name: 'lead-followup',
