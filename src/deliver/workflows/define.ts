@@ -27,7 +27,10 @@ export interface WorkflowDefinition {
    * throw a `TerminalError` for a failure no retry can fix: it goes to the dead-letter topic at once.
    */
   run(event: ForcehookEvent, ctx: WorkflowContext): Promise<unknown> | unknown;
-  /** Longest a single run may take before its signal aborts and the attempt counts as failed. @default 300000 */
+  /**
+   * Longest a single run may take before its signal aborts and the attempt counts as failed. The delivery
+   * engine bounds every attempt too (`attemptTimeoutMs`, 60 s): the smaller of the two wins. @default 60000
+   */
   timeoutMs?: number;
 }
 
@@ -42,7 +45,7 @@ const WORKFLOW: unique symbol = Symbol.for('forcehook.workflow') as never;
 /** Names travel in URLs, logs and subscription records: keep them plain. */
 export const WORKFLOW_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$/;
 
-export const DEFAULT_WORKFLOW_TIMEOUT_MS = 300_000;
+export const DEFAULT_WORKFLOW_TIMEOUT_MS = 60_000;
 
 export function defineWorkflow(def: WorkflowDefinition): Workflow {
   if (typeof def?.name !== 'string' || !WORKFLOW_NAME.test(def.name)) {
