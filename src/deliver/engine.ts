@@ -23,7 +23,7 @@ import { systemClock, type Clock, type ExecutorRegistry } from './types.js';
 export const DeliveryEngineConfigSchema = z
   .object({
     prefix: z.string().min(1).describe('topic prefix; consumer groups are `<prefix>.matcher` and `<prefix>.dispatcher`'),
-    dispatcher: DispatcherConfigSchema.omit({ groupId: true }),
+    dispatcher: DispatcherConfigSchema.omit({ groupId: true, breaker: true }).extend({ breaker: DispatcherConfigSchema.shape.breaker.optional() }),
     stateFlushMs: z.number().int().min(1).default(1_000),
   })
   .strict();
@@ -55,8 +55,12 @@ export function createDeliveryEngine(cfg: DeliveryEngineConfig, deps: DeliveryEn
     { eventsTopic: deps.topics.events, deliveriesTopic: deps.topics.deliveries, groupId: `${c.prefix}.matcher` },
     { kafka: deps.kafka, subscriptions: () => deps.store.subscriptions(), logger: deps.logger, ...(deps.metrics ? { metrics: deps.metrics } : {}) },
   );
+  // The breaker's cooldown follows the schedule's scale: a first probe after the
+  // first retry delay (5 s by default), doubling up to 5 min (or the longest delay).
+  const first = Math.min(...c.dispatcher.retrySchedule);
+  const breaker = c.dispatcher.breaker ?? { failureThreshold: 5, cooldownMs: first, maxCooldownMs: Math.min(300_000, Math.max(...c.dispatcher.retrySchedule)) };
   const dispatcher = createDispatcher(
-    { ...c.dispatcher, groupId: `${c.prefix}.dispatcher` },
+    { ...c.dispatcher, breaker, groupId: `${c.prefix}.dispatcher` },
     {
       kafka: deps.kafka,
       topics: deps.topics,

@@ -66,7 +66,17 @@ export interface TestService {
   stop(): Promise<void>;
 }
 
-export async function startTestService(opts: { prefix: string; logger?: Logger; pollIntervalS?: number; modeRefreshMs?: number; instanceId?: string }): Promise<TestService> {
+export async function startTestService(opts: {
+  prefix: string;
+  logger?: Logger;
+  pollIntervalS?: number;
+  modeRefreshMs?: number;
+  instanceId?: string;
+  /** Delivery retry delays (ms); tests scale the hours down. */
+  retrySchedule?: number[];
+  /** @default true */
+  allowPrivateNetworks?: boolean;
+}): Promise<TestService> {
   const config = loadConfig({
     env: {},
     overrides: {
@@ -74,7 +84,8 @@ export async function startTestService(opts: { prefix: string; logger?: Logger; 
       http: { port: 0 },
       apiToken: API_TOKEN,
       secretKey: SECRET_KEY,
-      allowPrivateNetworks: true,
+      allowPrivateNetworks: opts.allowPrivateNetworks ?? true,
+      ...(opts.retrySchedule ? { retrySchedule: opts.retrySchedule } : {}),
       pollIntervalS: opts.pollIntervalS ?? 1,
       logLevel: 'silent',
     },
