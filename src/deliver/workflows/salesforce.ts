@@ -71,9 +71,8 @@ export class WorkflowSalesforce {
       return followed;
     }
     const cached = this.#cache.get(connectionId);
-    if (cached && cached.grant === c.refreshToken && cached.session.state !== 'closed' && cached.session.state !== 'needs_reauth') {
-      return cached.session;
-    }
+    // A session in needs_reauth is kept until the grant changes: it refuses at once instead of asking Salesforce again.
+    if (cached && cached.grant === c.refreshToken && cached.session.state !== 'closed') return cached.session;
     const { oauth, refreshToken } = this.deps.connections.credentials(c);
     const session = new OrgSession({
       connectionId: c.id,
