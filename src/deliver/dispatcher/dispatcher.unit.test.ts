@@ -1,0 +1,113 @@
+import { describe, expect, it } from 'vitest';
+import { CircuitBreaker } from './breaker.js';
+import { Lane } from './lane.js';
+import { OffsetTracker } from './offsets.js';
+import { makeSchedule, planNext, tierFor } from './plan.js';
+import type { DeliveryRecord } from '../record.js';
+
+const rec = (attempts = 0): DeliveryRecord => ({
+  v: 1,
+  subscriptionId: 's',
+  recordKey: 'o:r',
+  event: { specversion: '1.0', id: 'e', source: '/x', type: 't', data: {} },
+  attempts,
+  origin: 'match',
+});
+
+describe('plan: what follows an attempt', () => {
+  const schedule = makeSchedule([5_000, 300_000, 1_800_000], { jitter: 0 });
+
+  it('retries on the schedule, then dead-letters once it is exhausted', () => {
+    const r1 = planNext(rec(0), { result: 'retry', error: 'HTTP 500' }, schedule, 1_000);
+    expect(r1).toMatchObject({ action: 'retry', tier: 5_000, record: { attempts: 1, dueAt: 6_000, lastError: 'HTTP 500', firstAttemptAt: 1_000 } });
+    const r3 = planNext(rec(2), { result: 'retry', error: 'x' }, schedule, 0);
+    expect(r3).toMatchObject({ action: 'retry', tier: 1_800_000, record: { attempts: 3, dueAt: 1_800_000 } });
+    expect(planNext(rec(3), { result: 'retry', error: 'x' }, schedule, 0)).toMatchObject({ action: 'dlq', reason: 'exhausted', record: { attempts: 4 } });
+  });
+
+  it('Retry-After wins when longer, capped by the longest delay; the tier is the largest not above it', () => {
+    const r = planNext(rec(0), { result: 'retry', error: '429', retryAfterMs: 600_000 }, schedule, 0);
+    expect(r).toMatchObject({ action: 'retry', tier: 300_000, record: { dueAt: 600_000 } });
+    const capped = planNext(rec(0), { result: 'retry', error: '429', retryAfterMs: 10 * 86_400_000 }, schedule, 0);
+    expect(capped).toMatchObject({ record: { dueAt: 1_800_000 } });
+    expect(tierFor(schedule, 1)).toBe(5_000);
+  });
+
+  it('dead and disable go straight to the DLQ; delivered is done', () => {
+    expect(planNext(rec(0), { result: 'dead', error: 'egress' }, schedule, 0)).toMatchObject({ action: 'dlq', reason: 'dead', disable: false });
+    expect(planNext(rec(0), { result: 'disable', error: 'HTTP 410', status: 410 }, schedule, 0)).toMatchObject({ action: 'dlq', reason: 'disabled', disable: true });
+    expect(planNext(rec(0), { result: 'delivered' }, schedule, 0)).toEqual({ action: 'done' });
+  });
+});
+
+describe('circuit breaker state table', () => {
+  it('closed → open after N failures → half_open probe after the cooldown → closed on success', () => {
+    let now = 0;
+    const b = new CircuitBreaker({ failureThreshold: 3, cooldownMs: 1_000, maxCooldownMs: 4_000 }, { now: () => now });
+    for (let i = 0; i < 3; i++) expect(b.admit()).toBe('attempt'), b.failure();
+    expect(b.state).toBe('open');
+    expect(b.admit()).toBe('reject');
+    now = 1_000;
+    expect(b.admit()).toBe('probe');
+    expect(b.admit()).toBe('reject'); // one probe at a time
+    b.failure(); // probe failed: cooldown doubles
+    expect(b.state).toBe('open');
+    now = 2_999;
+    expect(b.admit()).toBe('reject');
+    now = 3_000;
+    expect(b.admit()).toBe('probe');
+    b.success();
+    expect(b.state).toBe('closed');
+    expect(b.admit()).toBe('attempt');
+  });
+});
+
+describe('offset tracker: out-of-order completion, in-order commits', () => {
+  const tp = { topic: 't', partition: 0 };
+  it('commits the end of the durable prefix only', () => {
+    const t = new OffsetTracker();
+    const a = t.take(tp, '10')!;
+    const b = t.take(tp, '11')!;
+    const c = t.take(tp, '12')!;
+    expect(t.take(tp, '11')).toBeUndefined(); // re-fetch after a rejoin
+    t.done(c);
+    expect(t.committable()).toEqual([]);
+    t.done(a);
+    expect(t.committable()).toEqual([{ ...tp, offset: '11' }]);
+    t.done(b);
+    expect(t.committable()).toEqual([{ ...tp, offset: '13' }]);
+    t.acknowledge([{ ...tp, offset: '13' }]);
+    expect(t.committable()).toEqual([]);
+  });
+  it('work of a revoked partition no longer moves its position', () => {
+    const t = new OffsetTracker();
+    const a = t.take(tp, '5')!;
+    t.reset(tp);
+    expect(t.done(a)).toBe(false);
+    expect(t.committable()).toEqual([]);
+    expect(t.take(tp, '5')).toBeDefined(); // the partition may be read again from its commit
+  });
+});
+
+describe('lane: concurrency limit, per-record order', () => {
+  it('never runs two items of one record at once, and respects the limit', async () => {
+    const running = new Set<string>();
+    const order: string[] = [];
+    let max = 0;
+    let inFlight = 0;
+    const lane = new Lane<{ recordKey: string; n: number }>(2, async (it) => {
+      expect(running.has(it.recordKey)).toBe(false);
+      running.add(it.recordKey);
+      inFlight++;
+      max = Math.max(max, inFlight);
+      await new Promise((r) => setTimeout(r, 5));
+      order.push(`${it.recordKey}${it.n}`);
+      running.delete(it.recordKey);
+      inFlight--;
+    });
+    for (let n = 0; n < 3; n++) for (const k of ['a', 'b', 'c']) lane.push({ recordKey: k, n });
+    await new Promise((r) => setTimeout(r, 200));
+    expect(max).toBe(2);
+    for (const k of ['a', 'b', 'c']) expect(order.filter((x) => x.startsWith(k))).toEqual([`${k}0`, `${k}1`, `${k}2`]);
+  });
+});
