@@ -38,3 +38,12 @@ export const refuses = defineWorkflow({
     throw new TerminalError('VALIDATION', 'this workflow refuses every lead');
   },
 });
+
+/** Hangs until its signal aborts (the engine's attempt bound, or the service stopping). */
+export const stalls = defineWorkflow({
+  name: 'stalls',
+  async run(event, { signal, attempt }) {
+    record('stalls', event, attempt);
+    await new Promise((_, reject) => signal.addEventListener('abort', () => reject(new Error('aborted')), { once: true }));
+  },
+});

@@ -59,7 +59,7 @@ beforeAll(async () => {
   });
   expect(created.status).toBe(201);
   connectionId = created.body.id;
-  for (const workflow of ['lead-followup', 'followup-flaky', 'refuses']) {
+  for (const workflow of ['lead-followup', 'followup-flaky', 'refuses', 'stalls']) {
     const r = await api<{ id: string }>('POST', '/v1/subscriptions', { connectionId, trigger: 'record.created', object: 'Lead', destination: { type: 'workflow', workflow } });
     expect(r.status, JSON.stringify(r.body)).toBe(201);
     subs[workflow] = r.body.id;
@@ -89,7 +89,7 @@ describe('workflows end to end', () => {
     });
     expect(r.status).toBe(400);
     expect(r.body.error.message).toMatch(/^body\.destination\.workflow: unknown workflow 'no-such-workflow'/);
-    expect(r.body.error.message).toContain('followup-flaky, lead-followup, refuses');
+    expect(r.body.error.message).toContain('followup-flaky, lead-followup, refuses, stalls');
   });
 
   it('a Lead creation starts lead-followup, which creates a Task on that Lead through ctx.salesforce', async () => {
@@ -126,5 +126,17 @@ describe('workflows end to end', () => {
     expect(runs('refuses')).toEqual([1]);
     const refused = await api<{ delivery: { lastError?: string; state: string } }>('GET', `/v1/subscriptions/${subs.refuses}`);
     expect(refused.body.delivery.lastError).toContain('this workflow refuses every lead');
+  }, 60_000);
+
+  it('a workflow that hangs holds up only its own subscription', async () => {
+    const lead = await orgUser(org).sobject('Lead').create({ LastName: 'Turing', Company: 'NPL' });
+    const leadId = lead.id!;
+    const started = Date.now();
+    await waitUntil(async () => (await tasksOf(leadId)).some((t) => t.Subject.startsWith('Follow up with')), 30_000, 'the follow-up Task');
+    // Seconds, not the 60 s the stalled run may take before the engine gives up on it.
+    expect(Date.now() - started).toBeLessThan(15_000);
+    expect(workflowRuns.get(`stalls:${leadId}`)).toEqual([1]);
+    const stalled = await api<{ delivery: { delivered: number } }>('GET', `/v1/subscriptions/${subs.stalls}`);
+    expect(stalled.body.delivery.delivered).toBe(0);
   }, 60_000);
 });
