@@ -1,0 +1,126 @@
+/**
+ * `npm run bench`: runs the benchmarks one after the other against one shared
+ * Kafka broker (acquireBroker: KAFKA_BROKERS, Testcontainers or the local jars),
+ * prints a human-readable line per step while it goes and, LAST, one JSON line
+ * with every figure and the machine it ran on.
+ *
+ *   BENCH_ONLY=emulator-scale,pipeline-latency   run only these
+ *   BENCH_QUICK=1                                smaller sizes, shorter windows (~2 min)
+ *   LOG_LEVEL=warn                               show the service's and emulator's logs
+ */
+import { availableParallelism, cpus, loadavg, totalmem } from 'node:os';
+import { acquireBroker, type AcquiredBroker } from '../src/kafka/broker.js';
+import { emulatorScale } from './emulator-scale.js';
+import { benchLogger, round, takeLogCounts, type Bench, type BenchContext, type Figures } from './lib.js';
+import { pipelineLatency } from './pipeline-latency.js';
+import { pipelineThroughput } from './pipeline-throughput.js';
+import { pollingApiCalls } from './polling-api-calls.js';
+
+const ALL: { bench: Bench; needsKafka: boolean; timeoutMs: number }[] = [
+  { bench: emulatorScale, needsKafka: false, timeoutMs: 240_000 },
+  { bench: pipelineThroughput, needsKafka: true, timeoutMs: 180_000 },
+  { bench: pipelineLatency, needsKafka: true, timeoutMs: 150_000 },
+  { bench: pollingApiCalls, needsKafka: true, timeoutMs: 120_000 },
+];
+
+const quick = process.env.BENCH_QUICK === '1' || process.env.BENCH_QUICK === 'true';
+const only = (process.env.BENCH_ONLY ?? '')
+  .split(',')
+  .map((s) => s.trim())
+  .filter(Boolean);
+const unknown = only.filter((n) => !ALL.some((b) => b.bench.name === n));
+if (unknown.length > 0) {
+  console.error(`BENCH_ONLY: unknown bench ${unknown.join(', ')}; known: ${ALL.map((b) => b.bench.name).join(', ')}`);
+  process.exit(2);
+}
+const selected = ALL.filter((b) => only.length === 0 || only.includes(b.bench.name));
+
+const load = () => loadavg().map((l) => round(l, 2));
+const log = (line: string) => console.log(line);
+const logger = benchLogger();
+
+const started = Date.now();
+const machine = {
+  cores: cpus().length,
+  availableParallelism: availableParallelism(),
+  cpuModel: cpus()[0]?.model ?? 'unknown',
+  totalMemMiB: Math.round(totalmem() / 1024 / 1024),
+  node: process.version,
+  platform: `${process.platform}-${process.arch}`,
+  loadAvgAtStart: load(),
+};
+log(`forcehook bench${quick ? ' (quick)' : ''}: ${selected.map((b) => b.bench.name).join(', ')}`);
+log(`machine: ${machine.cores} cores (${machine.cpuModel}), node ${machine.node}, load average ${machine.loadAvgAtStart.join(' ')}`);
+
+let broker: AcquiredBroker | undefined;
+let stopping = false;
+const cleanup = async () => {
+  if (broker) {
+    const b = broker;
+    broker = undefined;
+    await b.stop().catch((err: unknown) => console.error(`stopping the broker: ${String(err)}`));
+  }
+};
+for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(sig, () => {
+    if (stopping) return;
+    stopping = true;
+    console.error(`${sig}: stopping`);
+    void cleanup().finally(() => process.exit(130));
+  });
+}
+
+const results: Record<string, Figures> = {};
+let brokerInfo: { kind: string; brokers: string; startMs: number } | undefined;
+try {
+  if (selected.some((b) => b.needsKafka)) {
+    const t = Date.now();
+    broker = await acquireBroker({ logger });
+    brokerInfo = { kind: broker.kind, brokers: broker.brokers, startMs: Date.now() - t };
+    log(`kafka: ${broker.kind} at ${broker.brokers} (ready in ${brokerInfo.startMs} ms)`);
+  }
+  const ctx: BenchContext = {
+    brokers: broker ? broker.brokers.split(',').map((s) => s.trim()) : [],
+    quick,
+    log,
+    logger,
+  };
+  for (const { bench, timeoutMs } of selected) {
+    const loadBefore = load();
+    log(`[${bench.name}] start (load average ${loadBefore.join(' ')})`);
+    const t = Date.now();
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      const figures = await Promise.race([
+        bench.run(ctx),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new Error(`timed out after ${timeoutMs} ms`)), timeoutMs);
+        }),
+      ]);
+      results[bench.name] = { ...figures, serviceLog: takeLogCounts(), seconds: round((Date.now() - t) / 1000, 1), loadAvgBefore: loadBefore, loadAvgAfter: load() };
+      log(`[${bench.name}] done in ${round((Date.now() - t) / 1000, 1)} s (load average ${load().join(' ')})`);
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      results[bench.name] = { error: message, serviceLog: takeLogCounts(), seconds: round((Date.now() - t) / 1000, 1), loadAvgBefore: loadBefore, loadAvgAfter: load() };
+      log(`[${bench.name}] FAILED: ${message}`);
+    } finally {
+      clearTimeout(timer);
+      const counted = (results[bench.name]?.serviceLog ?? {}) as Record<string, number>;
+      for (const [line, n] of Object.entries(counted).slice(0, 5)) log(`  log ×${n} ${line}`);
+    }
+  }
+} finally {
+  await cleanup();
+}
+
+const summary = {
+  bench: 'forcehook',
+  quick,
+  startedAt: new Date(started).toISOString(),
+  seconds: round((Date.now() - started) / 1000, 1),
+  machine: { ...machine, loadAvgAtEnd: load() },
+  kafka: brokerInfo ?? null,
+  results,
+};
+console.log(JSON.stringify(summary));
+process.exit(Object.values(results).some((r) => 'error' in r) ? 1 : 0);
