@@ -5,9 +5,11 @@
  * The org is the emulator; the service, broker and delivery engine are real.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createEventConsumer } from '../../src/consumer/index.js';
 import { loadConfig } from '../../src/config/load.js';
 import { testLogger } from '../../src/core/log.js';
 import type { RunningEmulator } from '../../src/emulator/server.js';
+import { forcehookEventSchema, type ForcehookEvent } from '../../src/events/schema.js';
 import { startService, type RunningService } from '../../src/service/service.js';
 import { testBrokers, uniquePrefix } from '../support/kafka.js';
 import { API_TOKEN, SECRET_KEY, createOrg, orgUser, startTestEmulator, waitUntil, type OrgCredentials } from '../support/stack.js';
@@ -17,6 +19,7 @@ let emulator: RunningEmulator;
 let service: RunningService;
 let org: OrgCredentials;
 let connectionId: string;
+let prefix: string;
 const subs: Record<string, string> = {};
 
 async function api<T = unknown>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T }> {
@@ -32,7 +35,7 @@ async function api<T = unknown>(method: string, path: string, body?: unknown): P
 beforeAll(async () => {
   emulator = await startTestEmulator();
   org = await createOrg(emulator.url);
-  const prefix = uniquePrefix('workflows');
+  prefix = uniquePrefix('workflows');
   const config = loadConfig({
     env: {},
     overrides: {
@@ -138,5 +141,33 @@ describe('workflows end to end', () => {
     expect(workflowRuns.get(`stalls:${leadId}`)).toEqual([1]);
     const stalled = await api<{ delivery: { delivered: number } }>('GET', `/v1/subscriptions/${subs.stalls}`);
     expect(stalled.body.delivery.delivered).toBe(0);
+  }, 60_000);
+});
+
+describe('createEventConsumer on the service\'s topic', () => {
+  it('receives the selected types only, parsed and valid', async () => {
+    const got: ForcehookEvent[] = [];
+    const consumer = await createEventConsumer({
+      brokers: testBrokers(),
+      groupId: uniquePrefix('reader'),
+      topicPrefix: prefix,
+      types: ['record.updated'],
+      fromBeginning: true,
+      handler: (e) => void got.push(e),
+      logger: testLogger(),
+    });
+    try {
+      const user = orgUser(org);
+      const lead = await user.sobject('Lead').create({ LastName: 'Hamilton', Company: 'MIT' });
+      await user.sobject('Lead').update({ Id: lead.id!, Company: 'NASA' });
+      await waitUntil(() => got.some((e) => e.subject === lead.id), 30_000, 'the update event');
+      expect(got.every((e) => e.type === 'salesforce.record.updated')).toBe(true);
+      expect(got.every((e) => forcehookEventSchema.safeParse(e).success)).toBe(true);
+      const update = got.find((e) => e.subject === lead.id)!;
+      expect(update.data).toMatchObject({ orgId: org.orgId, connectionId, object: 'Lead', changeType: 'UPDATE' });
+      expect(update.data.changedFields).toContain('Company');
+    } finally {
+      await consumer.stop();
+    }
   }, 60_000);
 });
