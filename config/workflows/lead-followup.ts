@@ -9,6 +9,7 @@ export default defineWorkflow({
   name: 'lead-followup',
   async run(event, { salesforce, logger, attempt }) {
     if (event.type !== 'salesforce.record.created' || event.data.object !== 'Lead') return;
+    // Validated as an 18-character id before the run, so it is safe inside SOQL.
     const leadId = event.data.recordId;
     // Runs are at-least-once: a retry after a timeout may follow a create that did succeed.
     // Looking for our own Task first keeps the effect single (Description carries the event id;
