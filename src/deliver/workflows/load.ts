@@ -49,7 +49,8 @@ async function importModule(path: string): Promise<Record<string, unknown>> {
     const { register } = await import('tsx/esm/api');
     register();
     tsxRegistered = true;
-    return (await import(url)) as Record<string, unknown>;
+    // Node caches the failed import under its URL: a query makes it a new module for the loader.
+    return (await import(`${url}?tsx`)) as Record<string, unknown>;
   }
 }
 
