@@ -3,7 +3,7 @@
  * events from Kafka and to write in-process workflows. The service itself
  * starts from src/cli/main.ts; nothing here starts anything on import.
  */
-export { createEventConsumer, type EventConsumer, type EventConsumerOptions, type EventMeta } from './consumer/index.js';
+export { createEventConsumer, decodeEvent, type Decoded, type EventConsumer, type EventConsumerOptions, type EventMeta } from './consumer/index.js';
 export { defineWorkflow, isWorkflow, type Workflow, type WorkflowContext, type WorkflowDefinition } from './deliver/workflows/define.js';
 export {
   EVENT_TYPES,

@@ -47,6 +47,8 @@ export interface EventConsumerOptions {
   onInvalid?(reason: string, message: ConsumedMessage): void;
   /** Every handler failure, before its retry. */
   onError?(err: unknown, event: ForcehookEvent, meta: EventMeta): void;
+  /** The Kafka client failed; with `restarting` false the consumer is gone and should be recreated. */
+  onCrash?(err: Error, restarting: boolean): void;
   /** Longest wait of one fetch when the topic is idle. @default 1000 */
   maxWaitTimeMs?: number;
   /** An existing client to share (not closed by `stop`). */
@@ -77,7 +79,10 @@ export async function createEventConsumer(opts: EventConsumerOptions): Promise<E
   const ownClient = opts.kafka === undefined;
   const brokers = typeof opts.brokers === 'string' ? opts.brokers : [...opts.brokers];
   const client = opts.kafka ?? createKafka({ brokers, clientId: opts.clientId ?? `forcehook-consumer-${opts.groupId}`, logger });
-  const consumer = client.consumer(opts.groupId, { maxWaitTimeMs: opts.maxWaitTimeMs ?? 1_000 });
+  const consumer = client.consumer(opts.groupId, {
+    maxWaitTimeMs: opts.maxWaitTimeMs ?? 1_000,
+    ...(opts.onCrash ? { onCrash: opts.onCrash } : {}),
+  });
   const stopping = new AbortController();
   const initialDelayMs = opts.retry?.initialDelayMs ?? 500;
   const maxDelayMs = opts.retry?.maxDelayMs ?? 60_000;
