@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../src/config/load.js';
 import { createLogger, type Logger } from '../src/core/log.js';
 import { createKafka, topicSpecs, topics } from '../src/kafka/index.js';
-import type { ConsumedMessage, KafkaClient } from '../src/kafka/types.js';
+import type { KafkaClient } from '../src/kafka/types.js';
 import { startService, type RunningService } from '../src/service/service.js';
 
 export interface BenchContext {
@@ -252,30 +252,6 @@ export interface BenchService {
   stop(): Promise<void>;
 }
 
-/**
- * Where the benches' subscriptions deliver: a local receiver answering 204 at once,
- * so that the delivery engine of the instance works as in production (and its cost
- * is part of what is measured) without retries piling up.
- */
-export async function startReceiver(): Promise<{ url: string; received(): number; close(): Promise<void> }> {
-  const { createServer } = await import('node:http');
-  let count = 0;
-  const server = createServer((req, res) => {
-    req.resume();
-    req.on('end', () => {
-      count++;
-      res.writeHead(204).end();
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as { port: number };
-  return {
-    url: `http://127.0.0.1:${port}/hook`,
-    received: () => count,
-    close: () => new Promise<void>((r) => server.close(() => r())),
-  };
-}
-
 export async function startBenchService(ctx: BenchContext, opts: { prefix: string; pollIntervalS?: number; hookUrl?: string }): Promise<BenchService> {
   const config = loadConfig({
     env: {},
@@ -346,34 +322,42 @@ export async function startBenchService(ctx: BenchContext, opts: { prefix: strin
 
 // ---------------------------------------------------------------- Kafka reader
 
+/** [Kafka timestamp (CreateTime), commitTimestamp, reader receive time], ms since the epoch. */
+export type Stamp = [number, number, number];
+
+export interface RawBaseline {
+  messages: number;
+  avgMessageBytes: number;
+  requests: number;
+  ms: number;
+  eventsPerS: number;
+  cpuCores: number;
+}
+
 export interface EventsReader {
-  messages: ConsumedMessage[];
+  /** Where subscriptions should deliver: a receiver in the reader's process answering 204. */
+  hookUrl: string;
+  webhooks(): Promise<number>;
+  count(): Promise<number>;
+  stamps(from?: number, to?: number): Promise<Stamp[]>;
+  /** Sends messages [from, to) again through a raw kafkajs producer, to a fresh topic. */
+  rawBaseline(opts: { from: number; to: number; partitions: number; maxBatch: number; maxBytes: number }): Promise<RawBaseline>;
   stop(): Promise<void>;
 }
 
-/** Reads `<prefix>.events` from the beginning, keeping the raw messages (parsing is the caller's). */
+/**
+ * Reads `<prefix>.events` from the beginning in a child process (bench/support/reader-child.ts),
+ * which also receives the benches' webhooks: neither costs the measured instance CPU.
+ */
 export async function readTopic(ctx: BenchContext, prefix: string): Promise<EventsReader> {
-  const client: KafkaClient = createKafka({ brokers: ctx.brokers, clientId: `reader-${prefix}`, logger: ctx.logger });
-  const admin = client.admin();
-  await admin.ensureTopics(topicSpecs(topics(prefix), [5_000]));
-  const consumer = client.consumer(uniquePrefix('reader'), { maxWaitTimeMs: 100 });
-  const messages: ConsumedMessage[] = [];
-  await consumer.subscribe([`${prefix}.events`], { fromBeginning: true });
-  await consumer.run({
-    eachBatch: async (batch) => {
-      for (const m of batch.messages) messages.push(m);
-    },
-  });
+  const child = forkTs('reader-child.ts', [ctx.brokers.join(','), prefix]);
+  const ready = await waitForMessage<{ hookUrl: string }>(child, (m) => (m as { event?: string }).event === 'ready', 60_000, 'reader ready');
   return {
-    messages,
-    async stop() {
-      await consumer.stop();
-      await client.close();
-    },
+    hookUrl: ready.hookUrl,
+    webhooks: () => ipcCall<number>(child, { op: 'webhooks' }),
+    count: () => ipcCall<number>(child, { op: 'count' }),
+    stamps: (from, to) => ipcCall<Stamp[]>(child, { op: 'stamps', from, to }),
+    rawBaseline: (o) => ipcCall<RawBaseline>(child, { op: 'raw', ...o }, 300_000),
+    stop: () => stopChild(child),
   };
-}
-
-/** commitTimestamp from a message's `data` JSON (binary mode: the value is the data). */
-export function commitTimestampOf(m: ConsumedMessage): number {
-  return (JSON.parse(m.value!.toString('utf8')) as { commitTimestamp: number }).commitTimestamp;
 }

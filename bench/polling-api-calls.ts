@@ -8,7 +8,7 @@
  * interval = calls per cycle × 120 (the API-budget guard may only lengthen it).
  */
 import type { Bench, BenchContext, Figures } from './lib.js';
-import { createOrg, round, sleep, startBenchService, startEmulatorProcess, startReceiver, uniquePrefix, type BenchService } from './lib.js';
+import { createOrg, round, sleep, startBenchService, startEmulatorProcess, uniquePrefix, type BenchService } from './lib.js';
 
 const OBJECTS = ['Lead', 'Contact', 'Account', 'Opportunity', 'Case'];
 
@@ -17,10 +17,9 @@ export const pollingApiCalls: Bench = {
   async run(ctx: BenchContext): Promise<Figures> {
     const WINDOW_S = ctx.quick ? 8 : 20;
     const em = await startEmulatorProcess();
-    const hooks = await startReceiver();
     let svc: BenchService | undefined;
     try {
-      svc = await startBenchService(ctx, { prefix: uniquePrefix('polling'), pollIntervalS: 1, hookUrl: hooks.url });
+      svc = await startBenchService(ctx, { prefix: uniquePrefix('polling'), pollIntervalS: 1 });
       const org = await createOrg(em, { cdcEntities: [] });
       const id = await svc.follow(org, OBJECTS);
       await svc.waitFollowing([id], OBJECTS.length, 'polling');
@@ -70,7 +69,6 @@ export const pollingApiCalls: Bench = {
     } finally {
       await svc?.stop().catch(() => {});
       await em.close();
-      await hooks.close();
     }
   },
 };
