@@ -141,7 +141,7 @@ export const pipelineLatency: Bench = {
       };
       ctx.log(
         `  ${figures.eventsPerS} events/s acked; commit→ack p50 ~${figures.commitToAckMs.p50} ms (≤ ${figures.commitToAckMs.p50BucketLe}), p99 ~${figures.commitToAckMs.p99} ms (≤ ${figures.commitToAckMs.p99BucketLe}); ` +
-          `commit→send exact p50 ${figures.commitToSendMs.p50} ms p99 ${figures.commitToSendMs.p99} ms; service process ${figures.serviceCpuCores} cores ( event loop ${figures.serviceEventLoopUtilization} busy), emulator ${figures.emulatorCpuCores} cores`,
+          `commit→send exact p50 ${figures.commitToSendMs.p50} ms p99 ${figures.commitToSendMs.p99} ms; service process ${figures.serviceCpuCores} cores (event loop ${figures.serviceEventLoopUtilization} busy), emulator ${figures.emulatorCpuCores} cores`,
       );
       return figures;
     } finally {
