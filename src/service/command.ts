@@ -12,5 +12,14 @@ export async function runServeCommand(argv: string[]): Promise<void> {
   printReady({ url: service.url });
   const sig = await untilSignal();
   logger.info({ signal: sig }, 'stopping');
+  // A stop that hangs (a broker gone mid-shutdown) must not keep the process: nothing un-acked was acknowledged upstream.
+  const force = setTimeout(() => {
+    logger.error('shutdown took longer than 30 s; exiting');
+    process.exit(1);
+  }, 30_000).unref();
   await service.stop();
+  clearTimeout(force);
+  // Everything is flushed and closed. A client library's reconnect timer (kafkajs
+  // schedules one after a broker bounce) must not keep a stopped process alive.
+  process.exit(0);
 }

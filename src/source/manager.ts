@@ -67,6 +67,11 @@ export class SourceManager implements ConnectionRuntime {
     return s ? { subscriber: s.state(), objects: s.objectModes() } : undefined;
   }
 
+  /** States of the subscribers running here, for metrics. */
+  *states(): Iterable<string> {
+    for (const s of this.#supervisors.values()) yield s.state();
+  }
+
   supervisor(connectionId: string): OrgSupervisor | undefined {
     return this.#supervisors.get(connectionId);
   }

@@ -210,6 +210,8 @@ describe('org-side faults', () => {
     const view = (await svc.api<{ status: string; statusReason: string; subscriber: string }>('GET', `/v1/connections/${id}`)).body;
     expect(view.statusReason).toMatch(/invalid_grant/);
     expect(view.subscriber).toBe('stopped');
+    const metrics = await (await fetch(`${svc.service.url}/metrics`)).text();
+    expect(metrics).toMatch(/^forcehook_connections\{status="needs_reauth"\} [1-9]/m);
     // No retry loop: the org sees no further token requests.
     const calls = async () => (await adminCall<{ apiCalls: number }>(emulator.url, 'GET', `/__emulator/orgs/${org.orgId}/stats`)).apiCalls;
     const c1 = await calls();

@@ -54,6 +54,7 @@ function lazy(admin: KjsAdmin): { use: () => Promise<KjsAdmin>; reset: () => Pro
 export function createKafkajsAdmin(kafka: Kafka, pingKafka: Kafka, logger: Logger, onClose: () => void): Admin {
   const main = lazy(kafka.admin());
   const ping = lazy(pingKafka.admin({ retry: { retries: 0 } }));
+  let pinging: Promise<void> | undefined;
 
   async function assertCompacted(admin: KjsAdmin, topics: string[]): Promise<void> {
     if (topics.length === 0) return;
@@ -120,6 +121,25 @@ export function createKafkajsAdmin(kafka: Kafka, pingKafka: Kafka, logger: Logge
     },
 
     async ping() {
+      // Single flight, and a probe that outlives the deadline keeps going: on a
+      // loaded machine a reconnect can take longer than one /readyz budget, and
+      // restarting it on every probe would never let it finish.
+      pinging ??= ping
+        .use()
+        .then((a) => guarded('kafka ping', () => a.describeCluster()))
+        .then(
+          () => undefined,
+          (err: unknown) => {
+            // A fresh connection next time: kafkajs may keep a half-dead socket otherwise.
+            void ping.reset();
+            throw err;
+          },
+        )
+        .finally(() => {
+          pinging = undefined;
+        });
+      // Whoever awaits it handles the error; this keeps an abandoned probe from being an unhandled rejection.
+      pinging.catch(() => undefined);
       let timer: NodeJS.Timeout | undefined;
       const deadline = new Promise<never>((_, reject) => {
         timer = setTimeout(
@@ -128,11 +148,7 @@ export function createKafkajsAdmin(kafka: Kafka, pingKafka: Kafka, logger: Logge
         );
       });
       try {
-        await Promise.race([ping.use().then((a) => guarded('kafka ping', () => a.describeCluster())), deadline]);
-      } catch (err) {
-        // A fresh connection next time: kafkajs may keep a half-dead socket otherwise.
-        void ping.reset();
-        throw err;
+        await Promise.race([pinging, deadline]);
       } finally {
         clearTimeout(timer);
       }
