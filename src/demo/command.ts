@@ -34,7 +34,8 @@ function line(d: ReceivedDelivery): string {
  */
 export async function runDemoCommand(argv: string[]): Promise<void> {
   if (argv.length > 0) throw new Error(`--: demo takes no arguments, got '${argv.join(' ')}'`);
-  const quiet = createLogger({ level: process.env.LOG_LEVEL ?? 'warn' });
+  // The demo's own lines are the show; the components' logs stay out of it unless asked for.
+  const quiet = createLogger({ level: process.env.LOG_LEVEL ?? 'silent' });
   const out = (s: string) => process.stdout.write(`${s}\n`);
   const stops: (() => Promise<unknown>)[] = [];
   const stopAll = async () => {

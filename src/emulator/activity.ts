@@ -180,7 +180,7 @@ export class ActivityScheduler {
       case 'Account': return { Name: `Account ${n}`, BillingCity: 'San Francisco', Industry: 'Technology' };
       case 'Opportunity': {
         // Where campaigns are part of the activity, every other deal is sourced from one (campaign_opportunity.added).
-        const withCampaign = n % 2 === 0 && a.objects.some((o) => o.name === 'CampaignMember');
+        const withCampaign = Math.floor(n / a.objects.length) % 2 === 0 && a.objects.some((o) => o.name === 'CampaignMember');
         return { Name: `Deal ${n}`, StageName: 'Prospecting', CloseDate: sfDate(Date.UTC(2025, 0, 1)), Amount: n * 10, ...(withCampaign ? { CampaignId: this.idOf(a, 'Campaign', n) } : {}) };
       }
       case 'Campaign': return { Name: `Campaign ${n}`, IsActive: true };
