@@ -3,7 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { SoqlError, executeSoql, parseSoql } from './index.js';
 import { id, memorySource, type Rows } from './test-support.js';
 
-const FIXTURES = '/work/shared/reference/salesforce-fixtures';
+// Copies of the recorded responses in shared/reference/salesforce-fixtures (see ../fixtures/README.md).
+const FIXTURES = new URL('../fixtures', import.meta.url).pathname;
 const fixture = (name: string): unknown => JSON.parse(readFileSync(`${FIXTURES}/${name}`, 'utf8'));
 
 const U1 = id('005', 1);
