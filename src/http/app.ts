@@ -3,6 +3,7 @@ import type { Logger } from '../core/log.js';
 import type { Metrics } from '../observability/metrics.js';
 import { bearerAuth } from './auth.js';
 import { errorHandler, notFound } from './errors.js';
+import { buildOpenApiDocument } from './openapi.js';
 
 export interface HttpAppOptions {
   apiToken: string;
@@ -38,6 +39,12 @@ export function createHttpApp(opts: HttpAppOptions): Express {
   });
   app.get('/metrics', async (_req, res) => {
     res.type(opts.metrics.registry.contentType).send(await opts.metrics.registry.metrics());
+  });
+  // Built on first request: the document is static, but converting every schema costs a few ms at start.
+  let openapi: string | undefined;
+  app.get('/openapi.json', (_req, res) => {
+    openapi ??= JSON.stringify(buildOpenApiDocument());
+    res.type('application/json').send(openapi);
   });
 
   const json = express.json({ limit: opts.bodyLimit, type: ['application/json', 'application/*+json'] });

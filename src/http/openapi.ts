@@ -1,0 +1,281 @@
+/**
+ * The OpenAPI 3.1 description of the HTTP API, built from the same zod schemas
+ * the routes validate with, so the document cannot drift from what is enforced.
+ *
+ * Built with zod's own `z.toJSONSchema` (draft 2020-12, the dialect OpenAPI 3.1
+ * uses) rather than @asteasolutions/zod-to-openapi: that library wants every
+ * schema wrapped with `.openapi()` after patching zod, which would touch the
+ * request schemas other modules own; composing paths by hand is a short table.
+ * `openapi.test.ts` checks the paths against the routes express actually has.
+ */
+import { z } from 'zod';
+import { CreateConnectSessionSchema } from '../api/connect-sessions.js';
+import { CreateConnectionSchema } from '../api/connections.js';
+import { CreateSubscriptionSchema, RedeliverSchema } from '../api/subscriptions.js';
+import { TRIGGERS, forcehookEventSchema } from '../events/schema.js';
+import { DestinationSchema } from '../state/records.js';
+
+type Json = Record<string, unknown>;
+
+// Answers are plain objects built in the routers; these schemas describe them (requests are parsed, answers are not).
+const ConnectionCreated = z.object({
+  id: z.string(),
+  orgId: z.string(),
+  instanceUrl: z.string(),
+  status: z.enum(['active', 'needs_reauth']),
+});
+const Connection = ConnectionCreated.extend({
+  loginUrl: z.string(),
+  statusReason: z.string().optional(),
+  subscriber: z.string().describe('org subscriber state on this instance (pending, resolving, running, needs_reauth, stopped, ...)'),
+  objects: z.array(
+    z.object({
+      object: z.string(),
+      mode: z.enum(['cdc', 'polling']),
+      lastEventAt: z.iso.datetime().nullable(),
+    }),
+  ),
+  createdAt: z.iso.datetime(),
+  updatedAt: z.iso.datetime(),
+});
+const ConnectSession = z.object({ authorizeUrl: z.string(), expiresAt: z.iso.datetime() });
+const Subscription = z.object({
+  id: z.string(),
+  connectionId: z.string(),
+  trigger: z.enum(TRIGGERS),
+  object: z.string().optional(),
+  campaignId: z.string().optional(),
+  fields: z.array(z.string()).optional(),
+  destination: DestinationSchema,
+  createdAt: z.iso.datetime(),
+});
+const SubscriptionCreated = Subscription.extend({
+  secret: z.string().optional().describe('webhook signing secret (whsec_...), shown once'),
+});
+const DeliveryState = z.object({
+  state: z.enum(['active', 'failing', 'disabled']),
+  attempts: z.number().int(),
+  delivered: z.number().int(),
+  failures: z.number().int(),
+  consecutiveFailures: z.number().int(),
+  lastError: z.string().optional(),
+  lastAttemptAt: z.iso.datetime().optional(),
+  lastSuccessAt: z.iso.datetime().optional(),
+  dlqCount: z.number().int(),
+});
+const SubscriptionWithDelivery = Subscription.extend({ delivery: DeliveryState });
+const RotatedSecret = z.object({ id: z.string(), secret: z.string(), previousSecretsValidUntil: z.iso.datetime().optional() });
+const RedeliverAccepted = z.object({ id: z.string(), count: z.number().int() });
+const ErrorBody = z.object({
+  error: z.object({
+    code: z.string().describe('stable error code, e.g. VALIDATION, UNAUTHORIZED, NOT_FOUND'),
+    message: z.string().describe('for 400s, names the failing field: `body.destination.url: ...`'),
+    details: z.unknown().optional(),
+  }),
+});
+const Health = z.object({ status: z.string() });
+const list = <T extends z.ZodType>(item: T) => z.object({ data: z.array(item) });
+
+const SCHEMAS: Record<string, { schema: z.ZodType; io: 'input' | 'output' }> = {
+  CreateConnection: { schema: CreateConnectionSchema, io: 'input' },
+  CreateConnectSession: { schema: CreateConnectSessionSchema, io: 'input' },
+  CreateSubscription: { schema: CreateSubscriptionSchema, io: 'input' },
+  Redeliver: { schema: RedeliverSchema, io: 'input' },
+  ConnectionCreated: { schema: ConnectionCreated, io: 'output' },
+  Connection: { schema: Connection, io: 'output' },
+  ConnectionList: { schema: list(Connection), io: 'output' },
+  ConnectSession: { schema: ConnectSession, io: 'output' },
+  Subscription: { schema: SubscriptionWithDelivery, io: 'output' },
+  SubscriptionCreated: { schema: SubscriptionCreated, io: 'output' },
+  SubscriptionList: { schema: list(Subscription), io: 'output' },
+  RotatedSecret: { schema: RotatedSecret, io: 'output' },
+  RedeliverAccepted: { schema: RedeliverAccepted, io: 'output' },
+  Error: { schema: ErrorBody, io: 'output' },
+  Health: { schema: Health, io: 'output' },
+  ForcehookEvent: { schema: forcehookEventSchema, io: 'output' },
+};
+
+/** zod emits shared (meta-id'd) schemas as local `$defs`; OpenAPI wants them under components. */
+function hoist(node: unknown, defs: Json): unknown {
+  if (Array.isArray(node)) return node.map((n) => hoist(n, defs));
+  if (node === null || typeof node !== 'object') return node;
+  const out: Json = {};
+  for (const [k, v] of Object.entries(node as Json)) {
+    if (k === '$schema' || k === '$id') continue;
+    if (k === '$defs') {
+      for (const [name, def] of Object.entries(v as Json)) defs[name] = hoist(def, defs);
+      continue;
+    }
+    out[k] = k === '$ref' && typeof v === 'string' ? v.replace(/^#\/\$defs\//, '#/components/schemas/') : hoist(v, defs);
+  }
+  return out;
+}
+
+function componentSchemas(): Json {
+  const defs: Json = {};
+  for (const [name, { schema, io }] of Object.entries(SCHEMAS)) {
+    // Refinements (cross-field rules) are runtime-only; the document states the shape.
+    const converted = hoist(z.toJSONSchema(schema, { target: 'draft-2020-12', io, unrepresentable: 'any' }), defs) as Json;
+    // A schema with its own meta id comes back as a $ref to its hoisted self.
+    if (converted.$ref !== `#/components/schemas/${name}`) defs[name] = converted;
+  }
+  return defs;
+}
+
+const ref = (name: keyof typeof SCHEMAS & string) => ({ $ref: `#/components/schemas/${name}` });
+const json = (name: keyof typeof SCHEMAS & string) => ({ content: { 'application/json': { schema: ref(name) } } });
+const errorResponse = (description: string) => ({ description, ...json('Error') });
+const idParam = (what: string) => ({ name: 'id', in: 'path', required: true, schema: { type: 'string' }, description: `${what} id` });
+
+const authErrors = { '401': errorResponse('missing or wrong bearer token'), '503': errorResponse('state is still loading from Kafka') };
+const bodyErrors = { '400': errorResponse('invalid body; the message names the field'), '413': errorResponse('body too large') };
+const notFound = { '404': errorResponse('unknown id') };
+
+function op(summary: string, extra: Json): Json {
+  return { summary, ...extra };
+}
+
+function paths(): Json {
+  const secured = { security: [{ bearerAuth: [] }] };
+  const pub = { security: [] };
+  return {
+    '/v1/connections': {
+      post: op('Connect a Salesforce org with a refresh token (validated against the org first)', {
+        ...secured,
+        tags: ['connections'],
+        requestBody: { required: true, ...json('CreateConnection') },
+        responses: { '201': { description: 'connected', ...json('ConnectionCreated') }, ...bodyErrors, ...authErrors },
+      }),
+      get: op('List connections', { ...secured, tags: ['connections'], responses: { '200': { description: 'connections', ...json('ConnectionList') }, ...authErrors } }),
+    },
+    '/v1/connections/{id}': {
+      parameters: [idParam('connection')],
+      get: op('A connection, its subscriber state and per object cdc/polling mode', {
+        ...secured,
+        tags: ['connections'],
+        responses: { '200': { description: 'the connection', ...json('Connection') }, ...notFound, ...authErrors },
+      }),
+      delete: op('Stop following the org; removes its subscriptions and checkpoints', {
+        ...secured,
+        tags: ['connections'],
+        responses: { '204': { description: 'deleted' }, ...notFound, ...authErrors },
+      }),
+    },
+    '/v1/connect-sessions': {
+      post: op('Start the OAuth web-server flow', {
+        ...secured,
+        tags: ['connections'],
+        requestBody: { required: true, ...json('CreateConnectSession') },
+        responses: { '201': { description: 'send the user to authorizeUrl', ...json('ConnectSession') }, ...bodyErrors, ...authErrors },
+      }),
+    },
+    '/oauth/callback': {
+      get: op('Salesforce redirects the browser here; creates the connection', {
+        ...pub,
+        tags: ['connections'],
+        parameters: [
+          { name: 'state', in: 'query', required: true, schema: { type: 'string' }, description: 'sealed, single-use, 10 min' },
+          { name: 'code', in: 'query', required: false, schema: { type: 'string' } },
+          { name: 'error', in: 'query', required: false, schema: { type: 'string' } },
+          { name: 'error_description', in: 'query', required: false, schema: { type: 'string' } },
+        ],
+        responses: {
+          '201': { description: 'connected (no returnUrl)', ...json('ConnectionCreated') },
+          '303': { description: 'redirect to returnUrl with connectionId and orgId, or error' },
+          '400': errorResponse('invalid, expired or reused state; authorization refused'),
+        },
+      }),
+    },
+    '/v1/subscriptions': {
+      post: op('Subscribe a destination (webhook or workflow) to a trigger', {
+        ...secured,
+        tags: ['subscriptions'],
+        requestBody: { required: true, ...json('CreateSubscription') },
+        responses: { '201': { description: 'subscribed; webhooks get their secret once', ...json('SubscriptionCreated') }, ...bodyErrors, ...authErrors },
+      }),
+      get: op('List subscriptions', { ...secured, tags: ['subscriptions'], responses: { '200': { description: 'subscriptions', ...json('SubscriptionList') }, ...authErrors } }),
+    },
+    '/v1/subscriptions/{id}': {
+      parameters: [idParam('subscription')],
+      get: op('A subscription and its delivery state', {
+        ...secured,
+        tags: ['subscriptions'],
+        responses: { '200': { description: 'the subscription', ...json('Subscription') }, ...notFound, ...authErrors },
+      }),
+      delete: op('Delete a subscription', { ...secured, tags: ['subscriptions'], responses: { '204': { description: 'deleted' }, ...notFound, ...authErrors } }),
+    },
+    '/v1/subscriptions/{id}/rotate-secret': {
+      parameters: [idParam('subscription')],
+      post: op('New webhook signing secret; the old ones keep signing for 24 h', {
+        ...secured,
+        tags: ['subscriptions'],
+        responses: { '200': { description: 'the new secret, shown once', ...json('RotatedSecret') }, '400': errorResponse('not a webhook subscription'), ...notFound, ...authErrors },
+      }),
+    },
+    '/v1/subscriptions/{id}/redeliver': {
+      parameters: [idParam('subscription')],
+      post: op("Redeliver the subscription's dead letters, or its events of a time range", {
+        ...secured,
+        tags: ['subscriptions'],
+        requestBody: { required: true, ...json('Redeliver') },
+        responses: { '202': { description: 'queued', ...json('RedeliverAccepted') }, ...bodyErrors, ...notFound, ...authErrors },
+      }),
+    },
+    '/healthz': {
+      get: op('Liveness: 200 while the process runs', { ...pub, tags: ['operations'], responses: { '200': { description: 'alive', ...json('Health') } } }),
+    },
+    '/readyz': {
+      get: op('Readiness: Kafka answers and state is loaded', {
+        ...pub,
+        tags: ['operations'],
+        responses: { '200': { description: 'ready', ...json('Health') }, '503': { description: 'not ready', ...json('Health') } },
+      }),
+    },
+    '/metrics': {
+      get: op('Prometheus metrics', {
+        ...pub,
+        tags: ['operations'],
+        responses: { '200': { description: 'Prometheus text exposition format', content: { 'text/plain': { schema: { type: 'string' } } } } },
+      }),
+    },
+    '/openapi.json': {
+      get: op('This document', { ...pub, tags: ['operations'], responses: { '200': { description: 'OpenAPI 3.1', content: { 'application/json': { schema: { type: 'object' } } } } } }),
+    },
+  };
+}
+
+export function buildOpenApiDocument(opts: { version?: string; serverUrl?: string } = {}): Json {
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'forcehook',
+      version: opts.version ?? '0.1.0',
+      description:
+        'Salesforce triggers (Change Data Capture, polling fallback) as CloudEvents on Kafka, delivered as signed webhooks and workflows. ' +
+        'Errors are `{"error":{"code","message","details"?}}`. Events (webhook bodies, Kafka values) follow the `ForcehookEvent` schema.',
+    },
+    ...(opts.serverUrl ? { servers: [{ url: opts.serverUrl }] } : {}),
+    jsonSchemaDialect: 'https://json-schema.org/draft/2020-12/schema',
+    security: [{ bearerAuth: [] }],
+    tags: [{ name: 'connections' }, { name: 'subscriptions' }, { name: 'operations' }],
+    paths: paths(),
+    webhooks: {
+      event: {
+        post: {
+          summary: 'A delivery to a webhook destination (Standard Webhooks signature headers)',
+          parameters: [
+            { name: 'webhook-id', in: 'header', required: true, schema: { type: 'string' }, description: 'the event id; deduplicate on it' },
+            { name: 'webhook-timestamp', in: 'header', required: true, schema: { type: 'string' } },
+            { name: 'webhook-signature', in: 'header', required: true, schema: { type: 'string' } },
+          ],
+          requestBody: { required: true, content: { 'application/cloudevents+json': { schema: ref('ForcehookEvent') } } },
+          responses: { '2XX': { description: 'delivered' }, '410': { description: 'disables the subscription' } },
+        },
+      },
+    },
+    components: {
+      schemas: componentSchemas(),
+      securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', description: 'FORCEHOOK_API_TOKEN' } },
+    },
+  };
+}
