@@ -10,6 +10,7 @@
  */
 import { availableParallelism, cpus, loadavg, totalmem } from 'node:os';
 import { acquireBroker, type AcquiredBroker } from '../src/kafka/broker.js';
+import { delivery } from './delivery.js';
 import { emulatorScale } from './emulator-scale.js';
 import { benchLogger, round, takeLogCounts, type Bench, type BenchContext, type Figures } from './lib.js';
 import { pipelineLatency } from './pipeline-latency.js';
@@ -21,6 +22,7 @@ const ALL: { bench: Bench; needsKafka: boolean; timeoutMs: number }[] = [
   { bench: pipelineThroughput, needsKafka: true, timeoutMs: 180_000 },
   { bench: pipelineLatency, needsKafka: true, timeoutMs: 150_000 },
   { bench: pollingApiCalls, needsKafka: true, timeoutMs: 120_000 },
+  { bench: delivery, needsKafka: true, timeoutMs: 240_000 },
 ];
 
 const quick = process.env.BENCH_QUICK === '1' || process.env.BENCH_QUICK === 'true';

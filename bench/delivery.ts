@@ -1,0 +1,200 @@
+/**
+ * Issue 5: webhook delivery.
+ *
+ *  (a) deliveries/s of one instance to a fast local receiver (204, in another
+ *      process), beside a raw undici POST baseline in the same run: same
+ *      receiver, same concurrency (lanes × per-subscription concurrency), same
+ *      body, same signing work per request (JSON.stringify of the event and one
+ *      Standard Webhooks HMAC), run from this process while the instance idles.
+ *      The baseline runs before and after the instance's measurement; the ratio
+ *      is to their mean.
+ *  (b) latency from Kafka to receipt at a steady rate (500 events/s): events are
+ *      produced straight to `<prefix>.events` by the feeder (another process,
+ *      `toKafkaMessage` of synthetic valid events), each message stamped with its
+ *      CreateTime just before the produce; receipt − stamp per event.
+ *
+ * Feeding Kafka directly keeps the Salesforce side (emulator, CDC, publisher)
+ * out of the measurement; the emulator only hosts the org the subscriptions
+ * are validated against.
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import { Webhook } from 'standardwebhooks';
+import { Agent, request } from 'undici';
+import type { Bench, BenchContext, Figures } from './lib.js';
+import {
+  createEventsTopic,
+  createOrg,
+  forkTs,
+  ipcCall,
+  quantile,
+  round,
+  sleep,
+  startBenchService,
+  startEmulatorProcess,
+  stopChild,
+  uniquePrefix,
+  waitForMessage,
+  waitUntil,
+  type BenchService,
+} from './lib.js';
+
+/** One subscription per object receives the feeder's record.created events: that many lanes. */
+const OBJECTS = ['Lead', 'Contact', 'Account', 'Opportunity'];
+/** The dispatcher's default per-subscription concurrency (DispatcherConfigSchema). */
+const PER_SUBSCRIPTION_CONCURRENCY = 10;
+
+interface Received {
+  received: number;
+  firstAt: number;
+  lastAt: number;
+  distinct: number;
+}
+
+async function rawUndici(url: string, sample: Record<string, unknown>, n: number, concurrency: number): Promise<{ requests: number; ms: number; perS: number; cpuCores: number }> {
+  const agent = new Agent({ connect: { timeout: 5_000 } });
+  const signer = new Webhook(`whsec_${randomBytes(24).toString('base64')}`);
+  let next = 0;
+  let failed = 0;
+  const worker = async () => {
+    while (next < n) {
+      next++;
+      const event = { ...sample, id: randomUUID() };
+      const body = JSON.stringify(event);
+      const now = Date.now();
+      const at = new Date(Math.floor(now / 1000) * 1000);
+      const headers = {
+        'content-type': 'application/cloudevents+json',
+        'user-agent': 'forcehook-webhooks/1',
+        'webhook-id': event.id,
+        'webhook-timestamp': String(Math.floor(now / 1000)),
+        'webhook-signature': signer.sign(event.id, at, body),
+      };
+      const res = await request(url, { method: 'POST', headers, body, dispatcher: agent });
+      await res.body.text();
+      if (res.statusCode !== 204) failed++;
+    }
+  };
+  const t = performance.now();
+  const cpu0 = process.cpuUsage();
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  const ms = performance.now() - t;
+  const cpu = process.cpuUsage(cpu0);
+  await agent.close();
+  if (failed) throw new Error(`raw baseline: ${failed} requests not answered 204`);
+  return { requests: n, ms: Math.round(ms), perS: Math.round(n / (ms / 1000)), cpuCores: round((cpu.user + cpu.system) / 1e3 / ms, 2)! };
+}
+
+export const delivery: Bench = {
+  name: 'delivery',
+  async run(ctx: BenchContext): Promise<Figures> {
+    const N = Number(process.env.BENCH_DELIVERY_N ?? (ctx.quick ? 5_000 : 20_000));
+    const RATE = Number(process.env.BENCH_DELIVERY_RATE ?? 500);
+    const WINDOW_S = ctx.quick ? 8 : 20;
+    const concurrency = OBJECTS.length * PER_SUBSCRIPTION_CONCURRENCY;
+    const prefix = uniquePrefix('delivery');
+    const em = await startEmulatorProcess();
+    const child = forkTs('delivery-child.ts', [ctx.brokers.join(','), prefix]);
+    let svc: BenchService | undefined;
+    try {
+      const ready = await waitForMessage<{ hookUrl: string }>(child, (m) => (m as { event?: string }).event === 'ready', 60_000, 'delivery child ready');
+      const partitions = await createEventsTopic(ctx, prefix);
+      svc = await startBenchService(ctx, { prefix, hookUrl: ready.hookUrl });
+      const org = await createOrg(em, { cdcEntities: OBJECTS });
+      const connectionId = await svc.follow(org, OBJECTS);
+      await svc.waitFollowing([connectionId], OBJECTS.length, 'cdc');
+      const feederOrg = { orgId: org.orgId, connectionId, objects: OBJECTS };
+      const received = () => ipcCall<Received>(child, { op: 'received' });
+      const reset = () => ipcCall<boolean>(child, { op: 'reset' });
+      const waitReceived = (n: number, timeoutMs: number, what: string) => waitUntil(async () => (await received()).distinct >= n, timeoutMs, what, 100);
+
+      // Warm-up: connections open, code paths compiled, consumer groups joined.
+      const warm = ctx.quick ? 500 : 1_000;
+      await ipcCall(child, { op: 'backlog', org: feederOrg, n: warm });
+      await waitReceived(warm, 60_000, `${warm} warm-up webhooks`);
+      await sleep(500);
+
+      const sample = await ipcCall<Record<string, unknown>>(child, { op: 'sample', org: feederOrg });
+      const structured = { ...sample, partitionkey: `${org.orgId}:${(sample.data as { recordId: string }).recordId}` };
+      const bodyBytes = Buffer.byteLength(JSON.stringify(structured));
+
+      ctx.log(`  raw undici baseline: ${N} signed POSTs of ${bodyBytes} B, ${concurrency} at a time`);
+      await rawUndici(ready.hookUrl, structured, Math.min(N, 2_000), concurrency); // its own warm-up
+      await reset();
+      const raw1 = await rawUndici(ready.hookUrl, structured, N, concurrency);
+      await sleep(500);
+
+      ctx.log(`  instance: ${N} events produced to ${prefix}.events, ${OBJECTS.length} subscriptions × ${PER_SUBSCRIPTION_CONCURRENCY} in flight`);
+      await reset();
+      const before = await received();
+      const base = before.distinct;
+      const cpu0 = process.cpuUsage();
+      const elu0 = performance.eventLoopUtilization();
+      const t0 = Date.now();
+      const fed = await ipcCall<{ ms: number }>(child, { op: 'backlog', org: feederOrg, n: N }, 300_000);
+      await waitReceived(base + N, 240_000, `${N} webhooks`);
+      const wall = Date.now() - t0;
+      const cpu = process.cpuUsage(cpu0);
+      const elu = performance.eventLoopUtilization(elu0).utilization;
+      const got = await received();
+      const spanMs = Math.max(1, got.lastAt - got.firstAt);
+      const servicePerS = Math.round(got.received / (spanMs / 1000));
+      await sleep(500);
+
+      await reset();
+      const raw2 = await rawUndici(ready.hookUrl, structured, N, concurrency);
+      const rawPerS = (raw1.perS + raw2.perS) / 2;
+      await sleep(1_000);
+
+      ctx.log(`  latency: ${RATE} events/s for ${WINDOW_S} s`);
+      const lcpu0 = process.cpuUsage();
+      const lelu0 = performance.eventLoopUtilization();
+      const l0 = Date.now();
+      const steady = await ipcCall<{ produced: number }>(child, { op: 'steady', org: feederOrg, rate: RATE, seconds: WINDOW_S }, (WINDOW_S + 60) * 1000);
+      const lwall = Date.now() - l0;
+      const lcpu = process.cpuUsage(lcpu0);
+      const lelu = performance.eventLoopUtilization(lelu0).utilization;
+      await waitUntil(async () => (await ipcCall<{ missing: number }>(child, { op: 'latencies' })).missing === 0, 30_000, 'every steady-phase webhook').catch(() => undefined);
+      const { lat, missing } = await ipcCall<{ lat: number[]; missing: number }>(child, { op: 'latencies' });
+
+      const p99 = quantile(lat, 0.99);
+      const figures = {
+        eventsTopicPartitions: partitions,
+        subscriptions: OBJECTS.length,
+        concurrency,
+        bodyBytes,
+        throughput: {
+          deliveries: got.received,
+          deliveriesPerS: servicePerS,
+          feederMs: fed.ms,
+          wallMs: wall,
+          serviceCpuCores: round((cpu.user + cpu.system) / 1e3 / wall, 2),
+          serviceEventLoopUtilization: round(elu, 2),
+        },
+        rawUndici: { before: raw1, after: raw2, meanPerS: Math.round(rawPerS) },
+        ratioToRaw: round(servicePerS / rawPerS, 2),
+        latency: {
+          ratePerS: RATE,
+          windowS: WINDOW_S,
+          produced: steady.produced,
+          missing,
+          kafkaToReceiptMs: { p50: quantile(lat, 0.5), p90: quantile(lat, 0.9), p99, max: lat.at(-1) ?? null, samples: lat.length },
+          serviceCpuCores: round((lcpu.user + lcpu.system) / 1e3 / lwall, 2),
+          serviceEventLoopUtilization: round(lelu, 2),
+          source: 'receipt time − message CreateTime (stamped by the feeder just before the produce)',
+        },
+        targets: { ratioToRaw: 0.8, p99Ms: 100 },
+        met: servicePerS / rawPerS >= 0.8 && p99 !== null && p99 <= 100 && missing === 0,
+      };
+      ctx.log(
+        `  ${servicePerS} deliveries/s vs raw undici ${raw1.perS}/${raw2.perS} (ratio ${figures.ratioToRaw}); service ${figures.throughput.serviceCpuCores} cores, event loop ${figures.throughput.serviceEventLoopUtilization} busy`,
+      );
+      ctx.log(`  Kafka → receipt at ${RATE}/s: p50 ${figures.latency.kafkaToReceiptMs.p50} ms, p99 ${p99} ms, max ${figures.latency.kafkaToReceiptMs.max} ms (${lat.length} samples, ${missing} missing)`);
+      return figures;
+    } finally {
+      await svc?.stop().catch(() => {});
+      await stopChild(child).catch(() => {});
+      await em.close();
+    }
+  },
+};
