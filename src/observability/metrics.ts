@@ -34,6 +34,12 @@ export function createMetrics() {
       buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
       registers: [registry],
     }),
+    streamingReconnects: new Counter({
+      name: 'forcehook_streaming_reconnects_total',
+      help: "Times an org's CDC stream left the subscribed state to reconnect (re-handshake, transport down, silence, token refreshed, authentication invalid, ...)",
+      labelNames: ['connection_id', 'org_id', 'reason'] as const,
+      registers: [registry],
+    }),
     // Delivery (src/deliver): the matcher, the dispatcher and its executors.
     deliveriesMatched: new Counter({
       name: 'forcehook_deliveries_matched_total',

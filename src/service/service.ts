@@ -21,6 +21,7 @@ import type { KafkaClient } from '../kafka/types.js';
 import { createEgressAgent } from '../net/egress.js';
 import { createMetrics, type Metrics } from '../observability/metrics.js';
 import { registerStateGauges } from '../observability/state-gauges.js';
+import { registerOrgGauges } from '../observability/org-gauges.js';
 import { createPublisher } from '../publish/publisher.js';
 import { ConnectionService } from '../source/connections.js';
 import { SourceManager } from '../source/manager.js';
@@ -111,6 +112,14 @@ export async function startService({ config, logger, instanceId, modeRefreshMs }
     connectionStatuses: () => store.connections().map((c) => c.status),
     subscriberStates: () => sources.states(),
   });
+  // --- per-org gauges: lag, API budget, modes (src/observability/org-gauges.ts) ---
+  registerOrgGauges(metrics, function* () {
+    for (const c of store.connections()) {
+      const s = sources.supervisor(c.id);
+      if (s) yield { connectionId: c.id, orgId: c.orgId, lag: s.lag(), apiUsage: s.session.apiUsage(), modes: s.objectModes().map((o) => o.mode) };
+    }
+  });
+  // --- end per-org gauges ---
   const stopping = new AbortController();
   let loaded = false;
 

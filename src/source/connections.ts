@@ -66,6 +66,7 @@ export class ConnectionService {
     const c = this.deps.store.connection(id);
     if (!c || c.status === 'needs_reauth') return;
     await this.deps.store.putConnection({ ...c, status: 'needs_reauth', statusReason: reason, updatedAt: new Date().toISOString() });
+    this.deps.logger.warn({ connectionId: id, orgId: c.orgId, reason }, 'connection needs re-authorization');
   }
 
   /** Removes the connection, its subscriptions and its checkpoints. */

@@ -64,6 +64,8 @@ export class OrgSupervisor {
   #poller: Poller | undefined;
   #modes = new Map<string, 'cdc' | 'polling'>();
   readonly #lastEventAt = new Map<string, number>();
+  /** For metrics: the org's newest published commit time, and how long after it Kafka acknowledged it. */
+  #published: { commitTimestamp: number; lagMs: number } | undefined;
   #refreshTimer: NodeJS.Timeout | undefined;
   #resolving: Promise<void> | undefined;
   readonly #ctx: { orgId: string; connectionId: string };
@@ -96,6 +98,14 @@ export class OrgSupervisor {
       const at = this.#lastEventAt.get(lc(object));
       return { object, mode: this.#modes.get(lc(object)) ?? 'polling', lastEventAt: at === undefined ? null : new Date(at).toISOString() };
     });
+  }
+
+  /**
+   * Per-org lag, as of the latest publish: Kafka ack time minus the commit time of the newest event
+   * in it (how far the processed position trailed the org). Undefined until something was published.
+   */
+  lag(): { commitTimestamp: number; lagMs: number } | undefined {
+    return this.#published;
   }
 
   /** Sets what to follow and (re)starts the streams; safe to call repeatedly. */
@@ -144,6 +154,10 @@ export class OrgSupervisor {
     const cdcObjects = [...next].filter(([, m]) => m === 'cdc').map(([k]) => this.#objects.get(k)!);
     const pollObjects = [...next].filter(([, m]) => m === 'polling').map(([k]) => this.#objects.get(k)!);
     const movedToCdc = cdcObjects.filter((o) => this.#modes.get(lc(o)) === 'polling');
+    for (const [key, mode] of next) {
+      const from = this.#modes.get(key);
+      if (from !== mode) this.#log.info({ object: this.#objects.get(key), from: from ?? null, to: mode }, 'object mode');
+    }
     this.#modes = next;
     await this.#applyCdc(cdcObjects);
     this.#applyPolling(pollObjects);
@@ -188,6 +202,9 @@ export class OrgSupervisor {
         }
       },
       onStateChange: (state, info) => {
+        if (state === 'reconnecting') {
+          this.#opts.metrics?.streamingReconnects.inc({ connection_id: this.#ctx.connectionId, org_id: this.#ctx.orgId, reason: info.reason });
+        }
         if (state === 'needs_reauth') this.#needsReauth(info.error ?? info.reason);
       },
     });
@@ -272,6 +289,10 @@ export class OrgSupervisor {
     if (changes.length === 0) return;
     const events: ForcehookEvent[] = detectBatch(changes, { ...this.#ctx, ...(previousCampaignId ? { previousCampaignId } : {}) });
     await this.#opts.publisher.publish(events);
+    const newest = events.reduce((m, e) => Math.max(m, e.data.commitTimestamp), 0);
+    if (events.length > 0 && newest >= (this.#published?.commitTimestamp ?? 0)) {
+      this.#published = { commitTimestamp: newest, lagMs: Math.max(0, (this.#opts.now ?? Date.now)() - newest) };
+    }
     for (const e of events) {
       const key = lc(e.data.object);
       this.#lastEventAt.set(key, Math.max(this.#lastEventAt.get(key) ?? 0, e.data.commitTimestamp));
@@ -289,6 +310,7 @@ export class OrgSupervisor {
   async #reconcile(object: string, sinceMs: number): Promise<void> {
     const changes = await retry(retryPolicy({ maxAttempts: 5, initialDelayMs: 1_000 }), () => reconcile(this.session, object, { sinceMs }));
     await this.#publish(changes);
+    this.#log.info({ object, since: new Date(sinceMs).toISOString(), changes: changes.length }, 'gap reconciled');
   }
 
   #isReauth(err: unknown): boolean {

@@ -177,7 +177,8 @@ export function createDispatcher(cfg: DispatcherConfig, deps: DispatcherDeps): D
     await produce(deps.topics.dlq, record, { 'fh-dead-reason': reason });
     deps.keeper.deadLettered(record.subscriptionId);
     deps.metrics?.deliveryDeadLettered.inc({ reason });
-    log.info({ subscriptionId: record.subscriptionId, eventId: record.event.id, attempts: record.attempts, reason, error: record.lastError }, 'delivery dead-lettered');
+    const ids = (record.event.data ?? {}) as { connectionId?: string; orgId?: string };
+    log.info({ subscriptionId: record.subscriptionId, connectionId: ids.connectionId, orgId: ids.orgId, eventId: record.event.id, attempts: record.attempts, reason, error: record.lastError }, 'delivery dead-lettered');
     durable(item);
   };
 

@@ -86,6 +86,7 @@ export class DeliveryStateKeeper {
     const base = this.store.deliveryState(id) ?? initialDeliveryState(id, this.clock.now());
     if (base.status === 'disabled') return;
     await this.store.putDeliveryState({ ...base, status: 'disabled', statusReason: reason, updatedAt: new Date(this.clock.now()).toISOString() });
+    this.logger.warn({ subscriptionId: id, connectionId: this.store.subscription(id)?.connectionId, reason }, 'subscription disabled');
   }
 
   isDisabled(id: string): boolean {
