@@ -63,7 +63,10 @@ export async function runDemoCommand(argv: string[]): Promise<void> {
       },
     });
     const service = await startService({ config, logger: quiet });
-    stops.push(() => service.stop());
+    // Bounded: Ctrl-C also reaches the broker's reaper (src/kafka/local/reaper.ts), which stops
+    // the JVM at once, so the service may be stopping against a broker that is going away while
+    // its Kafka clients retry. (The broker's own stop is bounded inside: SIGKILL after 20 s.)
+    stops.push(() => within(service.stop(), SERVICE_STOP_MS));
     await service.loaded;
 
     const receiver = await startReceiver((d) => out(line(d)));
@@ -96,4 +99,23 @@ export async function runDemoCommand(argv: string[]): Promise<void> {
   } finally {
     await stopAll();
   }
+  out('stopped.');
+  // Everything started above is stopped (the broker's JVM has exited). A Kafka client retry
+  // timer that outlived its client must not keep the terminal waiting after Ctrl-C:
+  // unref'd, this fires only if something else still holds the event loop.
+  setTimeout(() => process.exit(), 1_000).unref();
+}
+
+const SERVICE_STOP_MS = 15_000;
+
+/** Settles when `p` does or after `ms`, whichever comes first; never rejects, leaves no timer behind. */
+function within(p: Promise<unknown>, ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    const done = () => {
+      clearTimeout(timer);
+      resolve();
+    };
+    p.then(done, done);
+  });
 }
