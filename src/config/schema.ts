@@ -48,6 +48,12 @@ export const ConfigSchema = z
       .strict(),
     apiToken: z.string().min(16, 'required, at least 16 characters'),
     secretKey: base64Key,
+    /** Older secret keys, decrypt-only, while stored secrets still carry them (key rotation). */
+    secretKeyPrevious: z
+      .union([z.string(), z.array(z.string())])
+      .transform((v) => (Array.isArray(v) ? v : v.split(',').map((s) => s.trim()).filter(Boolean)))
+      .pipe(z.array(base64Key))
+      .default([]),
     publicUrl: z.url().optional(),
     allowPrivateNetworks: bool.default(false),
     retrySchedule: schedule.default([5_000, 300_000, 1_800_000, 7_200_000, 18_000_000, 36_000_000, 36_000_000]),
@@ -69,6 +75,7 @@ export const ENV: Readonly<Record<string, readonly string[]>> = {
   FORCEHOOK_HTTP_HOST: ['http', 'host'],
   FORCEHOOK_API_TOKEN: ['apiToken'],
   FORCEHOOK_SECRET_KEY: ['secretKey'],
+  FORCEHOOK_SECRET_KEY_PREVIOUS: ['secretKeyPrevious'],
   FORCEHOOK_TOPIC_PREFIX: ['kafka', 'topicPrefix'],
   FORCEHOOK_PUBLIC_URL: ['publicUrl'],
   FORCEHOOK_ALLOW_PRIVATE_NETWORKS: ['allowPrivateNetworks'],

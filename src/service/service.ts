@@ -73,7 +73,8 @@ export async function startService({ config, logger, instanceId, modeRefreshMs }
   const t = topics(config.kafka.topicPrefix);
   const kafka = createKafka({ brokers: [...config.kafka.brokers], clientId: config.kafka.clientId, logger });
   const admin = kafka.admin();
-  const box = SecretBox.fromBase64(config.secretKey);
+  // The current key seals; previous ones (FORCEHOOK_SECRET_KEY_PREVIOUS) only open.
+  const box = SecretBox.fromBase64(config.secretKey, ...config.secretKeyPrevious);
   const egress = createEgressAgent({ allowPrivate: config.allowPrivateNetworks });
   const store = new ServiceStore({ client: kafka, stateTopic: t.state, checkpointTopic: t.checkpoints, logger, ...(instanceId ? { instanceId } : {}) });
   const connections = new ConnectionService({ store, box, allowPrivateNetworks: config.allowPrivateNetworks, dispatcher: egress, logger });
