@@ -17,6 +17,11 @@ export interface Topics {
   retry(delayMs: number): string;
   /** Deliveries that exhausted the schedule: kept, never dropped. */
   dlq: string;
+  /**
+   * Never written: its partitions are what group `<prefix>.owners` hands out,
+   * and a connection is followed by the holder of `murmur2(id) % partitions`.
+   */
+  assignments: string;
 }
 
 /** Kafka's rule for topic names (legal characters, at most 249 of them). */
@@ -30,6 +35,7 @@ export function topics(prefix: string): Topics {
     deliveries: `${prefix}.deliveries`,
     retry: (delayMs) => `${prefix}.retry.${delayLabel(delayMs)}`,
     dlq: `${prefix}.dlq`,
+    assignments: `${prefix}.assignments`,
   };
 }
 
@@ -42,6 +48,9 @@ export function delayLabel(ms: number): string {
 }
 
 const DAY_MS = 86_400_000;
+
+/** Partitions of the assignments topic (orgs are hashed over them). */
+export const ASSIGNMENT_PARTITIONS = 32;
 
 /**
  * What `Admin.ensureTopics` should create for the service. Retry topics hold a
@@ -61,5 +70,7 @@ export function topicSpecs(t: Topics, retryDelaysMs: readonly number[], partitio
     ...retryTopics,
     // A dead letter is kept until someone deals with it.
     sized({ topic: t.dlq, retentionMs: -1 }),
+    // More partitions than instances, so each gets a share; fixed, as the hash depends on the count.
+    { topic: t.assignments, partitions: ASSIGNMENT_PARTITIONS, retentionMs: 3_600_000 },
   ];
 }

@@ -112,8 +112,27 @@ export interface ConsumerOptions {
   onRevoked?: (tps: TopicPartition[]) => void | Promise<void>;
   /** The consumer failed; `restarting` says whether the client rejoins by itself. */
   onCrash?: (err: Error, restarting: boolean) => void;
+  /**
+   * The group started re-forming: what this member owns may move. Reported
+   * before the rejoin completes (onAssigned/onRevoked follow once it did).
+   */
+  onRebalancing?: () => void;
+  /**
+   * The coordinator just confirmed this member (a heartbeat or a join
+   * succeeded): until `sessionTimeoutMs` after this, no other member can have
+   * been given this member's partitions. Owners use it to fence themselves.
+   */
+  onMembershipConfirmed?: () => void;
+  /**
+   * Decides the assignment on the group leader instead of the client's default
+   * (round robin), e.g. to move as few partitions as possible. Must be a pure
+   * function of its input: every member runs the same code.
+   */
+  assign?: (memberIds: string[], partitions: TopicPartition[]) => Map<string, TopicPartition[]>;
   /** @default 30000 */
   sessionTimeoutMs?: number;
+  /** @default 3000 */
+  heartbeatIntervalMs?: number;
   /** Longest wait for new data per fetch. @default 5000 */
   maxWaitTimeMs?: number;
 }

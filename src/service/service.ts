@@ -25,6 +25,7 @@ import { registerOrgGauges } from '../observability/org-gauges.js';
 import { createPublisher } from '../publish/publisher.js';
 import { ConnectionService } from '../source/connections.js';
 import { SourceManager } from '../source/manager.js';
+import { OrgOwnership, type OwnershipStatus } from '../source/ownership.js';
 import { ServiceStore } from '../state/store.js';
 import { SERVICE_TRANSITIONS, type ServiceState } from './lifecycle.js';
 
@@ -36,6 +37,8 @@ export interface RunningService {
   kafka: KafkaClient;
   store: ServiceStore;
   sources: SourceManager;
+  /** Which assignment partitions (hence orgs) this instance follows; undefined until it joined. */
+  ownership(): OwnershipStatus | undefined;
   /** The workflows from config `workflows`, loaded at start. */
   workflows: WorkflowRegistry;
   /** Runs workflow destinations; the delivery engine's executor for `{"type":"workflow"}`. */
@@ -80,8 +83,30 @@ export async function startService({ config, logger, instanceId, modeRefreshMs }
   const connections = new ConnectionService({ store, box, allowPrivateNetworks: config.allowPrivateNetworks, dispatcher: egress, logger });
   // The producer connects on first send, so creating it here costs nothing while Kafka is away.
   const publisher = createPublisher({ topic: t.events }, { producer: kafka.producer(), metrics, logger });
+  // --- scale-out: the orgs of the assignment partitions this instance holds (src/source/ownership.ts) ---
+  let ownership: OrgOwnership | undefined;
+  const startOwnership = async (): Promise<void> => {
+    // The hash is over the topic's real partition count, whatever created it.
+    const partitions = (await admin.topicOffsets(t.assignments)).length;
+    const o = new OrgOwnership({
+      client: kafka,
+      topic: t.assignments,
+      groupId: `${config.kafka.topicPrefix}.owners`,
+      logger,
+      partitions,
+      onChange: async ({ gained, lost }) => {
+        if (lost.length > 0) await sources.release((id) => !o.owns(id));
+        const g = new Set(gained);
+        sources.reconcile(store.connections().flatMap((c) => (g.has(o.partitionOf(c.id)) ? [c.id] : [])));
+      },
+    });
+    ownership = o;
+    await o.start();
+  };
+  // --- end scale-out ---
   const sources = new SourceManager({
     store,
+    owns: (connectionId) => ownership?.owns(connectionId) ?? false,
     connections,
     publisher,
     logger,
@@ -158,6 +183,7 @@ export async function startService({ config, logger, instanceId, modeRefreshMs }
   ).then(() => {
     loaded = true;
     sources.start();
+    void startOwnership().catch((err: unknown) => logger.error({ err }, 'could not join the owners group: following no org'));
     void delivery.start().catch((err: unknown) => logger.error({ err }, 'delivery engine failed to start'));
     if (lifecycle.state === 'starting' || lifecycle.state === 'degraded') lifecycle.to('running');
   });
@@ -201,6 +227,7 @@ export async function startService({ config, logger, instanceId, modeRefreshMs }
     kafka,
     store,
     sources,
+    ownership: () => ownership?.status(),
     workflows,
     workflowExecutor,
     delivery,
@@ -214,6 +241,8 @@ export async function startService({ config, logger, instanceId, modeRefreshMs }
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await sources.stop();
+      // Only after every org stopped and checkpointed: leaving hands them to the others.
+      await ownership?.stop();
       await delivery.stop().catch((err: unknown) => logger.warn({ err }, 'delivery stop failed'));
       await publisher.flush().catch(() => undefined);
       await store.stop().catch(() => undefined);

@@ -57,6 +57,34 @@ export class SourceManager implements ConnectionRuntime {
     });
   }
 
+  /**
+   * Re-evaluates only these connections: an ownership change must not touch the
+   * orgs that stayed (re-following one re-reads its CDC selection, an API call).
+   */
+  reconcile(connectionIds: Iterable<string>): void {
+    const ids = [...connectionIds];
+    if (ids.length === 0) return;
+    this.#enqueue(async () => {
+      for (const id of ids) await this.#sync(id);
+    });
+  }
+
+  /**
+   * Stops these connections' subscribers now, in parallel and ahead of queued
+   * work: a lost partition's next owner starts after a fixed wait, so stopping
+   * must not queue behind starts. Call once `owns` already answers false for
+   * them, so no queued sync starts them again.
+   */
+  async release(which: (connectionId: string) => boolean): Promise<void> {
+    const stopping: Promise<void>[] = [];
+    for (const [id, sup] of [...this.#supervisors]) {
+      if (!which(id)) continue;
+      this.#supervisors.delete(id);
+      stopping.push(sup.stop().catch((err: unknown) => this.opts.logger.error({ err, connectionId: id }, 'subscriber stop failed')));
+    }
+    await Promise.all(stopping);
+  }
+
   /** Resolves once every queued change was applied. */
   idle(): Promise<void> {
     return this.#queue;
@@ -90,17 +118,19 @@ export class SourceManager implements ConnectionRuntime {
 
   async #sync(connectionId: string): Promise<void> {
     if (this.#stopped) return;
-    const c = this.opts.store.connection(connectionId);
-    const objects = new Set(this.opts.store.subscriptions(connectionId).map(followedObject));
-    const wanted = c !== undefined && c.status === 'active' && objects.size > 0 && (this.opts.owns?.(connectionId) ?? true);
+    let c = this.opts.store.connection(connectionId);
     let sup = this.#supervisors.get(connectionId);
     // New credentials (re-authorization) mean a new session: rebuild.
     if (sup && c && this.#grants.get(connectionId) !== c.refreshToken) {
       this.#supervisors.delete(connectionId);
       await sup.stop();
       sup = undefined;
+      c = this.opts.store.connection(connectionId);
     }
-    if (!wanted) {
+    // Decided after the await above and before any other: ownership may have moved meanwhile.
+    const objects = new Set(this.opts.store.subscriptions(connectionId).map(followedObject));
+    const wanted = c !== undefined && c.status === 'active' && objects.size > 0 && (this.opts.owns?.(connectionId) ?? true);
+    if (!wanted || c === undefined) {
       if (sup) {
         this.#supervisors.delete(connectionId);
         await sup.stop();

@@ -1,4 +1,4 @@
-import type { Consumer, EachBatchPayload, Kafka, KafkaMessage as KjsMessage } from 'kafkajs';
+import { AssignerProtocol, type Consumer, type EachBatchPayload, type Kafka, type KafkaMessage as KjsMessage, type PartitionAssigner } from 'kafkajs';
 import { ForcehookError } from '../../core/errors.js';
 import type { Logger } from '../../core/log.js';
 import type { ConsumedMessage, ConsumerOptions, GroupConsumer, TopicPartition } from '../types.js';
@@ -92,6 +92,26 @@ class RebalanceTracker {
   }
 }
 
+/** Wraps a port `assign` function as a kafkajs partition assigner. */
+function customAssigner(assign: NonNullable<ConsumerOptions['assign']>): PartitionAssigner {
+  return ({ cluster }) => ({
+    name: 'ForcehookAssigner',
+    version: 0,
+    async assign({ members, topics }) {
+      const partitions = topics.flatMap((topic) => cluster.findTopicPartitionMetadata(topic).map((m) => ({ topic, partition: m.partitionId })));
+      const plan = assign(members.map((m) => m.memberId), partitions);
+      return members.map(({ memberId }) => {
+        const assignment: Record<string, number[]> = {};
+        for (const tp of plan.get(memberId) ?? []) (assignment[tp.topic] ??= []).push(tp.partition);
+        return { memberId, memberAssignment: AssignerProtocol.MemberAssignment.encode({ version: 0, assignment, userData: Buffer.alloc(0) }) };
+      });
+    },
+    protocol({ topics }) {
+      return { name: 'ForcehookAssigner', metadata: AssignerProtocol.MemberMetadata.encode({ version: 0, topics, userData: Buffer.alloc(0) }) };
+    },
+  });
+}
+
 export function createKafkajsConsumer(
   kafka: Kafka,
   groupId: string,
@@ -103,12 +123,19 @@ export function createKafkajsConsumer(
   const consumer: Consumer = kafka.consumer({
     groupId,
     sessionTimeout: opts.sessionTimeoutMs ?? 30_000,
+    ...(opts.heartbeatIntervalMs ? { heartbeatInterval: opts.heartbeatIntervalMs } : {}),
     maxWaitTimeInMs: opts.maxWaitTimeMs ?? 5_000,
+    ...(opts.assign ? { partitionAssigners: [customAssigner(opts.assign)] } : {}),
   });
   const rebalance = new RebalanceTracker(opts, log);
   let state: 'idle' | 'connected' | 'running' | 'stopped' = 'idle';
 
-  consumer.on(consumer.events.GROUP_JOIN, (e) => rebalance.joined(e.payload.memberAssignment));
+  consumer.on(consumer.events.GROUP_JOIN, (e) => {
+    opts.onMembershipConfirmed?.();
+    rebalance.joined(e.payload.memberAssignment);
+  });
+  if (opts.onMembershipConfirmed) consumer.on(consumer.events.HEARTBEAT, () => opts.onMembershipConfirmed?.());
+  if (opts.onRebalancing) consumer.on(consumer.events.REBALANCING, () => opts.onRebalancing?.());
   consumer.on(consumer.events.CRASH, (e) => {
     // kafkajs disconnects before it restarts: whatever we owned is gone.
     void rebalance.lostAll();
