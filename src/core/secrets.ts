@@ -1,4 +1,5 @@
 import { createCipheriv, createDecipheriv, createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { LRUCache } from 'lru-cache';
 import { ForcehookError } from './errors.js';
 
 /**
@@ -52,6 +53,24 @@ export class SecretBox {
   isStale(sealed: string): boolean {
     return sealed.split('.')[1] !== this.#current;
   }
+}
+
+/**
+ * `open` memoized per sealed string, through `make` (e.g. a signer built from the
+ * plaintext). For secrets used on a hot path (a webhook secret signs every
+ * delivery): opening is AES-GCM plus base64 work each time. A sealed string is
+ * immutable and unique per secret (random IV), so it is a complete cache key:
+ * rotation seals a new one, and nothing needs invalidating. Bounded, so
+ * deleted subscriptions' secrets age out; per box, so a box never sees a
+ * plaintext it could not have opened itself.
+ */
+export function openedCache<T extends object>(box: SecretBox, make: (plaintext: string) => T, max = 10_000): (sealed: string) => T {
+  const cache = new LRUCache<string, T>({ max });
+  return (sealed) => {
+    let v = cache.get(sealed);
+    if (v === undefined) cache.set(sealed, (v = make(box.open(sealed))));
+    return v;
+  };
 }
 
 function keyId(key: Buffer): string {

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SecretBox } from '../../core/secrets.js';
 import type { DeliveryAttempt } from '../types.js';
 import { createWebhookExecutor, parseRetryAfter } from './executor.js';
+import { Signer, validSigners } from './sign.js';
 
 const box = new SecretBox([randomBytes(32)]);
 const secret = `whsec_${randomBytes(32).toString('base64')}`;
@@ -99,6 +100,36 @@ describe('webhook executor: status policy', () => {
     expect(parseRetryAfter('120', 0)).toBe(120_000);
     expect(parseRetryAfter(new Date(60_000).toUTCString(), 0)).toBe(60_000);
     expect(parseRetryAfter('soon', 0)).toBeUndefined();
+  });
+});
+
+describe('webhook signing', () => {
+  it('Signer signs exactly as the standardwebhooks package, with and without the whsec_ prefix', () => {
+    const at = new Date(1_700_000_000_000);
+    for (const body of ['{}', JSON.stringify({ a: 'é ü 漢字', b: 'x'.repeat(5_000) })]) {
+      const expected = new Webhook(secret).sign('msg_1', at, body);
+      expect(new Signer(secret).sign('msg_1', 1_700_000_000, body)).toBe(expected);
+      expect(new Signer(secret.slice('whsec_'.length)).sign('msg_1', 1_700_000_000, body)).toBe(expected);
+    }
+  });
+
+  it('opens a sealed secret once, not per delivery; a rotated-in secret is a new signer', () => {
+    const now = Date.now();
+    const sub = { secrets: [{ sealed: box.seal(secret), createdAt: new Date(now).toISOString() }] };
+    const first = validSigners(sub, box, now);
+    expect(validSigners(sub, box, now)[0]).toBe(first[0]);
+    const other = `whsec_${randomBytes(32).toString('base64')}`;
+    const rotated = {
+      secrets: [
+        { sealed: box.seal(other), createdAt: new Date(now).toISOString() },
+        { ...sub.secrets[0]!, expiresAt: new Date(now + 1_000).toISOString() },
+      ],
+    };
+    const both = validSigners(rotated, box, now);
+    expect(both).toHaveLength(2);
+    expect(both[1]).toBe(first[0]);
+    expect(both[0]!.sign('m', 1, 'b')).toBe(new Webhook(other).sign('m', new Date(1_000), 'b'));
+    expect(validSigners(rotated, box, now + 2_000)).toHaveLength(1);
   });
 });
 

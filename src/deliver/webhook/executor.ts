@@ -30,7 +30,7 @@ import { request } from 'undici';
 import type { SecretBox } from '../../core/secrets.js';
 import { createEgressAgent } from '../../net/egress.js';
 import type { AttemptOutcome, DeliveryAttempt, Executor } from '../types.js';
-import { signatureHeaders, validSecrets } from './sign.js';
+import { signatureHeaders, validSigners } from './sign.js';
 
 export const WebhookExecutorConfigSchema = z
   .object({
@@ -102,24 +102,38 @@ export function createWebhookExecutor(cfg: WebhookExecutorConfig, deps: WebhookE
     async execute(a: DeliveryAttempt<'webhook'>): Promise<AttemptOutcome> {
       const now = a.now();
       const body = JSON.stringify(a.event);
-      const secrets = validSecrets(a.subscription, deps.box, now);
-      if (secrets.length === 0) return { result: 'dead', error: 'the subscription has no valid signing secret' };
+      const signers = validSigners(a.subscription, deps.box, now);
+      if (signers.length === 0) return { result: 'dead', error: 'the subscription has no valid signing secret' };
       const headers = {
         'content-type': 'application/cloudevents+json',
         'user-agent': c.userAgent,
-        ...signatureHeaders(a.event.id, body, secrets, now),
+        ...signatureHeaders(a.event.id, body, signers, now),
       };
-      const signal = AbortSignal.any([a.signal, AbortSignal.timeout(c.totalTimeoutMs)]);
+      // One controller and one timer per attempt: AbortSignal.any/timeout per
+      // attempt showed in the profile (~2.5% of the busy loop, and GC behind it).
+      const ac = new AbortController();
+      const timer = setTimeout(() => ac.abort(new DOMException(`no complete response within ${c.totalTimeoutMs} ms`, 'TimeoutError')), c.totalTimeoutMs);
+      const onAbort = () => ac.abort(a.signal.reason);
+      if (a.signal.aborted) onAbort();
+      else a.signal.addEventListener('abort', onAbort, { once: true });
       let status: number;
       let retryAfter: string | string[] | undefined;
       let snippet: string;
       try {
-        const res = await request(a.subscription.destination.url, { method: 'POST', headers, body, dispatcher: agent, signal });
+        const res = await request(a.subscription.destination.url, { method: 'POST', headers, body, dispatcher: agent, signal: ac.signal });
         status = res.statusCode;
         retryAfter = res.headers['retry-after'];
-        snippet = await readCapped(res.body as unknown as AsyncIterable<Buffer> & { destroy?(): void });
+        // A success's body is never looked at: dump it (same cap, connection kept)
+        // instead of iterating it into a snippet.
+        if (status >= 200 && status < 300) {
+          await res.body.dump({ limit: c.maxResponseBytes });
+          snippet = '';
+        } else snippet = await readCapped(res.body as unknown as AsyncIterable<Buffer> & { destroy?(): void });
       } catch (err) {
-        return classifyError(err, c.totalTimeoutMs);
+        return classifyError(ac.signal.aborted && ac.signal.reason instanceof DOMException ? ac.signal.reason : err, c.totalTimeoutMs);
+      } finally {
+        clearTimeout(timer);
+        a.signal.removeEventListener('abort', onAbort);
       }
       if (status >= 200 && status < 300) return { result: 'delivered', status };
       const error = `HTTP ${status}${snippet ? `: ${snippet}` : ''}`;
