@@ -110,4 +110,17 @@ describe('lane: concurrency limit, per-record order', () => {
     expect(max).toBe(2);
     for (const k of ['a', 'b', 'c']) expect(order.filter((x) => x.startsWith(k))).toEqual([`${k}0`, `${k}1`, `${k}2`]);
   });
+
+  it('expects a drained queue from its recent pace: a fast lane is not mistaken for a stuck one', async () => {
+    let t = 1_000_000;
+    const gates: (() => void)[] = [];
+    const lane = new Lane<{ recordKey: string }>(10, () => new Promise<void>((r) => gates.push(r)), () => t);
+    for (let i = 0; i < 30; i++) lane.push({ recordKey: `r${i}` });
+    expect(lane.expectedWaitMs()).toBe(Infinity); // nothing completed yet
+    for (let i = 0; i < 10; i++) gates.shift()!();
+    await new Promise((r) => setTimeout(r, 0));
+    t += 100; // 10 done in 100 ms
+    expect(lane.queued).toBe(10);
+    expect(lane.expectedWaitMs()).toBeCloseTo(100, 0);
+  });
 });

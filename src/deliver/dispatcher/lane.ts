@@ -12,11 +12,36 @@ export class Lane<T extends LaneItem> {
   readonly #queue: T[] = [];
   readonly #busy = new Set<string>();
   #inFlight = 0;
+  /** Completions in the current measuring window, and the window before's rate (per ms). */
+  #windowStart = 0;
+  #windowDone = 0;
+  #lastRate = 0;
 
   constructor(
     private readonly limit: number,
     private readonly run: (item: T) => Promise<void>,
+    private readonly now: () => number = Date.now,
   ) {}
+
+  /**
+   * How long the queue would take to drain at the pace the lane completed
+   * attempts over about the last second (Infinity when nothing completed).
+   */
+  expectedWaitMs(): number {
+    this.#roll();
+    const elapsed = Math.max(1, this.now() - this.#windowStart);
+    const rate = Math.max(this.#lastRate, this.#windowDone / elapsed);
+    return rate > 0 ? this.#queue.length / rate : Infinity;
+  }
+
+  #roll(): void {
+    const now = this.now();
+    if (now - this.#windowStart >= 1_000) {
+      this.#lastRate = this.#windowStart === 0 ? 0 : this.#windowDone / (now - this.#windowStart);
+      this.#windowStart = now;
+      this.#windowDone = 0;
+    }
+  }
 
   get queued(): number {
     return this.#queue.length;
@@ -55,6 +80,8 @@ export class Lane<T extends LaneItem> {
       this.#busy.add(item.recordKey);
       this.#inFlight++;
       void this.run(item).finally(() => {
+        this.#roll();
+        this.#windowDone++;
         this.#busy.delete(item.recordKey);
         this.#inFlight--;
         this.#pump();
