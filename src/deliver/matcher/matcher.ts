@@ -10,7 +10,7 @@ import { z } from 'zod';
 import type { Logger } from '../../core/log.js';
 import { matches } from '../../detect/match.js';
 import type { Trigger } from '../../events/schema.js';
-import { nextOffset, type Batch, type GroupConsumer, type KafkaClient, type Producer } from '../../kafka/types.js';
+import { nextOffset, type Batch, type GroupConsumer, type KafkaClient, type Producer, type TopicPartitionOffset } from '../../kafka/types.js';
 import type { Metrics } from '../../observability/metrics.js';
 import { fromKafkaMessage } from '../../publish/message.js';
 import type { SubscriptionRecord } from '../../state/records.js';
@@ -97,12 +97,29 @@ export function createMatcher(cfg: MatcherConfig, deps: MatcherDeps): Matcher {
     if (records.length) await producer!.send(c.deliveriesTopic, records.map(encodeDelivery));
     deps.metrics?.deliveriesMatched.inc(records.length);
     const last = batch.messages[batch.messages.length - 1]!;
-    try {
-      await consumer!.commit([{ topic: batch.topic, partition: batch.partition, offset: nextOffset(last.offset) }]);
-    } catch (err) {
-      // Lost the partition in a rebalance: its new owner re-matches from the last
-      // commit; the duplicates are the same (subscription, event id) deliveries.
-      log.warn({ err, partition: batch.partition }, 'matcher commit failed; the batch will be matched again');
+    // Durable now (acks=all): the position may be committed. Not awaited here:
+    // a commit round trip per batch held the partition's next fetch back (one
+    // more round trip of latency for every event) and made many tiny commits;
+    // positions are coalesced and committed by one loop, one request at a time.
+    toCommit.set(`${batch.topic}\u0000${batch.partition}`, { topic: batch.topic, partition: batch.partition, offset: nextOffset(last.offset) });
+    committing ??= commitLoop().finally(() => {
+      committing = undefined;
+    });
+  }
+
+  const toCommit = new Map<string, TopicPartitionOffset>();
+  let committing: Promise<void> | undefined;
+  async function commitLoop(): Promise<void> {
+    while (toCommit.size > 0 && consumer) {
+      const offsets = [...toCommit.values()];
+      toCommit.clear();
+      try {
+        await consumer.commit(offsets);
+      } catch (err) {
+        // Lost a partition in a rebalance: its new owner re-matches from the last
+        // commit; the duplicates are the same (subscription, event id) deliveries.
+        log.warn({ err, partitions: offsets.map((o) => o.partition) }, 'matcher commit failed; those batches will be matched again');
+      }
     }
   }
 
@@ -115,6 +132,8 @@ export function createMatcher(cfg: MatcherConfig, deps: MatcherDeps): Matcher {
       log.info({ topic: c.eventsTopic }, 'matcher started');
     },
     async stop() {
+      // Commits of positions already durable go out before the group is left.
+      while (committing) await committing;
       await consumer?.stop().catch((err: unknown) => log.warn({ err }, 'matcher stop failed'));
       await producer?.close().catch(() => undefined);
     },
