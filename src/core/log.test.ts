@@ -19,3 +19,28 @@ describe('logger redaction', () => {
     expect(out).toContain('[redacted]');
   });
 });
+
+describe('logged errors', () => {
+  it('redact secrets at any depth of an error (details, cause, client config), keep the rest', () => {
+    const lines: string[] = [];
+    const sink = new Writable({ write(chunk, _enc, cb) { lines.push(String(chunk)); cb(); } });
+    const log = createLogger({ level: 'info', destination: sink }).child({ component: 'x' });
+    const cause = Object.assign(new Error('token endpoint refused'), { body: { access_token: 'TOPSECRET1', refresh_token: 'TOPSECRET2', error: 'invalid_grant' } });
+    const details = { connection: { credentials: { refreshToken: 'TOPSECRET3', clientSecret: 'TOPSECRET4' } }, field: 'loginUrl' };
+    const err = Object.assign(new Error('refresh failed', { cause }), {
+      details,
+      config: { headers: { Authorization: 'Bearer TOPSECRET5', 'content-type': 'application/json' } },
+      token: 'TOPSECRET6',
+    });
+    log.error({ err }, 'boom');
+    log.warn({ error: { nested: [{ password: 'TOPSECRET7' }] } }, 'also');
+    const out = lines.join('');
+    expect(out).not.toMatch(/TOPSECRET/);
+    const first = JSON.parse(lines[0]!) as { err: { message: string; details: { field: string }; config: { headers: Record<string, string> } } };
+    expect(first.err.message).toContain('refresh failed');
+    expect(first.err.details.field).toBe('loginUrl');
+    expect(first.err.config.headers['content-type']).toBe('application/json');
+    // The error itself is not changed by logging it.
+    expect(details.connection.credentials.refreshToken).toBe('TOPSECRET3');
+  });
+});

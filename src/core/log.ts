@@ -34,6 +34,27 @@ export const REDACT_PATHS = [
   '*.secretKey',
 ];
 
+/**
+ * Path redaction stops at the depths listed above, but an error carries whatever
+ * its thrower attached (`details`, a `cause`, an HTTP client's request config) at
+ * any depth. Logged errors are therefore copied with every value under a
+ * secret-looking key replaced, however deep.
+ */
+const SECRET_KEY = /^(authorization|cookie|set-cookie|token|(access|refresh|id|api)[_-]?token|client[_-]?secret|secret|secret[_-]?key|password)$/i;
+const CENSOR = '[redacted]';
+
+export function scrubSecrets(value: unknown, seen = new WeakSet<object>(), depth = 0): unknown {
+  if (value === null || typeof value !== 'object') return value;
+  if (seen.has(value) || depth > 10) return '[…]';
+  seen.add(value);
+  if (Array.isArray(value)) return value.map((v) => scrubSecrets(v, seen, depth + 1));
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) out[k] = SECRET_KEY.test(k) ? CENSOR : scrubSecrets(v, seen, depth + 1);
+  return out;
+}
+
+const errSerializer = (e: unknown): unknown => scrubSecrets(e instanceof Error ? pino.stdSerializers.err(e) : e);
+
 export interface LogOptions {
   level?: string;
   name?: string;
@@ -44,7 +65,8 @@ export function createLogger(opts: LogOptions = {}): Logger {
   const options = {
     level: opts.level ?? process.env.LOG_LEVEL ?? 'info',
     base: { name: opts.name ?? 'forcehook' },
-    redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+    redact: { paths: REDACT_PATHS, censor: CENSOR },
+    serializers: { err: errSerializer, error: errSerializer },
     timestamp: pino.stdTimeFunctions.isoTime,
   };
   return opts.destination ? pino(options, opts.destination) : pino(options);
