@@ -37,6 +37,15 @@ interface Pending {
  * meanwhile. Under load that makes big batches without adding a linger delay
  * when idle, and one request in flight keeps per-key order without relying on
  * the client's in-flight settings.
+ *
+ * Why not a few requests in flight (for keys that differ)? It would not cut the
+ * wait: kafkajs's idempotent producer takes a per-broker lock around each
+ * produce request (maxInFlightRequests 1, see kafka/kafkajs/producer.ts), so a
+ * second request would sit behind the first on that broker exactly as the
+ * queue does here, only with a smaller batch, while a failed first request
+ * could then be retried after a later one (out of order for the key). Requests
+ * for partitions led by different brokers already go out in parallel inside
+ * one `send`.
  */
 export function createPublisher(cfg: PublisherConfig, deps: { producer: Producer; metrics?: Metrics; logger?: Logger; now?: () => number }): Publisher {
   const { topic, maxBatch } = PublisherConfigSchema.parse(cfg);
