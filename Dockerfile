@@ -1,4 +1,8 @@
 # syntax=docker/dockerfile:1
+# forcehook: `docker build -t forcehook .` then
+#   docker run -e KAFKA_BROKERS=... -e FORCEHOOK_API_TOKEN=... -e FORCEHOOK_SECRET_KEY=... -p 8080:8080 forcehook
+# Checked without a Docker engine by test/dockerfile.test.ts (see README, "How the Dockerfile is checked").
+
 # Build: compile TypeScript with the full dependency tree.
 FROM node:20-bookworm-slim AS build
 WORKDIR /app
@@ -15,7 +19,12 @@ ENV NODE_ENV=production \
     FORCEHOOK_HTTP_PORT=8080
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
+# tsx stays (a production dependency): it loads TypeScript workflow modules from config/workflows.
+# The package's own name ("forcehook", which workflow modules import) points at the sources in a
+# checkout; here it must point at the compiled library, as there are no sources in this image.
+RUN npm ci --omit=dev --no-audit --no-fund \
+ && npm cache clean --force \
+ && npm pkg set 'exports[.]=./dist/index.js'
 COPY --from=build /app/dist ./dist
 COPY bin ./bin
 COPY config ./config
