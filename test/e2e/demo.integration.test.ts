@@ -17,7 +17,7 @@ import { afterAll, describe, expect, it } from 'vitest';
  * group, as a terminal sends it), and every process it started, the JVM included, is gone.
  *
  * Timings measured on the 2-core machine, under a load average of 3-8 from other suites:
- * git clone 0.3 s; `npm ci --prefer-offline` 58 s (27 s user CPU); demo start to ready line
+ * git clone 0.3-0.7 s; `npm ci --prefer-offline` 58-88 s (27-60 s CPU); demo start to ready line
  * 15-25 s (the JVM start dominates; a second JVM beside the suite's costs ~500 MB and
  * those seconds, which the budget allows, and it is the only way to see the demo's own
  * broker stopped); all five triggers delivered within ~5 s of ready; stop ~10-15 s.
