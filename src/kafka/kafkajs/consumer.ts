@@ -125,6 +125,9 @@ export function createKafkajsConsumer(
     sessionTimeout: opts.sessionTimeoutMs ?? 30_000,
     ...(opts.heartbeatIntervalMs ? { heartbeatInterval: opts.heartbeatIntervalMs } : {}),
     maxWaitTimeInMs: opts.maxWaitTimeMs ?? 5_000,
+    // A crash after stop() (the broker went away mid-shutdown) must not bring the
+    // consumer back: kafkajs would otherwise reconnect for ever on a stopped service.
+    retry: { retries: 5, restartOnFailure: async () => state !== 'stopped' },
     ...(opts.assign ? { partitionAssigners: [customAssigner(opts.assign)] } : {}),
   });
   const rebalance = new RebalanceTracker(opts, log);
