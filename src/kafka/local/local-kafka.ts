@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, existsSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,6 +20,12 @@ export interface LocalKafkaOptions {
   signal?: AbortSignal;
   /** Default 90 s. */
   startTimeoutMs?: number;
+  /**
+   * Keep the broker's files here instead of a fresh temp dir: storage is formatted only if the dir holds none
+   * yet, and stop() leaves the dir in place (the caller owns it). Lets a broker be killed and restarted on its
+   * own data (with the same `port`), as after a crash.
+   */
+  runDir?: string;
 }
 
 export interface LocalKafka {
@@ -62,19 +68,30 @@ async function startOnce(lib: string, opts: LocalKafkaOptions): Promise<LocalKaf
   let controllerPort = await freePort();
   while (controllerPort === port) controllerPort = await freePort();
 
-  const runDir = await mkdtemp(join(tmpdir(), 'forcehook-kafka-'));
+  const ownDir = !opts.runDir;
+  const runDir = opts.runDir ?? (await mkdtemp(join(tmpdir(), 'forcehook-kafka-')));
+  if (!ownDir) mkdirSync(runDir, { recursive: true });
+  const formatted = !ownDir && existsSync(join(runDir, 'data', 'meta.properties'));
+  const removeRunDir = (): void => {
+    if (ownDir) rmSync(runDir, { recursive: true, force: true });
+  };
   const props = join(runDir, 'server.properties');
   const logPath = join(runDir, 'server.log');
   const pidFile = join(runDir, 'kafka.pid');
+  if (!ownDir) {
+    // A previous run's pid and ready line must not be taken for this one's.
+    rmSync(pidFile, { force: true });
+    rmSync(logPath, { force: true });
+  }
   await writeFile(props, serverProperties({ port, controllerPort, dataDir: join(runDir, 'data') }));
   const cp = join(lib, '*'); // expanded by the JVM, not a shell
 
   const fail = (message: string, logText = ''): ForcehookError => {
-    rmSync(runDir, { recursive: true, force: true });
+    removeRunDir();
     return new ForcehookError('BROKER_START', logText ? `${message}\n--- broker log tail ---\n${tail(logText)}` : message);
   };
 
-  const fmt = await run(
+  const fmt = formatted ? { code: 0, stdout: '', stderr: '', error: undefined, signal: null } : await run(
     javaBinary(),
     [...JVM_OPTS.slice(2), '-Xmx256m', `-Dlog4j.configuration=file:${join(tools, 'tools-log4j.properties')}`, '-cp', cp,
       'kafka.tools.StorageTool', 'format', '-t', randomClusterId(), '-c', props],
@@ -90,7 +107,7 @@ async function startOnce(lib: string, opts: LocalKafkaOptions): Promise<LocalKaf
   try {
     child = spawn(
       'bash',
-      [join(tools, 'with-parent.sh'), String(process.pid), pidFile, runDir, '--',
+      [join(tools, 'with-parent.sh'), String(process.pid), pidFile, ownDir ? runDir : '', '--',
         javaBinary(), ...JVM_OPTS, `-Dlog4j.configuration=file:${join(tools, 'log4j.properties')}`,
         `-Dkafka.logs.dir=${join(runDir, 'logs')}`, '-cp', cp, 'kafka.Kafka', props],
       // own process group: a terminal's Ctrl-C reaches us, and we stop the broker in order
@@ -129,7 +146,7 @@ async function startOnce(lib: string, opts: LocalKafkaOptions): Promise<LocalKaf
       await exited;
     }
     await waitGone(javaPid, 5_000);
-    rmSync(runDir, { recursive: true, force: true });
+    removeRunDir();
     untrack(handle);
     opts.logger?.info({ pid: javaPid }, 'local Kafka stopped');
   }
