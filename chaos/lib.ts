@@ -1,0 +1,451 @@
+/**
+ * What every chaos scenario shares: an emulator, service instances (in-process or as child processes),
+ * a webhook receiver verifying Standard Webhooks, a reader of `<prefix>.events`, and the accounting of
+ * every change the emulator committed (its own change log) against what reached Kafka and the receiver.
+ * No vitest import here: the runner runs under plain tsx, the npm-test subset under vitest.
+ */
+import { randomBytes } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Webhook } from 'standardwebhooks';
+import { loadConfig } from '../src/config/load.js';
+import { testLogger } from '../src/core/log.js';
+import { eventId } from '../src/events/id.js';
+import type { EventType } from '../src/events/schema.js';
+import type { RunningEmulator } from '../src/emulator/server.js';
+import { createKafka, topicSpecs, topics } from '../src/kafka/index.js';
+import { fromKafkaMessage } from '../src/publish/message.js';
+import { startService, type RunningService } from '../src/service/service.js';
+import { spawnForcehook, type Spawned } from '../test/support/process.js';
+
+export const API_TOKEN = 'chaos-api-token-0123456789';
+export const SECRET_KEY = randomBytes(32).toString('base64');
+
+export interface Ctx {
+  brokers: string[];
+  emulator: RunningEmulator;
+  quick: boolean;
+  log(msg: string): void;
+}
+
+export interface Counts {
+  changes: number;
+  published: number;
+  delivered: number;
+  lost: number;
+  duplicates: number;
+  duplicatesWithSameId: boolean;
+}
+
+export interface ScenarioResult extends Counts {
+  ok: boolean;
+  ms?: number;
+  notes?: string[];
+  [k: string]: unknown;
+}
+
+export interface Scenario {
+  name: string;
+  /** Part of the quick subset (CHAOS_QUICK=1 and npm test). */
+  quick: boolean;
+  run(ctx: Ctx): Promise<ScenarioResult>;
+}
+
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+export function prefixFor(name: string): string {
+  return `chaos-${name.replace(/[^a-zA-Z0-9._-]+/g, '-')}-${randomBytes(4).toString('hex')}`;
+}
+
+export async function waitUntil(pred: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await pred())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(100);
+  }
+}
+
+/** Like waitUntil, but a timeout is not an error: the counts will say what is missing. */
+export async function waitFor(pred: () => boolean | Promise<boolean>, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await pred())) {
+    if (Date.now() > deadline) return false;
+    await sleep(200);
+  }
+  return true;
+}
+
+export type Api = <T = unknown>(method: string, path: string, body?: unknown, headers?: Record<string, string>) => Promise<{ status: number; body: T; text: string }>;
+
+export function httpApi(url: () => string): Api {
+  return async <T>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => {
+    const res = await fetch(`${url()}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${API_TOKEN}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
+      body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+    });
+    const text = await res.text();
+    let parsed: unknown;
+    try {
+      parsed = text ? JSON.parse(text) : undefined;
+    } catch {
+      parsed = undefined;
+    }
+    return { status: res.status, body: parsed as T, text };
+  };
+}
+
+export async function adminCall<T = unknown>(ctx: Ctx, method: string, path: string, body?: unknown): Promise<T> {
+  const res = await fetch(`${ctx.emulator.url}${path}`, {
+    method,
+    headers: body === undefined ? {} : { 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text}`);
+  return (text ? JSON.parse(text) : undefined) as T;
+}
+
+export interface OrgCredentials {
+  orgId: string;
+  loginUrl: string;
+  instanceUrl: string;
+  clientId: string;
+  clientSecret: string;
+  username: string;
+  password: string;
+  refreshToken: string;
+}
+
+export function createOrg(ctx: Ctx): Promise<OrgCredentials> {
+  return adminCall<OrgCredentials>(ctx, 'POST', '/__emulator/orgs', { apiDailyLimit: 10_000_000 });
+}
+
+/** A fresh refresh token through the web-server flow, as a person re-approving the app would get one. */
+export async function freshRefreshToken(org: OrgCredentials): Promise<string> {
+  const redirectUri = 'https://chaos.example/callback';
+  const form = new URLSearchParams({ response_type: 'code', client_id: org.clientId, redirect_uri: redirectUri, username: org.username, password: org.password, action: 'allow' });
+  const approved = await fetch(new URL('/services/oauth2/authorize', org.loginUrl), { method: 'POST', body: form, redirect: 'manual' });
+  const code = new URL(approved.headers.get('location') ?? 'x:').searchParams.get('code');
+  if (!code) throw new Error(`no authorization code (status ${approved.status})`);
+  const tok = await fetch(new URL('/services/oauth2/token', org.loginUrl), {
+    method: 'POST',
+    body: new URLSearchParams({ grant_type: 'authorization_code', code, client_id: org.clientId, client_secret: org.clientSecret, redirect_uri: redirectUri }),
+  });
+  const j = (await tok.json()) as { refresh_token?: string };
+  if (!j.refresh_token) throw new Error(`no refresh token: ${JSON.stringify(j)}`);
+  return j.refresh_token;
+}
+
+// ---------------------------------------------------------------- service instances
+
+export interface Instance {
+  url: string;
+  api: Api;
+  stop(): Promise<void>;
+  kill9?(): Promise<void>;
+  /** Child instances: whether the process still runs. */
+  alive?(): boolean;
+  service?: RunningService;
+}
+
+export interface InstanceOpts {
+  prefix: string;
+  instanceId?: string;
+  /** Delivery retry delays in ms. */
+  retrySchedule?: number[];
+  brokers?: string[];
+}
+
+export async function inProcessInstance(ctx: Ctx, o: InstanceOpts): Promise<Instance> {
+  const config = loadConfig({
+    env: {},
+    overrides: {
+      kafka: { brokers: o.brokers ?? ctx.brokers, topicPrefix: o.prefix, clientId: `forcehook-${o.prefix}` },
+      http: { port: 0 },
+      apiToken: API_TOKEN,
+      secretKey: SECRET_KEY,
+      allowPrivateNetworks: true,
+      ...(o.retrySchedule ? { retrySchedule: o.retrySchedule } : {}),
+      pollIntervalS: 1,
+      logLevel: 'silent',
+    },
+  });
+  const service = await startService({ config, logger: testLogger(), ...(o.instanceId ? { instanceId: o.instanceId } : {}) });
+  await service.loaded;
+  return { url: service.url, api: httpApi(() => service.url), stop: () => service.stop(), service };
+}
+
+/** `forcehook serve` as a child process: what `kill -9` is done to. */
+export async function childInstance(ctx: Ctx, o: InstanceOpts): Promise<Instance> {
+  const env: Record<string, string> = {
+    KAFKA_BROKERS: (o.brokers ?? ctx.brokers).join(','),
+    FORCEHOOK_TOPIC_PREFIX: o.prefix,
+    FORCEHOOK_API_TOKEN: API_TOKEN,
+    FORCEHOOK_SECRET_KEY: SECRET_KEY,
+    FORCEHOOK_HTTP_PORT: '0',
+    FORCEHOOK_ALLOW_PRIVATE_NETWORKS: 'true',
+    FORCEHOOK_POLL_INTERVAL_S: '1',
+    LOG_LEVEL: 'warn',
+    ...(o.retrySchedule ? { FORCEHOOK_RETRY_SCHEDULE: o.retrySchedule.map((ms) => `${ms / 1000}s`).join(',') } : {}),
+  };
+  const child: Spawned = await spawnForcehook(['serve'], env);
+  const url = child.ready.url as string;
+  await waitUntil(async () => (await fetch(`${url}/readyz`).catch(() => undefined))?.status === 200, 60_000, 'instance ready');
+  return {
+    url,
+    api: httpApi(() => url),
+    stop: async () => void (await child.kill('SIGTERM')),
+    kill9: async () => void (await child.kill('SIGKILL')),
+    alive: () => child.child.exitCode === null && child.child.signalCode === null,
+  };
+}
+
+// ---------------------------------------------------------------- webhook receiver
+
+export interface Delivery {
+  webhookId: string;
+  /** What the change is, independent of its id: type, subject, commitTimestamp. */
+  content: string;
+}
+
+export interface Receiver {
+  url: string;
+  secrets: string[];
+  deliveries: Delivery[];
+  invalid: string[];
+  /** Answer this status instead of 2xx while set. */
+  down: boolean;
+  close(): Promise<void>;
+}
+
+export async function startReceiver(): Promise<Receiver> {
+  const r: Receiver = {
+    url: '',
+    secrets: [],
+    deliveries: [],
+    invalid: [],
+    down: false,
+    close: async () => {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+  const server: Server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      if (r.down) {
+        res.writeHead(503);
+        res.end();
+        return;
+      }
+      const body = Buffer.concat(chunks).toString('utf8');
+      const headers = Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k, String(v)]));
+      const verified = r.secrets.some((s) => {
+        try {
+          new Webhook(s).verify(body, headers);
+          return true;
+        } catch {
+          return false;
+        }
+      });
+      if (!verified) {
+        r.invalid.push(`unverified ${headers['webhook-id'] ?? '?'}`);
+        res.writeHead(401);
+        res.end();
+        return;
+      }
+      try {
+        const ev = JSON.parse(body) as { id: string; type: string; subject: string; data: { commitTimestamp: number } };
+        if (ev.id !== headers['webhook-id']) r.invalid.push(`webhook-id ${headers['webhook-id']} != event id ${ev.id}`);
+        r.deliveries.push({ webhookId: headers['webhook-id']!, content: `${ev.type} ${ev.subject} ${ev.data.commitTimestamp}` });
+      } catch (err) {
+        r.invalid.push((err as Error).message);
+      }
+      res.writeHead(204);
+      res.end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  r.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
+  return r;
+}
+
+// ---------------------------------------------------------------- Kafka reader
+
+export interface Published {
+  id: string;
+  content: string;
+  detectedBy: string;
+}
+
+export async function readEvents(brokers: string[], prefix: string): Promise<{ events: Published[]; stop(): Promise<void> }> {
+  const client = createKafka({ brokers, clientId: `chaos-reader-${prefix}`, logger: testLogger() });
+  const consumer = client.consumer(`${prefix}.chaos-reader`, { maxWaitTimeMs: 100 });
+  const events: Published[] = [];
+  await client.admin().ensureTopics(topicSpecs(topics(prefix), [1_000]));
+  await consumer.subscribe([`${prefix}.events`], { fromBeginning: true });
+  await consumer.run({
+    eachBatch: async (batch) => {
+      for (const m of batch.messages) {
+        const ce = fromKafkaMessage(m);
+        const d = ce.data as { commitTimestamp: number; detectedBy: string };
+        events.push({ id: ce.id, content: `${ce.type} ${ce.subject} ${d.commitTimestamp}`, detectedBy: d.detectedBy });
+      }
+    },
+  });
+  return {
+    events,
+    async stop() {
+      await consumer.stop();
+      await client.close();
+    },
+  };
+}
+
+// ---------------------------------------------------------------- the org under test
+
+export const TRIGGERS = ['record.created', 'record.updated', 'record.deleted', 'record.undeleted'];
+
+/** Connects the org and subscribes the receiver to every change of `objects`; returns the connection and subscription ids. */
+export async function connectOrg(api: Api, org: OrgCredentials, receiver: Receiver, objects: string[]): Promise<{ connectionId: string; subscriptionIds: string[] }> {
+  const c = await api<{ id: string }>('POST', '/v1/connections', { loginUrl: org.loginUrl, clientId: org.clientId, clientSecret: org.clientSecret, refreshToken: org.refreshToken });
+  if (c.status !== 201) throw new Error(`connect: ${c.status} ${c.text}`);
+  const subscriptionIds: string[] = [];
+  for (const object of objects) {
+    for (const trigger of TRIGGERS) {
+      const s = await api<{ id: string; secret: string }>('POST', '/v1/subscriptions', { connectionId: c.body.id, trigger, object, destination: { type: 'webhook', url: receiver.url } });
+      if (s.status !== 201) throw new Error(`subscribe: ${s.status} ${s.text}`);
+      receiver.secrets.push(s.body.secret);
+      subscriptionIds.push(s.body.id);
+    }
+  }
+  await waitUntil(async () => (await api<{ subscriber: string }>('GET', `/v1/connections/${c.body.id}`).catch(() => undefined))?.body?.subscriber === 'running', 30_000, 'subscriber running');
+  return { connectionId: c.body.id, subscriptionIds };
+}
+
+const TYPE_OF: Record<string, EventType> = { CREATE: 'salesforce.record.created', UPDATE: 'salesforce.record.updated', DELETE: 'salesforce.record.deleted', UNDELETE: 'salesforce.record.undeleted' };
+
+/**
+ * The changes the contract promises an event for, from the emulator's change log, keyed by expected event id.
+ * `snapshot()` merges the log in: call it before a fault that empties the log (expire-replay).
+ */
+export class Ledger {
+  readonly expected = new Map<string, string>();
+  /** Ids not to expect (e.g. injected garbage that only looks like a change). */
+  readonly exclude = new Set<string>();
+  constructor(
+    private readonly ctx: Ctx,
+    private readonly orgIds: string[],
+    private readonly objects: string[],
+  ) {}
+
+  snapshot(): Map<string, string> {
+    for (const orgId of this.orgIds) this.snapshotOrg(orgId);
+    return this.expected;
+  }
+
+  private snapshotOrg(orgId: string): void {
+    const org = this.ctx.emulator.emulator.org(orgId);
+    if (!org) return;
+    for (const ev of org.bus.eventsAfter(0)) {
+      const h = (ev.payload as { ChangeEventHeader?: { entityName: string; recordIds: string[]; changeType: string; commitTimestamp: number } }).ChangeEventHeader;
+      if (!h || typeof h !== 'object' || !this.objects.includes(h.entityName) || !Object.hasOwn(TYPE_OF, h.changeType) || !Array.isArray(h.recordIds) || typeof h.commitTimestamp !== 'number') continue;
+      for (const recordId of h.recordIds) {
+        if (typeof recordId !== 'string') continue;
+        const type = TYPE_OF[h.changeType]!;
+        let id: string;
+        try {
+          id = eventId({ orgId, recordId, type, commitTimestamp: h.commitTimestamp });
+        } catch {
+          continue; // not a change the contract can name (injected garbage)
+        }
+        if (this.exclude.has(id)) continue;
+        this.expected.set(id, `${type} ${recordId} ${h.commitTimestamp}`);
+      }
+    }
+  }
+
+  /** Waits (bounded) until every expected change was delivered, then counts. */
+  async settle(reader: { events: Published[] }, receiver: Receiver, timeoutMs: number): Promise<Counts & { missing: string[]; unexpected: number; invalid: number }> {
+    this.snapshot();
+    await waitFor(() => {
+      const got = new Set(receiver.deliveries.map((d) => d.webhookId));
+      return [...this.expected.keys()].every((id) => got.has(id));
+    }, timeoutMs);
+    await sleep(1_000); // late duplicates
+    return this.count(reader.events, receiver);
+  }
+
+  count(events: Published[], receiver: Receiver): Counts & { missing: string[]; unexpected: number; invalid: number } {
+    this.snapshot();
+    const pub = new Set(events.map((e) => e.id));
+    const del = new Set(receiver.deliveries.map((d) => d.webhookId));
+    const ids = [...this.expected.keys()];
+    const missing = ids.filter((id) => !del.has(id) || !pub.has(id));
+    // Duplicates: extra copies on Kafka and at the receiver. Same change under another id = a duplicate without its id.
+    let duplicates = 0;
+    let sameId = true;
+    for (const list of [events.map((e) => ({ id: e.id, content: e.content })), receiver.deliveries.map((d) => ({ id: d.webhookId, content: d.content }))]) {
+      const firstIdOf = new Map<string, string>();
+      const contentOf = new Map<string, string>();
+      for (const x of list) {
+        const first = firstIdOf.get(x.content);
+        if (first === undefined) firstIdOf.set(x.content, x.id);
+        else {
+          duplicates++;
+          if (first !== x.id) sameId = false;
+        }
+        const c = contentOf.get(x.id);
+        if (c !== undefined && c !== x.content) sameId = false; // one id, two contents
+        contentOf.set(x.id, x.content);
+      }
+    }
+    return {
+      changes: ids.length,
+      published: ids.filter((id) => pub.has(id)).length,
+      delivered: ids.filter((id) => del.has(id)).length,
+      lost: missing.length,
+      duplicates,
+      duplicatesWithSameId: sameId,
+      missing: missing.map((id) => `${this.expected.get(id)}${pub.has(id) ? ' (published, not delivered)' : ''}`),
+      unexpected: events.filter((e) => !this.expected.has(e.id)).length,
+      invalid: receiver.invalid.length,
+    };
+  }
+}
+
+export function verdict(c: Counts & { invalid?: number; missing?: string[] }, extra: Record<string, unknown> = {}): ScenarioResult {
+  return { ...c, ...(c.missing ? { missing: c.missing.slice(0, 20) } : {}), ok: c.lost === 0 && c.duplicatesWithSameId && c.changes > 0 && (c.invalid ?? 0) === 0, ...extra };
+}
+
+/** Runs activity on the org: `perSecond` random DML on `objects` for `seconds`. */
+export async function activity(ctx: Ctx, orgId: string, perSecond: number, objects: string[], seconds: number): Promise<void> {
+  await adminCall(ctx, 'POST', `/__emulator/orgs/${orgId}/activity`, { perSecond, objects, seconds });
+}
+
+export async function fault(ctx: Ctx, orgId: string, body: Record<string, unknown>): Promise<unknown> {
+  return adminCall(ctx, 'POST', `/__emulator/orgs/${orgId}/faults`, body);
+}
+
+/** The usual set-up: an org, a receiver subscribed to its changes through `api`, a reader of the events topic. */
+export async function steadyOrg(ctx: Ctx, brokers: string[], prefix: string, api: Api, objects = ['Lead']) {
+  const org = await createOrg(ctx);
+  const receiver = await startReceiver();
+  const reader = await readEvents(brokers, prefix);
+  const conn = await connectOrg(api, org, receiver, objects);
+  const ledger = new Ledger(ctx, [org.orgId], objects);
+  return {
+    org,
+    receiver,
+    reader,
+    ledger,
+    ...conn,
+    async close() {
+      await reader.stop().catch(() => undefined);
+      await receiver.close().catch(() => undefined);
+      await adminCall(ctx, 'DELETE', `/__emulator/orgs/${org.orgId}`).catch(() => undefined);
+    },
+  };
+}

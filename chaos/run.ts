@@ -1,0 +1,37 @@
+/**
+ * `npm run chaos`: the reliability suite. Runs each scenario (bounded in time, stopping all it started),
+ * prints one line per scenario, then one JSON summary line last:
+ *   {"scenarios": {name: {changes, published, delivered, lost, duplicates, duplicatesWithSameId, ms, ok, ...}}, "ok"}
+ * CHAOS_ONLY=a,b runs those scenarios; CHAOS_QUICK=1 runs the quick subset with shorter activity.
+ * KAFKA_BROKERS=host:port uses that broker (the `broker` scenario always starts its own).
+ */
+import { testLogger } from '../src/core/log.js';
+import { startEmulator } from '../src/emulator/server.js';
+import { startLocalKafka, type LocalKafka } from '../src/kafka/local/index.js';
+import type { Ctx, ScenarioResult } from './lib.js';
+import { runScenarios } from './runner.js';
+import { SCENARIOS } from './scenarios/index.js';
+
+const quick = process.env.CHAOS_QUICK === '1';
+const only = (process.env.CHAOS_ONLY ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+const unknown = only.filter((n) => !SCENARIOS.some((s) => s.name === n));
+if (unknown.length) {
+  process.stderr.write(`unknown scenario(s) ${unknown.join(', ')}; known: ${SCENARIOS.map((s) => s.name).join(', ')}\n`);
+  process.exit(2);
+}
+const chosen = SCENARIOS.filter((s) => (only.length ? only.includes(s.name) : !quick || s.quick));
+
+let kafka: LocalKafka | undefined;
+const brokers = process.env.KAFKA_BROKERS ? process.env.KAFKA_BROKERS.split(',') : [(kafka = await startLocalKafka()).brokers];
+const emulator = await startEmulator({ logger: testLogger(), connectTimeoutMs: 2_000 });
+const ctx: Ctx = { brokers, emulator, quick, log: (m) => process.stderr.write(`[chaos] ${m}\n`) };
+let results: Record<string, ScenarioResult> = {};
+try {
+  results = await runScenarios(ctx, chosen, (name, r) => process.stdout.write(`${name}: ${r.ok ? 'ok' : 'FAIL'} changes=${r.changes} published=${r.published} delivered=${r.delivered} lost=${r.lost} duplicates=${r.duplicates} sameId=${r.duplicatesWithSameId} ${r.ms} ms${r.error ? ` error=${String(r.error)}` : ''}\n`));
+} finally {
+  await emulator.close();
+  await kafka?.stop();
+}
+const ok = Object.values(results).every((r) => r.ok);
+process.stdout.write(`${JSON.stringify({ scenarios: results, ok })}\n`);
+process.exit(ok ? 0 : 1);

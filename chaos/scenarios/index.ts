@@ -1,0 +1,9 @@
+import type { Scenario } from '../lib.js';
+import { broker } from './broker.js';
+import { emulatorFaults } from './emulator-faults.js';
+import { fuzz } from './fuzz.js';
+import { kill9 } from './kill9.js';
+import { rebalance } from './rebalance.js';
+import { webhookDay } from './webhook-day.js';
+
+export const SCENARIOS: Scenario[] = [kill9, broker, rebalance, ...emulatorFaults, webhookDay, fuzz];
