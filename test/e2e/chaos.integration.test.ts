@@ -1,0 +1,35 @@
+/**
+ * The quick subset of the reliability suite (`npm run chaos`, chaos/): fuzzing of the /v1 API and of the
+ * normalizer, one emulator fault (expired access tokens), and a webhook endpoint down for a scaled-down day
+ * (DLQ, then redeliver). Each counts every change of the emulator's own change log: 0 lost, duplicates only
+ * under the id of their first copy.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RunningEmulator } from '../../src/emulator/server.js';
+import type { Ctx } from '../../chaos/lib.js';
+import { runScenarios } from '../../chaos/runner.js';
+import { SCENARIOS } from '../../chaos/scenarios/index.js';
+import { hasTestBrokers, testBrokers } from '../support/kafka.js';
+import { startTestEmulator } from '../support/stack.js';
+
+let emulator: RunningEmulator;
+let ctx: Ctx;
+beforeAll(async () => {
+  emulator = await startTestEmulator();
+  ctx = { brokers: hasTestBrokers() ? testBrokers() : [], emulator, quick: true, log: () => {} };
+});
+afterAll(async () => {
+  await emulator?.close();
+});
+
+describe.skipIf(!hasTestBrokers())('reliability suite, quick subset', () => {
+  it.each(SCENARIOS.filter((s) => s.quick).map((s) => [s.name, s] as const))('%s: nothing lost, duplicates keep their id', async (_name, scenario) => {
+    const { [scenario.name]: r } = await runScenarios(ctx, [scenario]);
+    expect(r!.error).toBeUndefined();
+    expect(r!.changes).toBeGreaterThan(0);
+    expect(r!.missing ?? []).toEqual([]);
+    expect(r!.lost).toBe(0);
+    expect(r!.duplicatesWithSameId).toBe(true);
+    expect(r!.ok, JSON.stringify(r)).toBe(true);
+  }, 180_000);
+});
