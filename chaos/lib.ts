@@ -309,7 +309,7 @@ export async function readEvents(brokers: string[], prefix: string): Promise<{ e
 export const TRIGGERS = ['record.created', 'record.updated', 'record.deleted', 'record.undeleted'];
 
 /** Connects the org and subscribes the receiver to every change of `objects`; returns the connection and subscription ids. */
-export async function connectOrg(api: Api, org: OrgCredentials, receiver: Receiver, objects: string[]): Promise<{ connectionId: string; subscriptionIds: string[] }> {
+export async function connectOrg(api: Api, org: OrgCredentials, receiver: Receiver, objects: string[], running?: (connectionId: string) => boolean): Promise<{ connectionId: string; subscriptionIds: string[] }> {
   const c = await api<{ id: string }>('POST', '/v1/connections', { loginUrl: org.loginUrl, clientId: org.clientId, clientSecret: org.clientSecret, refreshToken: org.refreshToken });
   if (c.status !== 201) throw new Error(`connect: ${c.status} ${c.text}`);
   const subscriptionIds: string[] = [];
@@ -321,7 +321,7 @@ export async function connectOrg(api: Api, org: OrgCredentials, receiver: Receiv
       subscriptionIds.push(s.body.id);
     }
   }
-  await waitUntil(async () => (await api<{ subscriber: string }>('GET', `/v1/connections/${c.body.id}`).catch(() => undefined))?.body?.subscriber === 'running', 30_000, 'subscriber running');
+  await waitUntil(async () => (running ? running(c.body.id) : (await api<{ subscriber: string }>('GET', `/v1/connections/${c.body.id}`).catch(() => undefined))?.body?.subscriber === 'running'), 30_000, 'subscriber running');
   return { connectionId: c.body.id, subscriptionIds };
 }
 

@@ -15,7 +15,8 @@ export const rebalance: Scenario = {
       await sleep(3_000);
       const orgs = await Promise.all(Array.from({ length: 6 }, () => createOrg(ctx)));
       for (const org of orgs) {
-        await connectOrg(live[0]!.api, org, receiver, ['Lead']);
+        // Whichever instance owns the org's partition follows it: ask them all.
+        await connectOrg(live[0]!.api, org, receiver, ['Lead'], (id) => live.some((i) => i.service?.sources.status(id)?.subscriber === 'running'));
         orgIds.push(org.orgId);
       }
       const seconds = ctx.quick ? 14 : 24;
