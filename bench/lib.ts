@@ -252,7 +252,7 @@ export interface BenchService {
   stop(): Promise<void>;
 }
 
-export async function startBenchService(ctx: BenchContext, opts: { prefix: string; pollIntervalS?: number; hookUrl?: string }): Promise<BenchService> {
+export async function startBenchService(ctx: BenchContext, opts: { prefix: string; pollIntervalS?: number; hookUrl?: string; roles?: ('source' | 'delivery')[] }): Promise<BenchService> {
   const config = loadConfig({
     env: {},
     overrides: {
@@ -263,6 +263,7 @@ export async function startBenchService(ctx: BenchContext, opts: { prefix: strin
       allowPrivateNetworks: true,
       pollIntervalS: opts.pollIntervalS ?? 30,
       logLevel: 'silent',
+      ...(opts.roles ? { roles: opts.roles } : {}),
     },
   });
   const service = await startService({ config, logger: ctx.logger });

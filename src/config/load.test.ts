@@ -30,6 +30,11 @@ describe('loadConfig', () => {
     expect(c.pollIntervalS).toBe(30);
   });
 
+  it('runs both roles unless told otherwise', () => {
+    expect(loadConfig({ dir, env: good }).roles).toEqual(['source', 'delivery']);
+    expect(loadConfig({ dir, env: { ...good, FORCEHOOK_ROLES: 'delivery' } }).roles).toEqual(['delivery']);
+  });
+
   it('uses the documented default retry schedule', () => {
     expect(loadConfig({ dir, env: good }).retrySchedule).toEqual([5e3, 3e5, 18e5, 72e5, 18e6, 36e6, 36e6]);
   });
@@ -51,6 +56,7 @@ describe('loadConfig', () => {
     [{ ...good, FORCEHOOK_RETRY_SCHEDULE: '5 parsecs' }, 'FORCEHOOK_RETRY_SCHEDULE'],
     [{ ...good, FORCEHOOK_ALLOW_PRIVATE_NETWORKS: 'maybe' }, 'FORCEHOOK_ALLOW_PRIVATE_NETWORKS'],
     [{ ...good, FORCEHOOK_PUBLIC_URL: 'not a url' }, 'FORCEHOOK_PUBLIC_URL'],
+    [{ ...good, FORCEHOOK_ROLES: 'source,juggler' }, 'FORCEHOOK_ROLES'],
   ])('names the bad setting %#', (env, name) => {
     const err = errorOf(env);
     expect(err.setting).toBe(name);

@@ -61,6 +61,16 @@ export const ConfigSchema = z
     /** Share of an org's daily API limit polling may spend. */
     pollBudgetShare: z.coerce.number().gt(0).max(1).default(0.1),
     workflows: z.array(z.string()).default([]),
+    /**
+     * What this instance runs: `source` follows orgs and publishes events, `delivery` runs
+     * the matcher and dispatcher. Both by default; split them to keep webhook work off the
+     * event loop that publishes (each role scales out by its own consumer groups).
+     */
+    roles: z
+      .union([z.string(), z.array(z.string())])
+      .transform((v) => (Array.isArray(v) ? v : v.split(',').map((s) => s.trim()).filter(Boolean)))
+      .pipe(z.array(z.enum(['source', 'delivery'])).min(1, 'at least one of source, delivery'))
+      .default(['source', 'delivery']),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   })
   .strict();
@@ -81,5 +91,6 @@ export const ENV: Readonly<Record<string, readonly string[]>> = {
   FORCEHOOK_ALLOW_PRIVATE_NETWORKS: ['allowPrivateNetworks'],
   FORCEHOOK_RETRY_SCHEDULE: ['retrySchedule'],
   FORCEHOOK_POLL_INTERVAL_S: ['pollIntervalS'],
+  FORCEHOOK_ROLES: ['roles'],
   LOG_LEVEL: ['logLevel'],
 };

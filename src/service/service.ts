@@ -182,9 +182,13 @@ export async function startService({ config, logger, instanceId, modeRefreshMs }
     },
   ).then(() => {
     loaded = true;
-    sources.start();
-    void startOwnership().catch((err: unknown) => logger.error({ err }, 'could not join the owners group: following no org'));
-    void delivery.start().catch((err: unknown) => logger.error({ err }, 'delivery engine failed to start'));
+    if (config.roles.includes('source')) {
+      sources.start();
+      void startOwnership().catch((err: unknown) => logger.error({ err }, 'could not join the owners group: following no org'));
+    }
+    if (config.roles.includes('delivery')) {
+      void delivery.start().catch((err: unknown) => logger.error({ err }, 'delivery engine failed to start'));
+    }
     if (lifecycle.state === 'starting' || lifecycle.state === 'degraded') lifecycle.to('running');
   });
   boot.catch((err: unknown) => {
