@@ -178,7 +178,9 @@ export class OrgOwnership {
     this.#opts = opts;
     this.#log = opts.logger.child({ component: 'ownership' });
     this.#handoverMs = opts.handoverMs ?? 3_000;
-    this.#sessionTimeoutMs = opts.sessionTimeoutMs ?? 10_000;
+    // kafkajs's default: on 2 busy cores heartbeats can lag by seconds, and a fence that
+    // fires on a healthy instance restarts its orgs for nothing.
+    this.#sessionTimeoutMs = opts.sessionTimeoutMs ?? 30_000;
     this.#fenceAfterMs = opts.fenceAfterMs ?? this.#sessionTimeoutMs - 2_000;
     this.#now = opts.now ?? Date.now;
     this.#parts = Array.from({ length: opts.partitions }, (_, p) => {

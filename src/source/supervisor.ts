@@ -43,6 +43,11 @@ export interface ObjectMode {
   lastEventAt: string | null;
 }
 
+/** A CDC checkpoint that records only since when a channel is followed (no event processed yet). */
+const FOLLOWED_SINCE = '-1';
+/** Local clock against Salesforce's: reconcile windows start this much earlier. */
+const CLOCK_SKEW_MARGIN_MS = 60_000;
+
 /** CDC events name entities by their API name; our objects may be written in any case. */
 const lc = (s: string) => s.toLowerCase();
 
@@ -160,7 +165,7 @@ export class OrgSupervisor {
     }
     this.#modes = next;
     await this.#applyCdc(cdcObjects);
-    this.#applyPolling(pollObjects);
+    await this.#applyPolling(pollObjects);
     // Changes between the last poll and the stream's start (-1 = new only) are read back once.
     for (const object of movedToCdc) {
       const cursor = this.#opts.store.pollCheckpoint(this.#ctx.connectionId, object);
@@ -171,10 +176,32 @@ export class OrgSupervisor {
   async #applyCdc(objects: string[]): Promise<void> {
     const channels = objects.map(channelFor);
     const positions = new Map<string, CdcPosition>();
+    const catchUp: [string, number][] = [];
+    const now = this.#opts.now?.() ?? Date.now();
     for (const ch of channels) {
       const cp = this.#opts.store.cdcCheckpoint(this.#ctx.connectionId, ch);
-      if (cp) positions.set(ch, { replayId: cp.replayId, commitTimestamp: cp.commitTimestamp });
+      if (cp && cp.replayId !== FOLLOWED_SINCE) {
+        positions.set(ch, { replayId: cp.replayId, commitTimestamp: cp.commitTimestamp });
+      } else if (cp) {
+        // Followed before (by this or another instance) but no event was processed:
+        // the stream restarts at -1 and what changed since then is read back.
+        const object = objectForChangeEvent(ch.replace(/^\/data\//, ''));
+        if (object) catchUp.push([object, cp.commitTimestamp]);
+      } else {
+        // First follow: remember when, durably, before subscribing at -1 (new events
+        // only). A restart or a handover before the first event then reconciles from
+        // here instead of silently starting at -1 again. The margin covers clock skew.
+        await this.#opts.store.putCheckpoint({
+          kind: 'cdc', connectionId: this.#ctx.connectionId, channel: ch, replayId: FOLLOWED_SINCE,
+          commitTimestamp: now - CLOCK_SKEW_MARGIN_MS, updatedAt: new Date(now).toISOString(),
+        });
+      }
     }
+    await this.#startCdc(channels, positions);
+    for (const [object, since] of catchUp) await this.#reconcile(object, since);
+  }
+
+  async #startCdc(channels: string[], positions: Map<string, CdcPosition>): Promise<void> {
     if (this.#cdc) {
       await this.#cdc.setChannels(channels, positions);
       return;
@@ -211,22 +238,33 @@ export class OrgSupervisor {
     await this.#cdc.start();
   }
 
-  #applyPolling(objects: string[]): void {
+  async #applyPolling(objects: string[]): Promise<void> {
+    const cursors = new Map<string, PollCursor>();
+    const now = this.#opts.now?.() ?? Date.now();
+    for (const o of objects) {
+      const cp = this.#opts.store.pollCheckpoint(this.#ctx.connectionId, o);
+      if (cp) {
+        cursors.set(o, { systemModstamp: cp.systemModstamp, lastId: cp.lastId, deletedUntil: cp.deletedUntil });
+        continue;
+      }
+      // An object that was streamed before resumes polling where the stream stopped.
+      const cdc = this.#opts.store.cdcCheckpoint(this.#ctx.connectionId, channelFor(o));
+      if (cdc) {
+        cursors.set(o, { systemModstamp: cdc.commitTimestamp, lastId: '', deletedUntil: cdc.commitTimestamp });
+        continue;
+      }
+      // First follow: the poller starts at "now" without announcing older rows. The same
+      // start is made durable, so that a restart or a handover before the first change
+      // resumes from it rather than from a later "now" (which would skip what changed between).
+      await this.#opts.store.putCheckpoint({
+        kind: 'poll', connectionId: this.#ctx.connectionId, object: o, systemModstamp: now, lastId: '', deletedUntil: now, updatedAt: new Date(now).toISOString(),
+      });
+    }
     if (this.#poller) {
       this.#poller.setObjects(objects);
       return;
     }
     if (objects.length === 0) return;
-    const cursors = new Map<string, PollCursor>();
-    for (const o of objects) {
-      const cp = this.#opts.store.pollCheckpoint(this.#ctx.connectionId, o);
-      if (cp) cursors.set(o, { systemModstamp: cp.systemModstamp, lastId: cp.lastId, deletedUntil: cp.deletedUntil });
-      else {
-        // An object that was streamed before resumes polling where the stream stopped.
-        const cdc = this.#opts.store.cdcCheckpoint(this.#ctx.connectionId, channelFor(o));
-        if (cdc) cursors.set(o, { systemModstamp: cdc.commitTimestamp, lastId: '', deletedUntil: cdc.commitTimestamp });
-      }
-    }
     this.#poller = createPoller({
       session: this.session,
       objects,

@@ -76,6 +76,8 @@ export async function startTestService(opts: {
   retrySchedule?: number[];
   /** @default true */
   allowPrivateNetworks?: boolean;
+  /** @default both */
+  roles?: ('source' | 'delivery')[];
 }): Promise<TestService> {
   const config = loadConfig({
     env: {},
@@ -86,6 +88,7 @@ export async function startTestService(opts: {
       secretKey: SECRET_KEY,
       allowPrivateNetworks: opts.allowPrivateNetworks ?? true,
       ...(opts.retrySchedule ? { retrySchedule: opts.retrySchedule } : {}),
+      ...(opts.roles ? { roles: opts.roles } : {}),
       pollIntervalS: opts.pollIntervalS ?? 1,
       logLevel: 'silent',
     },
