@@ -95,6 +95,11 @@ export async function runDemoCommand(argv: string[]): Promise<void> {
     out('  Ctrl-C stops everything.');
     out('');
     await untilSignal();
+    // Stay the owner of the signal while stopping: the broker's reaper re-sends it to the
+    // process when it believes nobody else handles it, which would cut the stop short.
+    const holdSignal = (): void => undefined;
+    process.on('SIGINT', holdSignal);
+    process.on('SIGTERM', holdSignal);
     out('stopping...');
   } finally {
     await stopAll();
