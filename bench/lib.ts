@@ -5,6 +5,7 @@
  * statistics helpers. Everything goes through public surfaces: the emulator's admin
  * API, the service's HTTP API, Kafka.
  */
+import { emulatorAdmin, type OrgCredentials } from '../src/emulator/admin-client.js';
 import { fork, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
@@ -213,26 +214,10 @@ export async function startEmulatorProcess(opts: { connectTimeoutMs?: number; cp
 }
 
 export async function adminCall<T = unknown>(baseUrl: string, method: string, path: string, body?: unknown): Promise<T> {
-  const res = await fetch(`${baseUrl}${path}`, {
-    method,
-    headers: body === undefined ? {} : { 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text}`);
-  return (text ? JSON.parse(text) : undefined) as T;
+  return emulatorAdmin<T>(baseUrl, method, path, body);
 }
 
-export interface OrgCredentials {
-  orgId: string;
-  loginUrl: string;
-  instanceUrl: string;
-  clientId: string;
-  clientSecret: string;
-  username: string;
-  password: string;
-  refreshToken: string;
-}
+export type { OrgCredentials };
 
 /** A generous API limit unless told otherwise: the polling budget would stretch intervals. */
 export function createOrg(em: EmulatorProcess, body: Record<string, unknown> = {}): Promise<OrgCredentials> {

@@ -5,6 +5,7 @@
  * No vitest import here: the runner runs under plain tsx, the npm-test subset under vitest.
  */
 import { randomBytes } from 'node:crypto';
+import { emulatorAdmin, type OrgCredentials } from '../src/emulator/admin-client.js';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Webhook } from 'standardwebhooks';
@@ -96,26 +97,10 @@ export function httpApi(url: () => string): Api {
 }
 
 export async function adminCall<T = unknown>(ctx: Ctx, method: string, path: string, body?: unknown): Promise<T> {
-  const res = await fetch(`${ctx.emulator.url}${path}`, {
-    method,
-    headers: body === undefined ? {} : { 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text}`);
-  return (text ? JSON.parse(text) : undefined) as T;
+  return emulatorAdmin<T>(ctx.emulator.url, method, path, body);
 }
 
-export interface OrgCredentials {
-  orgId: string;
-  loginUrl: string;
-  instanceUrl: string;
-  clientId: string;
-  clientSecret: string;
-  username: string;
-  password: string;
-  refreshToken: string;
-}
+export type { OrgCredentials };
 
 export function createOrg(ctx: Ctx): Promise<OrgCredentials> {
   return adminCall<OrgCredentials>(ctx, 'POST', '/__emulator/orgs', { apiDailyLimit: 10_000_000 });

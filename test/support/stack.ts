@@ -4,6 +4,7 @@
  * and a Kafka reader of the events topic. Everything is driven through public
  * surfaces: the service's HTTP API, the emulator's admin API, jsforce.
  */
+import { emulatorAdmin, type OrgCredentials } from '../../src/emulator/admin-client.js';
 import { randomBytes } from 'node:crypto';
 import jsforce from 'jsforce';
 import { loadConfig } from '../../src/config/load.js';
@@ -18,30 +19,14 @@ import { testBrokers, uniquePrefix } from './kafka.js';
 export const API_TOKEN = 'test-api-token-0123456789';
 export const SECRET_KEY = randomBytes(32).toString('base64');
 
-export interface OrgCredentials {
-  orgId: string;
-  loginUrl: string;
-  instanceUrl: string;
-  clientId: string;
-  clientSecret: string;
-  username: string;
-  password: string;
-  refreshToken: string;
-}
+export type { OrgCredentials };
 
 export async function startTestEmulator(opts: { connectTimeoutMs?: number } = {}): Promise<RunningEmulator> {
   return startEmulator({ logger: testLogger(), connectTimeoutMs: opts.connectTimeoutMs ?? 2_000 });
 }
 
 export async function adminCall<T = unknown>(emulatorUrl: string, method: string, path: string, body?: unknown): Promise<T> {
-  const res = await fetch(`${emulatorUrl}${path}`, {
-    method,
-    headers: body === undefined ? {} : { 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text}`);
-  return (text ? JSON.parse(text) : undefined) as T;
+  return emulatorAdmin<T>(emulatorUrl, method, path, body);
 }
 
 export function createOrg(emulatorUrl: string, body: Record<string, unknown> = {}): Promise<OrgCredentials> {
