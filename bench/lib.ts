@@ -320,6 +320,34 @@ export interface RawBaseline {
   cpuCores: number;
 }
 
+/** kcat producing the same messages (bench/support/reader-child.ts kcatBaseline), or why not. */
+export type KcatBaseline =
+  | { skipped: string }
+  | {
+      messages: number;
+      avgMessageBytes: number;
+      ms: number;
+      startupMs: number;
+      eventsPerS: number;
+      eventsPerSWithStartup: number;
+      cpuCores: number | null;
+      runsMs: number[];
+      verifiedOnTopic: number;
+      config: string[];
+      headersPerMessage: number;
+      kcat: string;
+      stderr?: string;
+    };
+
+/** Commit → webhook receipt of the events on Kafka with a commit in a window (ascending latencies, ms). */
+export interface Receipts {
+  expected: number;
+  missing: number;
+  mismatched: number;
+  unreadableBodies: number;
+  lat: number[];
+}
+
 export interface EventsReader {
   /** Where subscriptions should deliver: a receiver in the reader's process answering 204. */
   hookUrl: string;
@@ -328,6 +356,10 @@ export interface EventsReader {
   stamps(from?: number, to?: number): Promise<Stamp[]>;
   /** Sends messages [from, to) again through a raw kafkajs producer, to a fresh topic. */
   rawBaseline(opts: { from: number; to: number; partitions: number; maxBatch: number; maxBytes: number }): Promise<RawBaseline>;
+  /** Sends messages [from, to) again through kcat (librdkafka), to a fresh topic; `skipped` when kcat is not installed. */
+  kcatBaseline(opts: { from: number; to: number; partitions: number }): Promise<KcatBaseline>;
+  /** Webhooks received for the Kafka events with commitTimestamp in [commitFrom, commitTo). */
+  receipts(commitFrom: number, commitTo: number): Promise<Receipts>;
   stop(): Promise<void>;
 }
 
@@ -344,6 +376,8 @@ export async function readTopic(ctx: BenchContext, prefix: string): Promise<Even
     count: () => ipcCall<number>(child, { op: 'count' }),
     stamps: (from, to) => ipcCall<Stamp[]>(child, { op: 'stamps', from, to }),
     rawBaseline: (o) => ipcCall<RawBaseline>(child, { op: 'raw', ...o }, 300_000),
+    kcatBaseline: (o) => ipcCall<KcatBaseline>(child, { op: 'kcat', ...o }, 300_000),
+    receipts: (commitFrom, commitTo) => ipcCall<Receipts>(child, { op: 'receipts', commitFrom, commitTo }),
     stop: () => stopChild(child),
   };
 }

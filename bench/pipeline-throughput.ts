@@ -1,7 +1,8 @@
 /**
  * Issue 4: events per second from emulator commit to Kafka ack on one service
  * instance, beside a raw kafkajs producer sending the same messages (the client's
- * limit) in the same run.
+ * limit) and kcat sending them too (librdkafka: the broker's limit on this
+ * machine), all in the same run (issue 6).
  *
  * ORGS orgs follow Lead/Contact/Account/Opportunity by CDC. Two measurements:
  *  - live burst: the emulator's activity makes RATE changes/s in aggregate for a few
@@ -196,6 +197,21 @@ export const pipelineThroughput: Bench = {
       svc = undefined;
       const raw = await reader.rawBaseline({ ...burstRange, partitions, maxBatch: 2_000, maxBytes: MAX_REQUEST_BYTES });
       ctx.log(`  raw kafkajs producer (idempotent, acks=all, 1 in flight), same ${raw.messages} messages (~${raw.avgMessageBytes} B), ${raw.requests} requests of ≤ 2000 messages / ${MAX_REQUEST_BYTES} B: ${raw.eventsPerS} ev/s (${raw.cpuCores} cores)`);
+      // The broker's limit on this machine: the same messages through kcat (librdkafka), in the same run.
+      let kcat: Figures;
+      try {
+        kcat = await reader.kcatBaseline({ ...burstRange, partitions });
+        if ('skipped' in kcat) ctx.log(`  kcat: skipped (${String(kcat.skipped)})`);
+        else
+          ctx.log(
+            `  kcat (librdkafka: ${(kcat.config as string[]).join(', ')}), same ${String(kcat.messages)} messages (~${String(kcat.avgMessageBytes)} B): ${String(kcat.eventsPerS)} ev/s ` +
+              `(${String(kcat.ms)} ms wall, ${String(kcat.startupMs)} ms of it startup; ${String(kcat.eventsPerSWithStartup)} ev/s with it; ${String(kcat.cpuCores)} cores)`,
+          );
+      } catch (err) {
+        kcat = { error: err instanceof Error ? err.message : String(err) };
+        ctx.log(`  kcat FAILED: ${String(kcat.error)}`);
+      }
+      const kcatPerS = typeof kcat.eventsPerS === 'number' ? kcat.eventsPerS : null;
 
       const best = Math.max(live.eventsPerS ?? 0, catchup.eventsPerS ?? 0);
       return {
@@ -210,6 +226,10 @@ export const pipelineThroughput: Bench = {
         rawKafkajs: { ...raw, partitions, maxBatch: 2_000, maxRequestBytes: MAX_REQUEST_BYTES },
         ratioCatchupToRaw: round((catchup.eventsPerS ?? 0) / raw.eventsPerS, 2),
         ratioLiveToRaw: round((live.eventsPerS ?? 0) / raw.eventsPerS, 2),
+        kcat,
+        ratioCatchupToKcat: kcatPerS ? round((catchup.eventsPerS ?? 0) / kcatPerS, 2) : null,
+        ratioLiveToKcat: kcatPerS ? round((live.eventsPerS ?? 0) / kcatPerS, 2) : null,
+        ratioRawToKcat: kcatPerS ? round(raw.eventsPerS / kcatPerS, 2) : null,
         met: best >= 5_000,
       };
     } finally {
