@@ -12,6 +12,7 @@ import { Webhook } from 'standardwebhooks';
 import { loadConfig } from '../src/config/load.js';
 import { testLogger } from '../src/core/log.js';
 import { eventId } from '../src/events/id.js';
+import { toId18 } from '../src/events/salesforce-id.js';
 import type { EventType } from '../src/events/schema.js';
 import type { RunningEmulator } from '../src/emulator/server.js';
 import { createKafka, topicSpecs, topics } from '../src/kafka/index.js';
@@ -312,63 +313,121 @@ export async function connectOrg(api: Api, org: OrgCredentials, receiver: Receiv
 
 const TYPE_OF: Record<string, EventType> = { CREATE: 'salesforce.record.created', UPDATE: 'salesforce.record.updated', DELETE: 'salesforce.record.deleted', UNDELETE: 'salesforce.record.undeleted' };
 
+/** A window after which the service can only report each record's latest state (an expired replay window). */
+export interface LatestStateWindow {
+  sinceMs: number;
+  untilMs: number;
+}
+
+export type LedgerCounts = Counts & { missing: string[]; unexpected: number; invalid: number; superseded?: number };
+
+interface Change {
+  /** Position in the emulator's change log (replayId): which of two changes of a record is later. */
+  seq: number;
+  recordId: string;
+  commitTimestamp: number;
+  content: string;
+}
+
 /**
  * The changes the contract promises an event for, from the emulator's change log, keyed by expected event id.
- * `snapshot()` merges the log in: call it before a fault that empties the log (expire-replay).
+ * The ledger listens to the org's event bus from its creation, so a fault that empties the log
+ * (expire-replay) cannot take changes away from it; what the log held before is merged in by `snapshot()`.
  */
 export class Ledger {
   readonly expected = new Map<string, string>();
   /** Ids not to expect (e.g. injected garbage that only looks like a change). */
   readonly exclude = new Set<string>();
+  readonly #changes = new Map<string, Change>();
+  readonly #unlisten: (() => void)[] = [];
   constructor(
     private readonly ctx: Ctx,
     private readonly orgIds: string[],
     private readonly objects: string[],
-  ) {}
+  ) {
+    for (const orgId of orgIds) {
+      const org = ctx.emulator.emulator.org(orgId);
+      if (org) this.#unlisten.push(org.bus.subscribe((ev) => this.#add(orgId, ev)));
+    }
+    this.snapshot();
+  }
 
   snapshot(): Map<string, string> {
-    for (const orgId of this.orgIds) this.snapshotOrg(orgId);
+    for (const orgId of this.orgIds) {
+      const org = this.ctx.emulator.emulator.org(orgId);
+      if (org) for (const ev of org.bus.eventsAfter(0)) this.#add(orgId, ev);
+    }
     return this.expected;
   }
 
-  private snapshotOrg(orgId: string): void {
-    const org = this.ctx.emulator.emulator.org(orgId);
-    if (!org) return;
-    for (const ev of org.bus.eventsAfter(0)) {
-      const h = (ev.payload as { ChangeEventHeader?: { entityName: string; recordIds: string[]; changeType: string; commitTimestamp: number } }).ChangeEventHeader;
-      if (!h || typeof h !== 'object' || !this.objects.includes(h.entityName) || !Object.hasOwn(TYPE_OF, h.changeType) || !Array.isArray(h.recordIds) || typeof h.commitTimestamp !== 'number') continue;
-      for (const recordId of h.recordIds) {
-        if (typeof recordId !== 'string') continue;
-        const type = TYPE_OF[h.changeType]!;
-        let id: string;
-        try {
-          id = eventId({ orgId, recordId, type, commitTimestamp: h.commitTimestamp });
-        } catch {
-          continue; // not a change the contract can name (injected garbage)
-        }
-        if (this.exclude.has(id)) continue;
-        this.expected.set(id, `${type} ${recordId} ${h.commitTimestamp}`);
+  close(): void {
+    for (const u of this.#unlisten.splice(0)) u();
+  }
+
+  /** Changes of the ledger committed in [sinceMs, untilMs]. */
+  committedBetween(sinceMs: number, untilMs: number): number {
+    let n = 0;
+    for (const [id, c] of this.#changes) if (this.expected.has(id) && c.commitTimestamp >= sinceMs && c.commitTimestamp <= untilMs) n++;
+    return n;
+  }
+
+  #add(orgId: string, ev: { replayId: number; payload: unknown }): void {
+    const h = (ev.payload as { ChangeEventHeader?: { entityName: string; recordIds: string[]; changeType: string; commitTimestamp: number } }).ChangeEventHeader;
+    if (!h || typeof h !== 'object' || !this.objects.includes(h.entityName) || !Object.hasOwn(TYPE_OF, h.changeType) || !Array.isArray(h.recordIds) || typeof h.commitTimestamp !== 'number') return;
+    for (const recordId of h.recordIds) {
+      if (typeof recordId !== 'string') continue;
+      const type = TYPE_OF[h.changeType]!;
+      let id: string;
+      try {
+        id = eventId({ orgId, recordId, type, commitTimestamp: h.commitTimestamp });
+      } catch {
+        continue; // not a change the contract can name (injected garbage)
       }
+      if (this.exclude.has(id)) continue;
+      const content = `${type} ${recordId} ${h.commitTimestamp}`;
+      this.expected.set(id, content);
+      if (!this.#changes.has(id)) this.#changes.set(id, { seq: ev.replayId, recordId: toId18(recordId) ?? recordId, commitTimestamp: h.commitTimestamp, content });
     }
   }
 
-  /** Waits (bounded) until every expected change was delivered, then counts. */
-  async settle(reader: { events: Published[] }, receiver: Receiver, timeoutMs: number): Promise<Counts & { missing: string[]; unexpected: number; invalid: number }> {
+  /**
+   * Waits (bounded) until every expected change was delivered (or, with `latestState`, superseded),
+   * then counts.
+   */
+  async settle(reader: { events: Published[] }, receiver: Receiver, timeoutMs: number, latestState?: () => LatestStateWindow | undefined): Promise<LedgerCounts> {
     this.snapshot();
-    await waitFor(() => {
-      const got = new Set(receiver.deliveries.map((d) => d.webhookId));
-      return [...this.expected.keys()].every((id) => got.has(id));
-    }, timeoutMs);
+    await waitFor(() => this.count(reader.events, receiver, latestState?.()).lost === 0, timeoutMs);
     await sleep(1_000); // late duplicates
-    return this.count(reader.events, receiver);
+    return this.count(reader.events, receiver, latestState?.());
   }
 
-  count(events: Published[], receiver: Receiver): Counts & { missing: string[]; unexpected: number; invalid: number } {
+  /**
+   * `latestState`: changes committed inside that window which were not delivered but are superseded by a
+   * later change of the same record that was delivered count as `superseded`, not `lost` (after an expired
+   * replay window the service can only read each record's current state). Outside it, or without a later
+   * delivered change, a missing change is lost.
+   */
+  count(events: Published[], receiver: Receiver, latestState?: LatestStateWindow): LedgerCounts {
     this.snapshot();
     const pub = new Set(events.map((e) => e.id));
     const del = new Set(receiver.deliveries.map((d) => d.webhookId));
     const ids = [...this.expected.keys()];
-    const missing = ids.filter((id) => !del.has(id) || !pub.has(id));
+    const notDelivered = ids.filter((id) => !del.has(id) || !pub.has(id));
+    let superseded: string[] = [];
+    if (latestState) {
+      // Latest delivered change (log position) of each record.
+      const lastDelivered = new Map<string, number>();
+      for (const id of ids) {
+        const c = this.#changes.get(id);
+        if (c && del.has(id) && pub.has(id)) lastDelivered.set(c.recordId, Math.max(lastDelivered.get(c.recordId) ?? -1, c.seq));
+      }
+      superseded = notDelivered.filter((id) => {
+        const c = this.#changes.get(id);
+        return c !== undefined && c.commitTimestamp >= latestState.sinceMs && c.commitTimestamp <= latestState.untilMs && (lastDelivered.get(c.recordId) ?? -1) > c.seq;
+      });
+    }
+    const supersededSet = new Set(superseded);
+    const missing = notDelivered.filter((id) => !supersededSet.has(id));
     // Duplicates: extra copies on Kafka and at the receiver. Same change under another id = a duplicate without its id.
     let duplicates = 0;
     let sameId = true;
@@ -392,6 +451,7 @@ export class Ledger {
       published: ids.filter((id) => pub.has(id)).length,
       delivered: ids.filter((id) => del.has(id)).length,
       lost: missing.length,
+      ...(latestState ? { superseded: superseded.length } : {}),
       duplicates,
       duplicatesWithSameId: sameId,
       missing: missing.map((id) => `${this.expected.get(id)}${pub.has(id) ? ' (published, not delivered)' : ''}`),
@@ -428,6 +488,7 @@ export async function steadyOrg(ctx: Ctx, brokers: string[], prefix: string, api
     ledger,
     ...conn,
     async close() {
+      ledger.close();
       await reader.stop().catch(() => undefined);
       await receiver.close().catch(() => undefined);
       await adminCall(ctx, 'DELETE', `/__emulator/orgs/${org.orgId}`).catch(() => undefined);
