@@ -7,7 +7,10 @@
  *    reset at the start of the window): bucket bounds, and quantiles interpolated
  *    inside a bucket the way Prometheus' histogram_quantile does;
  *  - exact per-event figures from Kafka: message timestamp (CreateTime, when the
- *    producer sent the batch) − commitTimestamp, i.e. commit → send.
+ *    producer sent the batch) − commitTimestamp, i.e. commit → send;
+ *  - end to end, when the instance delivers (issue 6): the receiver's receipt time −
+ *    the webhook body's commitTimestamp, for every event on Kafka with a commit in
+ *    the window (missing ones counted; each receipt checked against Kafka).
  */
 import { performance } from 'node:perf_hooks';
 import type { Bench, BenchContext, Figures } from './lib.js';
@@ -25,6 +28,7 @@ import {
   type BenchService,
   type EventsReader,
   type OrgCredentials,
+  type Receipts,
 } from './lib.js';
 
 const OBJECTS = ['Lead', 'Contact', 'Account', 'Opportunity'];
@@ -106,8 +110,19 @@ async function measure(ctx: BenchContext, roles: Roles | undefined): Promise<Fig
       const elu = performance.eventLoopUtilization(elu0).utilization;
       const emCpu1 = await em.cpu();
       const snapshot = await histogram.get();
-      // Let the tail of the window reach the reader.
+      // Let the tail of the window reach the reader and, when this instance delivers, the receiver.
       await sleep(1_000);
+      const delivering = roles === undefined || roles.includes('delivery');
+      let receipts: Receipts | undefined;
+      if (delivering) {
+        const r = reader;
+        const deadline = Date.now() + 30_000;
+        for (;;) {
+          receipts = await r.receipts(w0, w1);
+          if ((receipts.missing === 0 && receipts.expected > 0) || Date.now() > deadline) break;
+          await sleep(250);
+        }
+      }
       const stamps = await reader.stamps();
 
       const buckets: Bucket[] = snapshot.values
@@ -151,6 +166,19 @@ async function measure(ctx: BenchContext, roles: Roles | undefined): Promise<Fig
           samples: lat.length,
           source: 'Kafka CreateTime - commitTimestamp',
         },
+        commitToWebhookMs: receipts
+          ? {
+              p50: quantile(receipts.lat, 0.5),
+              p90: quantile(receipts.lat, 0.9),
+              p99: quantile(receipts.lat, 0.99),
+              max: receipts.lat.at(-1) ?? null,
+              samples: receipts.lat.length,
+              expected: receipts.expected,
+              missing: receipts.missing,
+              mismatched: receipts.mismatched,
+              source: "receiver's receipt time − the body's data.commitTimestamp (the emulator's commit), every event on Kafka with a commit in the window, checked against its commitTimestamp on Kafka",
+            }
+          : null,
         serviceCpuCores: round((cpu1.user + cpu1.system) / 1e6 / ((w1 - w0) / 1000), 2),
         serviceEventLoopUtilization: round(elu, 2),
         emulatorCpuCores: round((emCpu1.user + emCpu1.system - emCpu0.user - emCpu0.system) / 1e6 / ((w1 - w0) / 1000), 2),
@@ -159,7 +187,11 @@ async function measure(ctx: BenchContext, roles: Roles | undefined): Promise<Fig
       };
       ctx.log(
         `  ${figures.eventsPerS} events/s acked; commit→ack p50 ~${figures.commitToAckMs.p50} ms (≤ ${figures.commitToAckMs.p50BucketLe}), p99 ~${figures.commitToAckMs.p99} ms (≤ ${figures.commitToAckMs.p99BucketLe}); ` +
-          `commit→send exact p50 ${figures.commitToSendMs.p50} ms p99 ${figures.commitToSendMs.p99} ms; service process ${figures.serviceCpuCores} cores (event loop ${figures.serviceEventLoopUtilization} busy), emulator ${figures.emulatorCpuCores} cores`,
+          `commit→send exact p50 ${figures.commitToSendMs.p50} ms p99 ${figures.commitToSendMs.p99} ms; ` +
+          (figures.commitToWebhookMs
+            ? `commit→webhook receipt p50 ${figures.commitToWebhookMs.p50} ms p99 ${figures.commitToWebhookMs.p99} ms (${figures.commitToWebhookMs.samples}/${figures.commitToWebhookMs.expected}, ${figures.commitToWebhookMs.missing} missing, ${figures.commitToWebhookMs.mismatched} mismatched); `
+            : 'no webhooks (delivery role off); ') +
+          `service process ${figures.serviceCpuCores} cores (event loop ${figures.serviceEventLoopUtilization} busy), emulator ${figures.emulatorCpuCores} cores`,
       );
       return figures;
     } finally {
