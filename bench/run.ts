@@ -2,7 +2,8 @@
  * `npm run bench`: runs the benchmarks one after the other against one shared
  * Kafka broker (acquireBroker: KAFKA_BROKERS, Testcontainers or the local jars),
  * prints a human-readable line per step while it goes and, LAST, one JSON line
- * with every figure and the machine it ran on.
+ * with every figure, the machine it ran on and a `summary` of the headline
+ * figures with their targets.
  *
  *   BENCH_ONLY=emulator-scale,pipeline-latency   run only these
  *   BENCH_QUICK=1                                smaller sizes, shorter windows (~2 min)
@@ -17,6 +18,7 @@ import { benchLogger, round, takeLogCounts, type Bench, type BenchContext, type 
 import { pipelineLatency } from './pipeline-latency.js';
 import { pipelineThroughput } from './pipeline-throughput.js';
 import { pollingApiCalls } from './polling-api-calls.js';
+import { headlineFigures } from './summary.js';
 
 const ALL: { bench: Bench; needsKafka: boolean; timeoutMs: number }[] = [
   { bench: emulatorScale, needsKafka: false, timeoutMs: 240_000 },
@@ -117,14 +119,16 @@ try {
   await cleanup();
 }
 
-const summary = {
+const report = {
   bench: 'forcehook',
   quick,
   startedAt: new Date(started).toISOString(),
   seconds: round((Date.now() - started) / 1000, 1),
   machine: { ...machine, loadAvgAtEnd: load() },
   kafka: brokerInfo ?? null,
+  // The headline figures of the benches that ran, with their targets (bench/summary.ts).
+  summary: headlineFigures(results),
   results,
 };
-console.log(JSON.stringify(summary));
+console.log(JSON.stringify(report));
 process.exit(Object.values(results).some((r) => 'error' in r) ? 1 : 0);
