@@ -63,7 +63,7 @@ export const ConfigSchema = z
     workflows: z.array(z.string()).default([]),
     /**
      * What this instance runs: `source` follows orgs and publishes events, `delivery` runs
-     * the matcher and dispatcher. Both by default; split them to keep webhook work off the
+     * the dispatcher (fan-out of the events and every attempt). Both by default; split them to keep webhook work off the
      * event loop that publishes (each role scales out by its own consumer groups).
      */
     roles: z

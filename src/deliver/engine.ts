@@ -1,12 +1,12 @@
 /**
- * The delivery engine: matcher + dispatcher + delivery state, as one unit the
- * service starts after its state is loaded. Executors are handed in by type
+ * The delivery engine: dispatcher + delivery state + redelivery, as one unit
+ * the service starts after its state is loaded. Executors are handed in by type
  * (`ExecutorRegistry`), so destination types plug in without touching it.
  *
- *   <prefix>.events ──matcher──▶ <prefix>.deliveries ──dispatcher──▶ executor
- *                                       ▲                   │ retry      │ dead/exhausted
- *                                       │                   ▼            ▼
- *                        redeliver ─────┘        <prefix>.retry.<delay>  <prefix>.dlq
+ *   <prefix>.events ──fan-out──▶ dispatcher (lane per subscription) ──▶ executor
+ *   <prefix>.deliveries ────────▶     ▲  │ retry              │ dead/exhausted
+ *        ▲                            │  ▼                    ▼
+ *   redeliver            <prefix>.retry.<delay>          <prefix>.dlq
  */
 import { z } from 'zod';
 import type { Logger } from '../core/log.js';
@@ -15,14 +15,13 @@ import type { KafkaClient } from '../kafka/types.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { ServiceStore } from '../state/store.js';
 import { createDispatcher, DispatcherConfigSchema, type Dispatcher } from './dispatcher/dispatcher.js';
-import { createMatcher, type Matcher } from './matcher/matcher.js';
 import { createRedeliverer, type Redeliverer } from './redeliver/redeliver.js';
 import { DeliveryStateKeeper } from './state/keeper.js';
 import { systemClock, type Clock, type ExecutorRegistry } from './types.js';
 
 export const DeliveryEngineConfigSchema = z
   .object({
-    prefix: z.string().min(1).describe('topic prefix; consumer groups are `<prefix>.matcher` and `<prefix>.dispatcher`'),
+    prefix: z.string().min(1).describe('topic prefix; the consumer group is `<prefix>.dispatcher`'),
     dispatcher: DispatcherConfigSchema.omit({ groupId: true, breaker: true }).extend({ breaker: DispatcherConfigSchema.shape.breaker.optional() }),
     stateFlushMs: z.number().int().min(1).default(1_000),
   })
@@ -43,7 +42,6 @@ export interface DeliveryEngine extends Redeliverer {
   start(): Promise<void>;
   stop(): Promise<void>;
   dispatcher: Dispatcher;
-  matcher: Matcher;
   keeper: DeliveryStateKeeper;
 }
 
@@ -51,10 +49,6 @@ export function createDeliveryEngine(cfg: DeliveryEngineConfig, deps: DeliveryEn
   const c = DeliveryEngineConfigSchema.parse(cfg);
   const clock = deps.clock ?? systemClock;
   const keeper = new DeliveryStateKeeper(deps.store, clock, deps.logger, c.stateFlushMs);
-  const matcher = createMatcher(
-    { eventsTopic: deps.topics.events, deliveriesTopic: deps.topics.deliveries, groupId: `${c.prefix}.matcher` },
-    { kafka: deps.kafka, subscriptions: () => deps.store.subscriptions(), logger: deps.logger, ...(deps.metrics ? { metrics: deps.metrics } : {}) },
-  );
   // The breaker's cooldown follows the schedule's scale: a first probe after the
   // first retry delay (5 s by default), doubling up to 5 min (or the longest delay).
   const first = Math.min(...c.dispatcher.retrySchedule);
@@ -65,6 +59,7 @@ export function createDeliveryEngine(cfg: DeliveryEngineConfig, deps: DeliveryEn
       kafka: deps.kafka,
       topics: deps.topics,
       subscription: (id) => deps.store.subscription(id),
+      subscriptions: () => deps.store.subscriptions(),
       keeper,
       executors: deps.executors,
       logger: deps.logger,
@@ -83,16 +78,13 @@ export function createDeliveryEngine(cfg: DeliveryEngineConfig, deps: DeliveryEn
     });
   }
   return {
-    matcher,
     dispatcher,
     keeper,
     ...redeliverer,
     async start() {
       await dispatcher.start();
-      await matcher.start();
     },
     async stop() {
-      await matcher.stop();
       await dispatcher.stop();
       await keeper.stop().catch(() => undefined);
       await Promise.allSettled(Object.values(deps.executors).map((e) => e?.close?.()));

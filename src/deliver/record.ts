@@ -23,7 +23,7 @@ export const DeliveryRecordSchema = z.object({
   firstAttemptAt: z.number().optional(),
   lastError: z.string().optional(),
   lastStatus: z.number().int().optional(),
-  /** Why the record exists: the matcher, or a redelivery request. */
+  /** Why the record exists: the fan-out of an event, or a redelivery request. */
   origin: z.enum(['match', 'redeliver-dlq', 'redeliver-range']).default('match'),
 });
 export type DeliveryRecord = z.output<typeof DeliveryRecordSchema>;

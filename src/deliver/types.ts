@@ -1,6 +1,6 @@
 /**
  * The delivery engine's vocabulary, and the ONE interface a destination type
- * implements: `Executor`. The engine (matcher → dispatcher → retry topics → DLQ)
+ * implements: `Executor`. The engine (fan-out → dispatcher → retry topics → DLQ)
  * owns ordering, concurrency, circuit breaking, retries, dead-lettering and
  * offset commits; an executor owns exactly one attempt to hand one event to one
  * destination, and says how it went. Webhooks (`src/deliver/webhook/`) and
@@ -50,6 +50,12 @@ export interface DeliveryAttempt<T extends DestinationType = DestinationType> {
    * committed, so the attempt is made again after restart).
    */
   signal: AbortSignal;
+  /**
+   * When set: the engine itself aborts `signal` with a `TimeoutError` this many
+   * ms after the attempt started. An executor whose own bound is no shorter
+   * can rely on it instead of arming a timer of its own.
+   */
+  budgetMs?: number;
   /** The engine's clock (tests move it); use it for anything time-dependent (e.g. signatures). */
   now(): number;
 }
@@ -90,6 +96,8 @@ export type AttemptOutcome =
 export interface Executor<T extends DestinationType = DestinationType> {
   readonly type: T;
   execute(attempt: DeliveryAttempt<T>): Promise<AttemptOutcome>;
+  /** The longest one attempt should take; the engine bounds the attempt's `signal` by it (`budgetMs`). */
+  readonly timeoutMs?: number;
   /** Releases connections etc. at shutdown. */
   close?(): Promise<void>;
 }

@@ -40,10 +40,10 @@ export function createMetrics() {
       labelNames: ['connection_id', 'org_id', 'reason'] as const,
       registers: [registry],
     }),
-    // Delivery (src/deliver): the matcher, the dispatcher and its executors.
+    // Delivery (src/deliver): the dispatcher (fan-out and attempts) and its executors.
     deliveriesMatched: new Counter({
       name: 'forcehook_deliveries_matched_total',
-      help: 'Delivery records the matcher produced (one per event and matching subscription)',
+      help: 'Deliveries made from events (one per event and matching subscription)',
       registers: [registry],
     }),
     deliveryUnmatchable: new Counter({

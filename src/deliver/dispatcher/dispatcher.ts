@@ -1,10 +1,20 @@
 /**
- * The dispatcher: consumer group `<prefix>.dispatcher` on `<prefix>.deliveries`
- * and every retry topic. It turns delivery records into attempts through the
- * executor of the subscription's destination type, and every attempt into a
- * durable outcome: delivered, or a record on a retry topic, or a dead letter.
+ * The dispatcher: consumer group `<prefix>.dispatcher` on `<prefix>.events`,
+ * `<prefix>.deliveries` (redeliveries) and every retry topic. It fans each
+ * event out to the subscriptions it matches (`fanOut`), turns every delivery
+ * into attempts through the executor of the subscription's destination type,
+ * and every attempt into a durable outcome: delivered, or a record on a retry
+ * topic, or a dead letter.
  *
- * Head-of-line blocking. Partitions are shared by many subscriptions (keys),
+ * First attempts need no topic of their own. An earlier design wrote one
+ * record per (event, subscription) to `<prefix>.deliveries` and read it back:
+ * that hop (produce, broker write, fetch, decode, second commit) was ~60 % of
+ * the CPU of a delivery. Isolation never came from that topic (its partitions
+ * are shared by many subscriptions) but from the lanes below, and durability
+ * is the same: an event's offset is committed once every delivery made from
+ * it has a durable outcome.
+ *
+ * Head-of-line blocking. Partitions are shared by many subscriptions,
  * so the dispatcher never waits on an endpoint inside the Kafka fetch loop:
  * `eachBatch` only hands records to per-subscription lanes (`lane.ts`: a
  * concurrency limit, per-record order) and returns. A slow subscription fills
@@ -33,6 +43,7 @@ import type { Topics } from '../../kafka/topics.js';
 import type { Batch, ConsumedMessage, GroupConsumer, KafkaClient, Producer, TopicPartition } from '../../kafka/types.js';
 import type { Metrics } from '../../observability/metrics.js';
 import type { SubscriptionRecord } from '../../state/records.js';
+import { fanOut, structuredEvent } from '../matcher/matcher.js';
 import { decodeDelivery, deliveryId, encodeDelivery, type DeliveryRecord } from '../record.js';
 import type { DeliveryStateKeeper } from '../state/keeper.js';
 import { systemClock, type AttemptOutcome, type Clock, type DeliveryAttempt, type ExecutorRegistry, type Executor } from '../types.js';
@@ -60,6 +71,8 @@ export interface DispatcherDeps {
   kafka: KafkaClient;
   topics: Topics;
   subscription(id: string): SubscriptionRecord | undefined;
+  /** Every subscription (the fan-out of `<prefix>.events`); called once per fetched batch. */
+  subscriptions(): SubscriptionRecord[];
   keeper: DeliveryStateKeeper;
   executors: ExecutorRegistry;
   logger: Logger;
@@ -79,9 +92,24 @@ interface Item {
   taken: Taken;
   record: DeliveryRecord;
   recordKey: string;
+  /** One event fanned out to several subscriptions: its offset is durable once all of them are. */
+  share?: { left: number };
 }
 
 const tpKey = (tp: TopicPartition): string => `${tp.topic}\u0000${tp.partition}`;
+
+/** Subscriptions by connection id: an event is matched only against its own connection's (thousands of orgs). */
+type SubscriptionIndex = Map<string, SubscriptionRecord[]>;
+
+function indexSubscriptions(all: readonly SubscriptionRecord[]): SubscriptionIndex {
+  const index: SubscriptionIndex = new Map();
+  for (const s of all) {
+    const list = index.get(s.connectionId);
+    if (list) list.push(s);
+    else index.set(s.connectionId, [s]);
+  }
+  return index;
+}
 
 export function createDispatcher(cfg: DispatcherConfig, deps: DispatcherDeps): Dispatcher {
   const c = DispatcherConfigSchema.parse(cfg);
@@ -96,6 +124,8 @@ export function createDispatcher(cfg: DispatcherConfig, deps: DispatcherDeps): D
   const waiting = new Map<string, Item[]>();
   const paused = new Map<string, TopicPartition>();
   const stopping = new AbortController();
+  /** Attempts in flight, aborted together at stop (one set rather than a stop listener per attempt). */
+  const attempts = new Set<AbortController>();
   const produceForever = retryPolicy({ maxAttempts: Number.MAX_SAFE_INTEGER, initialDelayMs: 200, maxDelayMs: 10_000 });
   let consumer: GroupConsumer | undefined;
   let producer: Producer | undefined;
@@ -154,6 +184,7 @@ export function createDispatcher(cfg: DispatcherConfig, deps: DispatcherDeps): D
   };
 
   const durable = (item: Item): void => {
+    if (item.share && --item.share.left > 0) return;
     if (tracker.done(item.taken)) {
       scheduleCommit();
       backPressure(item.taken.tp);
@@ -230,20 +261,21 @@ export function createDispatcher(cfg: DispatcherConfig, deps: DispatcherDeps): D
       deps.metrics?.deliveryAttempts.inc({ type, outcome: 'short_circuit' });
     } else {
       const started = clock.now();
-      // A controller and a timer rather than AbortSignal.any/timeout per attempt:
-      // those showed in the profile at thousands of attempts per second.
+      // One controller and one timer per attempt, bounded by the executor's own
+      // limit too, so the executor needs none of its own: AbortSignal.any/timeout
+      // and per-attempt listeners showed in the profile at thousands per second.
+      const budgetMs = Math.min(c.attemptTimeoutMs, executor.timeoutMs ?? Infinity);
       const ac = new AbortController();
-      const timer = setTimeout(() => ac.abort(new DOMException(`attempt exceeded ${c.attemptTimeoutMs} ms`, 'TimeoutError')), c.attemptTimeoutMs);
-      const onStop = () => ac.abort(stopping.signal.reason);
-      stopping.signal.addEventListener('abort', onStop, { once: true });
-      const a: DeliveryAttempt = { deliveryId: deliveryId(record), subscription: sub as DeliveryAttempt['subscription'], event: record.event, attempt: record.attempts + 1, signal: ac.signal, now: () => clock.now() };
+      const timer = setTimeout(() => ac.abort(new DOMException(`attempt exceeded ${budgetMs} ms`, 'TimeoutError')), budgetMs);
+      attempts.add(ac);
+      const a: DeliveryAttempt = { deliveryId: deliveryId(record), subscription: sub as DeliveryAttempt['subscription'], event: record.event, attempt: record.attempts + 1, signal: ac.signal, budgetMs, now: () => clock.now() };
       try {
         outcome = await executor.execute(a);
       } catch (err) {
         outcome = { result: 'retry', error: `executor failed: ${toError(err).message}` };
       } finally {
         clearTimeout(timer);
-        stopping.signal.removeEventListener('abort', onStop);
+        attempts.delete(ac);
       }
       if (stopping.signal.aborted) {
         breaker.release();
@@ -309,15 +341,42 @@ export function createDispatcher(cfg: DispatcherConfig, deps: DispatcherDeps): D
 
   // --- the fetch loop: hand over, never wait --------------------------------
 
-  const take = (m: ConsumedMessage): void => {
+  /**
+   * An event's first attempts start here, without a hop through a topic: each
+   * matching subscription's delivery goes straight to its lane. The event's
+   * offset becomes committable once every one of them has a durable outcome,
+   * exactly as a record of `<prefix>.deliveries` would.
+   */
+  const fanOutEvent = (m: ConsumedMessage, taken: Taken, subscriptions: SubscriptionIndex): number => {
+    const event = structuredEvent(m);
+    if (!event) {
+      // Not a CloudEvent: nothing could ever deliver it. Loud, counted, skipped.
+      log.error({ partition: m.partition, offset: m.offset }, 'message on the events topic is not a CloudEvent; skipped');
+      deps.metrics?.deliveryUnmatchable.inc();
+      tracker.done(taken);
+      return 0;
+    }
+    const connectionId = (event.data as { connectionId?: unknown } | undefined)?.connectionId;
+    const records = typeof connectionId === 'string' ? fanOut(event, subscriptions.get(connectionId) ?? []) : [];
+    if (records.length === 0) {
+      tracker.done(taken);
+      return 0;
+    }
+    const share = records.length > 1 ? { left: records.length } : undefined;
+    for (const record of records) route(share ? { taken, record, recordKey: record.recordKey, share } : { taken, record, recordKey: record.recordKey });
+    return records.length;
+  };
+
+  const take = (m: ConsumedMessage, subscriptions: SubscriptionIndex | undefined): number => {
     const tp = { topic: m.topic, partition: m.partition };
     const taken = tracker.take(tp, m.offset);
-    if (!taken) return;
+    if (!taken) return 0;
+    if (subscriptions) return fanOutEvent(m, taken, subscriptions);
     const record = decodeDelivery(m);
     if (!record) {
       log.error({ ...tp, offset: m.offset }, 'not a delivery record; skipped');
       tracker.done(taken);
-      return;
+      return 0;
     }
     const item: Item = { taken, record, recordKey: record.recordKey };
     if (retryTopics.has(m.topic) && (record.dueAt ?? 0) > clock.now()) {
@@ -325,13 +384,17 @@ export function createDispatcher(cfg: DispatcherConfig, deps: DispatcherDeps): D
       const list = waiting.get(k) ?? [];
       list.push(item);
       waiting.set(k, list);
-      return;
+      return 0;
     }
     route(item);
+    return 0;
   };
 
   const eachBatch = async (batch: Batch): Promise<void> => {
-    for (const m of batch.messages) take(m);
+    const subscriptions = batch.topic === deps.topics.events ? indexSubscriptions(deps.subscriptions()) : undefined;
+    let matched = 0;
+    for (const m of batch.messages) matched += take(m, subscriptions);
+    if (matched) deps.metrics?.deliveriesMatched.inc(matched);
     armDueTimer();
     let backlog = 0;
     for (const items of waiting.values()) backlog += items.length;
@@ -354,12 +417,14 @@ export function createDispatcher(cfg: DispatcherConfig, deps: DispatcherDeps): D
     async start() {
       producer = deps.kafka.producer();
       consumer = deps.kafka.consumer(c.groupId, { maxWaitTimeMs: 200, onRevoked: revoked });
-      await consumer.subscribe([deps.topics.deliveries, ...retryTopics.keys()], { fromBeginning: true });
+      await consumer.subscribe([deps.topics.events, deps.topics.deliveries, ...retryTopics.keys()], { fromBeginning: true });
       await consumer.run({ eachBatch, partitionsConcurrently: 4 });
       log.info({ tiers: schedule.tiers }, 'dispatcher started');
     },
     async stop() {
       stopping.abort();
+      for (const ac of attempts) ac.abort(stopping.signal.reason);
+      attempts.clear();
       if (dueTimer !== undefined) clock.clearTimeout(dueTimer);
       if (commitTimer !== undefined) clock.clearTimeout(commitTimer);
       commitTimer = undefined;

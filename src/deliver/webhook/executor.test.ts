@@ -96,6 +96,25 @@ describe('webhook executor: status policy', () => {
     }
   });
 
+  it("with the engine's budget (budgetMs) the attempt ends when the engine's signal says so, classified the same way", async () => {
+    const slow = createWebhookExecutor({ allowPrivateNetworks: true, totalTimeoutMs: 300 }, { box });
+    expect(slow.timeoutMs).toBe(300);
+    const hang = createServer(() => undefined);
+    await new Promise<void>((r) => hang.listen(0, '127.0.0.1', r));
+    try {
+      const started = Date.now();
+      const a = { ...attempt(`http://127.0.0.1:${(hang.address() as AddressInfo).port}/`), budgetMs: 300, signal: AbortSignal.timeout(300) };
+      const out = await slow.execute(a);
+      expect(out).toMatchObject({ result: 'retry' });
+      expect((out as { error: string }).error).toMatch(/within 300 ms/);
+      expect(Date.now() - started).toBeLessThan(5_000);
+    } finally {
+      hang.closeAllConnections();
+      hang.close();
+      await slow.close?.();
+    }
+  });
+
   it('parses Retry-After seconds and HTTP dates', () => {
     expect(parseRetryAfter('120', 0)).toBe(120_000);
     expect(parseRetryAfter(new Date(60_000).toUTCString(), 0)).toBe(60_000);
