@@ -50,7 +50,7 @@ interface Received {
   distinct: number;
 }
 
-async function rawUndici(url: string, sample: Record<string, unknown>, n: number, concurrency: number): Promise<{ requests: number; ms: number; perS: number; cpuCores: number }> {
+async function rawUndici(url: string, sample: Record<string, unknown>, n: number, concurrency: number): Promise<{ requests: number; ms: number; perS: number; cpuCores: number; cpuUsPerRequest: number }> {
   const agent = new Agent({ connect: { timeout: 5_000 } });
   // The signing the service does per attempt (Standard Webhooks v1, node:crypto HMAC-SHA256).
   const key = randomBytes(24);
@@ -81,7 +81,22 @@ async function rawUndici(url: string, sample: Record<string, unknown>, n: number
   const cpu = process.cpuUsage(cpu0);
   await agent.close();
   if (failed) throw new Error(`raw baseline: ${failed} requests not answered 204`);
-  return { requests: n, ms: Math.round(ms), perS: Math.round(n / (ms / 1000)), cpuCores: round((cpu.user + cpu.system) / 1e3 / ms, 2)! };
+  return { requests: n, ms: Math.round(ms), perS: Math.round(n / (ms / 1000)), cpuCores: round((cpu.user + cpu.system) / 1e3 / ms, 2)!, cpuUsPerRequest: Math.round((cpu.user + cpu.system) / n) };
+}
+
+/** BENCH_PROFILE=<file>: a CPU profile of this process over the instance's rounds only. */
+async function startProfile(): Promise<(file: string) => Promise<void>> {
+  const { Session } = await import('node:inspector/promises');
+  const { writeFile } = await import('node:fs/promises');
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.start');
+  return async (file) => {
+    const { profile } = await session.post('Profiler.stop');
+    await writeFile(file, JSON.stringify(profile));
+    session.disconnect();
+  };
 }
 
 export const delivery: Bench = {
@@ -123,39 +138,55 @@ export const delivery: Bench = {
       const raw1 = await rawUndici(ready.hookUrl, structured, N, concurrency);
       await sleep(500);
 
-      // Rounds of at most laneCapacity (1,000) events per subscription: a bigger
-      // backlog on a slow machine would measure the overflow policy (deferral to
-      // the first retry tier), not delivery. Median of the rounds.
+      // The instance's capacity, measured like the raw baseline: with nothing
+      // else running. Each round's events are on Kafka before a delivery-only
+      // instance starts (the feeder shares its process with the receiver, so
+      // feeding during the measurement would slow the receiver, not us); then
+      // receipts / (last − first receipt). Rounds of at most laneCapacity
+      // (1,000) events per subscription keep the overflow policy (deferral to
+      // the first retry tier) out of it. Median of the rounds.
+      await svc.stop();
+      svc = undefined;
       const ROUND = Math.min(N, OBJECTS.length * 1_000);
-      const ROUNDS = Math.max(1, Math.round(N / ROUND));
-      ctx.log(`  instance: ${ROUNDS} × ${ROUND} events produced to ${prefix}.events, ${OBJECTS.length} subscriptions × ${PER_SUBSCRIPTION_CONCURRENCY} in flight`);
-      const rounds: { perS: number; cpuCores: number; elu: number; wallMs: number }[] = [];
+      const ROUNDS = Math.max(3, Math.round(N / ROUND));
+      ctx.log(`  instance: ${ROUNDS} × ${ROUND} events on ${prefix}.events, drained by a delivery-only instance, ${OBJECTS.length} subscriptions × ${PER_SUBSCRIPTION_CONCURRENCY} in flight`);
+      const rounds: { perS: number; cpuCores: number; elu: number; wallMs: number; cpuUsPerDelivery: number }[] = [];
       let fed = { ms: 0 };
       let got: Received = { received: 0, firstAt: 0, lastAt: 0, distinct: 0 };
+      const profiler = process.env.BENCH_PROFILE ? await startProfile() : undefined;
       for (let r = 0; r < ROUNDS; r++) {
         await reset();
         const base = (await received()).distinct;
-        const cpu0 = process.cpuUsage();
-        const elu0 = performance.eventLoopUtilization();
-        const t0 = Date.now();
         fed = await ipcCall<{ ms: number }>(child, { op: 'backlog', org: feederOrg, n: ROUND }, 300_000);
-        await waitReceived(base + ROUND, 240_000, `${ROUND} webhooks`);
-        const wall = Date.now() - t0;
-        const cpu = process.cpuUsage(cpu0);
-        got = await received();
-        rounds.push({
-          perS: Math.round(got.received / (Math.max(1, got.lastAt - got.firstAt) / 1000)),
-          cpuCores: round((cpu.user + cpu.system) / 1e3 / wall, 2)!,
-          elu: round(performance.eventLoopUtilization(elu0).utilization, 2)!,
-          wallMs: wall,
-        });
-        await sleep(300);
+        const dlv = await startBenchService(ctx, { prefix, roles: ['delivery'] });
+        try {
+          const cpu0 = process.cpuUsage();
+          const elu0 = performance.eventLoopUtilization();
+          const t0 = Date.now();
+          await waitReceived(base + ROUND, 240_000, `${ROUND} webhooks`);
+          const wall = Date.now() - t0;
+          const cpu = process.cpuUsage(cpu0);
+          got = await received();
+          rounds.push({
+            perS: Math.round(got.received / (Math.max(1, got.lastAt - got.firstAt) / 1000)),
+            cpuCores: round((cpu.user + cpu.system) / 1e3 / wall, 2)!,
+            elu: round(performance.eventLoopUtilization(elu0).utilization, 2)!,
+            wallMs: wall,
+            cpuUsPerDelivery: Math.round((cpu.user + cpu.system) / ROUND),
+          });
+        } finally {
+          await dlv.stop();
+        }
       }
+      if (profiler) await profiler(process.env.BENCH_PROFILE!);
       const mid = [...rounds].sort((a, b) => a.perS - b.perS)[Math.floor(rounds.length / 2)]!;
       const servicePerS = mid.perS;
       const cpu = { user: mid.cpuCores * mid.wallMs * 1e3, system: 0 };
       const wall = mid.wallMs;
       const elu = mid.elu;
+      // The steady-rate latency below runs on an instance with both roles, as deployed by default.
+      svc = await startBenchService(ctx, { prefix, hookUrl: ready.hookUrl });
+      await svc.waitFollowing([connectionId], OBJECTS.length, 'cdc');
       await sleep(500);
 
       await reset();
@@ -188,6 +219,7 @@ export const delivery: Bench = {
           wallMs: wall,
           serviceCpuCores: round((cpu.user + cpu.system) / 1e3 / wall, 2),
           serviceEventLoopUtilization: round(elu, 2),
+          serviceCpuUsPerDelivery: mid.cpuUsPerDelivery,
         },
         rawUndici: { before: raw1, after: raw2, meanPerS: Math.round(rawPerS) },
         ratioToRaw: round(servicePerS / rawPerS, 2),
@@ -205,7 +237,7 @@ export const delivery: Bench = {
         met: servicePerS / rawPerS >= 0.8 && p99 !== null && p99 <= 100 && missing === 0,
       };
       ctx.log(
-        `  ${servicePerS} deliveries/s vs raw undici ${raw1.perS}/${raw2.perS} (ratio ${figures.ratioToRaw}); service ${figures.throughput.serviceCpuCores} cores, event loop ${figures.throughput.serviceEventLoopUtilization} busy`,
+        `  ${servicePerS} deliveries/s vs raw undici ${raw1.perS}/${raw2.perS} (ratio ${figures.ratioToRaw}); rounds ${rounds.map((r) => r.perS).join('/')}; CPU per delivery ${mid.cpuUsPerDelivery} µs vs ${raw1.cpuUsPerRequest}/${raw2.cpuUsPerRequest} µs per raw POST`,
       );
       ctx.log(`  Kafka → receipt at ${RATE}/s: p50 ${figures.latency.kafkaToReceiptMs.p50} ms, p99 ${p99} ms, max ${figures.latency.kafkaToReceiptMs.max} ms (${lat.length} samples, ${missing} missing)`);
       return figures;
