@@ -35,6 +35,12 @@ describe('loadConfig', () => {
     expect(loadConfig({ dir, env: { ...good, FORCEHOOK_ROLES: 'delivery' } }).roles).toEqual(['delivery']);
   });
 
+  it('owners session timeout: 30 s by default, the environment overrides it, the broker minimum (6 s) holds', () => {
+    expect(loadConfig({ dir, env: good }).kafka.ownersSessionTimeoutMs).toBe(30_000);
+    expect(loadConfig({ dir, env: { ...good, FORCEHOOK_OWNERS_SESSION_TIMEOUT_MS: '8000' } }).kafka.ownersSessionTimeoutMs).toBe(8_000);
+    expect(errorOf({ ...good, FORCEHOOK_OWNERS_SESSION_TIMEOUT_MS: '5000' }).setting).toBe('FORCEHOOK_OWNERS_SESSION_TIMEOUT_MS');
+  });
+
   it('uses the documented default retry schedule', () => {
     expect(loadConfig({ dir, env: good }).retrySchedule).toEqual([5e3, 3e5, 18e5, 72e5, 18e6, 36e6, 36e6]);
   });

@@ -37,6 +37,14 @@ export const ConfigSchema = z
           .pipe(z.array(hostPort).min(1, 'required: at least one host:port')),
         clientId: z.string().min(1).default('forcehook'),
         topicPrefix: z.string().regex(/^[A-Za-z0-9._-]+$/, 'letters, digits, . _ - only').default('forcehook'),
+        /**
+         * Session timeout of the owners group (`<prefix>.owners`, scale-out): how long the coordinator
+         * waits for a silent instance before handing its orgs to the others. Shorter: faster takeover
+         * after a crash; but a busy instance whose heartbeats lag is fenced (and its orgs restarted)
+         * for nothing. An instance fences itself 2 s before it. The broker accepts
+         * group.min.session.timeout.ms (default 6 s) to group.max.session.timeout.ms (default 30 min).
+         */
+        ownersSessionTimeoutMs: z.coerce.number().int().min(6_000).max(1_800_000).default(30_000),
       })
       .strict(),
     http: z
@@ -87,6 +95,7 @@ export const ENV: Readonly<Record<string, readonly string[]>> = {
   FORCEHOOK_SECRET_KEY: ['secretKey'],
   FORCEHOOK_SECRET_KEY_PREVIOUS: ['secretKeyPrevious'],
   FORCEHOOK_TOPIC_PREFIX: ['kafka', 'topicPrefix'],
+  FORCEHOOK_OWNERS_SESSION_TIMEOUT_MS: ['kafka', 'ownersSessionTimeoutMs'],
   FORCEHOOK_PUBLIC_URL: ['publicUrl'],
   FORCEHOOK_ALLOW_PRIVATE_NETWORKS: ['allowPrivateNetworks'],
   FORCEHOOK_RETRY_SCHEDULE: ['retrySchedule'],

@@ -92,6 +92,7 @@ export async function startService({ config, logger, instanceId, modeRefreshMs }
       client: kafka,
       topic: t.assignments,
       groupId: `${config.kafka.topicPrefix}.owners`,
+      sessionTimeoutMs: config.kafka.ownersSessionTimeoutMs,
       logger,
       partitions,
       onChange: async ({ gained, lost }) => {

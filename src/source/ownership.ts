@@ -66,9 +66,12 @@ export interface OrgOwnershipOptions {
   onChange(change: OwnershipChange): Promise<void>;
   /** How long a new owner waits for the old one to stop. @default 3000 */
   handoverMs?: number;
-  /** @default 10000 */
+  /**
+   * After this long without a heartbeat the coordinator hands the member's partitions to the
+   * others (config `kafka.ownersSessionTimeoutMs`). @default 30000
+   */
   sessionTimeoutMs?: number;
-  /** @default 2000 */
+  /** @default a tenth of the session timeout, between 500 and 2000 */
   heartbeatIntervalMs?: number;
   /** Stop following after this long without a confirmation. @default sessionTimeoutMs - 2000 */
   fenceAfterMs?: number;
@@ -223,7 +226,8 @@ export class OrgOwnership {
   async start(): Promise<void> {
     const consumer = this.#opts.client.consumer(this.#opts.groupId, {
       sessionTimeoutMs: this.#sessionTimeoutMs,
-      heartbeatIntervalMs: this.#opts.heartbeatIntervalMs ?? 2_000,
+      // Several heartbeats per fence window, so one late heartbeat alone never fences.
+      heartbeatIntervalMs: this.#opts.heartbeatIntervalMs ?? Math.min(2_000, Math.max(500, Math.round(this.#sessionTimeoutMs / 10))),
       // Nothing is ever written: a short fetch wait only paces the heartbeats.
       maxWaitTimeMs: 500,
       assign: rendezvousAssign,
