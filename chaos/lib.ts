@@ -474,12 +474,23 @@ export async function fault(ctx: Ctx, orgId: string, body: Record<string, unknow
   return adminCall(ctx, 'POST', `/__emulator/orgs/${orgId}/faults`, body);
 }
 
+/**
+ * Waits until a streaming client of the service is subscribed to the org (the emulator's bus has a listener).
+ * A first follow starts at -1, new events only, and the subscriber state `running` comes as soon as the
+ * subscribe is sent: a change committed before the server took the subscribe is not one the service
+ * promises (it would be an older row). Call before the first activity, and before the Ledger listens.
+ */
+export async function streamingLive(ctx: Ctx, orgId: string): Promise<void> {
+  await waitUntil(() => (ctx.emulator.emulator.org(orgId)?.bus.listenerCount() ?? 0) > 0, 30_000, `a streaming subscription to org ${orgId}`);
+}
+
 /** The usual set-up: an org, a receiver subscribed to its changes through `api`, a reader of the events topic. */
 export async function steadyOrg(ctx: Ctx, brokers: string[], prefix: string, api: Api, objects = ['Lead']) {
   const org = await createOrg(ctx);
   const receiver = await startReceiver();
   const reader = await readEvents(brokers, prefix);
   const conn = await connectOrg(api, org, receiver, objects);
+  await streamingLive(ctx, org.orgId);
   const ledger = new Ledger(ctx, [org.orgId], objects);
   return {
     org,

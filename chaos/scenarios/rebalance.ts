@@ -1,5 +1,5 @@
 /** 3. Under load, a third instance joins two, then one of the first two leaves (SIGTERM-like stop). */
-import { activity, connectOrg, createOrg, inProcessInstance, Ledger, prefixFor, readEvents, sleep, startReceiver, adminCall, verdict, type Ctx, type Instance, type Scenario } from '../lib.js';
+import { activity, connectOrg, createOrg, inProcessInstance, Ledger, prefixFor, readEvents, sleep, startReceiver, streamingLive, adminCall, verdict, type Ctx, type Instance, type Scenario } from '../lib.js';
 
 export const rebalance: Scenario = {
   name: 'rebalance',
@@ -17,6 +17,7 @@ export const rebalance: Scenario = {
       for (const org of orgs) {
         // Whichever instance owns the org's partition follows it: ask them all.
         await connectOrg(live[0]!.api, org, receiver, ['Lead'], (id) => live.some((i) => i.service?.sources.status(id)?.subscriber === 'running'));
+        await streamingLive(ctx, org.orgId);
         orgIds.push(org.orgId);
       }
       const seconds = ctx.quick ? 14 : 24;
