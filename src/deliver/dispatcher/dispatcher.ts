@@ -98,6 +98,21 @@ interface Item {
 
 const tpKey = (tp: TopicPartition): string => `${tp.topic}\u0000${tp.partition}`;
 
+/**
+ * The labelled children of the per-attempt metrics, looked up once per
+ * (type, outcome): prom-client hashes a labels object on every call, which
+ * showed in the delivery profile at thousands of attempts per second.
+ */
+const attemptMetrics = new WeakMap<Metrics, Map<string, { duration: { observe(v: number): void }; attempts: { inc(): void } }>>();
+function perAttempt(m: Metrics, type: string, outcome: string): { duration: { observe(v: number): void }; attempts: { inc(): void } } {
+  let byKey = attemptMetrics.get(m);
+  if (!byKey) attemptMetrics.set(m, (byKey = new Map()));
+  const key = `${type}\u0000${outcome}`;
+  let c = byKey.get(key);
+  if (!c) byKey.set(key, (c = { duration: m.deliveryDuration.labels({ type }), attempts: m.deliveryAttempts.labels({ type, outcome }) }));
+  return c;
+}
+
 /** Subscriptions by connection id: an event is matched only against its own connection's (thousands of orgs). */
 type SubscriptionIndex = Map<string, SubscriptionRecord[]>;
 
@@ -281,8 +296,10 @@ export function createDispatcher(cfg: DispatcherConfig, deps: DispatcherDeps): D
         breaker.release();
         return; // no verdict: the offset stays uncommitted and the attempt is made again
       }
-      deps.metrics?.deliveryDuration.observe({ type }, (clock.now() - started) / 1000);
-      deps.metrics?.deliveryAttempts.inc({ type, outcome: outcome.result });
+      if (deps.metrics) {
+        perAttempt(deps.metrics, type, outcome.result).duration.observe((clock.now() - started) / 1000);
+        perAttempt(deps.metrics, type, outcome.result).attempts.inc();
+      }
       if (outcome.result === 'delivered') breaker.success();
       else breaker.failure();
       deps.keeper.attempt(sub.id, outcome.result === 'delivered', outcome.result === 'delivered' ? undefined : outcome.error);
