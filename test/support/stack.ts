@@ -63,11 +63,18 @@ export async function startTestService(opts: {
   allowPrivateNetworks?: boolean;
   /** @default both */
   roles?: ('source' | 'delivery')[];
+  /** Owners group session timeout (scale-out); @default the config's 30000 */
+  ownersSessionTimeoutMs?: number;
 }): Promise<TestService> {
   const config = loadConfig({
     env: {},
     overrides: {
-      kafka: { brokers: testBrokers(), topicPrefix: opts.prefix, clientId: `forcehook-${opts.prefix}` },
+      kafka: {
+        brokers: testBrokers(),
+        topicPrefix: opts.prefix,
+        clientId: `forcehook-${opts.prefix}`,
+        ...(opts.ownersSessionTimeoutMs ? { ownersSessionTimeoutMs: opts.ownersSessionTimeoutMs } : {}),
+      },
       http: { port: 0 },
       apiToken: API_TOKEN,
       secretKey: SECRET_KEY,
