@@ -119,10 +119,12 @@ export interface ConsumerOptions {
   onRebalancing?: () => void;
   /**
    * The coordinator just confirmed this member (a heartbeat or a join
-   * succeeded): until `sessionTimeoutMs` after this, no other member can have
-   * been given this member's partitions. Owners use it to fence themselves.
+   * succeeded): until `sessionTimeoutMs` after `sentAtMs` (epoch ms, when the
+   * confirming request was sent, a lower bound of when the coordinator reset
+   * the session), no other member can have been given this member's
+   * partitions. Owners use it to fence themselves.
    */
-  onMembershipConfirmed?: () => void;
+  onMembershipConfirmed?: (sentAtMs: number) => void;
   /**
    * Decides the assignment on the group leader instead of the client's default
    * (round robin), e.g. to move as few partitions as possible. Must be a pure

@@ -235,7 +235,7 @@ export class OrgOwnership {
         this.#rebalancingSince ??= this.#now();
         this.#rebalances++;
       },
-      onMembershipConfirmed: () => this.#confirmed(),
+      onMembershipConfirmed: (sentAtMs) => this.#confirmed(sentAtMs),
       onAssigned: (tps) => this.#assigned(tps.map((tp) => tp.partition)),
       onRevoked: (tps) => this.#revoked(tps.map((tp) => tp.partition)),
       onCrash: (err, restarting) => this.#log.warn({ err: err.message, restarting }, 'ownership consumer crashed; its partitions were released'),
@@ -260,8 +260,9 @@ export class OrgOwnership {
     await this.#queue;
   }
 
-  #confirmed(): void {
-    this.#confirmedAt = this.#now();
+  #confirmed(sentAtMs: number): void {
+    // Never later than now, never earlier than what we already know.
+    this.#confirmedAt = Math.max(this.#confirmedAt ?? 0, Math.min(sentAtMs, this.#now()));
     const fenced = this.#parts.flatMap((sm, p) => (sm.state === 'fenced' ? [p] : []));
     if (fenced.length > 0) {
       this.#log.warn({ partitions: fenced.length }, 'membership confirmed again after fencing: resuming after the handover wait');

@@ -133,11 +133,22 @@ export function createKafkajsConsumer(
   const rebalance = new RebalanceTracker(opts, log);
   let state: 'idle' | 'connected' | 'running' | 'stopped' = 'idle';
 
+  // A confirmation dates from when its request was SENT: the coordinator reset
+  // the member's session after that. Dated on arrival instead, a process frozen
+  // with a heartbeat in flight would, on waking, read that old reply as fresh
+  // and keep following orgs another member may own by now.
+  const sentAt = { Heartbeat: 0, SyncGroup: 0 };
+  if (opts.onMembershipConfirmed) {
+    consumer.on(consumer.events.REQUEST, (e) => {
+      const name = e.payload.apiName;
+      if (name === 'Heartbeat' || name === 'SyncGroup') sentAt[name] = e.payload.sentAt;
+    });
+  }
   consumer.on(consumer.events.GROUP_JOIN, (e) => {
-    opts.onMembershipConfirmed?.();
+    opts.onMembershipConfirmed?.(sentAt.SyncGroup || Date.now());
     rebalance.joined(e.payload.memberAssignment);
   });
-  if (opts.onMembershipConfirmed) consumer.on(consumer.events.HEARTBEAT, () => opts.onMembershipConfirmed?.());
+  if (opts.onMembershipConfirmed) consumer.on(consumer.events.HEARTBEAT, () => opts.onMembershipConfirmed?.(sentAt.Heartbeat || Date.now()));
   if (opts.onRebalancing) consumer.on(consumer.events.REBALANCING, () => opts.onRebalancing?.());
   consumer.on(consumer.events.CRASH, (e) => {
     // kafkajs disconnects before it restarts: whatever we owned is gone.
