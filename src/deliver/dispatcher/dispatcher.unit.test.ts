@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { CircuitBreaker } from './breaker.js';
-import { Lane } from './lane.js';
+import { Lane, STALL_GRACE_MS } from './lane.js';
 import { OffsetTracker } from './offsets.js';
 import { makeSchedule, planNext, tierFor } from './plan.js';
 import type { DeliveryRecord } from '../record.js';
@@ -116,11 +116,24 @@ describe('lane: concurrency limit, per-record order', () => {
     const gates: (() => void)[] = [];
     const lane = new Lane<{ recordKey: string }>(10, () => new Promise<void>((r) => gates.push(r)), () => t);
     for (let i = 0; i < 30; i++) lane.push({ recordKey: `r${i}` });
-    expect(lane.expectedWaitMs()).toBe(Infinity); // nothing completed yet
+    expect(lane.expectedWaitMs()).toBe(0); // nothing completed yet, and not for long: not a stuck lane
     for (let i = 0; i < 10; i++) gates.shift()!();
     await new Promise((r) => setTimeout(r, 0));
     t += 100; // 10 done in 100 ms
     expect(lane.queued).toBe(10);
     expect(lane.expectedWaitMs()).toBeCloseTo(100, 0);
+  });
+
+  it('takes a lane whose attempts hang for a stuck one once they have run a while without completing', () => {
+    let t = 1_000_000;
+    const lane = new Lane<{ recordKey: string }>(10, () => new Promise<void>(() => undefined), () => t);
+    for (let i = 0; i < 30; i++) lane.push({ recordKey: `r${i}` });
+    expect(lane.expectedWaitMs()).toBe(0);
+    t += STALL_GRACE_MS - 1;
+    expect(lane.expectedWaitMs()).toBe(0); // a busy event loop can hold the first replies back this long
+    t += 3_000 - STALL_GRACE_MS + 1;
+    expect(lane.expectedWaitMs()).toBe(6_000); // 3 s without a completion: the 20 queued need 2 more rounds of ≥ 3 s
+    const idle = new Lane<{ recordKey: string }>(10, async () => undefined, () => t);
+    expect(idle.expectedWaitMs()).toBe(0);
   });
 });

@@ -4,6 +4,9 @@
  * started in arrival order otherwise. Lanes are independent, so a slow
  * subscription fills only its own lane, never another's.
  */
+/** How long attempts may go without completing before the lane's drain time is estimated from that alone. */
+export const STALL_GRACE_MS = 1_000;
+
 export interface LaneItem {
   recordKey: string;
 }
@@ -16,6 +19,8 @@ export class Lane<T extends LaneItem> {
   #windowStart = 0;
   #windowDone = 0;
   #lastRate = 0;
+  /** Since when attempts have been running without one completing (undefined: none running). */
+  #stalledSince: number | undefined;
 
   constructor(
     private readonly limit: number,
@@ -24,14 +29,24 @@ export class Lane<T extends LaneItem> {
   ) {}
 
   /**
-   * How long the queue would take to drain at the pace the lane completed
-   * attempts over about the last second (Infinity when nothing completed).
+   * How long the queue would take to drain: at the pace the lane completed
+   * attempts over about the last second; without such a pace, as if every
+   * attempt took at least as long as the running ones have gone without
+   * completing (`limit` at a time), once that is over `STALL_GRACE_MS`. So a
+   * fresh lane of a fast endpoint (a restart with a backlog, whose first
+   * replies can wait a few hundred ms behind the event loop routing the first
+   * fetch) is not taken for a stuck one, and a lane whose attempts hang is
+   * within about a second.
    */
   expectedWaitMs(): number {
     this.#roll();
-    const elapsed = Math.max(1, this.now() - this.#windowStart);
+    const now = this.now();
+    const elapsed = Math.max(1, now - this.#windowStart);
     const rate = Math.max(this.#lastRate, this.#windowDone / elapsed);
-    return rate > 0 ? this.#queue.length / rate : Infinity;
+    if (rate > 0) return this.#queue.length / rate;
+    const stalled = this.#stalledSince === undefined ? 0 : now - this.#stalledSince;
+    if (stalled < STALL_GRACE_MS) return 0;
+    return Math.ceil(this.#queue.length / this.limit) * stalled;
   }
 
   #roll(): void {
@@ -78,10 +93,11 @@ export class Lane<T extends LaneItem> {
       }
       this.#queue.splice(i, 1);
       this.#busy.add(item.recordKey);
-      this.#inFlight++;
+      if (this.#inFlight++ === 0) this.#stalledSince = this.now();
       void this.run(item).finally(() => {
         this.#roll();
         this.#windowDone++;
+        this.#stalledSince = this.#inFlight > 1 ? this.now() : undefined;
         this.#busy.delete(item.recordKey);
         this.#inFlight--;
         this.#pump();
