@@ -176,7 +176,7 @@ export class OrgSupervisor {
   async #applyCdc(objects: string[]): Promise<void> {
     const channels = objects.map(channelFor);
     const positions = new Map<string, CdcPosition>();
-    const catchUp: [string, number][] = [];
+    const catchUp = new Map<string, CdcPosition>();
     const now = this.#opts.now?.() ?? Date.now();
     for (const ch of channels) {
       const cp = this.#opts.store.cdcCheckpoint(this.#ctx.connectionId, ch);
@@ -185,25 +185,30 @@ export class OrgSupervisor {
       } else if (cp) {
         // Followed before (by this or another instance) but no event was processed:
         // the stream restarts at -1 and what changed since then is read back.
-        const object = objectForChangeEvent(ch.replace(/^\/data\//, ''));
-        if (object) catchUp.push([object, cp.commitTimestamp]);
+        catchUp.set(ch, { replayId: '-1', commitTimestamp: cp.commitTimestamp });
       } else {
         // First follow: remember when, durably, before subscribing at -1 (new events
         // only). A restart or a handover before the first event then reconciles from
         // here instead of silently starting at -1 again. The margin covers clock skew.
+        const since = now - CLOCK_SKEW_MARGIN_MS;
         await this.#opts.store.putCheckpoint({
           kind: 'cdc', connectionId: this.#ctx.connectionId, channel: ch, replayId: FOLLOWED_SINCE,
-          commitTimestamp: now - CLOCK_SKEW_MARGIN_MS, updatedAt: new Date(now).toISOString(),
+          commitTimestamp: since, updatedAt: new Date(now).toISOString(),
         });
+        // And read back once the subscribe took effect: a change committed after
+        // following began but before Salesforce processed the subscribe is in no stream
+        // at -1 (a record created right after connecting was lost that way).
+        catchUp.set(ch, { replayId: '-1', commitTimestamp: since });
       }
     }
-    await this.#startCdc(channels, positions);
-    for (const [object, since] of catchUp) await this.#reconcile(object, since);
+    // Both catch-ups run only once the channel is subscribed (the subscriber's gap
+    // path), so a change made during the read streams in instead of falling between.
+    await this.#startCdc(channels, positions, catchUp);
   }
 
-  async #startCdc(channels: string[], positions: Map<string, CdcPosition>): Promise<void> {
+  async #startCdc(channels: string[], positions: Map<string, CdcPosition>, catchUp: Map<string, CdcPosition>): Promise<void> {
     if (this.#cdc) {
-      await this.#cdc.setChannels(channels, positions);
+      await this.#cdc.setChannels(channels, positions, catchUp);
       return;
     }
     if (channels.length === 0) return;
@@ -211,13 +216,15 @@ export class OrgSupervisor {
       session: this.session,
       channels,
       positions,
+      catchUp,
       logger: this.#log,
       handle: (batch) => this.#handleCdc(batch),
       commit: (moved) => this.#commitCdc(moved),
       onGap: async (channel, since) => {
         const object = objectForChangeEvent(channel.replace(/^\/data\//, ''));
         if (!object || !since) return;
-        this.#log.warn({ channel, since: since.replayId }, 'replay window lost: reconciling through REST');
+        if (since.replayId === '-1') this.#log.info({ channel, since: new Date(since.commitTimestamp).toISOString() }, 'catching up through REST what the stream at -1 cannot replay');
+        else this.#log.warn({ channel, since: since.replayId }, 'replay window lost: reconciling through REST');
         await this.#reconcile(object, since.commitTimestamp);
       },
       onChannelRejected: (channel, error) => {

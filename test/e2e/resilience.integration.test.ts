@@ -202,6 +202,22 @@ describe('org-side faults', () => {
     await reader.waitFor(created(after.id!), 30_000, `after ${kind}`);
   }, 60_000);
 
+  it('a change made right after subscribing, before the stream is even set up, is published (first-follow catch-up)', async () => {
+    const org = await createOrg(emulator.url);
+    const user = orgUser(org);
+    const c = await svc.api<{ id: string }>('POST', '/v1/connections', { loginUrl: org.loginUrl, clientId: org.clientId, clientSecret: org.clientSecret, refreshToken: org.refreshToken });
+    expect(c.status).toBe(201);
+    const s = await svc.api('POST', '/v1/subscriptions', { connectionId: c.body.id, trigger: 'record.created', object: 'Lead', destination: { type: 'webhook', url: 'http://127.0.0.1:9/h' } });
+    expect(s.status).toBe(201);
+    // No wait for the subscriber: a stream at -1 alone would never announce these.
+    const early = await user.sobject('Lead').create({ LastName: 'Early', Company: 'X' });
+    await waitUntil(async () => (await svc.api<{ subscriber: string }>('GET', `/v1/connections/${c.body.id}`)).body.subscriber === 'running', 20_000, 'subscriber running');
+    const next = await user.sobject('Lead').create({ LastName: 'Next', Company: 'X' });
+    await reader.waitFor(created(early.id!), 20_000, 'the Lead created before the stream took effect');
+    await reader.waitFor(created(next.id!), 20_000, 'the Lead created just after');
+    expect(reader.events.find((e) => e.subject === early.id)?.data).toMatchObject({ detectedBy: 'reconcile' });
+  });
+
   it('a revoked refresh token puts the connection in needs_reauth and stops its subscriber', async () => {
     const org = await createOrg(emulator.url);
     const id = await connectAndSubscribe(svc.api, org);

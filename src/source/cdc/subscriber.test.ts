@@ -120,6 +120,25 @@ describe('CDC subscriber against the emulator streaming server', () => {
     expect(k.gaps).toHaveLength(1);
   });
 
+  it('catchUp: a channel without a position is reconciled from the given time only once subscribed; with a position it is not', async () => {
+    const session = fakeSession(ch);
+    let duringCatchUp: string | undefined;
+    const k = sink({
+      onGap: async () => {
+        // A change committed while the caller reads back must stream in: the subscribe already took effect.
+        duringCatchUp = ch.publish('Account', 'during catch-up');
+      },
+    });
+    const since = { replayId: '-1', commitTimestamp: 1_000 };
+    const s = track(createCdcSubscriber(options(session, k, { channels: [ACCOUNT, CONTACT], catchUp: new Map([[ACCOUNT, since], [CONTACT, since]]), positions: new Map([[CONTACT, { replayId: ch.publish('Contact'), commitTimestamp: 5 }]]) })));
+    await s.start();
+    await waitFor(() => k.gaps.length === 1 && duringCatchUp !== undefined, 5000, 'the catch-up');
+    expect(k.gaps).toEqual([{ channel: ACCOUNT, since }]);
+    await waitFor(() => k.ids().includes(duringCatchUp!), 5000, 'the change made during the catch-up, streamed');
+    await settle(200);
+    expect(k.gaps).toHaveLength(1);
+  });
+
   it('a replayId older than 72 h (clock moved) is a gap too; a re-handshake before any new event reports the same gap again', async () => {
     const session = fakeSession(ch);
     const old = ch.publish('Account');

@@ -63,6 +63,7 @@ class Subscriber implements CdcSubscriber {
     this.#policy = opts.retry ?? DEFAULT_RETRY;
     this.#maxBuffered = opts.maxBuffered ?? DEFAULT_MAX_BUFFERED;
     this.#cursors = new Cursors(opts.channels, opts.positions);
+    for (const ch of opts.channels) this.#catchUp(ch, opts.positions.get(ch), opts.catchUp);
     this.#pipeline = new BatchPipeline({
       handle: opts.handle,
       onHandled: (batch) => this.#onHandled(batch),
@@ -106,7 +107,13 @@ class Subscriber implements CdcSubscriber {
     this.#build();
   }
 
-  async setChannels(channels: string[], positions?: ReadonlyMap<string, CdcPosition>): Promise<void> {
+  /** A channel starting without a position but with a time to catch up from reconciles it once subscribed. */
+  #catchUp(channel: string, position: CdcPosition | undefined, catchUp: ReadonlyMap<string, CdcPosition> | undefined): void {
+    const since = catchUp?.get(channel);
+    if (!position && since && !this.#gaps.has(channel)) this.#gaps.set(channel, since);
+  }
+
+  async setChannels(channels: string[], positions?: ReadonlyMap<string, CdcPosition>, catchUp?: ReadonlyMap<string, CdcPosition>): Promise<void> {
     const wanted = new Set(channels);
     for (const ch of this.#cursors.channels()) {
       if (wanted.has(ch)) continue;
@@ -119,7 +126,9 @@ class Subscriber implements CdcSubscriber {
     }
     for (const ch of wanted) {
       if (this.#cursors.has(ch)) continue;
-      this.#cursors.add(ch, positions?.get(ch) ?? this.#opts.positions.get(ch));
+      const position = positions?.get(ch) ?? this.#opts.positions.get(ch);
+      this.#cursors.add(ch, position);
+      this.#catchUp(ch, position, catchUp);
       this.#stream?.subscribe(ch);
     }
     // A client with no channel would only keep long-polling for nothing.

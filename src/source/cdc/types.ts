@@ -47,6 +47,14 @@ export interface CdcSubscriberOptions {
    */
   positions: ReadonlyMap<string, CdcPosition>;
   /**
+   * Channels without a position that must still be caught up from a time: a first
+   * follow (changes made between following and the subscribe taking effect) or one
+   * followed before but never advanced. Reconciled through `onGap` once the channel
+   * is subscribed, exactly like a replay gap, so nothing falls between the read and
+   * the stream.
+   */
+  catchUp?: ReadonlyMap<string, CdcPosition>;
+  /**
    * Normalize, detect, publish. Resolves only once Kafka acknowledged every event of
    * the batch. Called sequentially, never concurrently, in arrival order; a rejection
    * makes the subscriber call it again with the same batch after a backoff.
@@ -94,7 +102,7 @@ export interface CdcSubscriber {
   /** Stops streaming, lets an in-flight `handle` settle, commits what was processed. Buffered messages are dropped (they come back from the checkpoint). */
   stop(): Promise<void>;
   /** Adds and removes channels on the running client; new channels start from `positions` (else the initial positions, else -1). */
-  setChannels(channels: string[], positions?: ReadonlyMap<string, CdcPosition>): Promise<void>;
+  setChannels(channels: string[], positions?: ReadonlyMap<string, CdcPosition>, catchUp?: ReadonlyMap<string, CdcPosition>): Promise<void>;
   state(): CdcState;
   /** Latest processed (handled) position per channel, falling back to the checkpoint it started from. */
   positions(): Map<string, CdcPosition>;
