@@ -131,7 +131,8 @@ export const fuzz: Scenario = {
           status = res.status;
         } catch (err) {
           status = 0; // connection reset / timeout: as bad as a 500
-          fiveHundreds.push(`${r.method} ${r.path.slice(0, 80)}: ${(err as Error).message}`);
+          const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+          fiveHundreds.push(`${r.method} ${r.path.slice(0, 80)}: ${(err as Error).message}${cause ? ` (${cause.code ?? ''} ${cause.message ?? ''})` : ''} body=${(r.body ?? '').slice(0, 80)} headers=${JSON.stringify(r.headers).slice(0, 120)}`);
         }
         statuses[String(status)[0] + 'xx'] = (statuses[String(status)[0] + 'xx'] ?? 0) + 1;
         if (status >= 500) fiveHundreds.push(`${status} ${r.method} ${r.path.slice(0, 80)} ${(r.body ?? '').slice(0, 120)}`);

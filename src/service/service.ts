@@ -218,6 +218,11 @@ export async function startService({ config, logger, instanceId, modeRefreshMs }
     public: [oauthCallbackRouter(sessionDeps)],
   });
   const server: Server = app.listen(config.http.port, config.http.host);
+  // Idle keep-alive connections outlive a load balancer's (AWS ALB: 60 s): with
+  // Node's 5 s a client or proxy reusing a connection the server just closed gets
+  // a reset (an ALB answers 502). Header timeout above it, as Node requires.
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
   await new Promise<void>((resolve, reject) => {
     server.once('listening', resolve);
     server.once('error', reject);
