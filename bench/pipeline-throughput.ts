@@ -13,9 +13,15 @@
  *    starts on the same topics (state and checkpoints from Kafka) and replays it;
  *    rate = events / (last − first Kafka timestamp of the backlog): the pipeline's
  *    capacity (CometD delivery → normalize → detect → publish), with no generator bound.
+ *    The new instance runs the source role only (delivery elsewhere, as
+ *    pipeline-latency's `sourceOnly`): with both roles the same event loop also
+ *    delivers every replayed event as a webhook, which is delivery's cost, not the
+ *    pipeline's (BENCH_CATCHUP_ROLES=source,delivery measures that instead).
  * Kafka timestamps are CreateTime, set by the producer when it sends the batch.
  */
 import { performance, type EventLoopUtilization } from 'node:perf_hooks';
+
+const CATCHUP_ROLES = (process.env.BENCH_CATCHUP_ROLES ?? 'source').split(',').map((r) => r.trim()) as ('source' | 'delivery')[];
 import type { Bench, BenchContext, Figures } from './lib.js';
 import {
   createEventsTopic,
@@ -170,7 +176,7 @@ export const pipelineThroughput: Bench = {
       cpu0 = process.cpuUsage();
       elu0 = performance.eventLoopUtilization();
       emCpu0 = await em.cpu();
-      svc = await startBenchService(ctx, { prefix, hookUrl: reader.hookUrl });
+      svc = await startBenchService(ctx, { prefix, hookUrl: reader.hookUrl, roles: CATCHUP_ROLES });
       const loadedMs = Date.now() - t0;
       await waitUntil(async () => (await reader!.count()) - from >= backlog, 120_000, `${backlog} backlog events`, 50);
       const catchupMs = Date.now() - t0;
@@ -184,9 +190,10 @@ export const pipelineThroughput: Bench = {
         serviceStartToLoadedMs: loadedMs,
         serviceStartToAllPublishedMs: catchupMs,
         cpuCores: catchupCpu,
+        roles: CATCHUP_ROLES,
       };
       ctx.log(
-        `  catch-up: ${caught.length} backlog events published at ${catchup.eventsPerS} ev/s (first→last Kafka timestamp); ${catchupMs} ms from service start; ` +
+        `  catch-up (instance roles ${CATCHUP_ROLES.join(',')}): ${caught.length} backlog events published at ${catchup.eventsPerS} ev/s (first→last Kafka timestamp); ${catchupMs} ms from service start; ` +
           `cpu: service process ${catchupCpu.benchProcess} (event loop ${catchupCpu.benchProcessEventLoopUtilization} busy), emulator ${catchupCpu.emulator} cores`,
       );
 
