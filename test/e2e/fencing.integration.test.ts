@@ -11,12 +11,10 @@
  * The session timeout is shortened to 8 s (FORCEHOOK_OWNERS_SESSION_TIMEOUT_MS) so the test need not wait 30 s.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventId } from '../../src/events/id.js';
-import type { EventType } from '../../src/events/schema.js';
 import type { RunningEmulator } from '../../src/emulator/server.js';
 import { testBrokers, uniquePrefix } from '../support/kafka.js';
 import { spawnForcehook, type Spawned } from '../support/process.js';
-import { API_TOKEN, SECRET_KEY, adminCall, createOrg, readEvents, startTestEmulator, startTestService, waitUntil, type OrgCredentials, type TestService } from '../support/stack.js';
+import { API_TOKEN, SECRET_KEY, adminCall, createOrg, readEvents, startTestEmulator, startTestService, waitUntil, type OrgCredentials, type TestService, expectedLeadEvents, httpApi} from '../support/stack.js';
 
 const SESSION_MS = 8_000;
 const HANDOVER_MS = 3_000;
@@ -31,32 +29,8 @@ afterAll(async () => {
   await emulator?.close();
 });
 
-const TYPE_OF: Record<string, EventType> = { CREATE: 'salesforce.record.created', UPDATE: 'salesforce.record.updated', DELETE: 'salesforce.record.deleted', UNDELETE: 'salesforce.record.undeleted' };
 
-function expectedLeadEvents(org: OrgCredentials): Map<string, string> {
-  const out = new Map<string, string>();
-  for (const ev of emulator.emulator.org(org.orgId)!.bus.eventsAfter(0)) {
-    const h = (ev.payload as { ChangeEventHeader: { entityName: string; recordIds: string[]; changeType: string; commitTimestamp: number } }).ChangeEventHeader;
-    if (h.entityName !== 'Lead' || !TYPE_OF[h.changeType]) continue;
-    for (const recordId of h.recordIds) {
-      const type = TYPE_OF[h.changeType]!;
-      out.set(eventId({ orgId: org.orgId, recordId, type, commitTimestamp: h.commitTimestamp }), `${type} ${recordId}`);
-    }
-  }
-  return out;
-}
 
-function httpApi(url: string): TestService['api'] {
-  return async <T>(method: string, path: string, body?: unknown) => {
-    const res = await fetch(`${url}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${API_TOKEN}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const text = await res.text();
-    return { status: res.status, body: (text ? JSON.parse(text) : undefined) as T };
-  };
-}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -215,7 +189,7 @@ describe('fencing and crash, two instances', () => {
       for (const org of orgs) await adminCall(emulator.url, 'POST', `/__emulator/orgs/${org.orgId}/activity`, { perSecond: 0 });
       await sleep(1_000);
       const expected = new Map<string, string>();
-      for (const org of orgs) for (const [k, v] of expectedLeadEvents(org)) expected.set(k, v);
+      for (const org of orgs) for (const [k, v] of expectedLeadEvents(emulator, org)) expected.set(k, v);
       expect(expected.size).toBeGreaterThan(300);
       await reader.waitFor((evs) => {
         const got = new Set(evs.map((e) => e.id));

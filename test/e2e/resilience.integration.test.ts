@@ -5,8 +5,6 @@
  * must appear on Kafka under the id the contract derives for it.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventId } from '../../src/events/id.js';
-import type { EventType } from '../../src/events/schema.js';
 import type { RunningEmulator } from '../../src/emulator/server.js';
 import { testBrokers, uniquePrefix } from '../support/kafka.js';
 import { spawnForcehook, type Spawned } from '../support/process.js';
@@ -22,6 +20,8 @@ import {
   waitUntil,
   type OrgCredentials,
   type TestService,
+  expectedLeadEvents,
+  httpApi,
 } from '../support/stack.js';
 
 let emulator: RunningEmulator;
@@ -32,22 +32,7 @@ afterAll(async () => {
   await emulator?.close();
 });
 
-const TYPE_OF: Record<string, EventType> = { CREATE: 'salesforce.record.created', UPDATE: 'salesforce.record.updated', DELETE: 'salesforce.record.deleted', UNDELETE: 'salesforce.record.undeleted' };
 
-/** The events the contract promises for every Lead change the emulator committed. */
-function expectedLeadEvents(org: OrgCredentials): Map<string, string> {
-  const bus = emulator.emulator.org(org.orgId)!.bus;
-  const out = new Map<string, string>();
-  for (const ev of bus.eventsAfter(0)) {
-    const h = (ev.payload as { ChangeEventHeader: { entityName: string; recordIds: string[]; changeType: string; commitTimestamp: number } }).ChangeEventHeader;
-    if (h.entityName !== 'Lead' || !TYPE_OF[h.changeType]) continue;
-    for (const recordId of h.recordIds) {
-      const type = TYPE_OF[h.changeType]!;
-      out.set(eventId({ orgId: org.orgId, recordId, type, commitTimestamp: h.commitTimestamp }), `${type} ${recordId}`);
-    }
-  }
-  return out;
-}
 
 async function connectAndSubscribe(api: TestService['api'], org: OrgCredentials, triggers = ['record.created', 'record.updated', 'record.deleted', 'record.undeleted']): Promise<string> {
   const c = await api<{ id: string }>('POST', '/v1/connections', { loginUrl: org.loginUrl, clientId: org.clientId, clientSecret: org.clientSecret, refreshToken: org.refreshToken });
@@ -70,17 +55,6 @@ async function retryUser<T>(fn: () => Promise<T>): Promise<T> {
   }
 }
 
-function httpApi(url: string): TestService['api'] {
-  return async <T>(method: string, path: string, body?: unknown) => {
-    const res = await fetch(`${url}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${API_TOKEN}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const text = await res.text();
-    return { status: res.status, body: (text ? JSON.parse(text) : undefined) as T };
-  };
-}
 
 describe('durability', () => {
   it('kill -9 during steady activity, then restart: nothing missing, duplicates carry the same id', async () => {
@@ -107,7 +81,7 @@ describe('durability', () => {
       await new Promise((r) => setTimeout(r, 2_000));
       svc = await spawnForcehook(['serve'], env);
       await new Promise((r) => setTimeout(r, 5_000)); // the activity runs out meanwhile
-      const expected = expectedLeadEvents(org);
+      const expected = expectedLeadEvents(emulator, org);
       expect(expected.size).toBeGreaterThan(100);
       await reader.waitFor((evs) => {
         const got = new Set(evs.map((e) => e.id));

@@ -7,11 +7,9 @@
  * calls (only moved orgs restart).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventId } from '../../src/events/id.js';
-import type { EventType } from '../../src/events/schema.js';
 import type { RunningEmulator } from '../../src/emulator/server.js';
 import { uniquePrefix } from '../support/kafka.js';
-import { adminCall, createOrg, readEvents, startTestEmulator, startTestService, waitUntil, type OrgCredentials, type TestService } from '../support/stack.js';
+import { adminCall, createOrg, readEvents, startTestEmulator, startTestService, waitUntil, type OrgCredentials, type TestService, expectedLeadEvents} from '../support/stack.js';
 
 let emulator: RunningEmulator;
 beforeAll(async () => {
@@ -21,20 +19,7 @@ afterAll(async () => {
   await emulator?.close();
 });
 
-const TYPE_OF: Record<string, EventType> = { CREATE: 'salesforce.record.created', UPDATE: 'salesforce.record.updated', DELETE: 'salesforce.record.deleted', UNDELETE: 'salesforce.record.undeleted' };
 
-function expectedLeadEvents(org: OrgCredentials): Map<string, string> {
-  const out = new Map<string, string>();
-  for (const ev of emulator.emulator.org(org.orgId)!.bus.eventsAfter(0)) {
-    const h = (ev.payload as { ChangeEventHeader: { entityName: string; recordIds: string[]; changeType: string; commitTimestamp: number } }).ChangeEventHeader;
-    if (h.entityName !== 'Lead' || !TYPE_OF[h.changeType]) continue;
-    for (const recordId of h.recordIds) {
-      const type = TYPE_OF[h.changeType]!;
-      out.set(eventId({ orgId: org.orgId, recordId, type, commitTimestamp: h.commitTimestamp }), `${type} ${recordId}`);
-    }
-  }
-  return out;
-}
 
 const apiCalls = async (org: OrgCredentials): Promise<number> =>
   (await adminCall<{ apiCalls: number }>(emulator.url, 'GET', `/__emulator/orgs/${org.orgId}/stats`)).apiCalls;
@@ -122,7 +107,7 @@ describe('scale-out', () => {
       await new Promise((r) => setTimeout(r, Math.max(0, joinAt + 30_000 - Date.now())));
       clearInterval(sampler);
       const expected = new Map<string, string>();
-      for (const org of orgs) for (const [k, v] of expectedLeadEvents(org)) expected.set(k, v);
+      for (const org of orgs) for (const [k, v] of expectedLeadEvents(emulator, org)) expected.set(k, v);
       expect(expected.size).toBeGreaterThan(500);
       await reader.waitFor((evs) => {
         const got = new Set(evs.map((e) => e.id));

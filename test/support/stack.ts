@@ -12,6 +12,8 @@ import { testLogger, type Logger } from '../../src/core/log.js';
 import { createKafka, topicSpecs, topics } from '../../src/kafka/index.js';
 import type { ConsumedMessage, KafkaClient } from '../../src/kafka/types.js';
 import { fromKafkaMessage } from '../../src/publish/message.js';
+import { eventId } from '../../src/events/id.js';
+import type { EventType } from '../../src/events/schema.js';
 import { startService, type RunningService } from '../../src/service/service.js';
 import { startEmulator, type RunningEmulator } from '../../src/emulator/server.js';
 import { testBrokers, uniquePrefix } from './kafka.js';
@@ -95,17 +97,38 @@ export async function startTestService(opts: {
   return {
     service,
     prefix: opts.prefix,
-    async api<T>(method: string, path: string, body?: unknown) {
-      const res = await fetch(`${service.url}${path}`, {
-        method,
-        headers: { authorization: `Bearer ${API_TOKEN}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-        body: body === undefined ? undefined : JSON.stringify(body),
-      });
-      const text = await res.text();
-      return { status: res.status, body: (text ? JSON.parse(text) : undefined) as T };
-    },
+    api: httpApi(service.url),
     stop: () => service.stop(),
   };
+}
+
+/** The service's `/v1` API at `url` (an in-process instance or a spawned `forcehook serve`), with the test token. */
+export function httpApi(url: string): TestService['api'] {
+  return async <T>(method: string, path: string, body?: unknown) => {
+    const res = await fetch(`${url}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${API_TOKEN}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await res.text();
+    return { status: res.status, body: (text ? JSON.parse(text) : undefined) as T };
+  };
+}
+
+const TYPE_OF: Record<string, EventType> = { CREATE: 'salesforce.record.created', UPDATE: 'salesforce.record.updated', DELETE: 'salesforce.record.deleted', UNDELETE: 'salesforce.record.undeleted' };
+
+/** The events the contract promises (id → "type recordId") for every Lead change the emulator committed to `org`. */
+export function expectedLeadEvents(emulator: RunningEmulator, org: OrgCredentials): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const ev of emulator.emulator.org(org.orgId)!.bus.eventsAfter(0)) {
+    const h = (ev.payload as { ChangeEventHeader: { entityName: string; recordIds: string[]; changeType: string; commitTimestamp: number } }).ChangeEventHeader;
+    if (h.entityName !== 'Lead' || !TYPE_OF[h.changeType]) continue;
+    for (const recordId of h.recordIds) {
+      const type = TYPE_OF[h.changeType]!;
+      out.set(eventId({ orgId: org.orgId, recordId, type, commitTimestamp: h.commitTimestamp }), `${type} ${recordId}`);
+    }
+  }
+  return out;
 }
 
 export interface ReceivedEvent {

@@ -297,8 +297,9 @@ export function createDispatcher(cfg: DispatcherConfig, deps: DispatcherDeps): D
         return; // no verdict: the offset stays uncommitted and the attempt is made again
       }
       if (deps.metrics) {
-        perAttempt(deps.metrics, type, outcome.result).duration.observe((clock.now() - started) / 1000);
-        perAttempt(deps.metrics, type, outcome.result).attempts.inc();
+        const m = perAttempt(deps.metrics, type, outcome.result);
+        m.duration.observe((clock.now() - started) / 1000);
+        m.attempts.inc();
       }
       if (outcome.result === 'delivered') breaker.success();
       else breaker.failure();
