@@ -92,12 +92,12 @@ export class SourceManager implements ConnectionRuntime {
 
   status(connectionId: string): { subscriber: string; objects: ObjectStatus[] } | undefined {
     const s = this.#supervisors.get(connectionId);
-    return s ? { subscriber: s.state(), objects: s.objectModes() } : undefined;
+    return s ? { subscriber: s.view(), objects: s.objectModes() } : undefined;
   }
 
   /** States of the subscribers running here, for metrics. */
   *states(): Iterable<string> {
-    for (const s of this.#supervisors.values()) yield s.state();
+    for (const s of this.#supervisors.values()) yield s.view();
   }
 
   supervisor(connectionId: string): OrgSupervisor | undefined {

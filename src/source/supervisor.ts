@@ -98,6 +98,19 @@ export class OrgSupervisor {
     return this.#state.state;
   }
 
+  /**
+   * What the API shows: `running` only once every streamed channel is live, else the
+   * stream's own state (`connecting`, `reconnecting`, `paused`). A client that sees
+   * `running` can rely on the next change arriving in its transaction's order; before,
+   * a change may only be caught up through REST, object by object.
+   */
+  view(): string {
+    const s = this.#state.state;
+    if (s !== 'running' || !this.#cdc || ![...this.#modes.values()].includes('cdc')) return s;
+    const cdc = this.#cdc.state();
+    return cdc === 'subscribed' ? s : cdc;
+  }
+
   objectModes(): ObjectMode[] {
     return [...this.#objects.values()].map((object) => {
       const at = this.#lastEventAt.get(lc(object));

@@ -323,12 +323,16 @@ describe('CDC subscriber against the emulator streaming server', () => {
 
   it('setChannels adds and removes channels on the running client', async () => {
     const k = sink();
-    const s = track(createCdcSubscriber(options(fakeSession(ch), k)));
+    const states: CdcState[] = [];
+    const s = track(createCdcSubscriber(options(fakeSession(ch), k, { onStateChange: (st) => states.push(st) })));
     await s.start();
     await subscribed(s);
     await s.setChannels([ACCOUNT, CONTACT]);
+    // Until the new channel's subscribe is acknowledged, a change to it would be in no stream.
+    expect(s.state()).toBe('connecting');
     await waitFor(() => s.state() === 'subscribed', 5000);
-    await settle(100);
+    expect(states).toEqual(['connecting', 'subscribed', 'connecting', 'subscribed']);
+    // Subscribed means live: a change made right away streams in.
     const c = ch.publish('Contact');
     await waitFor(() => k.handled.length === 1, 5000, 'contact event');
     await s.setChannels([CONTACT]);

@@ -124,13 +124,17 @@ class Subscriber implements CdcSubscriber {
       this.#gaps.delete(ch);
       this.#pipeline.filter((r) => r.message.channel !== ch);
     }
+    let added = false;
     for (const ch of wanted) {
       if (this.#cursors.has(ch)) continue;
       const position = positions?.get(ch) ?? this.#opts.positions.get(ch);
       this.#cursors.add(ch, position);
       this.#catchUp(ch, position, catchUp);
       this.#stream?.subscribe(ch);
+      added = true;
     }
+    // Not every channel is live again until the new one's subscribe is acknowledged.
+    if (added && this.#sm.state === 'subscribed') this.#to('connecting', { reason: 'channel added' });
     // A client with no channel would only keep long-polling for nothing.
     if (this.#cursors.channels().length === 0) this.#drop();
     else if (!this.#stream && !this.#timer && this.#token !== undefined && this.#running() && this.#sm.state !== 'paused') this.#build();
