@@ -56,6 +56,13 @@ export interface DeliveryAttempt<T extends DestinationType = DestinationType> {
    * can rely on it instead of arming a timer of its own.
    */
   budgetMs?: number;
+  /**
+   * When set: calls `listener` once when the attempt is aborted (at once if it
+   * already was), like `signal`'s abort event but without making the signal;
+   * returns the unregistration. The engine sets it; an executor that can stop
+   * its work with a callback prefers it (thousands of attempts per second).
+   */
+  onAbort?(listener: (reason: unknown) => void): () => void;
   /** The engine's clock (tests move it); use it for anything time-dependent (e.g. signatures). */
   now(): number;
 }

@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SecretBox } from '../../core/secrets.js';
+import { EngineAttempt } from '../dispatcher/attempt.js';
 import type { DeliveryAttempt } from '../types.js';
 import { createWebhookExecutor, parseRetryAfter } from './executor.js';
 import { Signer, validSigners } from './sign.js';
@@ -113,6 +114,36 @@ describe('webhook executor: status policy', () => {
       hang.close();
       await slow.close?.();
     }
+  });
+
+  it('an engine attempt aborted through onAbort (a stop) ends a hanging request at once; the signal is never made', async () => {
+    const hang = createServer(() => undefined);
+    await new Promise<void>((r) => hang.listen(0, '127.0.0.1', r));
+    try {
+      const base = attempt(`http://127.0.0.1:${(hang.address() as AddressInfo).port}/`);
+      let signalMade = false;
+      const Probe = class extends EngineAttempt {
+        override get signal(): AbortSignal {
+          signalMade = true;
+          return super.signal;
+        }
+      };
+      const a = new Probe(base.deliveryId, base.subscription, base.event, 1, 15_000, base.now);
+      const started = Date.now();
+      const out = exec.execute(a);
+      setTimeout(() => a.abort(new DOMException('stopping', 'AbortError')), 100);
+      expect(await out).toMatchObject({ result: 'retry', error: expect.stringContaining('stopping') });
+      expect(Date.now() - started).toBeLessThan(2_000);
+      expect(signalMade).toBe(false);
+    } finally {
+      hang.closeAllConnections();
+      hang.close();
+    }
+  });
+
+  it('a 2xx with a body past the cap is still delivered', async () => {
+    reply = { status: 200, body: 'x'.repeat(200_000) };
+    expect(await exec.execute(attempt(`${base}/big`))).toEqual({ result: 'delivered', status: 200 });
   });
 
   it('parses Retry-After seconds and HTTP dates', () => {

@@ -26,7 +26,7 @@
  */
 import { z } from 'zod';
 import type { Dispatcher as UndiciDispatcher } from 'undici';
-import { request } from 'undici';
+import { LRUCache } from 'lru-cache';
 import type { SecretBox } from '../../core/secrets.js';
 import { createEgressAgent } from '../../net/egress.js';
 import type { AttemptOutcome, DeliveryAttempt, Executor } from '../types.js';
@@ -78,24 +78,136 @@ export function classifyError(err: unknown, totalTimeoutMs: number): AttemptOutc
   return { result: 'retry', error: `request failed: ${code ? `${code} ` : ''}${e.message ?? String(err)}`.slice(0, 300) };
 }
 
+/** Where a webhook URL points, as undici's dispatch wants it; parsed once per URL. */
+interface Target {
+  origin: string;
+  path: string;
+}
+
+/** A response body past `maxResponseBytes`: the request is cut there, the status already known. */
+class ResponseTooLarge extends Error {}
+
+/**
+ * One POST through undici's dispatch API, read the way the status policy needs:
+ * a 2xx's body is counted and dropped, another's first bytes kept for the error
+ * snippet, and `Retry-After` picked from the raw headers. `request()` wraps the
+ * same dispatch in an async resource, a body stream and an AbortSignal listener;
+ * the delivery profile showed them as about a third of a POST's CPU, so the
+ * handler is the whole of it here, and it is cancelled through `cancel`.
+ */
+class PostHandler {
+  status = 0;
+  retryAfter: string | undefined;
+  readonly #chunks: Buffer[] = [];
+  #kept = 0;
+  #size = 0;
+  #abort: ((reason: Error) => void) | undefined;
+  #cancelled: Error | undefined;
+  /** Undone when the request ends: the abort listener and timer it was given. */
+  #releases: (() => void)[] = [];
+
+  constructor(
+    readonly resolve: (h: PostHandler) => void,
+    readonly reject: (err: unknown) => void,
+    readonly maxBytes: number,
+    readonly keepBytes: number,
+  ) {}
+
+  get ok(): boolean {
+    return this.status >= 200 && this.status < 300;
+  }
+
+  snippet(chars: number): string {
+    return Buffer.concat(this.#chunks).toString('utf8').replace(/\s+/g, ' ').trim().slice(0, chars);
+  }
+
+  release(fn: () => void): void {
+    this.#releases.push(fn);
+  }
+
+  #end(): void {
+    for (const fn of this.#releases) fn();
+    this.#releases = [];
+  }
+
+  cancel(reason: unknown): void {
+    this.#cancelled = reason instanceof Error ? reason : new Error(String(reason));
+    this.#abort?.(this.#cancelled);
+  }
+
+  onConnect(abort: (reason: Error) => void): void {
+    // Cancelled while queued for a connection: undici asks here whether to go on.
+    if (this.#cancelled) abort(this.#cancelled);
+    else this.#abort = abort;
+  }
+
+  onHeaders(status: number, raw: Buffer[]): boolean {
+    this.status = status;
+    if (status === 429 || status === 503) {
+      for (let i = 0; i + 1 < raw.length; i += 2) {
+        if (raw[i]!.length === 11 && raw[i]!.toString('latin1').toLowerCase() === 'retry-after') this.retryAfter = raw[i + 1]!.toString('latin1');
+      }
+    }
+    return true;
+  }
+
+  onData(chunk: Buffer): boolean {
+    this.#size += chunk.length;
+    if (!this.ok && this.#kept < this.keepBytes) {
+      this.#chunks.push(chunk);
+      this.#kept += chunk.length;
+    }
+    // Read up to the cap so the connection is reused; past it, cut the connection.
+    if (this.#size > this.maxBytes) this.#abort?.(new ResponseTooLarge());
+    return true;
+  }
+
+  onComplete(): void {
+    this.#end();
+    this.resolve(this);
+  }
+
+  onError(err: Error): void {
+    this.#end();
+    if (err instanceof ResponseTooLarge) this.resolve(this);
+    else this.reject(err);
+  }
+}
+
 export function createWebhookExecutor(cfg: WebhookExecutorConfig, deps: WebhookExecutorDeps): Executor<'webhook'> {
   const c = WebhookExecutorConfigSchema.parse(cfg);
   const ownAgent = deps.agent ? undefined : createEgressAgent({ allowPrivate: c.allowPrivateNetworks, connectTimeoutMs: c.connectTimeoutMs });
   const agent = deps.agent ?? ownAgent!;
-
-  async function readCapped(body: AsyncIterable<Buffer> & { destroy?(): void }): Promise<string> {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    for await (const chunk of body) {
-      if (size < c.errorSnippetChars * 4) chunks.push(chunk);
-      size += chunk.length;
-      if (size > c.maxResponseBytes) {
-        body.destroy?.();
-        break;
-      }
+  const targets = new LRUCache<string, Target>({ max: 10_000 });
+  const targetOf = (url: string): Target => {
+    let t = targets.get(url);
+    if (!t) {
+      const u = new URL(url);
+      targets.set(url, (t = { origin: u.origin, path: `${u.pathname}${u.search}` }));
     }
-    return Buffer.concat(chunks).toString('utf8').replace(/\s+/g, ' ').trim().slice(0, c.errorSnippetChars);
-  }
+    return t;
+  };
+
+  const post = (url: string, headers: Record<string, string>, body: string, a: DeliveryAttempt<'webhook'>): Promise<PostHandler> =>
+    new Promise<PostHandler>((resolve, reject) => {
+      const { origin, path } = targetOf(url);
+      const h = new PostHandler(resolve, reject, c.maxResponseBytes, c.errorSnippetChars * 4);
+      const cancel = (reason: unknown) => h.cancel(reason);
+      // The engine's abort (its budget, or stop) through a callback when it offers
+      // one, else its signal; plus our own bound unless the engine's is no longer.
+      if (a.onAbort) h.release(a.onAbort(cancel));
+      else if (a.signal.aborted) cancel(a.signal.reason);
+      else {
+        const onAbort = () => cancel(a.signal.reason);
+        a.signal.addEventListener('abort', onAbort, { once: true });
+        h.release(() => a.signal.removeEventListener('abort', onAbort));
+      }
+      if (a.budgetMs === undefined || a.budgetMs > c.totalTimeoutMs) {
+        const timer = setTimeout(() => cancel(new DOMException(`no complete response within ${c.totalTimeoutMs} ms`, 'TimeoutError')), c.totalTimeoutMs);
+        h.release(() => clearTimeout(timer));
+      }
+      agent.dispatch({ origin, path, method: 'POST', headers, body }, h as unknown as UndiciDispatcher.DispatchHandler);
+    });
 
   return {
     type: 'webhook',
@@ -110,45 +222,20 @@ export function createWebhookExecutor(cfg: WebhookExecutorConfig, deps: WebhookE
         'user-agent': c.userAgent,
         ...signatureHeaders(a.event.id, body, signers, now),
       };
-      // The engine's signal already carries the total bound when it says so
-      // (`budgetMs`): then no controller, timer and listener of our own per
-      // attempt (they showed in the delivery profile, with GC behind them).
-      const own = a.budgetMs === undefined || a.budgetMs > c.totalTimeoutMs;
-      const ac = own ? new AbortController() : undefined;
-      const signal = ac?.signal ?? a.signal;
-      const timer = ac && setTimeout(() => ac.abort(new DOMException(`no complete response within ${c.totalTimeoutMs} ms`, 'TimeoutError')), c.totalTimeoutMs);
-      const onAbort = () => ac?.abort(a.signal.reason);
-      if (ac) {
-        if (a.signal.aborted) onAbort();
-        else a.signal.addEventListener('abort', onAbort, { once: true });
-      }
-      let status: number;
-      let retryAfter: string | string[] | undefined;
-      let snippet: string;
+      let res: PostHandler;
       try {
-        const res = await request(a.subscription.destination.url, { method: 'POST', headers, body, dispatcher: agent, signal });
-        status = res.statusCode;
-        retryAfter = res.headers['retry-after'];
-        // A success's body is never looked at: dump it (same cap, connection kept)
-        // instead of iterating it into a snippet.
-        if (status >= 200 && status < 300) {
-          await res.body.dump({ limit: c.maxResponseBytes });
-          snippet = '';
-        } else snippet = await readCapped(res.body as unknown as AsyncIterable<Buffer> & { destroy?(): void });
+        res = await post(a.subscription.destination.url, headers, body, a);
       } catch (err) {
-        return classifyError(signal.aborted && signal.reason instanceof DOMException ? signal.reason : err, c.totalTimeoutMs);
-      } finally {
-        if (ac) {
-          clearTimeout(timer);
-          a.signal.removeEventListener('abort', onAbort);
-        }
+        return classifyError(err, c.totalTimeoutMs);
       }
-      if (status >= 200 && status < 300) return { result: 'delivered', status };
+      const status = res.status;
+      if (res.ok) return { result: 'delivered', status };
+      const snippet = res.snippet(c.errorSnippetChars);
       const error = `HTTP ${status}${snippet ? `: ${snippet}` : ''}`;
       if (status === 410) return { result: 'disable', error, status };
       if (status >= 300 && status < 400) return { result: 'retry', error: `HTTP ${status}: redirects are not followed; update the URL`, status };
       if (status === 429 || status === 503) {
-        const ms = parseRetryAfter(retryAfter, now);
+        const ms = parseRetryAfter(res.retryAfter, now);
         return { result: 'retry', error, status, ...(ms !== undefined ? { retryAfterMs: ms } : {}) };
       }
       return { result: 'retry', error, status };
