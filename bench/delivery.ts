@@ -148,7 +148,7 @@ export const delivery: Bench = {
       // policy), which is not what this measures. Median of the rounds.
       await svc.stop();
       svc = undefined;
-      const ROUND = Math.min(N, OBJECTS.length * 1_000);
+      const ROUND = Number(process.env.BENCH_DELIVERY_ROUND ?? Math.min(N, OBJECTS.length * 1_000));
       const ROUNDS = Math.max(3, Math.round(N / ROUND));
       ctx.log(`  instance: ${ROUNDS} × ${ROUND} events on ${prefix}.events, drained by a delivery-only instance, ${OBJECTS.length} subscriptions × ${PER_SUBSCRIPTION_CONCURRENCY} in flight`);
       const rounds: { perS: number; cpuCores: number; elu: number; wallMs: number; cpuUsPerDelivery: number }[] = [];

@@ -49,7 +49,7 @@ import type { DeliveryStateKeeper } from '../state/keeper.js';
 import { systemClock, type AttemptOutcome, type Clock, type DeliveryAttempt, type ExecutorRegistry, type Executor } from '../types.js';
 import { EngineAttempt } from './attempt.js';
 import { BreakerConfigSchema, CircuitBreaker } from './breaker.js';
-import { Lane } from './lane.js';
+import { Lane, type LaneProgress } from './lane.js';
 import { OffsetTracker, type Taken } from './offsets.js';
 import { defer, makeSchedule, planNext, type Schedule } from './plan.js';
 
@@ -135,6 +135,7 @@ export function createDispatcher(cfg: DispatcherConfig, deps: DispatcherDeps): D
   const retryTopics = new Map(schedule.tiers.map((ms) => [deps.topics.retry(ms), ms]));
   const tracker = new OffsetTracker();
   const lanes = new Map<string, Lane<Item>>();
+  const progress: LaneProgress = { lastCompletionAt: 0 };
   const breakers = new Map<string, CircuitBreaker>();
   /** Retry records not due yet, per partition. */
   const waiting = new Map<string, Item[]>();
@@ -159,7 +160,7 @@ export function createDispatcher(cfg: DispatcherConfig, deps: DispatcherDeps): D
 
   const laneOf = (id: string): Lane<Item> => {
     let l = lanes.get(id);
-    if (!l) lanes.set(id, (l = new Lane<Item>(c.concurrency, (item) => attempt(item), () => clock.now())));
+    if (!l) lanes.set(id, (l = new Lane<Item>(c.concurrency, (item) => attempt(item), now, progress)));
     return l;
   };
 

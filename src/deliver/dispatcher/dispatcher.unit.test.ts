@@ -115,23 +115,32 @@ describe('lane: concurrency limit, per-record order', () => {
     let t = 1_000_000;
     const gates: (() => void)[] = [];
     const lane = new Lane<{ recordKey: string }>(10, () => new Promise<void>((r) => gates.push(r)), () => t);
-    for (let i = 0; i < 30; i++) lane.push({ recordKey: `r${i}` });
+    for (let i = 0; i < 50; i++) lane.push({ recordKey: `r${i}` });
     expect(lane.expectedWaitMs()).toBe(0); // nothing completed yet, and not for long: not a stuck lane
     for (let i = 0; i < 10; i++) gates.shift()!();
     await new Promise((r) => setTimeout(r, 0));
-    t += 100; // 10 done in 100 ms
-    expect(lane.queued).toBe(10);
-    expect(lane.expectedWaitMs()).toBeCloseTo(100, 0);
+    t += 100;
+    // 10 done in its first 100 ms: too early to call a pace (a backlog being routed in holds replies back).
+    expect(lane.expectedWaitMs()).toBe(0);
+    for (let i = 0; i < 10; i++) gates.shift()!();
+    await new Promise((r) => setTimeout(r, 0));
+    t += 900; // a whole window: 20 done in 1 s
+    expect(lane.queued).toBe(20);
+    expect(lane.expectedWaitMs()).toBeCloseTo(1_000, 0);
   });
 
-  it('takes a lane whose attempts hang for a stuck one once they have run a while without completing', () => {
+  it('takes a lane whose attempts hang for a stuck one once they have run a while without completing, while others complete', () => {
     let t = 1_000_000;
-    const lane = new Lane<{ recordKey: string }>(10, () => new Promise<void>(() => undefined), () => t);
+    const progress = { lastCompletionAt: 0 };
+    const lane = new Lane<{ recordKey: string }>(10, () => new Promise<void>(() => undefined), () => t, progress);
     for (let i = 0; i < 30; i++) lane.push({ recordKey: `r${i}` });
     expect(lane.expectedWaitMs()).toBe(0);
     t += STALL_GRACE_MS - 1;
     expect(lane.expectedWaitMs()).toBe(0); // a busy event loop can hold the first replies back this long
     t += 3_000 - STALL_GRACE_MS + 1;
+    // Nothing completed anywhere meanwhile: the process is busy, the endpoint may be fine.
+    expect(lane.expectedWaitMs()).toBe(0);
+    progress.lastCompletionAt = t - 10; // another lane's attempt just completed
     expect(lane.expectedWaitMs()).toBe(6_000); // 3 s without a completion: the 20 queued need 2 more rounds of ≥ 3 s
     const idle = new Lane<{ recordKey: string }>(10, async () => undefined, () => t);
     expect(idle.expectedWaitMs()).toBe(0);

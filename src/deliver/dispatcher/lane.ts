@@ -11,6 +11,11 @@ export interface LaneItem {
   recordKey: string;
 }
 
+/** Shared by the lanes of one dispatcher: when any of them last completed an attempt. */
+export interface LaneProgress {
+  lastCompletionAt: number;
+}
+
 export class Lane<T extends LaneItem> {
   readonly #queue: T[] = [];
   readonly #busy = new Set<string>();
@@ -26,6 +31,7 @@ export class Lane<T extends LaneItem> {
     private readonly limit: number,
     private readonly run: (item: T) => Promise<void>,
     private readonly now: () => number = Date.now,
+    private readonly progress: LaneProgress = { lastCompletionAt: 0 },
   ) {}
 
   /**
@@ -35,17 +41,23 @@ export class Lane<T extends LaneItem> {
    * completing (`limit` at a time), once that is over `STALL_GRACE_MS`. So a
    * fresh lane of a fast endpoint (a restart with a backlog, whose first
    * replies can wait a few hundred ms behind the event loop routing the first
-   * fetch) is not taken for a stuck one, and a lane whose attempts hang is
-   * within about a second.
+   * fetch) is not taken for a stuck one, and a lane whose attempts hang while
+   * other lanes complete theirs is within about a second.
    */
   expectedWaitMs(): number {
     this.#roll();
     const now = this.now();
     const elapsed = Math.max(1, now - this.#windowStart);
-    const rate = Math.max(this.#lastRate, this.#windowDone / elapsed);
+    // A pace needs a whole window first: the first completions of a fresh lane
+    // trail a backlog being routed in, so its first fraction of a window reads slow.
+    const rate = this.#lastRate > 0 ? Math.max(this.#lastRate, this.#windowDone / elapsed) : 0;
     if (rate > 0) return this.#queue.length / rate;
     const stalled = this.#stalledSince === undefined ? 0 : now - this.#stalledSince;
     if (stalled < STALL_GRACE_MS) return 0;
+    // Stalled alone, not with everyone: when no lane completed anything since,
+    // the wait is this process's (a restart routing a large backlog keeps the
+    // event loop from reading replies), not the endpoint's.
+    if (this.progress.lastCompletionAt <= this.#stalledSince!) return 0;
     return Math.ceil(this.#queue.length / this.limit) * stalled;
   }
 
@@ -97,6 +109,7 @@ export class Lane<T extends LaneItem> {
       void this.run(item).finally(() => {
         this.#roll();
         this.#windowDone++;
+        this.progress.lastCompletionAt = this.now();
         this.#stalledSince = this.#inFlight > 1 ? this.now() : undefined;
         this.#busy.delete(item.recordKey);
         this.#inFlight--;

@@ -130,7 +130,7 @@ describe('webhook executor: status policy', () => {
       };
       const a = new Probe(base.deliveryId, base.subscription, base.event, 1, 15_000, base.now);
       const started = Date.now();
-      const out = exec.execute(a);
+      const out = exec.execute(a as unknown as DeliveryAttempt<'webhook'>);
       setTimeout(() => a.abort(new DOMException('stopping', 'AbortError')), 100);
       expect(await out).toMatchObject({ result: 'retry', error: expect.stringContaining('stopping') });
       expect(Date.now() - started).toBeLessThan(2_000);
