@@ -79,6 +79,27 @@ describe('offset tracker: out-of-order completion, in-order commits', () => {
     t.acknowledge([{ ...tp, offset: '13' }]);
     expect(t.committable()).toEqual([]);
   });
+  it('thousands open, completed in any order (gaps in the offsets too): the position is always the end of the done prefix', () => {
+    const t = new OffsetTracker();
+    const offsets = Array.from({ length: 3_000 }, (_, i) => 100 + i * 2); // compacted topics leave gaps
+    const taken = offsets.map((o) => t.take(tp, String(o))!);
+    let seed = 7;
+    const shuffled = [...taken.keys()].sort(() => ((seed = (seed * 48271) % 2147483647) / 2147483647) - 0.5);
+    const done = new Set<number>();
+    for (const i of shuffled) {
+      expect(t.done(taken[i]!)).toBe(true);
+      done.add(i);
+      let prefix = 0;
+      while (done.has(prefix)) prefix++;
+      const moved = t.committable();
+      if (moved.length) {
+        expect(moved).toEqual([{ ...tp, offset: String(offsets[prefix - 1]! + 1) }]);
+        t.acknowledge(moved);
+      }
+    }
+    expect(t.openCount(tp)).toBe(0);
+    expect(t.done(taken[0]!)).toBe(false); // already gone
+  });
   it('work of a revoked partition no longer moves its position', () => {
     const t = new OffsetTracker();
     const a = t.take(tp, '5')!;
@@ -109,6 +130,26 @@ describe('lane: concurrency limit, per-record order', () => {
     await new Promise((r) => setTimeout(r, 200));
     expect(max).toBe(2);
     for (const k of ['a', 'b', 'c']) expect(order.filter((x) => x.startsWith(k))).toEqual([`${k}0`, `${k}1`, `${k}2`]);
+  });
+
+  it('a long queue (past the compaction point) keeps per-record order, runs everything once, and drops what is asked', async () => {
+    const order = new Map<string, number[]>();
+    let ran = 0;
+    const lane = new Lane<{ recordKey: string; n: number }>(8, async (it) => {
+      await new Promise((r) => setImmediate(r));
+      ran++;
+      const seen = order.get(it.recordKey) ?? [];
+      seen.push(it.n);
+      order.set(it.recordKey, seen);
+    });
+    for (let n = 0; n < 5_000; n++) lane.push({ recordKey: `k${n % 11}`, n });
+    lane.push({ recordKey: 'gone', n: -1 });
+    expect(lane.drop((it) => it.recordKey === 'gone')).toBe(1);
+    while (ran < 5_000) await new Promise((r) => setTimeout(r, 5));
+    await new Promise((r) => setTimeout(r, 20));
+    expect(ran).toBe(5_000);
+    expect(order.has('gone')).toBe(false);
+    for (const [, ns] of order) expect(ns).toEqual([...ns].sort((a, b) => a - b));
   });
 
   it('expects a drained queue from its recent pace: a fast lane is not mistaken for a stuck one', async () => {

@@ -17,7 +17,9 @@ export interface LaneProgress {
 }
 
 export class Lane<T extends LaneItem> {
-  readonly #queue: T[] = [];
+  /** Items from `#head` on are queued; the taken prefix is dropped now and then, not per take (O(n) each). */
+  #queue: T[] = [];
+  #head = 0;
   readonly #busy = new Set<string>();
   #inFlight = 0;
   /** Completions in the current measuring window, and the window before's rate (per ms). */
@@ -51,14 +53,14 @@ export class Lane<T extends LaneItem> {
     // A pace needs a whole window first: the first completions of a fresh lane
     // trail a backlog being routed in, so its first fraction of a window reads slow.
     const rate = this.#lastRate > 0 ? Math.max(this.#lastRate, this.#windowDone / elapsed) : 0;
-    if (rate > 0) return this.#queue.length / rate;
+    if (rate > 0) return this.queued / rate;
     const stalled = this.#stalledSince === undefined ? 0 : now - this.#stalledSince;
     if (stalled < STALL_GRACE_MS) return 0;
     // Stalled alone, not with everyone: when no lane completed anything since,
     // the wait is this process's (a restart routing a large backlog keeps the
     // event loop from reading replies), not the endpoint's.
     if (this.progress.lastCompletionAt <= this.#stalledSince!) return 0;
-    return Math.ceil(this.#queue.length / this.limit) * stalled;
+    return Math.ceil(this.queued / this.limit) * stalled;
   }
 
   #roll(): void {
@@ -71,7 +73,7 @@ export class Lane<T extends LaneItem> {
   }
 
   get queued(): number {
-    return this.#queue.length;
+    return this.#queue.length - this.#head;
   }
 
   get inFlight(): number {
@@ -85,25 +87,23 @@ export class Lane<T extends LaneItem> {
 
   /** Drops queued (not started) items matching `pred`; returns how many. */
   drop(pred: (item: T) => boolean): number {
-    let n = 0;
-    for (let i = this.#queue.length - 1; i >= 0; i--) {
-      if (pred(this.#queue[i]!)) {
-        this.#queue.splice(i, 1);
-        n++;
-      }
-    }
-    return n;
+    const before = this.queued;
+    this.#queue = this.#queue.slice(this.#head).filter((item) => !pred(item));
+    this.#head = 0;
+    return before - this.queued;
   }
 
   #pump(): void {
-    for (let i = 0; i < this.#queue.length && this.#inFlight < this.limit; ) {
+    let i = this.#head;
+    while (i < this.#queue.length && this.#inFlight < this.limit) {
       const item = this.#queue[i]!;
       // A later event of a record waits for the earlier one: per-record order.
       if (this.#busy.has(item.recordKey)) {
         i++;
         continue;
       }
-      this.#queue.splice(i, 1);
+      if (i === this.#head) this.#queue[this.#head++] = undefined as unknown as T;
+      else this.#queue.splice(i, 1);
       this.#busy.add(item.recordKey);
       if (this.#inFlight++ === 0) this.#stalledSince = this.now();
       void this.run(item).finally(() => {
@@ -115,6 +115,12 @@ export class Lane<T extends LaneItem> {
         this.#inFlight--;
         this.#pump();
       });
+      // From the head again: `run` may have re-entered (a re-route) and moved the queue.
+      i = this.#head;
+    }
+    if (this.#head > 1_024 && this.#head * 2 > this.#queue.length) {
+      this.#queue = this.#queue.slice(this.#head);
+      this.#head = 0;
     }
   }
 }
