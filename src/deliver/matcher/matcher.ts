@@ -5,8 +5,7 @@
  * and redeliveries travel through topics. `structuredEvent` turns a binary-mode
  * message into the structured CloudEvent a destination receives.
  */
-import { matches } from '../../detect/match.js';
-import type { Trigger } from '../../events/schema.js';
+import { matches, type SubscriptionFilter } from '../../detect/match.js';
 import { fromKafkaMessage } from '../../publish/message.js';
 import type { SubscriptionRecord } from '../../state/records.js';
 import type { DeliveryRecord } from '../record.js';
@@ -31,6 +30,8 @@ export function sdkStructuredEvent(m: Parameters<typeof fromKafkaMessage>[0]): S
   }
 }
 
+const CANONICAL_TIME = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
+
 /** Attributes the SDK maps from `ce_*` headers; any other `ce_*` header is an extension. */
 const KNOWN_CE_HEADERS = new Set(['ce_id', 'ce_type', 'ce_source', 'ce_specversion', 'ce_time', 'ce_subject', 'ce_datacontenttype', 'ce_dataschema']);
 
@@ -49,7 +50,8 @@ function binaryJsonEvent(m: Parameters<typeof fromKafkaMessage>[0]): StructuredE
   let time: string;
   try {
     data = JSON.parse(m.value.toString('utf8'));
-    time = new Date(h.ce_time).toISOString();
+    // The publisher writes canonical ISO times; only another writer's need the Date round trip.
+    time = CANONICAL_TIME.test(h.ce_time) ? h.ce_time : new Date(h.ce_time).toISOString();
   } catch {
     return undefined;
   }
@@ -89,11 +91,15 @@ export function fanOut(event: StructuredEvent, subscriptions: readonly Subscript
   const data = event.data as MatchableData | undefined;
   if (!data || typeof data !== 'object') return [];
   const out: DeliveryRecord[] = [];
+  // Built once per event, not per subscription: this runs for every event × subscription of its connection.
+  const matchable = { type: event.type as never, data: (Array.isArray(data.changedFields) ? data : { ...data, changedFields: [] }) as never };
+  let recordKey: string | undefined;
   for (const s of subscriptions) {
     if (s.connectionId !== data.connectionId) continue;
-    const filter = { trigger: s.trigger as Trigger, ...(s.object ? { object: s.object } : {}), ...(s.campaignId ? { campaignId: s.campaignId } : {}), ...(s.fields ? { fields: s.fields } : {}) };
-    if (!matches(filter, { type: event.type as never, data: { ...data, changedFields: data.changedFields ?? [] } as never })) continue;
-    out.push({ v: 1, subscriptionId: s.id, recordKey: `${data.orgId}:${data.recordId}`, event, attempts: 0, origin: 'match' });
+    // A subscription record is a filter as it is (trigger, object, campaignId, fields).
+    if (!matches(s as SubscriptionFilter, matchable)) continue;
+    recordKey ??= `${data.orgId}:${data.recordId}`;
+    out.push({ v: 1, subscriptionId: s.id, recordKey, event, attempts: 0, origin: 'match' });
   }
   return out;
 }
