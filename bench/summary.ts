@@ -104,6 +104,7 @@ export function headlineFigures(results: Readonly<Record<string, Figures>>): Rec
       deliveriesPerS: headline(b, del, 'throughput.deliveriesPerS', 'deliveries/s'),
       rawUndiciPerS: headline(b, del, 'rawUndici.medianPerS', 'requests/s'),
       ratioToRaw: headline(b, del, 'ratioToRaw', 'ratio', { op: '≥', bound: 0.8 }),
+      ratioToRawDispatch: headline(b, del, 'ratioToRawDispatch', 'ratio'),
       kafkaToReceiptP50Ms: headline(b, del, 'latency.kafkaToReceiptMs.p50', 'ms'),
       kafkaToReceiptP99Ms: headline(b, del, 'latency.kafkaToReceiptMs.p99', 'ms', { op: '≤', bound: 100 }),
     };
