@@ -132,4 +132,53 @@ describe.skipIf(!hasTestBrokers())('dispatcher fan-out', () => {
       await d2.stop();
     }
   });
+
+  it('a slow but alive endpoint does not hold back a healthy one on its partition: at the limit its queued records go to the retry tier instead of holding the partition', async () => {
+    const p2 = uniquePrefix('dispatch-slow');
+    const t2 = topicsOf(p2);
+    const tier = 2_000;
+    await kafka.admin().ensureTopics(topicSpecs(t2, [tier], 1));
+    const seen = new Map<string, string[]>();
+    const executor: Executor<'workflow'> = {
+      type: 'workflow',
+      async execute(a: DeliveryAttempt<'workflow'>): Promise<AttemptOutcome> {
+        seen.set(a.subscription.id, [...(seen.get(a.subscription.id) ?? []), a.event.id]);
+        // Answers, every time, but takes a second: the breaker never opens.
+        if (a.subscription.id === 'slow') await new Promise((r) => setTimeout(r, 1_000));
+        return { result: 'delivered' };
+      },
+    };
+    const d = createDispatcher(
+      { groupId: `${p2}.dispatcher`, retrySchedule: [tier], commitIntervalMs: 20, concurrency: 2, maxOpenPerPartition: 30 },
+      { kafka, topics: t2, subscription: (id) => subscriptions.find((s) => s.id === id), subscriptions: () => subscriptions, keeper, executors: { workflow: executor }, logger: testLogger() },
+    );
+    await d.start();
+    try {
+      const events = Array.from({ length: 120 }, (_, i) => event(i));
+      // Arriving over time, as live traffic does: a pause would hold back what comes after it.
+      const producer = kafka.producer();
+      for (let i = 0; i < events.length; i += 20) {
+        await producer.send(t2.events, events.slice(i, i + 20).map((e) => toKafkaMessage(e)));
+        await new Promise((r) => setTimeout(r, 400));
+      }
+      // The slow endpoint alone would take a minute (2 at a time, 1 s each); pausing
+      // the partition for it would hold the fast one for about as long.
+      // Held by the slow one (a pause until it drains), the last ones would come ~12 s later.
+      await until(() => new Set(seen.get('fast')).size === events.length, 5_000, 'every event at the fast endpoint');
+      expect(d.stats().inFlight).toBeGreaterThan(0); // the slow one is still at it
+      // Nothing dropped: every event is committed only once each delivery is delivered or on the retry topic.
+      await until(async () => {
+        const admin = raw.admin();
+        await admin.connect();
+        try {
+          const [topic] = await admin.fetchOffsets({ groupId: `${p2}.dispatcher`, topics: [t2.events] });
+          return Number(topic!.partitions[0]!.offset) === events.length;
+        } finally {
+          await admin.disconnect();
+        }
+      }, 10_000, 'every event committed');
+    } finally {
+      await d.stop();
+    }
+  }, 60_000);
 });

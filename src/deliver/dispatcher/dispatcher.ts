@@ -20,8 +20,11 @@
  * concurrency limit, per-record order) and returns. A slow subscription fills
  * its own lane; past `laneCapacity` its overflow is deferred to the first retry
  * tier (not counted as an attempt) instead of growing memory or stalling the
- * partition. A partition is paused only when this instance holds
- * `maxOpenPerPartition` records of it whose outcome is not yet durable, and
+ * partition. When this instance holds `maxOpenPerPartition` records of a
+ * partition whose outcome is not yet durable, the queued records of that
+ * partition in lanes that would not reach them before the first retry delay
+ * (slow endpoints: their oldest records hold the commit position back) are
+ * deferred the same way; only if there are none is the partition paused, and
  * resumed when that halves.
  *
  * Retry topics. A record read from a retry topic before its `dueAt` waits in
@@ -170,12 +173,22 @@ export function createDispatcher(cfg: DispatcherConfig, deps: DispatcherDeps): D
     const open = tracker.openCount(tp);
     const k = tpKey(tp);
     if (open >= c.maxOpenPerPartition && !paused.has(k)) {
+      // Pausing stops every subscription reading this partition. When a slow but
+      // alive endpoint is what holds the partition's records open, move its lane's
+      // queued records of this partition to the first retry tier instead: they are
+      // durable there, the commit position moves past them, and the others go on.
+      if (evictSlow(tp) > 0) return;
       paused.set(k, tp);
       consumer?.pause([tp]);
       log.info({ ...tp, open }, 'partition paused: too many records without a durable outcome');
-    } else if (open < c.maxOpenPerPartition / 2 && paused.has(k)) {
-      paused.delete(k);
-      consumer?.resume([tp]);
+    } else if (paused.has(k)) {
+      if (open < c.maxOpenPerPartition / 2) {
+        paused.delete(k);
+        consumer?.resume([tp]);
+      } else {
+        // A lane can turn out slow only after the pause (its pace needs a whole second): look again, now and then.
+        evictSlow(tp);
+      }
     }
   };
 
@@ -233,6 +246,36 @@ export function createDispatcher(cfg: DispatcherConfig, deps: DispatcherDeps): D
 
   // --- routing --------------------------------------------------------------
 
+  /** To the first retry tier without an attempt; durable once Kafka has it. */
+  const deferItem = (item: Item): void => {
+    const d = defer(item.record, schedule, clock.now());
+    void produce(deps.topics.retry(d.tier), d.record)
+      .then(() => durable(item))
+      .catch(() => undefined);
+  };
+
+  /** When each partition's lanes were last looked at for eviction (the look walks every lane). */
+  const evictLooked = new Map<string, number>();
+
+  /** Defers the queued records of `tp` held by lanes that would not reach them before the first retry delay. */
+  const evictSlow = (tp: TopicPartition): number => {
+    const k = tpKey(tp);
+    const now = clock.now();
+    if (now - (evictLooked.get(k) ?? -Infinity) < 250) return 0;
+    evictLooked.set(k, now);
+    let moved = 0;
+    for (const lane of lanes.values()) {
+      if (lane.queued === 0 || lane.expectedWaitMs() <= schedule.tiers[0]!) continue;
+      const items = lane.take((it) => it.taken.tp.partition === tp.partition && it.taken.tp.topic === tp.topic);
+      for (const item of items) deferItem(item);
+      moved += items.length;
+    }
+    if (moved > 0) {
+      log.info({ ...tp, moved }, 'partition at its limit: queued records of slow subscriptions deferred instead of pausing it');
+    }
+    return moved;
+  };
+
   const route = (item: Item): void => {
     const { record } = item;
     const sub = deps.subscription(record.subscriptionId);
@@ -251,10 +294,7 @@ export function createDispatcher(cfg: DispatcherConfig, deps: DispatcherDeps): D
     // first retry delay anyway: a fast endpoint's burst queues (memory is still
     // bounded by maxOpenPerPartition) instead of waiting out that delay.
     if (lane.queued >= c.laneCapacity && lane.expectedWaitMs() > schedule.tiers[0]!) {
-      const d = defer(record, schedule, clock.now());
-      void produce(deps.topics.retry(d.tier), d.record)
-        .then(() => durable(item))
-        .catch(() => undefined);
+      deferItem(item);
       return;
     }
     lane.push(item);

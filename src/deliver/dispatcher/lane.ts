@@ -87,10 +87,20 @@ export class Lane<T extends LaneItem> {
 
   /** Drops queued (not started) items matching `pred`; returns how many. */
   drop(pred: (item: T) => boolean): number {
-    const before = this.queued;
-    this.#queue = this.#queue.slice(this.#head).filter((item) => !pred(item));
+    return this.take(pred).length;
+  }
+
+  /** Removes queued (not started) items matching `pred` and returns them, in queue order. */
+  take(pred: (item: T) => boolean): T[] {
+    const taken: T[] = [];
+    const kept: T[] = [];
+    for (let i = this.#head; i < this.#queue.length; i++) {
+      const item = this.#queue[i]!;
+      (pred(item) ? taken : kept).push(item);
+    }
+    this.#queue = kept;
     this.#head = 0;
-    return before - this.queued;
+    return taken;
   }
 
   #pump(): void {
