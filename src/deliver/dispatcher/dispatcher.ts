@@ -38,6 +38,7 @@
  * retry/DLQ record acknowledged by Kafka. Anything else is read again after a
  * crash or rebalance (at-least-once; `webhook-id` lets receivers deduplicate).
  */
+import { setMaxListeners } from 'node:events';
 import { z } from 'zod';
 import { toError } from '../../core/errors.js';
 import type { Logger } from '../../core/log.js';
@@ -144,6 +145,9 @@ export function createDispatcher(cfg: DispatcherConfig, deps: DispatcherDeps): D
   const waiting = new Map<string, Item[]>();
   const paused = new Map<string, TopicPartition>();
   const stopping = new AbortController();
+  // Every outcome waiting to be produced again (the broker down) waits on this one
+  // signal: thousands at once are expected, not a listener leak (node warns past 10).
+  setMaxListeners(0, stopping.signal);
   /** Attempts in flight, aborted together at stop (one set rather than a stop listener per attempt). */
   const attempts = new Set<EngineAttempt>();
   const now = (): number => clock.now();

@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { isRetriable } from '../../core/errors.js';
@@ -58,6 +59,9 @@ class Subscriber implements CdcSubscriber {
   #stopping = false;
 
   constructor(opts: CdcSubscriberOptions) {
+    // Every channel's reconcile retry waits on this one signal: more than ten
+    // channels failing at once is normal (an outage), not a listener leak.
+    setMaxListeners(0, this.#abort.signal);
     this.#opts = opts;
     this.#log = opts.logger.child({ component: 'cdc', orgId: opts.session.orgId, connectionId: opts.session.connectionId });
     this.#policy = opts.retry ?? DEFAULT_RETRY;
