@@ -44,9 +44,10 @@ export class CycleBatch {
 
   /**
    * One queried row. `emit: false` only remembers it (rows that predate a new subscription).
-   * Returns the change it produced, if any.
+   * `createdAfter` (epoch ms): creations after it have not been reported by anyone yet (the
+   * cycle's cursor, a reconcile window's start). Returns the change it produced, if any.
    */
-  addRow(object: string, row: Record<string, unknown>, emit = true): RawChange | undefined {
+  addRow(object: string, row: Record<string, unknown>, emit = true, createdAfter?: number): RawChange | undefined {
     const id18 = typeof row['Id'] === 'string' ? toId18(row['Id']) : undefined;
     const stamp = parseSalesforceDate(row['SystemModstamp']);
     if (id18 === undefined || stamp === undefined) {
@@ -70,6 +71,14 @@ export class CycleBatch {
       } else {
         const previous = prev?.record && Object.keys(prev.record).length > 1 ? prev.record : undefined;
         const c = normalizePolledRow({ object, row, ...(previous ? { previous } : {}), detectedBy: this.detectedBy });
+        // Created and changed again since the last look (both within one poll interval, or
+        // within a lost replay window): the row shows only its latest state, but its
+        // creation was never reported, and a New Record subscriber must not miss it. Same
+        // id as the streamed CREATE would have (commit time = CreatedDate).
+        const created = parseSalesforceDate(row['CreatedDate']);
+        if (c.changeType === 'UPDATE' && !prev && createdAfter !== undefined && created !== undefined && created > createdAfter) {
+          this.#push({ ...c, changeType: 'CREATE', changedFields: [], commitTimestamp: created });
+        }
         // Known before and no field differs: only SystemModstamp moved (a system process). CDC is silent
         // about such changes too, so publishing one would make polling noisier than streaming.
         if (!(c.changeType === 'UPDATE' && previous && c.changedFields.length === 0)) change = c;

@@ -364,7 +364,7 @@ class PollerImpl implements Poller {
           for (const row of rows) {
             const pos = { stamp: parseSalesforceDate(row['SystemModstamp']) ?? 0, id: String(row['Id'] ?? '') };
             const emit = !p.w.floor || comparePosition(pos, p.w.floor) > 0;
-            batch.addRow(p.fields.object, row, emit);
+            batch.addRow(p.fields.object, row, emit, p.w.cursor.systemModstamp);
             cursor = advance(cursor, pos);
             last = pos;
           }

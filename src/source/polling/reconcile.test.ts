@@ -55,6 +55,26 @@ describe('reconcile and GAP fetch against the emulator', () => {
     expect(await reconcile(session, 'Lead', { sinceMs: since - 600_000, untilMs: since - 1 }, { now })).toEqual([]);
   });
 
+  it('a record created and then changed within the window yields its CREATE (dated CreatedDate) and its UPDATE', async () => {
+    const creds = await newOrg(em.url);
+    const w = await writer(creds);
+    const since = now();
+    await admin(em.url, 'POST', '/__emulator/clock', { advanceMs: 1_000 });
+    const lead = (await w.sobject('Lead').create({ LastName: 'Quick', Company: 'Q' })) as { id: string };
+    const createdAt = now();
+    await admin(em.url, 'POST', '/__emulator/clock', { advanceMs: 5_000 });
+    await w.sobject('Lead').update({ Id: lead.id, Company: 'Qualified' });
+    await admin(em.url, 'POST', '/__emulator/clock', { advanceMs: 1_000 });
+
+    const changes = await reconcile(sessionFor(creds), 'Lead', { sinceMs: since }, { now });
+    expect(changes.map((c) => c.changeType)).toEqual(['CREATE', 'UPDATE']);
+    expect(Math.abs(changes[0]!.commitTimestamp - createdAt)).toBeLessThanOrEqual(5); // CreatedDate, not SystemModstamp
+    expect(changes[1]!.commitTimestamp).toBeGreaterThan(createdAt + 4_000);
+    // Created before the window: its creation was reported then; only the UPDATE now.
+    const later = await reconcile(sessionFor(creds), 'Lead', { sinceMs: createdAt + 1 }, { now });
+    expect(later.map((c) => c.changeType)).toEqual(['UPDATE']);
+  });
+
   it('fetchRecords reads many ids in few calls, deleted rows included', async () => {
     const creds = await newOrg(em.url);
     const w = await writer(creds);

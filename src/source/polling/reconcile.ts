@@ -59,7 +59,7 @@ export async function* reconcileBatches(
     const first = asQueryPage(await call<unknown>(session, { method: 'GET', url: queryAllPath(session.apiVersion, soql) }, opts), `reconcile ${object}`);
     const rows = await followPages(session, first, opts);
     const batch = new CycleBatch(batchMemory, session.orgId, 'reconcile');
-    for (const row of rows) batch.addRow(fields.object, row);
+    for (const row of rows) batch.addRow(fields.object, row, true, window.sinceMs);
     batch.apply();
     if (batch.changes.length > 0) yield batch.changes;
     if (rows.length < limit) break;
