@@ -258,6 +258,9 @@ export function createDispatcher(cfg: DispatcherConfig, deps: DispatcherDeps): D
       .catch(() => undefined);
   };
 
+  /** A lane that would not reach the end of its queue before the first retry delay. */
+  const isSlow = (lane: Lane<Item>): boolean => lane.queued > 0 && lane.expectedWaitMs() > schedule.tiers[0]!;
+
   /** When each partition's lanes were last looked at for eviction (the look walks every lane). */
   const evictLooked = new Map<string, number>();
 
@@ -269,7 +272,7 @@ export function createDispatcher(cfg: DispatcherConfig, deps: DispatcherDeps): D
     evictLooked.set(k, now);
     let moved = 0;
     for (const lane of lanes.values()) {
-      if (lane.queued === 0 || lane.expectedWaitMs() <= schedule.tiers[0]!) continue;
+      if (!isSlow(lane)) continue;
       const items = lane.take((it) => it.taken.tp.partition === tp.partition && it.taken.tp.topic === tp.topic);
       for (const item of items) deferItem(item);
       moved += items.length;
@@ -297,7 +300,7 @@ export function createDispatcher(cfg: DispatcherConfig, deps: DispatcherDeps): D
     // Overflow is deferred only when the lane would not get to it before the
     // first retry delay anyway: a fast endpoint's burst queues (memory is still
     // bounded by maxOpenPerPartition) instead of waiting out that delay.
-    if (lane.queued >= c.laneCapacity && lane.expectedWaitMs() > schedule.tiers[0]!) {
+    if (lane.queued >= c.laneCapacity && isSlow(lane)) {
       deferItem(item);
       return;
     }
@@ -472,6 +475,7 @@ export function createDispatcher(cfg: DispatcherConfig, deps: DispatcherDeps): D
       tracker.reset(tp);
       waiting.delete(tpKey(tp));
       paused.delete(tpKey(tp));
+      evictLooked.delete(tpKey(tp));
     }
     for (const lane of lanes.values()) lane.drop((it) => !tracker.isCurrent(it.taken));
     armDueTimer();

@@ -38,7 +38,7 @@ export class Lane<T extends LaneItem> {
 
   /**
    * How long the queue would take to drain: at the pace the lane completed
-   * attempts over about the last second; without such a pace, as if every
+   * attempts over its last whole second (none in its first); without such a pace, as if every
    * attempt took at least as long as the running ones have gone without
    * completing (`limit` at a time), once that is over `STALL_GRACE_MS`. So a
    * fresh lane of a fast endpoint (a restart with a backlog, whose first
