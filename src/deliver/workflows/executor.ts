@@ -34,7 +34,8 @@ export function createWorkflowExecutor(deps: WorkflowExecutorDeps): Executor<'wo
       if (!parsed.success) return { result: 'dead', error: short(`event is not a forcehook event: ${parsed.error.issues[0]?.message ?? 'invalid'}`) };
       const event = parsed.data;
       const logger = deps.logger.child({ workflow: name, subscriptionId: attempt.subscription.id, eventId: event.id, attempt: attempt.attempt });
-      const signal = AbortSignal.any([attempt.signal, AbortSignal.timeout(workflow.timeoutMs ?? DEFAULT_WORKFLOW_TIMEOUT_MS)]);
+      const run = runSignal(attempt, workflow.timeoutMs ?? DEFAULT_WORKFLOW_TIMEOUT_MS);
+      const { signal } = run;
       try {
         const salesforce = deps.salesforce.connection(event.data.connectionId);
         await untilAborted(
@@ -47,6 +48,8 @@ export function createWorkflowExecutor(deps: WorkflowExecutorDeps): Executor<'wo
         const outcome = classify(err);
         logger.warn({ err, outcome: outcome.result }, 'workflow run failed');
         return outcome;
+      } finally {
+        run.dispose();
       }
     },
     async close() {
@@ -67,6 +70,37 @@ export function classify(err: unknown): AttemptOutcome {
   if (err instanceof ForcehookError && !err.retriable) return { result: 'dead', error: message };
   if (err instanceof TransientError && err.retryAfterMs !== undefined) return { result: 'retry', error: message, retryAfterMs: err.retryAfterMs };
   return { result: 'retry', error: message };
+}
+
+/**
+ * The run's signal: aborted by the engine's attempt or by the workflow's own
+ * timeout. Not `AbortSignal.any([attempt.signal, AbortSignal.timeout(ms)])`:
+ * on Node 20 a combined signal holds its sources only weakly, and a timeout
+ * signal's timer holds it weakly too, so a collection while the workflow waits
+ * takes the timeout and its timer: the workflow's own `timeoutMs` never fired
+ * and the run lasted until the engine's attempt bound. Here the timer and the
+ * attempt hold the controller strongly until the run is over.
+ */
+function runSignal(attempt: DeliveryAttempt<'workflow'>, timeoutMs: number): { signal: AbortSignal; dispose(): void } {
+  const ac = new AbortController();
+  const timer = setTimeout(() => ac.abort(new DOMException(`workflow run exceeded ${timeoutMs} ms`, 'TimeoutError')), timeoutMs);
+  const onAttemptAbort = (reason: unknown) => ac.abort(reason);
+  let unlisten: () => void;
+  if (attempt.onAbort) {
+    unlisten = attempt.onAbort(onAttemptAbort);
+  } else {
+    const listener = () => onAttemptAbort(attempt.signal.reason);
+    if (attempt.signal.aborted) listener();
+    else attempt.signal.addEventListener('abort', listener, { once: true });
+    unlisten = () => attempt.signal.removeEventListener('abort', listener);
+  }
+  return {
+    signal: ac.signal,
+    dispose() {
+      clearTimeout(timer);
+      unlisten();
+    },
+  };
 }
 
 /**
