@@ -66,19 +66,13 @@ export class CycleBatch {
       if (deleted) {
         // A deleted row after a tombstone (e.g. a purge bumping SystemModstamp) is not a new deletion.
         if (!prev?.deleted) change = normalizePolledRow({ object, row, detectedBy: this.detectedBy });
+        if (change && !prev) this.#unreportedCreate(change, row, createdAfter);
       } else if (prev?.deleted) {
         change = normalizePolledRow({ object, row, kind: 'undeleted', detectedBy: this.detectedBy });
       } else {
         const previous = prev?.record && Object.keys(prev.record).length > 1 ? prev.record : undefined;
         const c = normalizePolledRow({ object, row, ...(previous ? { previous } : {}), detectedBy: this.detectedBy });
-        // Created and changed again since the last look (both within one poll interval, or
-        // within a lost replay window): the row shows only its latest state, but its
-        // creation was never reported, and a New Record subscriber must not miss it. Same
-        // id as the streamed CREATE would have (commit time = CreatedDate).
-        const created = parseSalesforceDate(row['CreatedDate']);
-        if (c.changeType === 'UPDATE' && !prev && createdAfter !== undefined && created !== undefined && created > createdAfter) {
-          this.#push({ ...c, changeType: 'CREATE', changedFields: [], commitTimestamp: created });
-        }
+        if (c.changeType === 'UPDATE' && !prev) this.#unreportedCreate(c, row, createdAfter);
         // Known before and no field differs: only SystemModstamp moved (a system process). CDC is silent
         // about such changes too, so publishing one would make polling noisier than streaming.
         if (!(c.changeType === 'UPDATE' && previous && c.changedFields.length === 0)) change = c;
@@ -86,6 +80,19 @@ export class CycleBatch {
     }
     this.#stage(object, id18, snap, prev);
     return change ? this.#push(change) : undefined;
+  }
+
+  /**
+   * A row first seen already changed again, or already deleted, but created after `createdAfter`
+   * (within one poll interval, or within a lost replay window): its creation was never reported, and
+   * a New Record subscriber must not miss it. The row shows only its latest values; the CREATE gets
+   * the id the streamed one would have had (commit time = CreatedDate) and goes before `later`.
+   */
+  #unreportedCreate(later: RawChange, row: Record<string, unknown>, createdAfter: number | undefined): void {
+    const created = parseSalesforceDate(row['CreatedDate']);
+    if (createdAfter === undefined || created === undefined || created <= createdAfter) return;
+    const record = 'IsDeleted' in later.record ? { ...later.record, IsDeleted: false } : later.record;
+    this.#push({ ...later, changeType: 'CREATE', changedFields: [], record, commitTimestamp: created });
   }
 
   /** A getDeleted entry: hard deletes and purged recycle-bin rows that queryAll cannot show. */
