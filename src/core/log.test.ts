@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Writable } from 'node:stream';
-import { createLogger } from './log.js';
+import { setMaxListeners } from 'node:events';
+import { createLogger, logProcessWarnings } from './log.js';
 
 describe('logger redaction', () => {
   it('never writes tokens, secrets or Authorization headers', () => {
@@ -44,3 +45,26 @@ describe('logged errors', () => {
     expect(details.connection.credentials.refreshToken).toBe('TOPSECRET3');
   });
 });
+
+describe('process warnings', () => {
+  it('are logged with the stack of the call that caused them', async () => {
+    const lines: string[] = [];
+    const sink = new Writable({ write(chunk, _enc, cb) { lines.push(String(chunk)); cb(); } });
+    const stop = logProcessWarnings(createLogger({ level: 'info', destination: sink }));
+    const signal = new AbortController().signal;
+    setMaxListeners(2, signal);
+    try {
+      for (let i = 0; i < 3; i++) addLeakyListener(signal);
+      await new Promise((r) => setImmediate(r)); // warnings are emitted on the next tick
+    } finally {
+      stop();
+    }
+    const line = JSON.parse(lines.find((l) => l.includes('process warning'))!) as { warning: { name: string; stack: string } };
+    expect(line.warning.name).toBe('MaxListenersExceededWarning');
+    expect(line.warning.stack).toContain('addLeakyListener');
+  });
+});
+
+function addLeakyListener(signal: AbortSignal): void {
+  signal.addEventListener('abort', () => undefined);
+}

@@ -76,3 +76,14 @@ export function createLogger(opts: LogOptions = {}): Logger {
 export function testLogger(): Logger {
   return createLogger({ level: process.env.LOG_LEVEL ?? 'silent' });
 }
+
+/**
+ * Node's process warnings (a listener leak, a deprecation) go to the log, with
+ * the stack of the call that caused them: Node prints them to stderr without
+ * one unless started with --trace-warnings, and a leak cannot be traced then.
+ */
+export function logProcessWarnings(logger: Logger): () => void {
+  const onWarning = (w: Error): void => logger.warn({ warning: { name: w.name, message: w.message, stack: w.stack } }, 'process warning');
+  process.on('warning', onWarning);
+  return () => process.off('warning', onWarning);
+}

@@ -2,7 +2,7 @@
  * `forcehook emulator [--port N] [--host H]`: prints one ready line on stdout
  * (`{"event":"ready","url":…}`), logs go to stderr, SIGINT/SIGTERM stop it.
  */
-import { createLogger } from '../core/log.js';
+import { createLogger, logProcessWarnings } from '../core/log.js';
 import { startEmulator } from './server.js';
 
 function parseArgs(argv: string[]): { port: number; host: string } {
@@ -32,6 +32,7 @@ function parseArgs(argv: string[]): { port: number; host: string } {
 export async function runEmulatorCommand(argv: string[]): Promise<void> {
   const { port, host } = parseArgs(argv);
   const logger = createLogger({ name: 'forcehook-emulator', destination: process.stderr });
+  logProcessWarnings(logger);
   const running = await startEmulator({ port, host, logger });
   process.stdout.write(`${JSON.stringify({ event: 'ready', url: running.url })}\n`);
   await new Promise<void>((resolve) => {
