@@ -65,17 +65,32 @@ export const orgScale: Bench = {
       });
       const t0 = Date.now();
       const ids: string[] = [];
-      await pool(orgs, 16, async (org) => {
-        const c = await s.api<{ id: string }>('POST', '/v1/connections', { loginUrl: org.loginUrl, clientId: org.clientId, clientSecret: org.clientSecret, refreshToken: org.refreshToken });
-        if (c.status !== 201) throw new Error(`POST /v1/connections: ${c.status} ${JSON.stringify(c.body)}`);
-        const sub = await s.api('POST', '/v1/subscriptions', { connectionId: c.body.id, trigger: 'record.created', object: 'Lead', destination: { type: 'webhook', url: 'http://127.0.0.1:9/hook' } });
-        if (sub.status !== 201) throw new Error(`POST /v1/subscriptions: ${sub.status} ${JSON.stringify(sub.body)}`);
-        ids.push(c.body.id);
-      });
-      const createdS = (Date.now() - t0) / 1000;
-      ctx.log(`  ${ORGS} orgs connected and subscribed through the API in ${round(createdS, 1)} s`);
       const streaming = () => ids.filter((id) => s.service.sources.status(id)?.objects.every((o) => o.mode === 'cdc') && s.service.sources.status(id)?.subscriber === 'running').length;
-      await waitUntil(() => streaming() === ORGS, ctx.quick ? 180_000 : 600_000, `${ORGS} orgs streaming by CDC`, 500);
+      // Where the stragglers are from the first connection on: subscriber state, and objects not (yet) streamed.
+      const progress = setInterval(() => {
+        const states = new Map<string, number>();
+        for (const id of ids) {
+          const st = s.service.sources.status(id);
+          const key = !st ? 'unknown' : `${st.subscriber}${st.objects.some((o) => o.mode !== 'cdc') ? '+polling' : ''}`;
+          states.set(key, (states.get(key) ?? 0) + 1);
+        }
+        ctx.log(`  ${round((Date.now() - t0) / 1000, 0)} s: ${[...states].map(([k, n]) => `${k} ${n}`).join(', ')}`);
+      }, 30_000);
+      let createdS: number;
+      try {
+        await pool(orgs, 16, async (org) => {
+          const c = await s.api<{ id: string }>('POST', '/v1/connections', { loginUrl: org.loginUrl, clientId: org.clientId, clientSecret: org.clientSecret, refreshToken: org.refreshToken });
+          if (c.status !== 201) throw new Error(`POST /v1/connections: ${c.status} ${JSON.stringify(c.body)}`);
+          const sub = await s.api('POST', '/v1/subscriptions', { connectionId: c.body.id, trigger: 'record.created', object: 'Lead', destination: { type: 'webhook', url: 'http://127.0.0.1:9/hook' } });
+          if (sub.status !== 201) throw new Error(`POST /v1/subscriptions: ${sub.status} ${JSON.stringify(sub.body)}`);
+          ids.push(c.body.id);
+        });
+        createdS = (Date.now() - t0) / 1000;
+        ctx.log(`  ${ORGS} orgs connected and subscribed through the API in ${round(createdS, 1)} s`);
+        await waitUntil(() => streaming() === ORGS, ctx.quick ? 180_000 : 600_000, `${ORGS} orgs streaming by CDC`, 500);
+      } finally {
+        clearInterval(progress);
+      }
       const followingS = (Date.now() - t0) / 1000;
       ctx.log(`  all ${ORGS} following by CDC ${round(followingS, 1)} s after the first connection`);
 
