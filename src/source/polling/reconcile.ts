@@ -6,7 +6,6 @@
  *   (changedFields empty, `record` complete) or DELETE; an undelete inside the window reads as UPDATE.
  * - `fetchRecords`: the records a GAP_* event names, 200 ids per query and 5 queries per composite.
  */
-import { LRUCache } from 'lru-cache';
 import { ValidationError } from '../../core/errors.js';
 import { toId18 } from '../../events/salesforce-id.js';
 import { parseSalesforceDate } from '../../normalize/polled-row.js';
@@ -15,7 +14,7 @@ import type { OrgSession } from '../session.js';
 import { CycleBatch, type DeletedEntry } from './batch.js';
 import { describeObjects } from './describe.js';
 import type { ObjectFields } from './fields.js';
-import type { Snapshot } from './memory.js';
+import { createRecordMemory } from './memory.js';
 import { asQueryPage, call, composite, COMPOSITE_MAX_QUERIES, followPages, subError, type RestOptions } from './rest.js';
 import { byIdsQuery, cursorQuery, floorToMinute, getDeletedPath, GET_DELETED_MAX_AGE_MS, MINUTE_MS, queryAllPath } from './soql.js';
 
@@ -50,8 +49,10 @@ export async function* reconcileBatches(
   const until = window.untilMs ?? now;
   const limit = opts.pageSize ?? 2000;
   const fields = await fieldsOf(session, object, opts);
-  // Only this window's rows: dedupes getDeleted against queryAll, then is dropped.
-  const batchMemory = new LRUCache<string, Snapshot>({ max: 1_000_000 });
+  // Only this window's rows: dedupes getDeleted against queryAll, then is dropped. Bounded by size, not
+  // by count: an LRUCache with \`max\` allocates its arrays up front, and one of a million entries took
+  // 120 ms of CPU to make, most of what it cost an instance to start following an org.
+  const batchMemory = createRecordMemory({ maxBytes: 64 * 1024 * 1024 });
   let since = window.sinceMs;
   let afterId: string | undefined;
   for (;;) {
