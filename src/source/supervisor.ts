@@ -129,7 +129,11 @@ export class OrgSupervisor {
   /** Sets what to follow and (re)starts the streams; safe to call repeatedly. */
   async follow(objects: Iterable<string>): Promise<void> {
     if (this.#state.state === 'stopping' || this.#state.state === 'stopped' || this.#state.state === 'needs_reauth') return;
-    this.#objects = new Map([...objects].map((o) => [lc(o), o]));
+    const next = new Map([...objects].map((o) => [lc(o), o]));
+    // Asked again for the same objects (a subscription deleted anywhere re-checks every org): reading
+    // the CDC selection again would cost each org an API call for nothing; the refresh timer reads it.
+    if (this.#state.state !== 'idle' && next.size === this.#objects.size && [...next.keys()].every((k) => this.#objects.has(k))) return;
+    this.#objects = next;
     await this.#resolve(true);
     this.#refreshTimer ??= setInterval(() => void this.#resolve(true), this.#opts.modeRefreshMs ?? 600_000).unref();
   }
