@@ -47,8 +47,11 @@ export interface SubscriptionsDeps {
   store: ServiceStore;
   box: SecretBox;
   allowPrivateNetworks: boolean;
-  /** Canonical API name of `object` in that org, or a ValidationError naming it. */
-  resolveObject?: (connectionId: string, object: string) => Promise<string>;
+  /**
+   * The org's spelling of `object` (and of `fields`), or a 400 naming the one it does not have; a 409/503
+   * when the org cannot be asked. Without it (tests of the API alone) names are taken as given.
+   */
+  resolveObject?: (connectionId: string, object: string, fields?: readonly string[]) => Promise<{ object: string; fields?: string[] }>;
   /** The workflows this instance can run; without it, any name is accepted. */
   workflows?: { has(name: string): boolean; names(): string[] };
   /** The delivery engine's redelivery; absent → redeliver answers 503. */
@@ -81,7 +84,9 @@ export function subscriptionsRouter(deps: SubscriptionsDeps): Router {
       const message = `unknown workflow '${body.destination.workflow}' (registered: ${deps.workflows.names().join(', ') || 'none'})`;
       throw new ValidationError(`body.destination.workflow: ${message}`, [{ path: 'destination.workflow', message }]);
     }
-    const object = body.object && deps.resolveObject ? await deps.resolveObject(body.connectionId, body.object) : body.object;
+    const checked = body.object && deps.resolveObject ? await deps.resolveObject(body.connectionId, body.object, body.fields) : undefined;
+    const object = checked?.object ?? body.object;
+    const fields = checked?.fields ?? body.fields;
     const now = new Date().toISOString();
     const secret = body.destination.type === 'webhook' ? newSecret() : undefined;
     const record: SubscriptionRecord = {
@@ -90,7 +95,7 @@ export function subscriptionsRouter(deps: SubscriptionsDeps): Router {
       trigger: body.trigger,
       ...(object ? { object } : {}),
       ...(body.campaignId ? { campaignId: body.campaignId } : {}),
-      ...(body.fields ? { fields: body.fields } : {}),
+      ...(fields ? { fields } : {}),
       destination: body.destination,
       ...(secret ? { secrets: [{ sealed: deps.box.seal(secret), createdAt: now }] } : {}),
       createdAt: now,

@@ -25,6 +25,7 @@ import { registerOrgGauges } from '../observability/org-gauges.js';
 import { createPublisher } from '../publish/publisher.js';
 import { ConnectionService } from '../source/connections.js';
 import { SourceManager } from '../source/manager.js';
+import { createObjectResolver } from '../source/objects.js';
 import { OrgOwnership, type OwnershipStatus } from '../source/ownership.js';
 import { ServiceStore } from '../state/store.js';
 import { SERVICE_TRANSITIONS, type ServiceState } from './lifecycle.js';
@@ -117,9 +118,11 @@ export async function startService({ config, logger, instanceId, modeRefreshMs }
     dispatcher: egress,
     ...(modeRefreshMs ? { modeRefreshMs } : {}),
   });
+  // Org sessions for work on orgs this instance may not follow (workflow steps, checking a new subscription).
+  const orgSessions = new WorkflowSalesforce({ store, connections, sources, logger, dispatcher: egress });
   const workflowExecutor = createWorkflowExecutor({
     registry: workflows,
-    salesforce: new WorkflowSalesforce({ store, connections, sources, logger, dispatcher: egress }),
+    salesforce: orgSessions,
     logger: logger.child({ component: 'workflows' }),
   });
   // --- delivery (src/deliver): one executor per destination type ---
@@ -213,7 +216,14 @@ export async function startService({ config, logger, instanceId, modeRefreshMs }
       whenLoaded,
       connectionsRouter({ store, connections, runtime: sources }),
       connectSessionsRouter(sessionDeps),
-      subscriptionsRouter({ store, box, allowPrivateNetworks: config.allowPrivateNetworks, workflows, redeliver: delivery }),
+      subscriptionsRouter({
+        store,
+        box,
+        allowPrivateNetworks: config.allowPrivateNetworks,
+        workflows,
+        redeliver: delivery,
+        resolveObject: createObjectResolver({ session: (id) => orgSessions.session(id) }),
+      }),
     ],
     public: [oauthCallbackRouter(sessionDeps)],
   });

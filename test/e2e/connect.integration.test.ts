@@ -81,3 +81,21 @@ describe('connections', () => {
     expect(r.body.error.message).toMatch(/oauthApp/);
   });
 });
+
+describe('subscriptions are checked against the org', () => {
+  it("stores the org's spelling; refuses an object or a field the org does not have, naming it", async () => {
+    const org = await createOrg(emulator.url, { customObjects: [{ name: 'Invoice__c', fields: [{ name: 'Status__c', type: 'text' }] }] });
+    const c = await svc.api<{ id: string }>('POST', '/v1/connections', { loginUrl: org.loginUrl, clientId: org.clientId, clientSecret: org.clientSecret, refreshToken: org.refreshToken });
+    expect(c.status).toBe(201);
+    const hook = { type: 'webhook', url: 'https://hooks.example.com/x' };
+    const ok = await svc.api<{ object: string; fields: string[] }>('POST', '/v1/subscriptions', { connectionId: c.body.id, trigger: 'record.updated', object: 'invoice__c', fields: ['status__c'], destination: hook });
+    expect(ok.status).toBe(201);
+    expect([ok.body.object, ok.body.fields]).toEqual(['Invoice__c', ['Status__c']]);
+    const noObject = await svc.api<{ error: { message: string } }>('POST', '/v1/subscriptions', { connectionId: c.body.id, trigger: 'record.created', object: 'Shipment__c', destination: hook });
+    expect(noObject.status).toBe(400);
+    expect(noObject.body.error.message).toMatch(/^body\.object: the org has no object 'Shipment__c'/);
+    const noField = await svc.api<{ error: { message: string } }>('POST', '/v1/subscriptions', { connectionId: c.body.id, trigger: 'record.updated', object: 'Lead', fields: ['Compny'], destination: hook });
+    expect(noField.status).toBe(400);
+    expect(noField.body.error.message).toBe("body.fields: Lead has no field 'Compny'");
+  });
+});

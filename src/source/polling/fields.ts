@@ -13,6 +13,8 @@ export interface ObjectFields {
   fields: string[];
   /** getDeleted only works on replicateable objects. */
   replicateable: boolean;
+  /** The describe's fields not selected (compound, base64): still names a subscription may filter on. */
+  unselected: string[];
 }
 
 const SKIPPED_TYPES = new Set(['address', 'location', 'base64']);
@@ -26,17 +28,18 @@ export function fieldsFromDescribe(describe: unknown): ObjectFields {
     throw new ForcehookError('SALESFORCE', 'describe: unexpected response shape');
   }
   const names: string[] = [];
+  const unselected: string[] = [];
   for (const f of d.fields as Array<{ name?: unknown; type?: unknown }>) {
     if (typeof f?.name !== 'string') continue;
-    if (typeof f.type === 'string' && SKIPPED_TYPES.has(f.type)) continue;
-    names.push(f.name);
+    if (typeof f.type === 'string' && SKIPPED_TYPES.has(f.type)) unselected.push(f.name);
+    else names.push(f.name);
   }
   for (const r of REQUIRED) {
     if (!names.includes(r)) throw new ForcehookError('SALESFORCE', `${d.name} has no ${r}: it cannot be polled`);
   }
   const first = WANTED_FIRST.filter((n) => names.includes(n));
   const rest = names.filter((n) => !first.includes(n));
-  return { object: d.name, fields: [...first, ...rest], replicateable: d.replicateable !== false };
+  return { object: d.name, fields: [...first, ...rest], replicateable: d.replicateable !== false, unselected };
 }
 
 /**

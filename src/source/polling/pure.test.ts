@@ -48,6 +48,7 @@ describe('query building', () => {
       ],
     });
     expect(f.fields).toEqual(['Id', 'IsDeleted', 'SystemModstamp', 'Name', 'BillingCity']);
+    expect(f.unselected).toEqual(['BillingAddress', 'Body']);
   });
 });
 
