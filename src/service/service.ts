@@ -260,10 +260,15 @@ export async function startService({ config, logger, instanceId, modeRefreshMs }
       await boot.catch(() => undefined);
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
-      await sources.stop();
-      // Only after every org stopped and checkpointed: leaving hands them to the others.
-      await ownership?.stop();
-      await delivery.stop().catch((err: unknown) => logger.warn({ err }, 'delivery stop failed'));
+      // Side by side: each ends by leaving its Kafka group, which waits out the fetch in flight.
+      await Promise.all([
+        (async () => {
+          await sources.stop();
+          // Only after every org stopped and checkpointed: leaving hands them to the others.
+          await ownership?.stop();
+        })(),
+        delivery.stop().catch((err: unknown) => logger.warn({ err }, 'delivery stop failed')),
+      ]);
       await publisher.flush().catch(() => undefined);
       await store.stop().catch(() => undefined);
       await kafka.close().catch((err: unknown) => logger.warn({ err }, 'kafka close failed'));
