@@ -43,7 +43,8 @@ export async function runDemoCommand(argv: string[]): Promise<void> {
   };
   try {
     out('forcehook demo: starting a Kafka broker (first run fetches Apache Kafka from Maven Central)...');
-    const broker = await acquireBroker({ logger: quiet });
+    // Stopped by stopAll, last: the service stops first, against a broker still there.
+    const broker = await acquireBroker({ logger: quiet, stopOnSignal: false });
     stops.push(() => broker.stop());
     const emulator = await startEmulator({ port: 0, logger: quiet });
     stops.push(() => emulator.close());
@@ -63,9 +64,7 @@ export async function runDemoCommand(argv: string[]): Promise<void> {
       },
     });
     const service = await startService({ config, logger: quiet });
-    // Bounded: Ctrl-C also reaches the broker's reaper (src/kafka/local/reaper.ts), which stops
-    // the JVM at once, so the service may be stopping against a broker that is going away while
-    // its Kafka clients retry. (The broker's own stop is bounded inside: SIGKILL after 20 s.)
+    // Bounded all the same: a broker that died on its own leaves the Kafka clients retrying.
     stops.push(() => within(service.stop(), SERVICE_STOP_MS));
     await service.loaded;
 
@@ -95,8 +94,8 @@ export async function runDemoCommand(argv: string[]): Promise<void> {
     out('  Ctrl-C stops everything.');
     out('');
     await untilSignal();
-    // Stay the owner of the signal while stopping: the broker's reaper re-sends it to the
-    // process when it believes nobody else handles it, which would cut the stop short.
+    // Stay the owner of the signal while stopping: a second Ctrl-C must not end the process
+    // with Node's default before the broker is down.
     const holdSignal = (): void => undefined;
     process.on('SIGINT', holdSignal);
     process.on('SIGTERM', holdSignal);

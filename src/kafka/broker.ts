@@ -23,7 +23,7 @@ const KAFKA_CONTAINER_PORT = 9093;
  * (KAFKA_BROKERS), else Testcontainers when a Docker engine answers, else Apache Kafka's
  * own jars run with the local Java.
  */
-export async function acquireBroker(opts: { logger?: Logger } = {}): Promise<AcquiredBroker> {
+export async function acquireBroker(opts: { logger?: Logger; stopOnSignal?: boolean } = {}): Promise<AcquiredBroker> {
   const external = process.env.KAFKA_BROKERS?.trim();
   if (external) {
     opts.logger?.info({ brokers: external }, 'using Kafka from KAFKA_BROKERS');
@@ -41,7 +41,7 @@ export async function acquireBroker(opts: { logger?: Logger } = {}): Promise<Acq
       },
     };
   }
-  const local = await startLocalKafka({ logger: opts.logger });
+  const local = await startLocalKafka({ logger: opts.logger, ...(opts.stopOnSignal === undefined ? {} : { stopOnSignal: opts.stopOnSignal }) });
   return { brokers: local.brokers, kind: 'local', stop: local.stop };
 }
 

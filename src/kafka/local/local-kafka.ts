@@ -26,6 +26,8 @@ export interface LocalKafkaOptions {
    * own data (with the same `port`), as after a crash.
    */
   runDir?: string;
+  /** false: a signal to this process does not stop the broker at once; its owner stops it (see reaper.ts). @default true */
+  stopOnSignal?: boolean;
 }
 
 export interface LocalKafka {
@@ -138,8 +140,12 @@ async function startOnce(lib: string, opts: LocalKafkaOptions): Promise<LocalKaf
     stop: () => (stopping ??= stopBroker()),
   };
   async function stopBroker(): Promise<void> {
-    killQuietly(wrapperPid!, 'SIGTERM');
-    const done = await settlesWithin(exited, STOP_GRACE_MS);
+    // A broker in a dir of its own is thrown away with the dir: its controlled shutdown (seconds: the
+    // demo took ~11 s to exit after Ctrl-C) would only tidy data about to be deleted.
+    const throwAway = ownDir && javaPid > 0;
+    if (throwAway) killQuietly(javaPid, 'SIGKILL');
+    else killQuietly(wrapperPid!, 'SIGTERM');
+    const done = await settlesWithin(exited, throwAway ? 5_000 : STOP_GRACE_MS);
     if (!done) {
       killQuietly(javaPid, 'SIGKILL');
       killQuietly(wrapperPid!, 'SIGKILL');
@@ -150,7 +156,7 @@ async function startOnce(lib: string, opts: LocalKafkaOptions): Promise<LocalKaf
     untrack(handle);
     opts.logger?.info({ pid: javaPid }, 'local Kafka stopped');
   }
-  track(handle);
+  track(handle, { onSignal: opts.stopOnSignal ?? true });
 
   const deadline = started + (opts.startTimeoutMs ?? 90_000);
   const readLog = () => (existsSync(logPath) ? readFileSync(logPath, 'utf8') : '');

@@ -9,37 +9,46 @@ export interface Reapable {
   stop(): Promise<void>;
 }
 
-const live = new Set<Reapable>();
+/** Stopped on exit; `onSignal` ones also at once on SIGINT/SIGTERM/SIGHUP. */
+const live = new Map<Reapable, { onSignal: boolean }>();
 const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+let signalsInstalled = false;
 
 function onExit(): void {
-  for (const r of live) r.killNow();
+  for (const r of live.keys()) r.killNow();
 }
 
 function onSignal(sig: NodeJS.Signals): void {
   // Installing a handler cancels Node's default "exit on signal"; when ours is the only
   // one, restore that behaviour after the brokers are down. Otherwise the app owns exit.
   const alone = process.listenerCount(sig) === 1;
-  void Promise.allSettled([...live].map((r) => r.stop())).then(() => {
+  const stopping = [...live].filter(([, o]) => o.onSignal).map(([r]) => r.stop());
+  void Promise.allSettled(stopping).then(() => {
     if (!alone) return;
     uninstall();
     process.kill(process.pid, sig);
   });
 }
 
-function install(): void {
-  process.on('exit', onExit);
-  for (const s of SIGNALS) process.on(s, onSignal);
-}
-
 function uninstall(): void {
   process.off('exit', onExit);
-  for (const s of SIGNALS) process.off(s, onSignal);
+  if (signalsInstalled) for (const s of SIGNALS) process.off(s, onSignal);
+  signalsInstalled = false;
 }
 
-export function track(r: Reapable): void {
-  if (live.size === 0) install();
-  live.add(r);
+/**
+ * `onSignal: false` for an owner that stops the broker itself on a signal, in its
+ * own order (the demo stops the service first: against a broker already gone, its
+ * Kafka clients would retry until their stop timed out).
+ */
+export function track(r: Reapable, opts: { onSignal?: boolean } = {}): void {
+  const first = live.size === 0;
+  live.set(r, { onSignal: opts.onSignal ?? true });
+  if (first) process.on('exit', onExit);
+  if (!signalsInstalled && (opts.onSignal ?? true)) {
+    for (const s of SIGNALS) process.on(s, onSignal);
+    signalsInstalled = true;
+  }
 }
 
 export function untrack(r: Reapable): void {
