@@ -31,9 +31,9 @@ export interface SourceManagerOptions {
  * subscription; what it follows is the union of its subscriptions' objects.
  * Reacts to state changes from any instance (they arrive through the
  * compacted topic) one at a time per org, so two changes never race on one
- * org, and for up to `concurrency` orgs at once: one after the other, an
- * instance took 5 minutes to follow 2,000 orgs (about 150 ms each), and an
- * org whose API calls hung held every other org back.
+ * org, and for up to `concurrency` orgs at once: one after the other, an org
+ * whose API calls hung held every other org's start back, a rebalance's moved
+ * orgs included.
  */
 export class SourceManager implements ConnectionRuntime {
   readonly #supervisors = new Map<string, OrgSupervisor>();
@@ -63,8 +63,8 @@ export class SourceManager implements ConnectionRuntime {
   }
 
   /**
-   * Re-evaluates only these connections: an ownership change must not touch the
-   * orgs that stayed (re-following one re-reads its CDC selection, an API call).
+   * Re-evaluates only these connections: an ownership change need not queue a
+   * task for every org that stayed.
    */
   reconcile(connectionIds: Iterable<string>): void {
     for (const id of connectionIds) this.#enqueue(id);
