@@ -2,19 +2,9 @@ import { describe, expect, it } from 'vitest';
 import type { ForcehookEvent } from '../events/schema.js';
 import { toKafkaMessage } from '../publish/message.js';
 import { decodeEvent, typeFilter } from './decode.js';
+import { leadCreatedEvent } from '../events/test-event.js';
 
-const ORG = '00D000000000001AAA';
-const LEAD = '00Q000000000001AAA';
-const event: ForcehookEvent = {
-  specversion: '1.0',
-  id: '2f1c6a0e-5b0a-4c55-9d7e-0d7a5f0e9b11',
-  source: `/salesforce/${ORG}`,
-  type: 'salesforce.record.created',
-  subject: LEAD,
-  time: '2030-01-01T00:00:00.000Z',
-  datacontenttype: 'application/json',
-  data: { orgId: ORG, connectionId: 'c1', object: 'Lead', recordId: LEAD, changeType: 'CREATE', changedFields: [], record: { LastName: 'L' }, detectedBy: 'cdc', commitTimestamp: 1 },
-};
+const event: ForcehookEvent = leadCreatedEvent;
 
 describe('decodeEvent', () => {
   it('round-trips what the publisher writes, extensions left out', () => {

@@ -7,6 +7,7 @@ import { EngineAttempt } from '../dispatcher/attempt.js';
 import type { DeliveryAttempt } from '../types.js';
 import { createWorkflowExecutor } from './executor.js';
 import { defineWorkflow, WorkflowRegistry } from './index.js';
+import { leadCreatedEvent } from '../../events/test-event.js';
 
 // A file of its own: whether a weakly held signal survives depends on what else the
 // process did before (other tests here kept it alive by chance and hid the bug).
@@ -14,18 +15,7 @@ import { defineWorkflow, WorkflowRegistry } from './index.js';
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
 
-const ORG = '00D000000000001AAA';
-const LEAD = '00Q000000000001AAA';
-const event: ForcehookEvent = {
-  specversion: '1.0',
-  id: '7d1c6a0e-5b0a-4c55-9d7e-0d7a5f0e9b22',
-  source: `/salesforce/${ORG}`,
-  type: 'salesforce.record.created',
-  subject: LEAD,
-  time: '2030-01-01T00:00:00.000Z',
-  datacontenttype: 'application/json',
-  data: { orgId: ORG, connectionId: 'c1', object: 'Lead', recordId: LEAD, changeType: 'CREATE', changedFields: [], record: { LastName: 'L' }, detectedBy: 'cdc', commitTimestamp: 1 },
-};
+const event: ForcehookEvent = leadCreatedEvent;
 const subscription = (workflow: string) =>
   ({ id: 's1', connectionId: 'c1', trigger: 'record.created', object: 'Lead', destination: { type: 'workflow', workflow }, createdAt: event.time }) as DeliveryAttempt<'workflow'>['subscription'];
 

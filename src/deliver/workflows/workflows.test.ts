@@ -16,6 +16,7 @@ import type { DeliveryAttempt } from '../types.js';
 import leadFollowup from '../../../config/workflows/lead-followup.js';
 import { classify, createWorkflowExecutor } from './executor.js';
 import { defineWorkflow, isWorkflow, loadWorkflows, resolveWorkflowPath, WorkflowRegistry, type WorkflowContext } from './index.js';
+import { leadCreatedEvent, TEST_LEAD, TEST_ORG } from '../../events/test-event.js';
 
 const ROOT = join(import.meta.dirname, '../../..');
 const FIX = 'src/deliver/workflows/__fixtures__';
@@ -125,18 +126,9 @@ describe('POST /v1/subscriptions with a workflow destination', () => {
   });
 });
 
-const ORG = '00D000000000001AAA';
-const LEAD = '00Q000000000001AAA';
-const event: ForcehookEvent = {
-  specversion: '1.0',
-  id: '2f1c6a0e-5b0a-4c55-9d7e-0d7a5f0e9b11',
-  source: `/salesforce/${ORG}`,
-  type: 'salesforce.record.created',
-  subject: LEAD,
-  time: '2030-01-01T00:00:00.000Z',
-  datacontenttype: 'application/json',
-  data: { orgId: ORG, connectionId: 'c1', object: 'Lead', recordId: LEAD, changeType: 'CREATE', changedFields: [], record: { LastName: 'L' }, detectedBy: 'cdc', commitTimestamp: 1 },
-};
+const ORG = TEST_ORG;
+const LEAD = TEST_LEAD;
+const event: ForcehookEvent = leadCreatedEvent;
 
 function attemptFor(workflow: string, n = 1, signal = new AbortController().signal): DeliveryAttempt<'workflow'> {
   return {
