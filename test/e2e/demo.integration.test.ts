@@ -20,7 +20,7 @@ import { afterAll, describe, expect, it } from 'vitest';
  * git clone 0.3-0.7 s; `npm ci --prefer-offline` 58-88 s (27-60 s CPU); demo start to ready line
  * 15-25 s (the JVM start dominates; a second JVM beside the suite's costs ~500 MB and
  * those seconds, which the budget allows, and it is the only way to see the demo's own
- * broker stopped); all five triggers delivered within ~5 s of ready; stop ~10-15 s.
+ * broker stopped); all five triggers delivered within ~5 s of ready; stop ~1-2 s (10-15 s before 2026-11-29).
  * A full `npm ci` would add a minute of two-core CPU to `npm test` (budget: 20 min), so
  * by default the clone gets a symlink to this checkout's node_modules (same lockfile,
  * installed by the `npm ci` that ran the suite) and the real `npm ci` is opt-in:
