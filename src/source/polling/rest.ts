@@ -54,7 +54,8 @@ export function errorCodeOf(err: unknown): string | undefined {
 
 export const isLimitError = (err: unknown): boolean => errorCodeOf(err) === 'REQUEST_LIMIT_EXCEEDED';
 
-async function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+/** Rejects with a retriable TIMEOUT after `ms`: jsforce requests have no timeout of their own. */
+export async function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new TransientError('TIMEOUT', `${what}: no answer within ${ms} ms`)), ms);
