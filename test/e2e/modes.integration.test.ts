@@ -46,7 +46,11 @@ describe('detection modes agree', () => {
       for (const trigger of ['record.created', 'record.updated', 'record.deleted']) {
         await svc.api('POST', '/v1/subscriptions', { connectionId: c.body.id, trigger, object: 'Contact', destination: { type: 'webhook', url: 'http://127.0.0.1:9/h' } });
       }
-      await waitUntil(async () => (await svc.api<{ objects: { mode: string }[] }>('GET', `/v1/connections/${c.body.id}`)).body.objects[0]?.mode === 'cdc', 20_000, 'cdc mode');
+      // `running`: the channel is live, so the change below streams (before, it is caught up through REST).
+      await waitUntil(async () => {
+        const view = (await svc.api<{ subscriber: string; objects: { mode: string }[] }>('GET', `/v1/connections/${c.body.id}`)).body;
+        return view.objects[0]?.mode === 'cdc' && view.subscriber === 'running';
+      }, 20_000, 'cdc mode, stream live');
       await poller.pollOnce(); // sets the poller's starting point
       const user = orgUser(org);
       const contact = await user.sobject('Contact').create({ LastName: 'Hopper', Email: 'grace@example.com' });
