@@ -26,6 +26,7 @@ import {
   createOrg,
   forkTs,
   ipcCall,
+  median,
   quantile,
   round,
   sleep,
@@ -227,12 +228,11 @@ export const delivery: Bench = {
           await dlv.stop();
         }
       }
-      const median = (xs: number[]): number => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)]!;
       const mid = [...rounds].sort((x, y) => x.perS - y.perS)[Math.floor(rounds.length / 2)]!;
       const servicePerS = mid.perS;
-      const rawPerS = median(rounds.map((r) => r.rawPerS));
-      const ratioToRaw = median(rounds.map((r) => r.ratio));
-      const ratioToRawDispatch = median(rounds.map((r) => r.ratioToDispatch));
+      const rawPerS = median(rounds.map((r) => r.rawPerS))!;
+      const ratioToRaw = median(rounds.map((r) => r.ratio))!;
+      const ratioToRawDispatch = median(rounds.map((r) => r.ratioToDispatch))!;
       const cpu = { user: mid.cpuCores * mid.wallMs * 1e3, system: 0 };
       const wall = mid.wallMs;
       const elu = mid.elu;

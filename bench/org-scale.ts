@@ -65,7 +65,11 @@ export const orgScale: Bench = {
       });
       const t0 = Date.now();
       const ids: string[] = [];
-      const streaming = () => ids.filter((id) => s.service.sources.status(id)?.objects.every((o) => o.mode === 'cdc') && s.service.sources.status(id)?.subscriber === 'running').length;
+      const streaming = () =>
+        ids.filter((id) => {
+          const st = s.service.sources.status(id);
+          return st?.subscriber === 'running' && st.objects.every((o) => o.mode === 'cdc');
+        }).length;
       // Where the stragglers are from the first connection on: subscriber state, and objects not (yet) streamed.
       const progress = setInterval(() => {
         const states = new Map<string, number>();

@@ -124,3 +124,19 @@ export const systemClock: Clock = {
   setTimeout: (fn, ms) => setTimeout(fn, ms),
   clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
 };
+
+/**
+ * Calls `listener` once when the attempt is aborted (at once if it already was):
+ * through the engine's `onAbort` when it offers one (no AbortSignal made), else
+ * through `signal`. Returns the unregistration.
+ */
+export function onAttemptAbort(a: Pick<DeliveryAttempt, 'signal' | 'onAbort'>, listener: (reason: unknown) => void): () => void {
+  if (a.onAbort) return a.onAbort(listener);
+  if (a.signal.aborted) {
+    listener(a.signal.reason);
+    return () => undefined;
+  }
+  const onAbort = () => listener(a.signal.reason);
+  a.signal.addEventListener('abort', onAbort, { once: true });
+  return () => a.signal.removeEventListener('abort', onAbort);
+}

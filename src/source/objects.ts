@@ -3,7 +3,7 @@
  * object the org does not have, or a misspelt field to filter updates on,
  * would otherwise make a subscription that is accepted and never fires.
  */
-import { ForcehookError, ValidationError } from '../core/errors.js';
+import { ForcehookError, TransientError, ValidationError } from '../core/errors.js';
 import { describeObjects } from './polling/describe.js';
 import type { ObjectFields } from './polling/fields.js';
 import type { OrgSession } from './session.js';
@@ -23,7 +23,7 @@ export function createObjectResolver(deps: { session(connectionId: string): OrgS
     let described: ObjectFields;
     try {
       const result = (await describeObjects(deps.session(connectionId), [object])).get(object);
-      if (!result) throw new ForcehookError('SALESFORCE', 'describe: no answer');
+      if (!result) throw new TransientError('SALESFORCE', 'describe: no answer');
       if (!result.ok) throw result.error;
       described = result.fields;
     } catch (err) {
@@ -34,14 +34,15 @@ export function createObjectResolver(deps: { session(connectionId: string): OrgS
 }
 
 function canonicalField(d: ObjectFields, field: string): string {
-  const [parent, ...part] = field.split('.');
-  const lower = parent!.toLowerCase();
-  const found = d.fields.find((n) => n.toLowerCase() === lower) ?? d.unselected.find((n) => n.toLowerCase() === lower);
-  if (!found || (part.length > 0 && part.join('.') === '')) {
+  const dot = field.indexOf('.');
+  const parent = (dot < 0 ? field : field.slice(0, dot)).toLowerCase();
+  const part = dot < 0 ? undefined : field.slice(dot + 1);
+  const found = d.fields.find((n) => n.toLowerCase() === parent) ?? d.unselected.find((n) => n.toLowerCase() === parent);
+  if (!found || part === '') {
     const message = `${d.object} has no field '${field}'`;
     throw new ValidationError(`body.fields: ${message}`, [{ path: 'fields', message }]);
   }
-  return part.length > 0 ? `${found}.${part.join('.')}` : found;
+  return part === undefined ? found : `${found}.${part}`;
 }
 
 function asApiError(err: unknown, object: string): ForcehookError {

@@ -267,9 +267,9 @@ export function createDispatcher(cfg: DispatcherConfig, deps: DispatcherDeps): D
   /** Defers the queued records of `tp` held by lanes that would not reach them before the first retry delay. */
   const evictSlow = (tp: TopicPartition): number => {
     const k = tpKey(tp);
-    const now = clock.now();
-    if (now - (evictLooked.get(k) ?? -Infinity) < 250) return 0;
-    evictLooked.set(k, now);
+    const t = clock.now();
+    if (t - (evictLooked.get(k) ?? -Infinity) < 250) return 0;
+    evictLooked.set(k, t);
     let moved = 0;
     for (const lane of lanes.values()) {
       if (!isSlow(lane)) continue;

@@ -29,7 +29,7 @@ import type { Dispatcher as UndiciDispatcher } from 'undici';
 import { LRUCache } from 'lru-cache';
 import type { SecretBox } from '../../core/secrets.js';
 import { createEgressAgent } from '../../net/egress.js';
-import type { AttemptOutcome, DeliveryAttempt, Executor } from '../types.js';
+import { onAttemptAbort, type AttemptOutcome, type DeliveryAttempt, type Executor } from '../types.js';
 import { signatureHeaders, validSigners } from './sign.js';
 
 export const WebhookExecutorConfigSchema = z
@@ -193,15 +193,8 @@ export function createWebhookExecutor(cfg: WebhookExecutorConfig, deps: WebhookE
       const { origin, path } = targetOf(url);
       const h = new PostHandler(resolve, reject, c.maxResponseBytes, c.errorSnippetChars * 4);
       const cancel = (reason: unknown) => h.cancel(reason);
-      // The engine's abort (its budget, or stop) through a callback when it offers
-      // one, else its signal; plus our own bound unless the engine's is no longer.
-      if (a.onAbort) h.release(a.onAbort(cancel));
-      else if (a.signal.aborted) cancel(a.signal.reason);
-      else {
-        const onAbort = () => cancel(a.signal.reason);
-        a.signal.addEventListener('abort', onAbort, { once: true });
-        h.release(() => a.signal.removeEventListener('abort', onAbort));
-      }
+      // The engine's abort (its budget, or stop), plus our own bound unless the engine's is no longer.
+      h.release(onAttemptAbort(a, cancel));
       if (a.budgetMs === undefined || a.budgetMs > c.totalTimeoutMs) {
         const timer = setTimeout(() => cancel(new DOMException(`no complete response within ${c.totalTimeoutMs} ms`, 'TimeoutError')), c.totalTimeoutMs);
         h.release(() => clearTimeout(timer));

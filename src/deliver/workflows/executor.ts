@@ -2,7 +2,7 @@ import { ForcehookError, TransientError } from '../../core/errors.js';
 import type { Logger } from '../../core/log.js';
 import { forcehookEventSchema } from '../../events/schema.js';
 import { ReauthRequiredError } from '../../source/oauth.js';
-import type { AttemptOutcome, DeliveryAttempt, Executor } from '../types.js';
+import { onAttemptAbort, type AttemptOutcome, type DeliveryAttempt, type Executor } from '../types.js';
 import { DEFAULT_WORKFLOW_TIMEOUT_MS } from './define.js';
 import type { WorkflowRegistry } from './registry.js';
 import type { WorkflowSalesforce } from './salesforce.js';
@@ -84,16 +84,7 @@ export function classify(err: unknown): AttemptOutcome {
 function runSignal(attempt: DeliveryAttempt<'workflow'>, timeoutMs: number): { signal: AbortSignal; dispose(): void } {
   const ac = new AbortController();
   const timer = setTimeout(() => ac.abort(new DOMException(`workflow run exceeded ${timeoutMs} ms`, 'TimeoutError')), timeoutMs);
-  const onAttemptAbort = (reason: unknown) => ac.abort(reason);
-  let unlisten: () => void;
-  if (attempt.onAbort) {
-    unlisten = attempt.onAbort(onAttemptAbort);
-  } else {
-    const listener = () => onAttemptAbort(attempt.signal.reason);
-    if (attempt.signal.aborted) listener();
-    else attempt.signal.addEventListener('abort', listener, { once: true });
-    unlisten = () => attempt.signal.removeEventListener('abort', listener);
-  }
+  const unlisten = onAttemptAbort(attempt, (reason) => ac.abort(reason));
   return {
     signal: ac.signal,
     dispose() {
