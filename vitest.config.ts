@@ -2,7 +2,7 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
+    include: ['src/**/*.test.ts', 'test/**/*.test.ts', 'testkit/**/*.test.ts'],
     // One real broker for the whole run; each file isolates itself by topic prefix.
     globalSetup: ['test/global-setup.ts'],
     testTimeout: 60_000,
