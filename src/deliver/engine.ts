@@ -14,6 +14,7 @@ import type { Topics } from '../kafka/topics.js';
 import type { KafkaClient } from '../kafka/types.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { ServiceStore } from '../state/store.js';
+import { BreakerConfigSchema } from './dispatcher/breaker.js';
 import { createDispatcher, DispatcherConfigSchema, type Dispatcher } from './dispatcher/dispatcher.js';
 import { createRedeliverer, type Redeliverer } from './redeliver/redeliver.js';
 import { DeliveryStateKeeper } from './state/keeper.js';
@@ -22,7 +23,8 @@ import { systemClock, type Clock, type ExecutorRegistry } from './types.js';
 export const DeliveryEngineConfigSchema = z
   .object({
     prefix: z.string().min(1).describe('topic prefix; the consumer group is `<prefix>.dispatcher`'),
-    dispatcher: DispatcherConfigSchema.omit({ groupId: true, breaker: true }).extend({ breaker: DispatcherConfigSchema.shape.breaker.optional() }),
+    // Optional without a default of its own: absent, it is derived from the schedule below.
+    dispatcher: DispatcherConfigSchema.omit({ groupId: true, breaker: true }).extend({ breaker: BreakerConfigSchema.optional() }),
     stateFlushMs: z.number().int().min(1).default(1_000),
   })
   .strict();

@@ -21,6 +21,13 @@ export const DeliveryRecordSchema = z.object({
   /** When the record is due again (retry topics only), epoch ms. */
   dueAt: z.number().optional(),
   firstAttemptAt: z.number().optional(),
+  /**
+   * Waits for its subscription's circuit breaker, not for its schedule: due as
+   * soon as the breaker closes. Its attempts were not used up while it waited.
+   */
+  held: z.boolean().optional(),
+  /** When the breaker first held it back (epoch ms): the dead-letter deadline counts from here when no attempt came first. */
+  heldSince: z.number().optional(),
   lastError: z.string().optional(),
   lastStatus: z.number().int().optional(),
   /** Why the record exists: the fan-out of an event, or a redelivery request. */

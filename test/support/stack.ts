@@ -67,9 +67,11 @@ export async function startTestService(opts: {
   roles?: ('source' | 'delivery')[];
   /** Owners group session timeout (scale-out); @default the config's 30000 */
   ownersSessionTimeoutMs?: number;
+  /** Settings as a user gives them (`FORCEHOOK_*`), parsed like the environment; the options above win. */
+  env?: Record<string, string>;
 }): Promise<TestService> {
   const config = loadConfig({
-    env: {},
+    env: opts.env ?? {},
     overrides: {
       kafka: {
         brokers: testBrokers(),

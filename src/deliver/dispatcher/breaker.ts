@@ -30,10 +30,10 @@ export type BreakerConfig = z.input<typeof BreakerConfigSchema>;
 export type Admission = 'attempt' | 'probe' | 'reject';
 
 /**
- * A per-subscription circuit breaker. While it is open, attempts are not made
- * (they fail fast as "circuit open" and take their normal retry path), so a
- * dead endpoint costs neither its 15 s timeouts nor the subscription's
- * concurrency slots.
+ * A per-subscription circuit breaker. While it is open, attempts are not made:
+ * the records wait (held, their attempts not counted) until the breaker lets a
+ * probe through, so a dead endpoint costs neither its 15 s timeouts nor the
+ * subscription's concurrency slots nor the records' retries.
  */
 export class CircuitBreaker {
   readonly #sm: StateMachine<BreakerState>;
@@ -41,6 +41,7 @@ export class CircuitBreaker {
   #consecutive = 0;
   #cooldown: number;
   #openUntil = 0;
+  #probeSince = 0;
 
   constructor(
     cfg: BreakerConfig,
@@ -66,9 +67,26 @@ export class CircuitBreaker {
       case 'open':
         if (this.clock.now() < this.#openUntil) return 'reject';
         this.#sm.to('half_open');
+        this.#probeSince = this.clock.now();
         return 'probe';
       case 'half_open':
         return 'reject';
+    }
+  }
+
+  /**
+   * When a record refused now may come back: the cooldown's end while open;
+   * while a probe runs, the latest its verdict can come (`probeBoundMs` after
+   * it started: the attempt's own time bound); now when closed.
+   */
+  nextAdmitAt(probeBoundMs: number): number {
+    switch (this.#sm.state) {
+      case 'closed':
+        return this.clock.now();
+      case 'open':
+        return this.#openUntil;
+      case 'half_open':
+        return this.#probeSince + probeBoundMs;
     }
   }
 

@@ -27,6 +27,11 @@
  * deferred the same way; only if there are none is the partition paused, and
  * resumed when that halves.
  *
+ * Circuit breaker. While a subscription's breaker is open, a record due for an
+ * attempt is held (`planHold`): it goes to the first retry tier, its attempts
+ * untouched, due when the breaker admits a probe; when a probe succeeds, every
+ * held record of that subscription is released at once.
+ *
  * Retry topics. A record read from a retry topic before its `dueAt` waits in
  * memory (a timer at the earliest due time), not in the fetch loop, so waiting
  * never blocks other topics or partitions; a tier's partition is paused once
@@ -55,7 +60,7 @@ import { EngineAttempt } from './attempt.js';
 import { BreakerConfigSchema, CircuitBreaker } from './breaker.js';
 import { Lane, type LaneProgress } from './lane.js';
 import { OffsetTracker, type Taken } from './offsets.js';
-import { defer, makeSchedule, planNext, type Schedule } from './plan.js';
+import { defer, makeSchedule, planHold, planNext, type Hold, type Next, type Schedule } from './plan.js';
 
 export const DispatcherConfigSchema = z
   .object({
@@ -90,7 +95,7 @@ export interface Dispatcher {
   start(): Promise<void>;
   stop(): Promise<void>;
   /** For tests and metrics. */
-  stats(): { waiting: number; queued: number; inFlight: number; breakers: Record<string, string> };
+  stats(): { waiting: number; held: number; queued: number; inFlight: number; breakers: Record<string, string> };
 }
 
 interface Item {
@@ -314,53 +319,40 @@ export function createDispatcher(cfg: DispatcherConfig, deps: DispatcherDeps): D
     if (!sub) return route(item);
     const type = sub.destination.type;
     const executor = deps.executors[type] as Executor | undefined;
-    const breaker = breakerOf(sub.id);
-    const isLast = record.attempts + 1 >= schedule.policy.maxAttempts;
-    let outcome: AttemptOutcome;
-    const admission = executor ? breaker.admit() : 'attempt';
+    let next: Next | Hold;
     if (!executor) {
-      outcome = { result: 'dead', error: `no executor for destination type '${type}' on this instance` };
-    } else if (admission === 'reject' && !isLast) {
-      // Fail fast: the endpoint failed repeatedly; this attempt takes its normal retry path.
-      outcome = { result: 'retry', error: `circuit open after ${breaker.consecutiveFailures} consecutive failures` };
-      deps.metrics?.deliveryAttempts.inc({ type, outcome: 'short_circuit' });
+      next = planNext(record, { result: 'dead', error: `no executor for destination type '${type}' on this instance` }, schedule, clock.now());
     } else {
-      const started = clock.now();
       // One timer per attempt, bounded by the executor's own limit too, so the
       // executor needs none of its own; the attempt makes an AbortSignal only
       // if the executor asks for one (EngineAttempt).
       const budgetMs = Math.min(c.attemptTimeoutMs, executor.timeoutMs ?? Infinity);
-      const a = new EngineAttempt(deliveryId(record), sub as DeliveryAttempt['subscription'], record.event, record.attempts + 1, budgetMs, now);
-      const timer = setTimeout(() => a.abort(new DOMException(`attempt exceeded ${budgetMs} ms`, 'TimeoutError')), budgetMs);
-      attempts.add(a);
-      try {
-        outcome = await executor.execute(a);
-      } catch (err) {
-        outcome = { result: 'retry', error: `executor failed: ${toError(err).message}` };
-      } finally {
-        clearTimeout(timer);
-        attempts.delete(a);
+      const breaker = breakerOf(sub.id);
+      if (breaker.admit() === 'reject') {
+        // No request is made, so no attempt is counted: the record waits for the breaker.
+        deps.metrics?.deliveryAttempts.inc({ type, outcome: 'short_circuit' });
+        next = planHold(record, schedule, clock.now(), { until: breaker.nextAdmitAt(budgetMs), graceMs: c.breaker.maxCooldownMs });
+      } else {
+        const outcome = await execute(item, sub, executor, budgetMs);
+        if (!outcome) {
+          breaker.release();
+          return; // no verdict: the offset stays uncommitted and the attempt is made again
+        }
+        const before = breaker.state;
+        if (outcome.result === 'delivered') breaker.success();
+        else breaker.failure();
+        if (breaker.state !== before) breakerMoved(sub.id, breaker);
+        deps.keeper.attempt(sub.id, outcome.result === 'delivered', outcome.result === 'delivered' ? undefined : outcome.error);
+        next = planNext(record, outcome, schedule, clock.now(), deps.random);
       }
-      if (stopping.signal.aborted) {
-        breaker.release();
-        return; // no verdict: the offset stays uncommitted and the attempt is made again
-      }
-      if (deps.metrics) {
-        const m = perAttempt(deps.metrics, type, outcome.result);
-        m.duration.observe((clock.now() - started) / 1000);
-        m.attempts.inc();
-      }
-      if (outcome.result === 'delivered') breaker.success();
-      else breaker.failure();
-      deps.keeper.attempt(sub.id, outcome.result === 'delivered', outcome.result === 'delivered' ? undefined : outcome.error);
     }
-    const next = planNext(record, outcome, schedule, clock.now(), deps.random);
     try {
       switch (next.action) {
         case 'done':
           durable(item);
           return;
         case 'retry':
+        case 'hold':
           await produce(deps.topics.retry(next.tier), next.record);
           durable(item);
           return;
@@ -374,11 +366,74 @@ export function createDispatcher(cfg: DispatcherConfig, deps: DispatcherDeps): D
     }
   };
 
+  /** One real attempt; undefined when the dispatcher stopped meanwhile (no verdict). */
+  const execute = async (item: Item, sub: SubscriptionRecord, executor: Executor, budgetMs: number): Promise<AttemptOutcome | undefined> => {
+    const { record } = item;
+    const started = clock.now();
+    const a = new EngineAttempt(deliveryId(record), sub as DeliveryAttempt['subscription'], record.event, record.attempts + 1, budgetMs, now);
+    const timer = setTimeout(() => a.abort(new DOMException(`attempt exceeded ${budgetMs} ms`, 'TimeoutError')), budgetMs);
+    attempts.add(a);
+    let outcome: AttemptOutcome;
+    try {
+      outcome = await executor.execute(a);
+    } catch (err) {
+      outcome = { result: 'retry', error: `executor failed: ${toError(err).message}` };
+    } finally {
+      clearTimeout(timer);
+      attempts.delete(a);
+    }
+    if (stopping.signal.aborted) return undefined;
+    if (deps.metrics) {
+      const m = perAttempt(deps.metrics, sub.destination.type, outcome.result);
+      m.duration.observe((clock.now() - started) / 1000);
+      m.attempts.inc();
+    }
+    return outcome;
+  };
+
+  /**
+   * When a held record is due: at once once its breaker closed (or this
+   * instance has no breaker for it, after a restart or a rebalance: it finds out
+   * afresh); at the cooldown's end while the breaker is open, which may be
+   * earlier than the `dueAt` it was produced with (held while a probe ran, whose
+   * verdict came early); while a probe runs, at its `dueAt` (the probe's bound).
+   */
+  const dueOf = (record: DeliveryRecord): number => {
+    const due = record.dueAt ?? 0;
+    if (!record.held) return due;
+    const b = breakers.get(record.subscriptionId);
+    if (!b || b.state === 'closed') return 0;
+    return b.state === 'open' ? Math.min(due, b.nextAdmitAt(0)) : due;
+  };
+
+  /**
+   * A probe's verdict moved the breaker: closed, the records it held for this
+   * subscription go out now, in the order they were held (one tier, one
+   * partition per subscription: offset order); open again, they are due at the
+   * new cooldown's end.
+   */
+  const breakerMoved = (subscriptionId: string, breaker: CircuitBreaker): void => {
+    if (breaker.state === 'half_open') return;
+    const released: Item[] = [];
+    for (const [k, items] of waiting) {
+      const keep: Item[] = [];
+      for (const it of items) (it.record.held && it.record.subscriptionId === subscriptionId && dueOf(it.record) <= clock.now() ? released : keep).push(it);
+      if (keep.length === items.length) continue;
+      if (keep.length) waiting.set(k, keep);
+      else waiting.delete(k);
+    }
+    if (released.length) {
+      log.info({ subscriptionId, released: released.length }, 'circuit closed: held deliveries released');
+      for (const it of released) route(it);
+    }
+    armDueTimer();
+  };
+
   // --- retry topics: waiting until due --------------------------------------
 
   const armDueTimer = (): void => {
     let earliest = Infinity;
-    for (const items of waiting.values()) for (const it of items) earliest = Math.min(earliest, it.record.dueAt ?? 0);
+    for (const items of waiting.values()) for (const it of items) earliest = Math.min(earliest, dueOf(it.record));
     if (earliest === dueAt) return;
     if (dueTimer !== undefined) clock.clearTimeout(dueTimer);
     dueTimer = undefined;
@@ -390,18 +445,25 @@ export function createDispatcher(cfg: DispatcherConfig, deps: DispatcherDeps): D
   const releaseDue = (): void => {
     dueTimer = undefined;
     dueAt = Infinity;
-    const now = clock.now();
+    const t = clock.now();
+    const due: Item[] = [];
     let backlog = 0;
     for (const [k, items] of waiting) {
-      const due = items.filter((it) => (it.record.dueAt ?? 0) <= now);
-      if (due.length) {
-        const rest = items.filter((it) => (it.record.dueAt ?? 0) > now);
+      const ready = items.filter((it) => dueOf(it.record) <= t);
+      if (ready.length) {
+        const rest = items.filter((it) => dueOf(it.record) > t);
         if (rest.length) waiting.set(k, rest);
         else waiting.delete(k);
-        for (const it of due) route(it);
+        due.push(...ready);
       }
       backlog += waiting.get(k)?.length ?? 0;
     }
+    // The record furthest along its schedule goes first (a stable sort keeps the
+    // rest in order). When a breaker's cooldown ends, the first one due is its
+    // probe: so one record's attempts move on, instead of every record spending
+    // its early attempts on probes that an endpoint failing them refuses.
+    if (due.length > 1) due.sort((a, b) => b.record.attempts - a.record.attempts);
+    for (const it of due) route(it);
     deps.metrics?.deliveryRetryBacklog.set(backlog);
     armDueTimer();
   };
@@ -446,7 +508,7 @@ export function createDispatcher(cfg: DispatcherConfig, deps: DispatcherDeps): D
       return 0;
     }
     const item: Item = { taken, record, recordKey: record.recordKey };
-    if (retryTopics.has(m.topic) && (record.dueAt ?? 0) > clock.now()) {
+    if (retryTopics.has(m.topic) && dueOf(record) > clock.now()) {
       const k = tpKey(tp);
       const list = waiting.get(k) ?? [];
       list.push(item);
@@ -503,14 +565,18 @@ export function createDispatcher(cfg: DispatcherConfig, deps: DispatcherDeps): D
     },
     stats() {
       let w = 0;
+      let h = 0;
       let q = 0;
       let f = 0;
-      for (const items of waiting.values()) w += items.length;
+      for (const items of waiting.values()) {
+        w += items.length;
+        for (const it of items) if (it.record.held) h++;
+      }
       for (const l of lanes.values()) {
         q += l.queued;
         f += l.inFlight;
       }
-      return { waiting: w, queued: q, inFlight: f, breakers: Object.fromEntries([...breakers].map(([id, b]) => [id, b.state])) };
+      return { waiting: w, held: h, queued: q, inFlight: f, breakers: Object.fromEntries([...breakers].map(([id, b]) => [id, b.state])) };
     },
   };
 }
