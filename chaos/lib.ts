@@ -11,7 +11,7 @@ import type { AddressInfo } from 'node:net';
 import { Webhook } from 'standardwebhooks';
 import { loadConfig } from '../src/config/load.js';
 import { testLogger } from '../src/core/log.js';
-import { eventId } from '../src/events/id.js';
+import { cdcEventId } from '../src/events/id.js';
 import { toId18 } from '../src/events/salesforce-id.js';
 import type { EventType } from '../src/events/schema.js';
 import type { RunningEmulator } from '../src/emulator/server.js';
@@ -372,14 +372,22 @@ export class Ledger {
   }
 
   #add(orgId: string, ev: { replayId: number; payload: unknown }): void {
-    const h = (ev.payload as { ChangeEventHeader?: { entityName: string; recordIds: string[]; changeType: string; commitTimestamp: number } }).ChangeEventHeader;
+    const h = (ev.payload as { ChangeEventHeader?: { entityName: string; recordIds: string[]; changeType: string; commitTimestamp: number; transactionKey?: unknown; sequenceNumber?: unknown } }).ChangeEventHeader;
     if (!h || typeof h !== 'object' || !this.objects.includes(h.entityName) || !Object.hasOwn(TYPE_OF, h.changeType) || !Array.isArray(h.recordIds) || typeof h.commitTimestamp !== 'number') return;
     for (const recordId of h.recordIds) {
       if (typeof recordId !== 'string') continue;
       const type = TYPE_OF[h.changeType]!;
       let id: string;
       try {
-        id = eventId({ orgId, recordId, type, commitTimestamp: h.commitTimestamp });
+        id = cdcEventId({
+          orgId,
+          recordId,
+          type,
+          commitTimestamp: h.commitTimestamp,
+          transactionKey: typeof h.transactionKey === 'string' ? h.transactionKey : undefined,
+          sequenceNumber: typeof h.sequenceNumber === 'number' ? h.sequenceNumber : undefined,
+          replayId: String(ev.replayId),
+        });
       } catch {
         continue; // not a change the contract can name (injected garbage)
       }

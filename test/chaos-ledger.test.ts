@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { Ledger, type Ctx, type Published, type Receiver } from '../chaos/lib.js';
 import { EventBus } from '../src/emulator/streaming/bus.js';
-import { eventId } from '../src/events/id.js';
+import { cdcEventId } from '../src/events/id.js';
 import { toId18 } from '../src/events/salesforce-id.js';
 
 const ORG = '00DRm0000000001MAA';
@@ -18,8 +18,9 @@ function setup() {
   const bus = new EventBus({ now: () => 0 });
   const ctx = { emulator: { emulator: { org: (id: string) => (id === ORG ? { bus } : undefined) } } } as unknown as Ctx;
   const change = (changeType: keyof typeof TYPE, recordId: string, commitTimestamp: number) => {
-    bus.publish('/data/LeadChangeEvent', { ChangeEventHeader: { entityName: 'Lead', recordIds: [recordId], changeType, commitTimestamp } });
-    const id = eventId({ orgId: ORG, recordId, type: TYPE[changeType], commitTimestamp });
+    const transactionKey = `tx-${recordId}-${commitTimestamp}`;
+    bus.publish('/data/LeadChangeEvent', { ChangeEventHeader: { entityName: 'Lead', recordIds: [recordId], changeType, commitTimestamp, transactionKey, sequenceNumber: 1 } });
+    const id = cdcEventId({ orgId: ORG, recordId, type: TYPE[changeType], commitTimestamp, transactionKey, sequenceNumber: 1 });
     return { id, content: `${TYPE[changeType]} ${recordId} ${commitTimestamp}` };
   };
   const events: Published[] = [];

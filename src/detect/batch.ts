@@ -1,42 +1,31 @@
 /**
  * Detection over a batch of changes (what one CometD delivery or one poll cycle produced): orders each
- * transaction by sequenceNumber and breaks id ties between distinct CDC changes that share
- * (recordId, changeType, commitTimestamp), see events/id.ts. A change seen twice in the batch (same
- * transaction position or replayId) is the same change and keeps the same id.
+ * transaction by sequenceNumber, and gives a polled or reconciled row the facts of the change event it
+ * is proven to be (see `SameChange`), so that both get one id.
  */
 import type { ForcehookEvent } from '../events/schema.js';
 import type { RawChange } from '../normalize/raw-change.js';
 import { orderWithinTransactions } from './transaction.js';
 import { detectTriggers, type DetectContext } from './triggers.js';
 
-export interface BatchContext extends Omit<DetectContext, 'previousCampaignId' | 'occurrence'> {
+/** The change event a row is the same change as: its facts make the row's events take the CDC ids. */
+export type SameChange = (change: RawChange) => Pick<RawChange, 'commitTimestamp' | 'transactionKey' | 'sequenceNumber'> | undefined;
+
+export interface BatchContext extends Omit<DetectContext, 'previousCampaignId'> {
   /** Polling: last known CampaignId per Opportunity id (see DetectContext.previousCampaignId). */
   previousCampaignId?: (recordId: string) => string | null | undefined;
-}
-
-function identity(change: RawChange): string | undefined {
-  if (change.transactionKey !== undefined && change.sequenceNumber !== undefined) {
-    return `${change.transactionKey}#${change.sequenceNumber}`;
-  }
-  return change.replayId;
+  /** Rows (polling, reconcile) only: the change event already published for the same change, if proven. */
+  sameChange?: SameChange;
 }
 
 export function detectBatch(changes: readonly RawChange[], ctx: BatchContext): ForcehookEvent[] {
   const ordered = orderWithinTransactions(changes, (c) => c);
-  const seen = new Map<string, string[]>();
   const events: ForcehookEvent[] = [];
-  for (const change of ordered) {
-    let occurrence = 0;
-    const who = identity(change);
-    if (change.detectedBy === 'cdc' && who !== undefined) {
-      const key = `${change.recordId}|${change.changeType}|${change.commitTimestamp}`;
-      const identities = seen.get(key) ?? [];
-      occurrence = identities.indexOf(who);
-      if (occurrence < 0) {
-        occurrence = identities.length;
-        identities.push(who);
-        seen.set(key, identities);
-      }
+  for (const raw of ordered) {
+    let change = raw;
+    if (ctx.sameChange && raw.detectedBy !== 'cdc' && raw.transactionKey === undefined) {
+      const facts = ctx.sameChange(raw);
+      if (facts) change = { ...raw, ...facts };
     }
     const previousCampaignId = ctx.previousCampaignId?.(change.recordId);
     events.push(
@@ -44,7 +33,6 @@ export function detectBatch(changes: readonly RawChange[], ctx: BatchContext): F
         orgId: ctx.orgId,
         connectionId: ctx.connectionId,
         ...(previousCampaignId !== undefined ? { previousCampaignId } : {}),
-        occurrence,
       }),
     );
   }

@@ -16,8 +16,8 @@ export type DetectConfig = z.infer<typeof detectConfigSchema>;
 
 export interface Detector {
   readonly config: DetectConfig;
-  detect(change: RawChange, opts?: Pick<DetectContext, 'previousCampaignId' | 'occurrence'>): ForcehookEvent[];
-  detectBatch(changes: readonly RawChange[], opts?: Pick<BatchContext, 'previousCampaignId'>): ForcehookEvent[];
+  detect(change: RawChange, opts?: Pick<DetectContext, 'previousCampaignId'>): ForcehookEvent[];
+  detectBatch(changes: readonly RawChange[], opts?: Pick<BatchContext, 'previousCampaignId' | 'sameChange'>): ForcehookEvent[];
 }
 
 export function createDetector(config: DetectConfig): Detector {
@@ -31,5 +31,6 @@ export function createDetector(config: DetectConfig): Detector {
 
 export { detectBatch, detectTriggers };
 export type { BatchContext, DetectContext };
+export type { SameChange } from './batch.js';
 export { matches, type SubscriptionFilter } from './match.js';
 export { orderTransaction, orderWithinTransactions } from './transaction.js';

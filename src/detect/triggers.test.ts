@@ -186,34 +186,53 @@ describe('campaign_opportunity.added', () => {
   });
 });
 
-describe('the same change via CDC and via polling has the same ids', () => {
+describe('the same change via CDC and via a row', () => {
+  const sameAs = (c: RawChange) => ({ commitTimestamp: c.commitTimestamp, transactionKey: c.transactionKey, sequenceNumber: c.sequenceNumber });
+
   it.each([
     ['Account', 'CREATE', ACC],
     ['Employee__c', 'CREATE', 'a011t00000EEKg3AAH'],
     ['Account', 'UPDATE', ACC],
-  ])('%s %s', (object, changeType, id) => {
+  ])('%s %s: a row proven to be the change event gets its ids; unproven, its own (a duplicate, never nothing)', (object, changeType, id) => {
     const created = changeType === 'CREATE' ? SF_TS : '2024-01-01T00:00:00.000+0000';
-    const viaCdc = detectTriggers(cdcOne({ entityName: object, recordIds: [id], changeType, changedFields: ['Name'], body: { Name: 'N' } }), ctx);
-    const viaPoll = detectTriggers(
-      normalizePolledRow({ object, row: { Id: id, Name: 'N', CreatedDate: created, LastModifiedDate: SF_TS, SystemModstamp: SF_TS }, detectedBy: 'polling' }),
-      ctx,
-    );
-    expect(viaPoll.map((e) => [e.type, e.id])).toEqual(viaCdc.map((e) => [e.type, e.id]));
+    const streamed = cdcOne({ entityName: object, recordIds: [id], changeType, changedFields: ['Name'], body: { Name: 'N', LastModifiedDate: ISO } });
+    const viaCdc = detectTriggers(streamed, ctx);
+    const row = normalizePolledRow({ object, row: { Id: id, Name: 'N', CreatedDate: created, LastModifiedDate: SF_TS, SystemModstamp: SF_TS }, detectedBy: 'polling' });
+    const proven = detectBatch([row], { ...ctx, sameChange: () => sameAs(streamed) });
+    expect(proven.map((e) => [e.type, e.id])).toEqual(viaCdc.map((e) => [e.type, e.id]));
+    expect(proven[0]!.data.detectedBy).toBe('polling');
+    const unproven = detectBatch([row], { ...ctx, sameChange: () => undefined });
+    expect(unproven.map((e) => e.type)).toEqual(viaCdc.map((e) => e.type));
+    expect(unproven[0]!.id).not.toBe(viaCdc[0]!.id);
   });
 
-  it('DELETE via getDeleted, and the campaign events', () => {
-    const viaCdc = detectTriggers(cdcOne({ entityName: 'Account', recordIds: [ACC], changeType: 'DELETE' }), ctx);
-    const viaPoll = detectTriggers(normalizePolledRow({ object: 'Account', row: { Id: ACC }, kind: 'deleted', deletedDate: SF_TS, detectedBy: 'reconcile' }), ctx);
-    expect(viaPoll.map((e) => e.id)).toEqual(viaCdc.map((e) => e.id));
+  it('DELETE via getDeleted and via queryAll share one row id; the campaign events follow a proven CREATE', () => {
+    const tombstone = detectTriggers(normalizePolledRow({ object: 'Account', row: { Id: ACC }, kind: 'deleted', deletedDate: SF_TS, detectedBy: 'reconcile' }), ctx);
+    const deletedRow = detectTriggers(normalizePolledRow({ object: 'Account', row: { Id: ACC, IsDeleted: true, SystemModstamp: SF_TS }, detectedBy: 'polling' }), ctx);
+    expect(deletedRow.map((e) => e.id)).toEqual(tombstone.map((e) => e.id));
 
     const cm = { CampaignId: CMP, LeadId: LEAD };
-    const cmCdc = detectTriggers(cdcOne({ entityName: 'CampaignMember', recordIds: [CM], changeType: 'CREATE', body: cm }), ctx);
-    const cmPoll = detectTriggers(
-      normalizePolledRow({ object: 'CampaignMember', row: { Id: CM, ...cm, CreatedDate: SF_TS, LastModifiedDate: SF_TS, SystemModstamp: SF_TS }, detectedBy: 'polling' }),
-      ctx,
+    const streamed = cdcOne({ entityName: 'CampaignMember', recordIds: [CM], changeType: 'CREATE', body: cm });
+    const cmCdc = detectTriggers(streamed, ctx);
+    const cmPoll = detectBatch(
+      [normalizePolledRow({ object: 'CampaignMember', row: { Id: CM, ...cm, CreatedDate: SF_TS, LastModifiedDate: SF_TS, SystemModstamp: SF_TS }, detectedBy: 'polling' })],
+      { ...ctx, sameChange: () => sameAs(streamed) },
     );
     expect(cmPoll.map((e) => e.id)).toEqual(cmCdc.map((e) => e.id));
     expect(cmPoll).toHaveLength(2);
+  });
+
+  it('two polled versions of one row in one second get two ids; the same version read again, one', () => {
+    const row = (Email: string) => normalizePolledRow({
+      object: 'Contact',
+      row: { Id: CON, Email, CreatedDate: '2024-01-01T00:00:00.000+0000', LastModifiedDate: SF_TS, SystemModstamp: SF_TS },
+      detectedBy: 'polling',
+    });
+    const [a] = detectTriggers(row('a@example.com'), ctx);
+    const [b] = detectTriggers(row('b@example.com'), ctx);
+    const [again] = detectTriggers(row('a@example.com'), ctx);
+    expect(a!.id).not.toBe(b!.id);
+    expect(again!.id).toBe(a!.id);
   });
 });
 
@@ -245,12 +264,14 @@ describe('transactions', () => {
     expect(ordered.filter((e) => e.data.transactionKey === 'conv').map((e) => e.data.sequenceNumber)).toEqual([1, 2, 3, 3, 4]);
   });
 
-  it('two distinct CDC changes of one record with the same commit time get distinct ids; the first keeps the polling id', () => {
+  it('two CDC changes of one record in one second get distinct ids, in one batch or in two', () => {
     const first = cdcOne({ entityName: 'Account', recordIds: [ACC], changeType: 'UPDATE', transactionKey: 'a', changedFields: ['Name'], body: { Name: '1' } });
     const second = cdcOne({ entityName: 'Account', recordIds: [ACC], changeType: 'UPDATE', transactionKey: 'b', changedFields: ['Name'], body: { Name: '2' } });
     const [e1, e2] = detectBatch([first, second], ctx);
     expect(e1!.id).not.toBe(e2!.id);
-    expect(e1!.id).toBe(detectTriggers(first, ctx)[0]!.id);
+    // Separate deliveries (two CometD batches, or a replay that starts between them): the same two ids.
+    expect(detectBatch([first], ctx)[0]!.id).toBe(e1!.id);
+    expect(detectBatch([second], ctx)[0]!.id).toBe(e2!.id);
   });
 });
 

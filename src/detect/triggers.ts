@@ -4,7 +4,7 @@
  * campaign event, with the same commit facts so both ids are as deterministic as the record's.
  */
 import { ValidationError } from '../core/errors.js';
-import { eventId } from '../events/id.js';
+import { cdcEventId, rowEventId, rowVersion } from '../events/id.js';
 import { sameSalesforceId, toId18 } from '../events/salesforce-id.js';
 import {
   eventTypeFor,
@@ -24,8 +24,6 @@ export interface DetectContext {
    * unknown). CDC says what changed in `changedFields` and ignores it.
    */
   previousCampaignId?: string | null;
-  /** Tie-break for colliding ids, see events/id.ts; `detectBatch` computes it. */
-  occurrence?: number;
 }
 
 const RECORD_TRIGGER: Record<ChangeType, Trigger> = {
@@ -57,6 +55,17 @@ function opportunityGainedCampaign(change: RawChange, ctx: DetectContext, campai
   return hasChanged(change, 'CampaignId');
 }
 
+/**
+ * A change event's facts name the change exactly (CDC, a GAP event's records, or a row the service proved
+ * to be a change event it published); otherwise the row recipe applies. See events/id.ts.
+ */
+function idOf(type: EventType, c: RawChange, orgId: string): string {
+  if (c.detectedBy === 'cdc' || (c.transactionKey !== undefined && c.sequenceNumber !== undefined)) {
+    return cdcEventId({ orgId, recordId: c.recordId, type, commitTimestamp: c.commitTimestamp, transactionKey: c.transactionKey, sequenceNumber: c.sequenceNumber, replayId: c.replayId });
+  }
+  return rowEventId({ orgId, recordId: c.recordId, type, stamp: c.commitTimestamp, ...(c.changeType === 'UPDATE' ? { version: rowVersion(c.record) } : {}) });
+}
+
 function buildEvent(
   type: EventType,
   change: RawChange,
@@ -82,7 +91,7 @@ function buildEvent(
   Object.assign(data, extra);
   return {
     specversion: '1.0',
-    id: eventId({ orgId, recordId, type, commitTimestamp, ...(ctx.occurrence ? { occurrence: ctx.occurrence } : {}) }),
+    id: idOf(type, change, orgId),
     source: `/salesforce/${orgId}`,
     type,
     subject: recordId,

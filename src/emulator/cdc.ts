@@ -99,8 +99,8 @@ export function buildChangeEvents(
       changeOrigin: txn.origin,
       transactionKey: txn.key,
       sequenceNumber: ++sequenceNumber,
-      commitTimestamp: txn.ts,
-      commitNumber: nextCommitNumber(txn.ts),
+      commitTimestamp: txn.commitTimestamp,
+      commitNumber: nextCommitNumber(txn.commitTimestamp),
       commitUser: txn.userId,
       changedFields: g.changedFields,
     };

@@ -48,6 +48,15 @@ export function parseDateTime(value: string): number | undefined {
   return Number.isNaN(ms) ? undefined : ms;
 }
 
+/**
+ * Salesforce keeps datetimes (SystemModstamp, CreatedDate, LastModifiedDate, a change event's
+ * commitTimestamp, getDeleted's deletedDate) to the whole second: every stamp the emulator writes goes
+ * through here.
+ */
+export function floorToSecond(ms: number): number {
+  return ms - (((ms % 1000) + 1000) % 1000);
+}
+
 export function floorToMinute(ms: number): number {
   return ms - (ms % 60_000);
 }

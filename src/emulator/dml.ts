@@ -21,8 +21,12 @@ export function begin(org: Org, origin: string): Transaction {
   return new Transaction(org.clock.now(), org.user.id, origin);
 }
 
-/** Publishes the transaction's change events; the records are already in place. */
+/**
+ * Publishes the transaction's change events; the records are already in place. The commit instant is
+ * read now, so a transaction kept open across a clock move commits later than its rows' SystemModstamp.
+ */
 export function commit(org: Org, txn: Transaction): void {
+  txn.committed(org.clock.now());
   const events = buildChangeEvents(txn, (id) => org.store.get(id)?.values, (m) => org.isCdcSelected(m));
   for (const e of events) org.bus.publish(e.channel, e.payload);
   org.eventsPublished += events.length;

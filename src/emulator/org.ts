@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { ValidationError } from '../core/errors.js';
 import type { Clock } from './clock.js';
-import { sfDateTime } from './clock.js';
+import { floorToSecond, sfDateTime } from './clock.js';
 import { newId } from './ids.js';
 import { ApiCounter } from './limits.js';
 import {
@@ -84,7 +84,7 @@ export class Org {
     opts: OrgOptions = {},
   ) {
     this.id = newId('00D');
-    this.createdAt = clock.now();
+    this.createdAt = floorToSecond(clock.now());
     const userId = newId('005');
     const short = this.id.slice(-8).toLowerCase();
     this.user = {

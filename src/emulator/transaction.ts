@@ -1,9 +1,11 @@
 /**
- * One request = one transaction: one commit instant, one transactionKey, an
+ * One request = one transaction: one start instant (the records' stamps), one
+ * commit instant (the change events' commitTimestamp), one transactionKey, an
  * undo log for allOrNone rollbacks, and the list of record changes its
  * change events are built from.
  */
 import { randomBytes } from 'node:crypto';
+import { floorToSecond } from './clock.js';
 import type { ObjectMeta } from './metadata/objects.js';
 
 export type ChangeType = 'CREATE' | 'UPDATE' | 'DELETE' | 'UNDELETE';
@@ -26,18 +28,32 @@ export class Transaction {
   readonly changes: Change[] = [];
   private readonly open = new Map<string, Change>();
   private readonly undoLog: Array<() => void> = [];
+  /** The transaction's start (ms, whole second): every record written gets it as CreatedDate/LastModifiedDate/SystemModstamp. */
+  readonly ts: number;
+  /**
+   * The commit (ms, whole second), the change events' commitTimestamp; set by `committed`. As on
+   * Salesforce it can be later than the records' SystemModstamp: a long transaction commits rows
+   * stamped in the past.
+   */
+  commitTimestamp: number;
 
   /**
-   * @param ts The commit instant (ms). Every record written gets it as
-   *   LastModifiedDate/SystemModstamp and every change event as
-   *   commitTimestamp, so polling and CDC observe the same instant.
+   * @param startedAt When the transaction started (ms); kept to the whole second.
    * @param origin `changeOrigin` of the events, e.g. `com/salesforce/api/rest/59.0;client=x`.
    */
   constructor(
-    readonly ts: number,
+    startedAt: number,
     readonly userId: string,
     readonly origin: string,
-  ) {}
+  ) {
+    this.ts = floorToSecond(startedAt);
+    this.commitTimestamp = this.ts;
+  }
+
+  /** Marks the commit instant (ms); kept to the whole second, never before the start. */
+  committed(at: number): void {
+    this.commitTimestamp = Math.max(this.ts, floorToSecond(at));
+  }
 
   onUndo(fn: () => void): void {
     this.undoLog.push(fn);

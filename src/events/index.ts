@@ -1,4 +1,4 @@
 export * from './schema.js';
-export { eventId, type EventIdInput } from './id.js';
+export { cdcEventId, rowEventId, rowVersion, type CdcIdFacts, type RowIdFacts } from './id.js';
 export { isSalesforceId, sameSalesforceId, toId18 } from './salesforce-id.js';
 export { eventJsonSchema, eventJsonSchemaText, EVENT_SCHEMA_ID } from './json-schema.js';

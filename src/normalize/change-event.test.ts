@@ -246,6 +246,7 @@ describe('normalizeChangeEvent: gap, overflow, invalid', () => {
       changeType: 'GAP_UPDATE',
       commitTimestamp: 1717000002000,
       transactionKey: '000a5148-405c-21fe-86ce-03205d7404ae',
+      sequenceNumber: 1,
       replayId: '5003',
     });
     for (const changeType of ['GAP_CREATE', 'GAP_DELETE', 'GAP_UNDELETE']) {

@@ -52,7 +52,7 @@ function normalizeParsed(msg: unknown): NormalizeResult {
 
   if (h.changeType === 'GAP_OVERFLOW') return { kind: 'overflow', changeType: 'GAP_OVERFLOW', ...common };
   if (h.changeType.startsWith('GAP_')) {
-    return { kind: 'gap', changeType: h.changeType as GapChangeType, recordIds: [...h.recordIds], ...common };
+    return { kind: 'gap', changeType: h.changeType as GapChangeType, recordIds: [...h.recordIds], ...common, ...opt('sequenceNumber', h.sequenceNumber) };
   }
 
   const body: Record<string, unknown> = {};

@@ -4,7 +4,9 @@
  *   exists: an overlap window re-reads rows, and the re-read must not become an UPDATE), or,
  *   with no snapshot of the record, CreatedDate == LastModifiedDate (a later system-only bump of
  *   SystemModstamp, e.g. a roll-up recalculation, does not turn a new record into an update).
- *   Otherwise UPDATE.
+ *   Otherwise UPDATE; also `kind: 'updated'`, which the caller passes for a second version of a row
+ *   within one stamp (stamps are whole seconds: a record updated in the second it was created still
+ *   shows CreatedDate == SystemModstamp).
  * - changedFields by comparison with the previous snapshot (bounded memory is the caller's business);
  *   without one they are empty while `record` carries every value read.
  * - The commit timestamp is what the id recipe (events/id.ts) expects: SystemModstamp, CreatedDate for
@@ -25,7 +27,7 @@ export interface PolledRowInput {
   row: Record<string, unknown>;
   /** The last values seen for this record (a previous `record`), when known. */
   previous?: Record<string, unknown>;
-  kind?: 'deleted' | 'undeleted';
+  kind?: 'deleted' | 'undeleted' | 'updated';
   /** getDeleted's `deletedDate` for this record. */
   deletedDate?: string | number;
   detectedBy: Extract<DetectedBy, 'polling' | 'reconcile'>;
@@ -98,10 +100,10 @@ export function normalizePolledRow(input: PolledRowInput): RawChange {
     const created = parseSalesforceDate(row['CreatedDate']);
     const lastModified = parseSalesforceDate(row['LastModifiedDate']);
     const stamp = required(modstamp, 'SystemModstamp', input);
-    if (created !== undefined && created === stamp) {
+    if (input.kind !== 'updated' && created !== undefined && created === stamp) {
       changeType = 'CREATE';
       commitTimestamp = stamp;
-    } else if (created !== undefined && previous === undefined && created === lastModified) {
+    } else if (input.kind !== 'updated' && created !== undefined && previous === undefined && created === lastModified) {
       changeType = 'CREATE';
       commitTimestamp = created;
     } else {

@@ -15,7 +15,7 @@ export interface RawChange {
   changedFields: string[];
   /** Field values, REST-style flat names (`BillingCity`, `FirstName`), plus `Id`. */
   record: Record<string, unknown>;
-  /** Epoch ms of the commit (CDC) or SystemModstamp / deletedDate (polling). */
+  /** Epoch ms of the commit (CDC) or SystemModstamp / CreatedDate / deletedDate (polling), whole seconds on Salesforce. */
   commitTimestamp: number;
   commitNumber?: string;
   transactionKey?: string;
@@ -37,6 +37,8 @@ export interface GapMarker {
   changeType: GapChangeType;
   commitTimestamp: number;
   transactionKey?: string;
+  /** With transactionKey, what the records' events take their ids from (events/id.ts). */
+  sequenceNumber?: number;
   replayId?: string;
 }
 

@@ -18,7 +18,9 @@ import { cdcSelectedObjects } from './modes.js';
 import type { OAuthClient } from './oauth.js';
 import { ReauthRequiredError } from './oauth.js';
 import { createPoller, fetchRecords, reconcile, type PollCursor, type Poller } from './polling/index.js';
+import { OVERLAP_MARGIN_MS } from './overlap.js';
 import { OrgSession } from './session.js';
+import { Sightings } from './sightings.js';
 
 export interface SupervisorOptions {
   connection: ConnectionRecord;
@@ -45,8 +47,6 @@ export interface ObjectMode {
 
 /** A CDC checkpoint that records only since when a channel is followed (no event processed yet). */
 const FOLLOWED_SINCE = '-1';
-/** Local clock against Salesforce's: reconcile windows start this much earlier. */
-const CLOCK_SKEW_MARGIN_MS = 60_000;
 
 /** CDC events name entities by their API name; our objects may be written in any case. */
 const lc = (s: string) => s.toLowerCase();
@@ -74,11 +74,14 @@ export class OrgSupervisor {
   #refreshTimer: NodeJS.Timeout | undefined;
   #resolving: Promise<void> | undefined;
   readonly #ctx: { orgId: string; connectionId: string };
+  /** Change events published, so that a reconcile reading the same change gives it the same id. */
+  readonly #sightings: Sightings;
 
   constructor(opts: SupervisorOptions) {
     this.#opts = opts;
     const { connection: c } = opts;
     this.#ctx = { orgId: c.orgId, connectionId: c.id };
+    this.#sightings = new Sightings(c.id);
     this.#log = opts.logger.child({ connectionId: c.id, orgId: c.orgId });
     this.#state = new StateMachine('org-supervisor', SUPERVISOR_TRANSITIONS, 'idle');
     this.#state.onChange((to, from) => this.#log.info({ from, to }, 'org subscriber state'));
@@ -179,14 +182,18 @@ export class OrgSupervisor {
     for (const [key, mode] of next) {
       const from = this.#modes.get(key);
       if (from !== mode) this.#log.info({ object: this.#objects.get(key), from: from ?? null, to: mode }, 'object mode');
+      if (mode === 'cdc') this.#sightings.streaming(key);
+      else this.#sightings.stopped(key);
     }
+    for (const key of this.#modes.keys()) if (!next.has(key)) this.#sightings.stopped(key);
     this.#modes = next;
     await this.#applyCdc(cdcObjects);
     await this.#applyPolling(pollObjects);
-    // Changes between the last poll and the stream's start (-1 = new only) are read back once.
+    // Changes between the last poll and the stream's start (-1 = new only) are read back once, from the
+    // overlap margin before the last polled row (a transaction running then may commit rows stamped earlier).
     for (const object of movedToCdc) {
       const cursor = this.#opts.store.pollCheckpoint(this.#ctx.connectionId, object);
-      if (cursor) await this.#reconcile(object, cursor.systemModstamp);
+      if (cursor) await this.#reconcile(object, cursor.systemModstamp - OVERLAP_MARGIN_MS);
     }
   }
 
@@ -206,8 +213,9 @@ export class OrgSupervisor {
       } else {
         // First follow: remember when, durably, before subscribing at -1 (new events
         // only). A restart or a handover before the first event then reconciles from
-        // here instead of silently starting at -1 again. The margin covers clock skew.
-        const since = now - CLOCK_SKEW_MARGIN_MS;
+        // here instead of silently starting at -1 again. The overlap margin covers clock skew and
+        // transactions that started before the subscribe and commit after it.
+        const since = now - OVERLAP_MARGIN_MS;
         await this.#opts.store.putCheckpoint({
           kind: 'cdc', connectionId: this.#ctx.connectionId, channel: ch, replayId: FOLLOWED_SINCE,
           commitTimestamp: since, updatedAt: new Date(now).toISOString(),
@@ -240,9 +248,17 @@ export class OrgSupervisor {
       onGap: async (channel, since) => {
         const object = objectForChangeEvent(channel.replace(/^\/data\//, ''));
         if (!object || !since) return;
-        if (since.replayId === '-1') this.#log.info({ channel, since: new Date(since.commitTimestamp).toISOString() }, 'catching up through REST what the stream at -1 cannot replay');
-        else this.#log.warn({ channel, since: since.replayId }, 'replay window lost: reconciling through REST');
-        await this.#reconcile(object, since.commitTimestamp);
+        if (since.replayId === '-1') {
+          // A time of our own clock, already taken with the overlap margin (cursors.ts, #applyCdc).
+          this.#log.info({ channel, since: new Date(since.commitTimestamp).toISOString() }, 'catching up through REST what the stream at -1 cannot replay');
+          await this.#reconcile(object, since.commitTimestamp);
+        } else {
+          // The last processed commit: rows of transactions that started before it and committed after
+          // it (or in its second) carry an earlier SystemModstamp.
+          this.#sightings.interrupted(object);
+          this.#log.warn({ channel, since: since.replayId }, 'replay window lost: reconciling through REST');
+          await this.#reconcile(object, since.commitTimestamp - OVERLAP_MARGIN_MS);
+        }
       },
       onChannelRejected: (channel, error) => {
         const object = objectForChangeEvent(channel.replace(/^\/data\//, ''));
@@ -253,6 +269,8 @@ export class OrgSupervisor {
         }
       },
       onStateChange: (state, info) => {
+        // Whatever was streamed before a break cannot prove what a reconcile after it reads.
+        if (state === 'reconnecting' || state === 'paused' || state === 'needs_reauth' || state === 'stopped') this.#sightings.interrupted();
         if (state === 'reconnecting') {
           this.#opts.metrics?.streamingReconnects.inc({ connection_id: this.#ctx.connectionId, org_id: this.#ctx.orgId, reason: info.reason });
         }
@@ -271,10 +289,11 @@ export class OrgSupervisor {
         cursors.set(o, { systemModstamp: cp.systemModstamp, lastId: cp.lastId, deletedUntil: cp.deletedUntil });
         continue;
       }
-      // An object that was streamed before resumes polling where the stream stopped.
+      // An object that was streamed before resumes polling where the stream stopped: the poller re-reads
+      // the overlap margin before it; getDeleted, which has no overlap of its own, starts that far back too.
       const cdc = this.#opts.store.cdcCheckpoint(this.#ctx.connectionId, channelFor(o));
       if (cdc) {
-        cursors.set(o, { systemModstamp: cdc.commitTimestamp, lastId: '', deletedUntil: cdc.commitTimestamp });
+        cursors.set(o, { systemModstamp: cdc.commitTimestamp, lastId: '', deletedUntil: cdc.commitTimestamp - OVERLAP_MARGIN_MS });
         continue;
       }
       // First follow: the poller starts at "now" without announcing older rows. The same
@@ -319,25 +338,31 @@ export class OrgSupervisor {
         case 'gap': {
           // The event names records but carries no values: read them now and emit complete events.
           if (r.recordIds.some((id) => id.includes('*'))) {
-            changes.push(...(await reconcile(this.session, r.object, { sinceMs: r.commitTimestamp - 60_000 })));
+            changes.push(...(await reconcile(this.session, r.object, { sinceMs: r.commitTimestamp - OVERLAP_MARGIN_MS })));
             break;
           }
           const type = r.changeType.replace('GAP_', '') as RawChange['changeType'];
+          // The GAP event's own facts: its records' events get the ids the change event would have given.
+          const facts = {
+            commitTimestamp: r.commitTimestamp,
+            ...(r.transactionKey !== undefined ? { transactionKey: r.transactionKey } : {}),
+            ...(r.sequenceNumber !== undefined ? { sequenceNumber: r.sequenceNumber } : {}),
+          };
           if (type === 'DELETE') {
             for (const id of r.recordIds) {
-              changes.push({ object: r.object, recordId: id, changeType: 'DELETE', changedFields: [], record: { Id: id }, commitTimestamp: r.commitTimestamp, detectedBy: 'reconcile' });
+              changes.push({ object: r.object, recordId: id, changeType: 'DELETE', changedFields: [], record: { Id: id }, ...facts, detectedBy: 'reconcile' });
             }
             break;
           }
           const rows = await fetchRecords(this.session, r.object, r.recordIds);
           for (const row of rows) {
             const change = normalizePolledRow({ object: r.object, row, detectedBy: 'reconcile' });
-            changes.push({ ...change, changeType: type, commitTimestamp: r.commitTimestamp });
+            changes.push({ ...change, changeType: type, ...facts });
           }
           break;
         }
         case 'overflow':
-          changes.push(...(await reconcile(this.session, r.object, { sinceMs: r.commitTimestamp - 60_000 })));
+          changes.push(...(await reconcile(this.session, r.object, { sinceMs: r.commitTimestamp - OVERLAP_MARGIN_MS })));
           break;
         case 'invalid':
           this.#log.warn({ reason: r.reason, replayId: r.replayId }, 'skipping an unreadable change event');
@@ -349,8 +374,13 @@ export class OrgSupervisor {
 
   async #publish(changes: RawChange[], previousCampaignId?: (recordId: string) => string | null | undefined): Promise<void> {
     if (changes.length === 0) return;
-    const events: ForcehookEvent[] = detectBatch(changes, { ...this.#ctx, ...(previousCampaignId ? { previousCampaignId } : {}) });
+    const events: ForcehookEvent[] = detectBatch(changes, {
+      ...this.#ctx,
+      ...(previousCampaignId ? { previousCampaignId } : {}),
+      sameChange: this.#sightings.sameChange,
+    });
     await this.#opts.publisher.publish(events);
+    this.#sightings.published(changes);
     const newest = events.reduce((m, e) => Math.max(m, e.data.commitTimestamp), 0);
     if (events.length > 0 && newest >= (this.#published?.commitTimestamp ?? 0)) {
       this.#published = { commitTimestamp: newest, lagMs: Math.max(0, (this.#opts.now ?? Date.now)() - newest) };

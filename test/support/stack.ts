@@ -12,7 +12,7 @@ import { testLogger, type Logger } from '../../src/core/log.js';
 import { createKafka, topicSpecs, topics } from '../../src/kafka/index.js';
 import type { ConsumedMessage, KafkaClient } from '../../src/kafka/types.js';
 import { fromKafkaMessage } from '../../src/publish/message.js';
-import { eventId } from '../../src/events/id.js';
+import { cdcEventId } from '../../src/events/id.js';
 import type { EventType } from '../../src/events/schema.js';
 import { startService, type RunningService } from '../../src/service/service.js';
 import { startEmulator, type RunningEmulator } from '../../src/emulator/server.js';
@@ -123,11 +123,12 @@ const TYPE_OF: Record<string, EventType> = { CREATE: 'salesforce.record.created'
 export function expectedLeadEvents(emulator: RunningEmulator, org: OrgCredentials): Map<string, string> {
   const out = new Map<string, string>();
   for (const ev of emulator.emulator.org(org.orgId)!.bus.eventsAfter(0)) {
-    const h = (ev.payload as { ChangeEventHeader: { entityName: string; recordIds: string[]; changeType: string; commitTimestamp: number } }).ChangeEventHeader;
+    const h = (ev.payload as { ChangeEventHeader: { entityName: string; recordIds: string[]; changeType: string; commitTimestamp: number; transactionKey?: string; sequenceNumber?: number } }).ChangeEventHeader;
     if (h.entityName !== 'Lead' || !TYPE_OF[h.changeType]) continue;
     for (const recordId of h.recordIds) {
       const type = TYPE_OF[h.changeType]!;
-      out.set(eventId({ orgId: org.orgId, recordId, type, commitTimestamp: h.commitTimestamp }), `${type} ${recordId}`);
+      const { commitTimestamp, transactionKey, sequenceNumber } = h;
+      out.set(cdcEventId({ orgId: org.orgId, recordId, type, commitTimestamp, transactionKey, sequenceNumber, replayId: String(ev.replayId) }), `${type} ${recordId}`);
     }
   }
   return out;

@@ -1,7 +1,6 @@
 import { isAtOrBefore, wireReplayId } from './replay-id.js';
+import { OVERLAP_MARGIN_MS } from '../overlap.js';
 import type { CdcPosition } from './types.js';
-
-export const CLOCK_SKEW_MARGIN_MS = 60_000;
 
 interface Cursor {
   /** The durable position the subscriber started from (a checkpoint). */
@@ -110,8 +109,8 @@ export class Cursors {
     const c = this.#byChannel.get(channel);
     if (!c || c.everLive) return;
     c.everLive = true;
-    // Local clock against Salesforce's: a margin so that clock skew cannot open a hole.
-    if (c.fromTip && c.tipSince === undefined) c.tipSince = { replayId: '-1', commitTimestamp: Math.max(0, now - CLOCK_SKEW_MARGIN_MS) };
+    // Local clock against Salesforce's, and transactions still running at the subscribe: the overlap margin.
+    if (c.fromTip && c.tipSince === undefined) c.tipSince = { replayId: '-1', commitTimestamp: Math.max(0, now - OVERLAP_MARGIN_MS) };
   }
 
   /**

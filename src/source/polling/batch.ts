@@ -4,7 +4,7 @@
  * before, a failed cycle would find its rows "already seen" on retry and drop them.
  */
 import { toId18 } from '../../events/salesforce-id.js';
-import { normalizePolledRow, parseSalesforceDate } from '../../normalize/polled-row.js';
+import { diffFields, normalizePolledRow, parseSalesforceDate } from '../../normalize/polled-row.js';
 import type { RawChange } from '../../normalize/raw-change.js';
 import { memoryKey, type RecordMemory, type Snapshot } from './memory.js';
 
@@ -56,13 +56,18 @@ export class CycleBatch {
     }
     const deleted = row['IsDeleted'] === true;
     const prev = this.#prev(id18);
-    // Same state seen already (overlap re-read), or an older state than one seen (stale read).
-    if (prev && (prev.stamp > stamp || (prev.stamp === stamp && prev.deleted === deleted))) return undefined;
-
     const { attributes: _a, ...values } = row;
+    // An older state than one seen (stale read), or the same state again (overlap re-read). Stamps are
+    // whole seconds, so the same stamp with other values is a newer version of that second, not a re-read.
+    if (prev && prev.stamp > stamp) return undefined;
+    const sameSecond = !!prev && prev.stamp === stamp && prev.deleted === deleted;
+    if (sameSecond && (deleted || !prev.record || diffFields(object, values, prev.record).length === 0)) return undefined;
+
     const snap: Snapshot = { stamp, deleted, record: values };
     let change: RawChange | undefined;
-    if (emit) {
+    if (emit && sameSecond) {
+      change = normalizePolledRow({ object, row, previous: prev.record!, kind: 'updated', detectedBy: this.detectedBy });
+    } else if (emit) {
       if (deleted) {
         // A deleted row after a tombstone (e.g. a purge bumping SystemModstamp) is not a new deletion.
         if (!prev?.deleted) change = normalizePolledRow({ object, row, detectedBy: this.detectedBy });

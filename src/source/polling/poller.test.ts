@@ -77,6 +77,8 @@ describe('polling against the emulator', () => {
     const creds = await newOrg(em.url);
     const w = await writer(creds);
     await w.sobject('Lead').create({ LastName: 'Before', Company: 'Old' });
+    // Stamps are whole seconds: a row of the subscription's own second counts as new (see the next test).
+    await admin(em.url, 'POST', '/__emulator/clock', { advanceMs: 1_000 });
     const sink = new Sink();
     const p = poller(creds, ['Lead'], sink, { cursors: new Map() });
     await p.pollOnce();
@@ -85,6 +87,48 @@ describe('polling against the emulator', () => {
     await w.sobject('Lead').create({ LastName: 'After', Company: 'New' });
     await p.pollOnce();
     expect(sink.take().map((c) => c.record['LastName'])).toEqual(['After']);
+  });
+
+  /** Moves the emulator clock to just after the start of a coming second, so the next writes share it. */
+  async function startOfSecond(): Promise<number> {
+    const at = Math.floor(now() / 1000) * 1000 + 2_000;
+    await admin(em.url, 'POST', '/__emulator/clock', { now: at + 20 });
+    return at;
+  }
+
+  it("a row written in the subscription's own second is announced (stamps are whole seconds)", async () => {
+    const creds = await newOrg(em.url);
+    const w = await writer(creds);
+    const sink = new Sink();
+    const second = await startOfSecond();
+    const p = poller(creds, ['Lead'], sink, { cursors: new Map() });
+    await p.pollOnce();
+    await w.sobject('Lead').create({ LastName: 'Right after', Company: 'New' });
+    expect(now() - second).toBeLessThan(1_000);
+    await p.pollOnce();
+    expect(sink.take().map((c) => c.record['LastName'])).toEqual(['Right after']);
+  });
+
+  it('a second version of a row within the same second is found, and each version once', async () => {
+    const creds = await newOrg(em.url);
+    const w = await writer(creds);
+    const sink = new Sink();
+    const p = poller(creds, ['Lead'], sink, { cursors: pastCursors(['Lead'], 30_000) });
+    const second = await startOfSecond();
+    const lead = (await w.sobject('Lead').create({ LastName: 'Twice', Company: 'A' })) as { id: string };
+    await p.pollOnce();
+    await w.sobject('Lead').update({ Id: lead.id, Company: 'B' });
+    expect(now() - second).toBeLessThan(1_000);
+    await p.pollOnce();
+    await p.pollOnce();
+    const got = sink.take();
+    expect(got.map((c) => [c.changeType, c.record['Company'], c.commitTimestamp])).toEqual([
+      ['CREATE', 'A', second],
+      ['UPDATE', 'B', second],
+    ]);
+    expect(got[1]!.changedFields).toContain('Company');
+    const d = createDetector({ orgId: creds.orgId, connectionId: 'c' });
+    expect(new Set(got.flatMap((c) => d.detect(c)).map((e) => e.id)).size).toBe(2);
   });
 
   it('many rows with one SystemModstamp are paged across the LIMIT boundary without loss or duplicates', async () => {

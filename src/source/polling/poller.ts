@@ -6,11 +6,12 @@
  * 5 watched objects and no changes costs ONE API call per cycle. Only bursts cost more: a page that came
  * back full is continued by keyset from its last row, (SystemModstamp, Id) > (s, id), never by OFFSET.
  *
- * Each object's first page re-reads an overlap window before its cursor (default 60 s): SystemModstamp is
- * set when a transaction starts, so a long transaction commits rows "in the past" (reference §4.9;
- * tap-salesforce uses 10 s, the reference advises the longest expected transaction). Re-read rows are
- * recognised by their (Id, SystemModstamp) in the record memory; what slips through (memory evicted,
- * restart) is re-published under the same deterministic id.
+ * Each object's first page re-reads an overlap window before its cursor (OVERLAP_MARGIN_MS): SystemModstamp
+ * is set when a transaction starts, so a long transaction commits rows "in the past" (reference §4.9;
+ * tap-salesforce uses 10 s, the reference advises the longest expected transaction), and stamps are whole
+ * seconds. Re-read rows are recognised by their SystemModstamp and values in the record memory (a second
+ * version within one second is a change, not a re-read); what slips through (memory evicted, restart) is
+ * re-published under the same deterministic id.
  *
  * Changes are handed to `handle` (publish; resolves once Kafka acked) and only then are the cursors
  * advanced, the snapshots remembered and `commit` called: a failed cycle (network, fail-requests,
@@ -44,11 +45,13 @@ import {
   subError,
   type SubRequest,
 } from './rest.js';
-import { cursorQuery, floorToMinute, getDeletedPath, GET_DELETED_MAX_AGE_MS, queryAllPath } from './soql.js';
+import { OVERLAP_MARGIN_MS } from '../overlap.js';
+import { cursorQuery, floorToMinute, floorToSecond, getDeletedPath, GET_DELETED_MAX_AGE_MS, queryAllPath } from './soql.js';
 
 export type { PollCursor };
 
-export const DEFAULT_OVERLAP_MS = 60_000;
+/** The re-read before each cursor: see OVERLAP_MARGIN_MS. */
+export const DEFAULT_OVERLAP_MS = OVERLAP_MARGIN_MS;
 
 export interface PollHandleContext {
   /** Pass to `detectBatch` as `previousCampaignId`: the Opportunity's CampaignId before this change. */
@@ -193,7 +196,8 @@ class PollerImpl implements Poller {
         id,
         durable
           ? { key, cursor: { ...durable }, committed: { ...durable } }
-          : { key, cursor: freshCursor(now), floor: { stamp: now, id: '\uffff' } },
+          : // Stamps are whole seconds: a row of the current second may be newer than `now`, so it counts.
+            { key, cursor: freshCursor(now), floor: { stamp: floorToSecond(now) - 1, id: '\uffff' } },
       );
     }
     this.#watched = next;

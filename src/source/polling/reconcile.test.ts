@@ -23,6 +23,8 @@ describe('reconcile and GAP fetch against the emulator', () => {
     await admin(em.url, 'POST', '/__emulator/clock', { advanceMs: 1_000 });
 
     const created = (await w.sobject('Lead').create({ LastName: 'New', Company: 'N' })) as { id: string };
+    // Stamps are whole seconds: a second apart, so that the order below is the commit order.
+    await admin(em.url, 'POST', '/__emulator/clock', { advanceMs: 1_000 });
     await w.sobject('Lead').update({ Id: before.id, Company: 'Changed' });
     const gone = (await w.sobject('Lead').create({ LastName: 'Gone', Company: 'G' })) as { id: string };
     await w.sobject('Lead').destroy(gone.id);
@@ -67,7 +69,10 @@ describe('reconcile and GAP fetch against the emulator', () => {
 
     const changes = await reconcile(sessionFor(creds), 'Lead', { sinceMs: since }, { now });
     expect(changes.map((c) => c.changeType)).toEqual(['CREATE', 'UPDATE']);
-    expect(Math.abs(changes[0]!.commitTimestamp - createdAt)).toBeLessThanOrEqual(5); // CreatedDate, not SystemModstamp
+    // CreatedDate (the whole second the create started in), not SystemModstamp.
+    expect(changes[0]!.commitTimestamp % 1000).toBe(0);
+    expect(createdAt - changes[0]!.commitTimestamp).toBeGreaterThanOrEqual(0);
+    expect(createdAt - changes[0]!.commitTimestamp).toBeLessThan(1_005);
     expect(changes[1]!.commitTimestamp).toBeGreaterThan(createdAt + 4_000);
     // Created before the window: its creation was reported then; only the UPDATE now.
     const later = await reconcile(sessionFor(creds), 'Lead', { sinceMs: createdAt + 1 }, { now });

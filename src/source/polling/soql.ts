@@ -13,7 +13,7 @@ export function assertApiName(name: string, what = 'object'): string {
   return name;
 }
 
-/** SOQL datetime literal. Milliseconds are kept: the emulator stamps ms, and Salesforce accepts them. */
+/** SOQL datetime literal. Salesforce accepts milliseconds; its own stamps are whole seconds. */
 export function soqlDateTime(ms: number): string {
   return new Date(ms).toISOString();
 }
@@ -70,6 +70,8 @@ export function describePath(apiVersion: string, object: string): string {
   return `${dataPath(apiVersion)}/sobjects/${assertApiName(object)}/describe`;
 }
 
+export const SECOND_MS = 1000;
+export const floorToSecond = (ms: number): number => ms - (((ms % SECOND_MS) + SECOND_MS) % SECOND_MS);
 export const MINUTE_MS = 60_000;
 export const floorToMinute = (ms: number): number => ms - (((ms % MINUTE_MS) + MINUTE_MS) % MINUTE_MS);
 
