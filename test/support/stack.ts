@@ -67,6 +67,8 @@ export async function startTestService(opts: {
   roles?: ('source' | 'delivery')[];
   /** Owners group session timeout (scale-out); @default the config's 30000 */
   ownersSessionTimeoutMs?: number;
+  /** FORCEHOOK_TOKEN_REFRESH_INTERVAL_S; @default the config's (daily) */
+  tokenRefreshIntervalS?: number;
 }): Promise<TestService> {
   const config = loadConfig({
     env: {},
@@ -83,6 +85,7 @@ export async function startTestService(opts: {
       allowPrivateNetworks: opts.allowPrivateNetworks ?? true,
       ...(opts.retrySchedule ? { retrySchedule: opts.retrySchedule } : {}),
       ...(opts.roles ? { roles: opts.roles } : {}),
+      ...(opts.tokenRefreshIntervalS ? { tokenRefreshIntervalS: opts.tokenRefreshIntervalS } : {}),
       pollIntervalS: opts.pollIntervalS ?? 1,
       logLevel: 'silent',
     },
