@@ -38,6 +38,7 @@ export function connectionView(c: ConnectionRecord, runtime: ConnectionRuntime) 
     ...(c.statusReason ? { statusReason: c.statusReason } : {}),
     subscriber: rt?.subscriber ?? (c.status === 'active' ? 'pending' : 'stopped'),
     objects: rt?.objects ?? [],
+    tokenRefreshedAt: c.tokenRefreshedAt ?? null,
     createdAt: c.createdAt,
     updatedAt: c.updatedAt,
   };

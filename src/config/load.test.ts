@@ -41,6 +41,13 @@ describe('loadConfig', () => {
     expect(errorOf({ ...good, FORCEHOOK_OWNERS_SESSION_TIMEOUT_MS: '5000' }).setting).toBe('FORCEHOOK_OWNERS_SESSION_TIMEOUT_MS');
   });
 
+  it('token refresh interval: daily by default, the environment overrides it, a bad value names the setting', () => {
+    expect(loadConfig({ dir, env: good }).tokenRefreshIntervalS).toBe(86_400);
+    expect(loadConfig({ dir, env: { ...good, FORCEHOOK_TOKEN_REFRESH_INTERVAL_S: '3600' } }).tokenRefreshIntervalS).toBe(3_600);
+    expect(errorOf({ ...good, FORCEHOOK_TOKEN_REFRESH_INTERVAL_S: '0' }).setting).toBe('FORCEHOOK_TOKEN_REFRESH_INTERVAL_S');
+    expect(errorOf({ ...good, FORCEHOOK_TOKEN_REFRESH_INTERVAL_S: 'daily' }).setting).toBe('FORCEHOOK_TOKEN_REFRESH_INTERVAL_S');
+  });
+
   it('uses the documented default retry schedule', () => {
     expect(loadConfig({ dir, env: good }).retrySchedule).toEqual([5e3, 3e5, 18e5, 72e5, 18e6, 36e6, 36e6]);
   });

@@ -66,6 +66,12 @@ export const ConfigSchema = z
     allowPrivateNetworks: bool.default(false),
     retrySchedule: schedule.default([5_000, 300_000, 1_800_000, 7_200_000, 18_000_000, 36_000_000, 36_000_000]),
     pollIntervalS: z.coerce.number().int().min(1).default(30),
+    /**
+     * Refresh every connection's tokens at least this often, needed or not: a refresh token
+     * with an idle limit ("expire if not used for n") would otherwise lapse under a healthy
+     * stream that never needs a new session.
+     */
+    tokenRefreshIntervalS: z.coerce.number().int().min(1).default(86_400),
     /** Share of an org's daily API limit polling may spend. */
     pollBudgetShare: z.coerce.number().gt(0).max(1).default(0.1),
     workflows: z.array(z.string()).default([]),
@@ -100,6 +106,7 @@ export const ENV: Readonly<Record<string, readonly string[]>> = {
   FORCEHOOK_ALLOW_PRIVATE_NETWORKS: ['allowPrivateNetworks'],
   FORCEHOOK_RETRY_SCHEDULE: ['retrySchedule'],
   FORCEHOOK_POLL_INTERVAL_S: ['pollIntervalS'],
+  FORCEHOOK_TOKEN_REFRESH_INTERVAL_S: ['tokenRefreshIntervalS'],
   FORCEHOOK_ROLES: ['roles'],
   LOG_LEVEL: ['logLevel'],
 };

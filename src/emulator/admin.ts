@@ -47,6 +47,9 @@ const schemas = {
       cdcEntities: z.array(z.string().min(1)).optional(),
       apiDailyLimit: z.number().int().positive().optional(),
       customObjects: z.array(customObjectDef).optional(),
+      rotateRefreshTokens: z.boolean().optional(),
+      sessionTimeoutMs: z.number().int().positive().optional(),
+      refreshTokenIdleMs: z.number().int().positive().optional(),
     })
     .strict(),
   changes: z.object({ channel: z.string().startsWith('/').optional(), payload: z.record(z.string(), z.unknown()) }).strict(),
@@ -241,6 +244,8 @@ export function adminRouter({ em, cometd, activity }: AdminDeps): Router {
       streamingClients: cometd.stats(org.id).streamingClients,
       retainedEvents: org.bus.retained(),
       eventsPublished: org.eventsPublished,
+      tokenRefreshes: org.tokenStats.refreshes,
+      rotatedTokenReuses: org.tokenStats.rotatedReuses,
       records: org.store.size(),
       recordsByObject: org.store.counts(),
       cdcEntities: org.cdcEntities === null ? 'all' : [...org.cdcEntities],

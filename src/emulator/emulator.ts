@@ -44,7 +44,7 @@ export class Emulator {
     this.orgs.set(org.id, org);
     this.byClientId.set(org.clientId, org);
     this.byUsername.set(org.user.username.toLowerCase(), org);
-    const refreshToken = this.tokens.issueRefresh(org.id, org.user.id, org.clientId);
+    const refreshToken = this.issueRefresh(org, org.user.id);
     return {
       org,
       credentials: {
@@ -58,6 +58,16 @@ export class Emulator {
         refreshToken,
       },
     };
+  }
+
+  /** A refresh token under the org's app policy (idle limit). */
+  issueRefresh(org: Org, userId: string): string {
+    return this.tokens.issueRefresh(org.id, userId, org.clientId, org.oauth.refreshTokenIdleMs ? { idleMs: org.oauth.refreshTokenIdleMs } : {});
+  }
+
+  /** An access token whose session times out as the org's app policy says. */
+  issueAccess(org: Org, userId: string): string {
+    return this.tokens.issueAccess(org.id, userId, org.oauth.sessionTimeoutMs);
   }
 
   /** Accepts the 15- or 18-character org id. */

@@ -1,8 +1,8 @@
 /**
  * OAuth 2.0 as Salesforce answers it (reference §4.1 and the oauth-* fixtures):
  * authorize (a minimal approval page), token (authorization_code,
- * refresh_token without a new refresh token, password), revoke, userinfo and
- * the identity URL.
+ * refresh_token, password), revoke, userinfo and the identity URL. A refresh
+ * answers no new refresh token unless the org's app rotates them.
  */
 import { createHash, createHmac } from 'node:crypto';
 import express, { type Request, type Response, type Router } from 'express';
@@ -156,16 +156,19 @@ export function oauthRouter(em: Emulator): Router {
         oauthError(res, 400, 'invalid_grant', 'authentication failure');
         return;
       }
-      res.json(tokenResponse(em, org, em.tokens.issueAccess(org.id, org.user.id), {}));
+      res.json(tokenResponse(em, org, em.issueAccess(org, org.user.id), {}));
       return;
     }
     if (grant === 'refresh_token') {
-      const g = em.tokens.validateRefresh(p.refresh_token);
+      const g = em.tokens.useRefresh(p.refresh_token);
       if (!g || g.orgId !== org.id) {
         oauthError(res, 400, 'invalid_grant', 'expired access/refresh token');
         return;
       }
-      res.json(tokenResponse(em, org, em.tokens.issueAccess(org.id, g.userId), { scope: SCOPE }));
+      org.tokenStats.refreshes++;
+      if (g.retiredAt !== undefined) org.tokenStats.rotatedReuses++;
+      const refreshToken = org.oauth.rotateRefreshTokens ? em.tokens.rotate(p.refresh_token!, g) : undefined;
+      res.json(tokenResponse(em, org, em.issueAccess(org, g.userId), { scope: SCOPE, ...(refreshToken ? { refreshToken } : {}) }));
       return;
     }
     const code = em.tokens.takeCode(p.code);
@@ -184,8 +187,8 @@ export function oauthRouter(em: Emulator): Router {
       oauthError(res, 400, 'redirect_uri_mismatch', 'redirect_uri must match configuration');
       return;
     }
-    const refreshToken = em.tokens.issueRefresh(org.id, code.userId, org.clientId);
-    res.json(tokenResponse(em, org, em.tokens.issueAccess(org.id, code.userId), { refreshToken, scope: SCOPE }));
+    const refreshToken = em.issueRefresh(org, code.userId);
+    res.json(tokenResponse(em, org, em.issueAccess(org, code.userId), { refreshToken, scope: SCOPE }));
   });
 
   const revoke = (req: Request, res: Response): void => {

@@ -32,6 +32,19 @@ export interface OrgOptions {
   cdcEntities?: string[];
   apiDailyLimit?: number;
   customObjects?: CustomObjectDef[];
+  /** Every refresh answers a new refresh token and retires the one used. */
+  rotateRefreshTokens?: boolean;
+  /** An access token lapses after this long unused. @default the emulator's (2 h) */
+  sessionTimeoutMs?: number;
+  /** A refresh token lapses after this long unused. @default never */
+  refreshTokenIdleMs?: number;
+}
+
+/** The connected app's OAuth policies. */
+export interface OAuthPolicy {
+  rotateRefreshTokens: boolean;
+  sessionTimeoutMs?: number;
+  refreshTokenIdleMs?: number;
 }
 
 export interface FaultState {
@@ -71,6 +84,9 @@ export class Org {
   cdcEntities: Set<string> | null = null;
   readonly faults: FaultState = { failStatus: 0, failCount: 0, slowMs: 0, slowCount: 0 };
   eventsPublished = 0;
+  readonly oauth: OAuthPolicy;
+  /** Refresh-token grants answered, and those that presented a token already rotated away. */
+  readonly tokenStats = { refreshes: 0, rotatedReuses: 0 };
   /** Open query cursors (nextRecordsUrl locators), dropped when idle or too many. */
   readonly cursors = new Map<string, QueryCursor>();
   /** `campaignId:leadOrContactId` of live members: Salesforce refuses a second membership. */
@@ -99,6 +115,11 @@ export class Org {
     this.clientSecret = randomBytes(32).toString('hex').toUpperCase();
     this.bus = new EventBus({ now: () => clock.now() });
     this.api = new ApiCounter(opts.apiDailyLimit ?? DEFAULT_API_DAILY_LIMIT);
+    this.oauth = {
+      rotateRefreshTokens: opts.rotateRefreshTokens ?? false,
+      ...(opts.sessionTimeoutMs ? { sessionTimeoutMs: opts.sessionTimeoutMs } : {}),
+      ...(opts.refreshTokenIdleMs ? { refreshTokenIdleMs: opts.refreshTokenIdleMs } : {}),
+    };
     for (const def of opts.customObjects ?? []) this.addCustomObject(def);
     if (opts.cdcEntities) this.setCdcEntities(opts.cdcEntities);
     this.insertUserRow();

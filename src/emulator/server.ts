@@ -38,6 +38,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Running
       const grant = em.tokens.validateAccess(bearerToken(header));
       return grant ? { orgId: grant.orgId, userId: grant.userId } : null;
     },
+    keepAlive: (header) => em.tokens.keepAlive(bearerToken(header)),
     busFor: (orgId) => em.org(orgId)?.bus,
     channelAllowed(orgId, channel) {
       const org = em.org(orgId);

@@ -2,6 +2,12 @@
  * OAuth grants of every org in the process: access tokens, refresh tokens and
  * authorization codes, looked up by their opaque string. Expiry follows the
  * emulator clock; expired entries are dropped when their org next gets a token.
+ *
+ * An access token is a session: it lapses after its timeout *without use*, and
+ * every use (a REST call, a CometD handshake, connect or subscribe) restarts
+ * that timeout. A refresh token may have an idle limit (it lapses when not used
+ * for that long) and, with rotation, is retired by its first use: it keeps
+ * working for `ROTATION_GRACE_MS` more, then answers `invalid_grant`.
  */
 import { randomBytes } from 'node:crypto';
 import type { Clock } from './clock.js';
@@ -9,6 +15,8 @@ import type { Clock } from './clock.js';
 export interface AccessGrant {
   orgId: string;
   userId: string;
+  /** Inactivity timeout of the session: `expiresAt` moves to now + this on every use. */
+  timeoutMs: number;
   expiresAt: number;
 }
 
@@ -16,7 +24,24 @@ export interface RefreshGrant {
   orgId: string;
   userId: string;
   clientId: string;
+  lastUsedAt: number;
+  /** Lapses when not used for this long (the app's "expire refresh token if not used for"). */
+  idleMs?: number;
+  /** Set by its first use under rotation: a successor was issued. */
+  retiredAt?: number;
 }
+
+export interface RefreshPolicy {
+  idleMs?: number;
+}
+
+/**
+ * How long a rotated refresh token still works. Salesforce documents that the
+ * previous token "is automatically invalidated" and gives no figure; a short
+ * window is assumed so that a client whose answer was lost in transit can retry
+ * once. Clients must not rely on it: store the new token before using it.
+ */
+export const ROTATION_GRACE_MS = 30_000;
 
 export interface AuthCode {
   orgId: string;
@@ -44,7 +69,7 @@ export class TokenStore {
   ) {}
 
   /** `<15-char org id>!<opaque>`, the shape of real access tokens (reference §4.1). */
-  issueAccess(orgId: string, userId: string): string {
+  issueAccess(orgId: string, userId: string, timeoutMs = this.accessTokenTtlMs): string {
     const token = `${orgId.slice(0, 15)}!${randomBytes(72).toString('base64url').replace(/-/g, '.')}`;
     const now = this.clock.now();
     let set = this.accessByOrg.get(orgId);
@@ -60,20 +85,34 @@ export class TokenStore {
       }
     }
     set.add(token);
-    this.access.set(token, { orgId, userId, expiresAt: now + this.accessTokenTtlMs });
+    this.access.set(token, { orgId, userId, timeoutMs, expiresAt: now + timeoutMs });
     return token;
   }
 
+  /** A live session, which this use extends. */
   validateAccess(token: string | undefined): AccessGrant | undefined {
     if (!token) return undefined;
     const g = this.access.get(token);
-    if (!g || g.expiresAt <= this.clock.now()) return undefined;
+    const now = this.clock.now();
+    if (!g || g.expiresAt <= now) return undefined;
+    g.expiresAt = now + g.timeoutMs;
     return g;
   }
 
-  issueRefresh(orgId: string, userId: string, clientId: string): string {
+  /**
+   * A connected streaming client's session: Salesforce keeps extending it while
+   * the client is connected, so a connect held across a jump of the emulator
+   * clock still counts as continuous use. Expired (fault) or revoked sessions
+   * are gone from the map and stay gone.
+   */
+  keepAlive(token: string | undefined): void {
+    const g = token ? this.access.get(token) : undefined;
+    if (g) g.expiresAt = this.clock.now() + g.timeoutMs;
+  }
+
+  issueRefresh(orgId: string, userId: string, clientId: string, policy: RefreshPolicy = {}): string {
     const token = `5Aep861${randomBytes(60).toString('base64url').replace(/-/g, '.')}`;
-    this.refresh.set(token, { orgId, userId, clientId });
+    this.refresh.set(token, { orgId, userId, clientId, lastUsedAt: this.clock.now(), ...(policy.idleMs ? { idleMs: policy.idleMs } : {}) });
     let set = this.refreshByOrg.get(orgId);
     if (!set) {
       set = new Set();
@@ -83,8 +122,29 @@ export class TokenStore {
     return token;
   }
 
-  validateRefresh(token: string | undefined): RefreshGrant | undefined {
-    return token ? this.refresh.get(token) : undefined;
+  /**
+   * Uses a refresh token: undefined when it is unknown, idle past its limit or
+   * retired past the grace. A use resets its idle clock.
+   */
+  useRefresh(token: string | undefined): RefreshGrant | undefined {
+    const g = token ? this.refresh.get(token) : undefined;
+    if (!g) return undefined;
+    const now = this.clock.now();
+    const idle = g.idleMs !== undefined && now - g.lastUsedAt >= g.idleMs;
+    const retired = g.retiredAt !== undefined && now - g.retiredAt >= ROTATION_GRACE_MS;
+    if (idle || retired) {
+      this.refresh.delete(token!);
+      this.refreshByOrg.get(g.orgId)?.delete(token!);
+      return undefined;
+    }
+    g.lastUsedAt = now;
+    return g;
+  }
+
+  /** Rotation: retires `token` (its grace starts at its first use) and issues its successor. */
+  rotate(token: string, g: RefreshGrant): string {
+    g.retiredAt ??= this.clock.now();
+    return this.issueRefresh(g.orgId, g.userId, g.clientId, g.idleMs ? { idleMs: g.idleMs } : {});
   }
 
   issueCode(code: Omit<AuthCode, 'expiresAt'>): string {

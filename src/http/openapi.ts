@@ -35,6 +35,10 @@ const Connection = ConnectionCreated.extend({
       lastEventAt: z.iso.datetime().nullable(),
     }),
   ),
+  tokenRefreshedAt: z.iso
+    .datetime()
+    .nullable()
+    .describe('when the OAuth tokens were last refreshed (at least every FORCEHOOK_TOKEN_REFRESH_INTERVAL_S while the connection is active)'),
   createdAt: z.iso.datetime(),
   updatedAt: z.iso.datetime(),
 });

@@ -27,6 +27,7 @@ import { ConnectionService } from '../source/connections.js';
 import { SourceManager } from '../source/manager.js';
 import { createObjectResolver } from '../source/objects.js';
 import { OrgOwnership, type OwnershipStatus } from '../source/ownership.js';
+import { TokenKeeper } from '../source/tokens.js';
 import { ServiceStore } from '../state/store.js';
 import { SERVICE_TRANSITIONS, type ServiceState } from './lifecycle.js';
 
@@ -106,10 +107,23 @@ export async function startService({ config, logger, instanceId, modeRefreshMs }
     await o.start();
   };
   // --- end scale-out ---
+  // The org's owner alone refreshes its tokens; other instances use the ones on record (src/source/tokens.ts).
+  const tokens = new TokenKeeper({
+    store,
+    box,
+    logger,
+    dispatcher: egress,
+    owns: (connectionId) => ownership?.owns(connectionId) ?? false,
+    intervalMs: config.tokenRefreshIntervalS * 1000,
+    onReauthRequired: (connectionId, reason) => {
+      void connections.markNeedsReauth(connectionId, reason).catch((err: unknown) => logger.error({ err, connectionId }, 'could not record needs_reauth'));
+    },
+  });
   const sources = new SourceManager({
     store,
     owns: (connectionId) => ownership?.owns(connectionId) ?? false,
     connections,
+    tokens,
     publisher,
     logger,
     metrics,
@@ -119,7 +133,7 @@ export async function startService({ config, logger, instanceId, modeRefreshMs }
     ...(modeRefreshMs ? { modeRefreshMs } : {}),
   });
   // Org sessions for work on orgs this instance may not follow (workflow steps, checking a new subscription).
-  const orgSessions = new WorkflowSalesforce({ store, connections, sources, logger, dispatcher: egress });
+  const orgSessions = new WorkflowSalesforce({ store, connections, tokens, sources, logger, dispatcher: egress });
   const workflowExecutor = createWorkflowExecutor({
     registry: workflows,
     salesforce: orgSessions,
@@ -187,6 +201,7 @@ export async function startService({ config, logger, instanceId, modeRefreshMs }
   ).then(() => {
     loaded = true;
     if (config.roles.includes('source')) {
+      tokens.start();
       sources.start();
       void startOwnership().catch((err: unknown) => logger.error({ err }, 'could not join the owners group: following no org'));
     }
@@ -261,6 +276,7 @@ export async function startService({ config, logger, instanceId, modeRefreshMs }
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       // Side by side: each ends by leaving its Kafka group, which waits out the fetch in flight.
+      tokens.stop();
       await Promise.all([
         (async () => {
           await sources.stop();

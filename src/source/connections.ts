@@ -30,7 +30,9 @@ export class ConnectionService {
 
   /**
    * Validates the grant by using it (a refresh), so a typo is a 400 now rather
-   * than a dead subscriber later. Connecting an org that already has a
+   * than a dead subscriber later. That refresh is a real one: if the org rotates
+   * refresh tokens, the token given is spent and the one answered is stored in
+   * its place (with the access token, so that nobody refreshes again at once). Connecting an org that already has a
    * connection replaces that connection's credentials (this is how a
    * connection in `needs_reauth` is re-authorized) and keeps its id.
    */
@@ -52,7 +54,11 @@ export class ConnectionService {
       instanceUrl: token.instance_url,
       clientId: grant.clientId,
       clientSecret: this.deps.box.seal(grant.clientSecret),
-      refreshToken: this.deps.box.seal(grant.refreshToken),
+      // The token endpoint's answer wins: under rotation the one given was just spent.
+      refreshToken: this.deps.box.seal(token.refresh_token ?? grant.refreshToken),
+      accessToken: this.deps.box.seal(token.access_token),
+      tokenRefreshedAt: now,
+      grantId: randomUUID(),
       status: 'active',
       createdAt: existing?.createdAt ?? now,
       updatedAt: now,
@@ -75,6 +81,7 @@ export class ConnectionService {
     for (const s of this.deps.store.subscriptions(id)) await this.deps.store.deleteSubscription(s.id);
     await this.deps.store.deleteConnection(id);
     await this.deps.store.deleteCheckpoints(id);
+    if (this.deps.store.tokenRequest(id)) await this.deps.store.deleteTokenRequest(id);
   }
 
   /** The grant, unsealed: only for talking to Salesforce. */

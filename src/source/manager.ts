@@ -6,12 +6,15 @@ import type { Publisher } from '../publish/publisher.js';
 import type { ServiceStore } from '../state/store.js';
 import type { ConnectionRuntime, ObjectStatus } from '../api/connections.js';
 import { followedObject } from '../api/subscriptions.js';
+import { grantOf } from '../state/records.js';
 import type { ConnectionService } from './connections.js';
 import { OrgSupervisor } from './supervisor.js';
+import type { TokenKeeper } from './tokens.js';
 
 export interface SourceManagerOptions {
   store: ServiceStore;
   connections: ConnectionService;
+  tokens: TokenKeeper;
   publisher: Publisher;
   logger: Logger;
   metrics?: Metrics;
@@ -37,7 +40,7 @@ export interface SourceManagerOptions {
  */
 export class SourceManager implements ConnectionRuntime {
   readonly #supervisors = new Map<string, OrgSupervisor>();
-  /** The sealed grant each supervisor was built with: a new grant needs a new session. */
+  /** The grant each supervisor was built with: a new grant (not a rotated token) needs a new session. */
   readonly #grants = new Map<string, string>();
   readonly #queue: SyncQueue;
   #unsubscribe: (() => void) | undefined;
@@ -122,7 +125,7 @@ export class SourceManager implements ConnectionRuntime {
     let c = this.opts.store.connection(connectionId);
     let sup = this.#supervisors.get(connectionId);
     // New credentials (re-authorization) mean a new session: rebuild.
-    if (sup && c && this.#grants.get(connectionId) !== c.refreshToken) {
+    if (sup && c && this.#grants.get(connectionId) !== grantOf(c)) {
       this.#supervisors.delete(connectionId);
       await sup.stop();
       sup = undefined;
@@ -141,7 +144,7 @@ export class SourceManager implements ConnectionRuntime {
     if (!sup) {
       sup = new OrgSupervisor({
         connection: c,
-        credentials: this.opts.connections.credentials(c),
+        tokens: this.opts.tokens.source(connectionId),
         store: this.opts.store,
         publisher: this.opts.publisher,
         logger: this.opts.logger,
@@ -157,7 +160,7 @@ export class SourceManager implements ConnectionRuntime {
         },
       });
       this.#supervisors.set(connectionId, sup);
-      this.#grants.set(connectionId, c.refreshToken);
+      this.#grants.set(connectionId, grantOf(c));
     }
     await sup.follow(objects);
   }

@@ -3,6 +3,7 @@ import type { Dispatcher } from 'undici';
 import type { Logger } from '../core/log.js';
 import { StateMachine, type TransitionTable } from '../core/state-machine.js';
 import { ReauthRequiredError, refreshAccessToken, type OAuthClient } from './oauth.js';
+import type { SessionToken, TokenSource } from './tokens.js';
 
 /** The REST API version forcehook speaks (CDC over CometD needs ≥ 37; CampaignMember events ≥ 46). */
 export const API_VERSION = '59.0';
@@ -17,12 +18,10 @@ const TRANSITIONS: TransitionTable<SessionState> = {
   closed: [],
 };
 
-export interface OrgSessionOptions {
+interface OrgSessionBase {
   connectionId: string;
   orgId: string;
   instanceUrl: string;
-  oauth: OAuthClient;
-  refreshToken: string;
   /** A token already in hand (e.g. from the call that validated the connection). */
   accessToken?: string;
   logger: Logger;
@@ -30,6 +29,13 @@ export interface OrgSessionOptions {
   /** A refresh failed for good: the connection needs a person to re-authorize it. */
   onReauthRequired?: (reason: string) => void;
 }
+
+/**
+ * Either the service's shared token keeper (tokens on record, refreshed by the
+ * org's owner), or a grant of its own (tests and tools: this session alone
+ * refreshes it, keeping a rotated refresh token in memory).
+ */
+export type OrgSessionOptions = OrgSessionBase & ({ tokens: TokenSource } | { oauth: OAuthClient; refreshToken: string });
 
 /**
  * One org's authenticated session. Access-token refresh is single-flight per
@@ -44,6 +50,7 @@ export class OrgSession {
   readonly apiVersion = API_VERSION;
   #instanceUrl: string;
   #accessToken: string | undefined;
+  #refreshToken: string | undefined;
   #inflight: Promise<string> | undefined;
   #conn: Connection | undefined;
   readonly #state: StateMachine<SessionState>;
@@ -52,9 +59,11 @@ export class OrgSession {
   constructor(private readonly opts: OrgSessionOptions) {
     this.connectionId = opts.connectionId;
     this.orgId = opts.orgId;
-    this.#instanceUrl = opts.instanceUrl;
-    this.#accessToken = opts.accessToken;
-    this.#state = new StateMachine('session', TRANSITIONS, opts.accessToken ? 'active' : 'idle');
+    const onRecord = 'tokens' in opts ? opts.tokens.current() : undefined;
+    this.#instanceUrl = onRecord?.instanceUrl ?? opts.instanceUrl;
+    this.#accessToken = opts.accessToken ?? onRecord?.accessToken;
+    this.#refreshToken = 'refreshToken' in opts ? opts.refreshToken : undefined;
+    this.#state = new StateMachine('session', TRANSITIONS, this.#accessToken ? 'active' : 'idle');
   }
 
   get state(): SessionState {
@@ -89,18 +98,18 @@ export class OrgSession {
   async #doRefresh(): Promise<string> {
     this.#state.to('refreshing');
     try {
-      const res = await refreshAccessToken(this.opts.oauth, this.opts.refreshToken, this.opts.dispatcher);
-      if (this.#state.state === 'closed') return res.access_token;
-      this.#accessToken = res.access_token;
-      this.#instanceUrl = res.instance_url;
+      const res = await this.#newToken();
+      if (this.#state.state === 'closed') return res.accessToken;
+      this.#accessToken = res.accessToken;
+      this.#instanceUrl = res.instanceUrl;
       if (this.#conn) {
-        this.#conn.accessToken = res.access_token;
-        this.#conn.instanceUrl = res.instance_url;
+        this.#conn.accessToken = res.accessToken;
+        this.#conn.instanceUrl = res.instanceUrl;
       }
       this.#state.to('active');
       this.opts.logger.info({ connectionId: this.connectionId, orgId: this.orgId }, 'access token refreshed');
-      for (const l of this.#listeners) l(res.access_token);
-      return res.access_token;
+      for (const l of this.#listeners) l(res.accessToken);
+      return res.accessToken;
     } catch (err) {
       if (this.#state.state === 'closed') throw err;
       if (err instanceof ReauthRequiredError) {
@@ -112,6 +121,14 @@ export class OrgSession {
       }
       throw err;
     }
+  }
+
+  async #newToken(): Promise<SessionToken> {
+    const opts = this.opts;
+    if ('tokens' in opts) return opts.tokens.refresh(this.#accessToken);
+    const res = await refreshAccessToken(opts.oauth, this.#refreshToken!, opts.dispatcher);
+    if (res.refresh_token) this.#refreshToken = res.refresh_token;
+    return { accessToken: res.access_token, instanceUrl: res.instance_url };
   }
 
   onTokenRefreshed(listener: (token: string) => void): () => void {

@@ -15,16 +15,17 @@ import type { CdcMessage, CdcPosition, CdcSubscriber } from './cdc/types.js';
 import { channelFor, objectForChangeEvent } from './channels.js';
 import { SUPERVISOR_TRANSITIONS, type SupervisorState } from './lifecycle.js';
 import { cdcSelectedObjects } from './modes.js';
-import type { OAuthClient } from './oauth.js';
 import { ReauthRequiredError } from './oauth.js';
 import { createPoller, fetchRecords, reconcile, type PollCursor, type Poller } from './polling/index.js';
 import { OVERLAP_MARGIN_MS } from './overlap.js';
 import { OrgSession } from './session.js';
 import { Sightings } from './sightings.js';
+import type { TokenSource } from './tokens.js';
 
 export interface SupervisorOptions {
   connection: ConnectionRecord;
-  credentials: { oauth: OAuthClient; refreshToken: string };
+  /** The org's tokens as the service keeps them (source/tokens.ts). */
+  tokens: TokenSource;
   store: ServiceStore;
   publisher: Publisher;
   logger: Logger;
@@ -89,8 +90,7 @@ export class OrgSupervisor {
       connectionId: c.id,
       orgId: c.orgId,
       instanceUrl: c.instanceUrl,
-      oauth: opts.credentials.oauth,
-      refreshToken: opts.credentials.refreshToken,
+      tokens: opts.tokens,
       logger: this.#log,
       ...(opts.dispatcher ? { dispatcher: opts.dispatcher } : {}),
       onReauthRequired: (reason) => this.#needsReauth(reason),

@@ -18,14 +18,42 @@ export const ConnectionRecordSchema = z.object({
   clientId: z.string().min(1),
   /** Sealed with FORCEHOOK_SECRET_KEY. */
   clientSecret: z.string().min(1),
-  /** Sealed with FORCEHOOK_SECRET_KEY. */
+  /** Sealed with FORCEHOOK_SECRET_KEY. Replaced in place when the org rotates refresh tokens. */
   refreshToken: z.string().min(1),
+  /**
+   * Sealed: the newest access token, so that any instance can use the org's session
+   * without refreshing it (only the org's owner refreshes; see source/tokens.ts).
+   */
+  accessToken: z.string().min(1).optional(),
+  /** When the tokens were last refreshed (or first obtained). */
+  tokenRefreshedAt: z.iso.datetime().optional(),
+  /**
+   * Changes only when someone authorizes the connection anew; a rotated refresh
+   * token is the same grant. Absent on records written before it existed.
+   */
+  grantId: z.string().min(1).optional(),
   status: z.enum(CONNECTION_STATUSES),
   statusReason: z.string().optional(),
   createdAt: z.iso.datetime(),
   updatedAt: z.iso.datetime(),
 });
 export type ConnectionRecord = z.infer<typeof ConnectionRecordSchema>;
+
+/** Identifies the authorization behind a connection: sessions built from another one are stale. */
+export function grantOf(c: ConnectionRecord): string {
+  return c.grantId ?? 'initial';
+}
+
+/**
+ * An instance that does not own an org asks the owner for a new access token:
+ * `stale` fingerprints (never reveals) the token that stopped working.
+ */
+export const TokenRequestSchema = z.object({
+  connectionId: z.string().min(1),
+  stale: z.string(),
+  requestedAt: z.iso.datetime(),
+});
+export type TokenRequest = z.infer<typeof TokenRequestSchema>;
 
 export const DestinationSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('webhook'), url: z.url({ protocol: /^https?$/ }) }).strict(),
@@ -78,6 +106,7 @@ export const StateRecordSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('connection'), connection: ConnectionRecordSchema }),
   z.object({ kind: z.literal('subscription'), subscription: SubscriptionRecordSchema }),
   z.object({ kind: z.literal('delivery'), delivery: DeliveryStateRecordSchema }),
+  z.object({ kind: z.literal('tokenRequest'), tokenRequest: TokenRequestSchema }),
 ]);
 export type StateRecord = z.infer<typeof StateRecordSchema>;
 
@@ -85,6 +114,7 @@ export const stateKey = {
   connection: (id: string) => `connection:${id}`,
   subscription: (id: string) => `subscription:${id}`,
   delivery: (subscriptionId: string) => `delivery:${subscriptionId}`,
+  tokenRequest: (connectionId: string) => `token-request:${connectionId}`,
 };
 
 /**

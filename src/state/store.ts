@@ -11,6 +11,7 @@ import {
   type DeliveryStateRecord,
   type StateRecord,
   type SubscriptionRecord,
+  type TokenRequest,
 } from './records.js';
 
 export type StateChange =
@@ -98,6 +99,26 @@ export class ServiceStore {
 
   deleteDeliveryState(subscriptionId: string): Promise<void> {
     return this.#state.delete(stateKey.delivery(subscriptionId));
+  }
+
+  tokenRequest(connectionId: string): TokenRequest | undefined {
+    const v = this.#state.get(stateKey.tokenRequest(connectionId));
+    return v?.kind === 'tokenRequest' ? v.tokenRequest : undefined;
+  }
+
+  putTokenRequest(r: TokenRequest): Promise<void> {
+    return this.#state.put(stateKey.tokenRequest(r.connectionId), { kind: 'tokenRequest', tokenRequest: r });
+  }
+
+  deleteTokenRequest(connectionId: string): Promise<void> {
+    return this.#state.delete(stateKey.tokenRequest(connectionId));
+  }
+
+  /** Token requests from this or any other instance. */
+  onTokenRequest(listener: (r: TokenRequest) => void): () => void {
+    return this.#state.onChange((_key, value) => {
+      if (value?.kind === 'tokenRequest') listener(value.tokenRequest);
+    });
   }
 
   /** Changes from this or any other instance, in log order (delivery-state records are not reported). */

@@ -69,6 +69,8 @@ export async function startTestService(opts: {
   ownersSessionTimeoutMs?: number;
   /** Settings as a user gives them (`FORCEHOOK_*`), parsed like the environment; the options above win. */
   env?: Record<string, string>;
+  /** FORCEHOOK_TOKEN_REFRESH_INTERVAL_S; @default the config's (daily) */
+  tokenRefreshIntervalS?: number;
 }): Promise<TestService> {
   const config = loadConfig({
     env: opts.env ?? {},
@@ -85,6 +87,7 @@ export async function startTestService(opts: {
       allowPrivateNetworks: opts.allowPrivateNetworks ?? true,
       ...(opts.retrySchedule ? { retrySchedule: opts.retrySchedule } : {}),
       ...(opts.roles ? { roles: opts.roles } : {}),
+      ...(opts.tokenRefreshIntervalS ? { tokenRefreshIntervalS: opts.tokenRefreshIntervalS } : {}),
       pollIntervalS: opts.pollIntervalS ?? 1,
       logLevel: 'silent',
     },

@@ -71,7 +71,7 @@ describe('WorkflowSalesforce', () => {
     const { sf, records } = setup();
     const first = sf.session('c1');
     expect(sf.session('c1')).toBe(first);
-    records.set('c1', { ...records.get('c1')!, refreshToken: 'sealed-grant-2' });
+    records.set('c1', { ...records.get('c1')!, refreshToken: 'sealed-grant-2', grantId: 'grant-2' });
     const second = sf.session('c1');
     expect(second).not.toBe(first);
     expect(first.state).toBe('closed');

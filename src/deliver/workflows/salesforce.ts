@@ -5,7 +5,8 @@ import { TerminalError, TransientError } from '../../core/errors.js';
 import type { Logger } from '../../core/log.js';
 import type { OAuthClient } from '../../source/oauth.js';
 import { OrgSession } from '../../source/session.js';
-import type { ConnectionRecord } from '../../state/records.js';
+import { grantOf, type ConnectionRecord } from '../../state/records.js';
+import type { TokenSource } from '../../source/tokens.js';
 
 export interface WorkflowSalesforceDeps {
   store: { connection(id: string): ConnectionRecord | undefined };
@@ -13,6 +14,13 @@ export interface WorkflowSalesforceDeps {
     credentials(c: ConnectionRecord): { oauth: OAuthClient; refreshToken: string };
     markNeedsReauth(id: string, reason: string): Promise<void>;
   };
+  /**
+   * The service's token keeper: a session then uses the tokens on record and, when they
+   * stop working, the org owner's new ones (it never refreshes a grant itself, which an
+   * org that rotates refresh tokens would punish). Without it a session refreshes its
+   * own copy of the grant.
+   */
+  tokens?: { source(connectionId: string): TokenSource };
   /** The source manager: an org this instance follows already has a session. */
   sources?: { supervisor(connectionId: string): { session: OrgSession } | undefined };
   logger: Logger;
@@ -23,7 +31,7 @@ export interface WorkflowSalesforceDeps {
 
 interface Cached {
   session: OrgSession;
-  /** The sealed grant it was built from: a re-authorization means a new session. */
+  /** The grant it was built from: a re-authorization means a new session. */
   grant: string;
 }
 
@@ -31,12 +39,10 @@ interface Cached {
  * `ctx.salesforce` for workflows. Deliveries of an org may run on an instance
  * that does not follow that org (scale-out splits orgs and delivery partitions
  * independently), so there may be no supervisor session to borrow. Then a
- * session is built from the stored grant and kept in an LRU: its refresh is
- * single-flight per org on this instance, like the supervisor's, but two
- * instances (or a supervisor started later beside a cached session) may each
- * refresh once; Salesforce allows several access tokens per refresh token, so
- * that costs a token call, not correctness. A supervisor's session is always
- * preferred so the common case shares one token with the change subscriber.
+ * session is built on the connection's tokens and kept in an LRU. With the
+ * token keeper, the access token on record is used and only the org's owner
+ * refreshes (source/tokens.ts). A supervisor's session is always preferred so
+ * the common case shares one token with the change subscriber.
  */
 export class WorkflowSalesforce {
   readonly #cache: LRUCache<string, Cached>;
@@ -72,14 +78,12 @@ export class WorkflowSalesforce {
     }
     const cached = this.#cache.get(connectionId);
     // A session in needs_reauth is kept until the grant changes: it refuses at once instead of asking Salesforce again.
-    if (cached && cached.grant === c.refreshToken && cached.session.state !== 'closed') return cached.session;
-    const { oauth, refreshToken } = this.deps.connections.credentials(c);
+    if (cached && cached.grant === grantOf(c) && cached.session.state !== 'closed') return cached.session;
     const session = new OrgSession({
       connectionId: c.id,
       orgId: c.orgId,
       instanceUrl: c.instanceUrl,
-      oauth,
-      refreshToken,
+      ...(this.deps.tokens ? { tokens: this.deps.tokens.source(c.id) } : this.deps.connections.credentials(c)),
       logger: this.deps.logger.child({ connectionId: c.id, orgId: c.orgId, for: 'workflows' }),
       ...(this.deps.dispatcher ? { dispatcher: this.deps.dispatcher } : {}),
       onReauthRequired: (reason) => {
@@ -88,7 +92,7 @@ export class WorkflowSalesforce {
         );
       },
     });
-    this.#cache.set(connectionId, { session, grant: c.refreshToken });
+    this.#cache.set(connectionId, { session, grant: grantOf(c) });
     return session;
   }
 

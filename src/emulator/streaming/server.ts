@@ -13,6 +13,11 @@ export interface StreamingAuth {
 export interface CometdServerOptions {
   /** null => the token is invalid (expired/revoked) or missing. */
   authenticate(authorizationHeader: string | undefined, cookies: Record<string, string>): StreamingAuth | null;
+  /**
+   * A live client's connect or subscribe used its session: Salesforce restarts the
+   * session timeout on every handshake, connect and subscribe.
+   */
+  keepAlive?(authorizationHeader: string | undefined): void;
   busFor(orgId: string): EventBus | undefined;
   /** false => the subscribe fails with Salesforce's "channel doesn't exist" error. */
   channelAllowed(orgId: string, channel: string): boolean;
@@ -239,6 +244,7 @@ export function createCometdServer(opts: CometdServerOptions): CometdServer {
     if (requireCookie && cookies[BROWSER_COOKIE] !== client.browserId) {
       return { ...base(msg, channel, client.id), error: E.missingCookie(client.id, BROWSER_COOKIE), successful: false };
     }
+    opts.keepAlive?.(client.authorization);
     return client;
   }
 
