@@ -47,6 +47,8 @@ const schemas = {
       cdcEntities: z.array(z.string().min(1)).optional(),
       apiDailyLimit: z.number().int().positive().optional(),
       customObjects: z.array(customObjectDef).optional(),
+      edition: z.enum(['developer', 'enterprise', 'unlimited']).optional(),
+      eventDeliveryDailyLimit: z.number().int().nonnegative().optional(),
     })
     .strict(),
   changes: z.object({ channel: z.string().startsWith('/').optional(), payload: z.record(z.string(), z.unknown()) }).strict(),
@@ -60,6 +62,7 @@ const schemas = {
     z.object({ kind: z.literal('revoke-refresh-tokens') }).strict(),
     z.object({ kind: z.literal('drop-streaming-clients') }).strict(),
     z.object({ kind: z.literal('expire-replay') }).strict(),
+    z.object({ kind: z.literal('exhaust-event-allocation'), hours: z.number().positive().max(24).optional() }).strict(),
     z.object({ kind: z.literal('fail-requests'), status: z.number().int().min(400).max(599), count: z.number().int().min(0) }).strict(),
     z.object({ kind: z.literal('slow-requests'), ms: z.number().int().min(0).max(600_000), count: z.number().int().min(0) }).strict(),
   ]),
@@ -214,6 +217,13 @@ export function adminRouter({ em, cometd, activity }: AdminDeps): Router {
         org.bus.expireAll();
         return res.json({ kind: fault.kind, expired });
       }
+      case 'exhaust-event-allocation': {
+        // Spent until `hours` pass; without them, until the rolling 24 h frees it.
+        const now = em.clock.now();
+        org.deliveries.exhaustedUntil = now + (fault.hours ?? 24) * 3_600_000;
+        const refused = cometd.enforceAllocation(org.id);
+        return res.json({ kind: fault.kind, until: sfDateTime(org.deliveries.exhaustedUntil), refused });
+      }
       case 'fail-requests':
         org.faults.failStatus = fault.status;
         org.faults.failCount = fault.count;
@@ -239,6 +249,10 @@ export function adminRouter({ em, cometd, activity }: AdminDeps): Router {
       apiCalls: org.api.used(now),
       apiDailyLimit: org.api.limit,
       streamingClients: cometd.stats(org.id).streamingClients,
+      maxStreamingClients: org.maxStreamingClients,
+      edition: org.edition,
+      eventsDelivered: org.deliveries.used(now),
+      eventDeliveryDailyLimit: org.deliveries.limit,
       retainedEvents: org.bus.retained(),
       eventsPublished: org.eventsPublished,
       records: org.store.size(),

@@ -8,7 +8,7 @@ import { ValidationError } from '../core/errors.js';
 import type { Clock } from './clock.js';
 import { sfDateTime } from './clock.js';
 import { newId } from './ids.js';
-import { ApiCounter } from './limits.js';
+import { ApiCounter, DeliveryAllocation, EDITION_LIMITS, type Edition } from './limits.js';
 import {
   buildCustomObject,
   STANDARD_OBJECTS,
@@ -32,6 +32,10 @@ export interface OrgOptions {
   cdcEntities?: string[];
   apiDailyLimit?: number;
   customObjects?: CustomObjectDef[];
+  /** @default 'unlimited' */
+  edition?: Edition;
+  /** Events delivered to streaming clients per rolling 24 h. @default the edition's */
+  eventDeliveryDailyLimit?: number;
 }
 
 export interface FaultState {
@@ -67,6 +71,10 @@ export class Org {
   readonly store = new RecordStore();
   readonly bus: EventBus;
   readonly api: ApiCounter;
+  readonly edition: Edition;
+  /** Concurrent Streaming API clients, across all channels. */
+  readonly maxStreamingClients: number;
+  readonly deliveries: DeliveryAllocation;
   /** null = every entity, as with the CDC add-on. Canonical object names. */
   cdcEntities: Set<string> | null = null;
   readonly faults: FaultState = { failStatus: 0, failCount: 0, slowMs: 0, slowCount: 0 };
@@ -99,6 +107,9 @@ export class Org {
     this.clientSecret = randomBytes(32).toString('hex').toUpperCase();
     this.bus = new EventBus({ now: () => clock.now() });
     this.api = new ApiCounter(opts.apiDailyLimit ?? DEFAULT_API_DAILY_LIMIT);
+    this.edition = opts.edition ?? 'unlimited';
+    this.maxStreamingClients = EDITION_LIMITS[this.edition].streamingClients;
+    this.deliveries = new DeliveryAllocation(opts.eventDeliveryDailyLimit ?? EDITION_LIMITS[this.edition].eventDelivery);
     for (const def of opts.customObjects ?? []) this.addCustomObject(def);
     if (opts.cdcEntities) this.setCdcEntities(opts.cdcEntities);
     this.insertUserRow();

@@ -49,6 +49,10 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Running
       return meta !== undefined && `/data/${meta.changeEventName}` === channel && org.isCdcSelected(meta);
     },
     now: () => em.clock.now(),
+    limitsFor(orgId) {
+      const org = em.org(orgId);
+      return org ? { maxClients: org.maxStreamingClients, deliveries: org.deliveries } : undefined;
+    },
     connectTimeoutMs: opts.connectTimeoutMs,
     logger,
   });
