@@ -35,6 +35,15 @@ const Connection = ConnectionCreated.extend({
       lastEventAt: z.iso.datetime().nullable(),
     }),
   ),
+  warnings: z
+    .array(
+      z.object({
+        code: z.string().describe('e.g. event_allocation_exhausted, streaming_client_limit'),
+        message: z.string(),
+        since: z.iso.datetime(),
+      }),
+    )
+    .describe('conditions that do not stop the connection but change how it is followed (an exhausted event allocation, a missing permission, ...)'),
   createdAt: z.iso.datetime(),
   updatedAt: z.iso.datetime(),
 });
