@@ -79,6 +79,8 @@ export class Org {
   cdcEntities: Set<string> | null = null;
   readonly faults: FaultState = { failStatus: 0, failCount: 0, slowMs: 0, slowCount: 0 };
   eventsPublished = 0;
+  /** Where the org answers once it moved (fault move-instance); undefined: the emulator's own URL. */
+  instanceUrl: string | undefined;
   /** Open query cursors (nextRecordsUrl locators), dropped when idle or too many. */
   readonly cursors = new Map<string, QueryCursor>();
   /** `campaignId:leadOrContactId` of live members: Salesforce refuses a second membership. */

@@ -1,5 +1,6 @@
 import { Connection } from 'jsforce';
 import type { Dispatcher } from 'undici';
+import { TransientError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import { StateMachine, type TransitionTable } from '../core/state-machine.js';
 import { ReauthRequiredError, refreshAccessToken, type OAuthClient } from './oauth.js';
@@ -29,7 +30,16 @@ export interface OrgSessionOptions {
   dispatcher?: Dispatcher;
   /** A refresh failed for good: the connection needs a person to re-authorize it. */
   onReauthRequired?: (reason: string) => void;
+  /** A refresh reported another instance URL than the one in use: the org moved; persist it. */
+  onInstanceUrl?: (instanceUrl: string) => void;
 }
+
+/**
+ * For this long after a refresh reported a new instance URL, a refusal of the current token
+ * is not refreshed again: the request was built for the instance the org has left, and
+ * jsforce would retry it at that same URL after every refresh, for ever (jsforce#196, #1766).
+ */
+const MOVED_MS = 10_000;
 
 /**
  * One org's authenticated session. Access-token refresh is single-flight per
@@ -46,6 +56,7 @@ export class OrgSession {
   #accessToken: string | undefined;
   #inflight: Promise<string> | undefined;
   #conn: Connection | undefined;
+  #movedAt = 0;
   readonly #state: StateMachine<SessionState>;
   readonly #listeners = new Set<(token: string) => void>();
 
@@ -92,6 +103,9 @@ export class OrgSession {
       const res = await refreshAccessToken(this.opts.oauth, this.opts.refreshToken, this.opts.dispatcher);
       if (this.#state.state === 'closed') return res.access_token;
       this.#accessToken = res.access_token;
+      const moved = res.instance_url !== this.#instanceUrl;
+      if (moved) this.#movedAt = Date.now();
+      if (moved) this.opts.logger.warn({ connectionId: this.connectionId, orgId: this.orgId, from: this.#instanceUrl, to: res.instance_url }, 'the org answers from a new instance URL');
       this.#instanceUrl = res.instance_url;
       if (this.#conn) {
         this.#conn.accessToken = res.access_token;
@@ -99,6 +113,7 @@ export class OrgSession {
       }
       this.#state.to('active');
       this.opts.logger.info({ connectionId: this.connectionId, orgId: this.orgId }, 'access token refreshed');
+      if (moved) this.opts.onInstanceUrl?.(res.instance_url);
       for (const l of this.#listeners) l(res.access_token);
       return res.access_token;
     } catch (err) {
@@ -130,6 +145,11 @@ export class OrgSession {
         version: API_VERSION,
         ...(this.#accessToken ? { accessToken: this.#accessToken } : {}),
         refreshFn: (c, callback) => {
+          if (c.accessToken === this.#accessToken && Date.now() - this.#movedAt < MOVED_MS) {
+            // The request fails instead; its caller retries it, built on the new instance URL.
+            callback(new TransientError('SALESFORCE_AUTH', `the org moved to ${this.#instanceUrl}; a request made for its old instance is retried there`));
+            return;
+          }
           this.refresh(c.accessToken ?? undefined).then(
             (token) => callback(null, token),
             (err: unknown) => callback(err as Error),

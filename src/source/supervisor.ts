@@ -38,6 +38,8 @@ export interface SupervisorOptions {
   dispatcher?: Dispatcher;
   /** The grant is gone; the owner records it and stops this supervisor. */
   onReauthRequired(reason: string): void;
+  /** The org moved to another instance (a refresh said so); the owner persists it on the connection. */
+  onInstanceUrl?(instanceUrl: string): void;
   now?: () => number;
 }
 
@@ -117,6 +119,9 @@ export class OrgSupervisor {
       logger: this.#log,
       ...(opts.dispatcher ? { dispatcher: opts.dispatcher } : {}),
       onReauthRequired: (reason) => this.#needsReauth(reason),
+      // REST calls build their URLs from the session, and the stream is rebuilt on the new token's
+      // endpoint; what remains is to remember the instance for restarts and other instances.
+      onInstanceUrl: (url) => opts.onInstanceUrl?.(url),
     });
   }
 
