@@ -219,9 +219,12 @@ export async function adminCall<T = unknown>(baseUrl: string, method: string, pa
 
 export type { OrgCredentials };
 
-/** A generous API limit unless told otherwise: the polling budget would stretch intervals. */
+/**
+ * Generous limits unless told otherwise: the polling budget would stretch intervals, and a throughput
+ * run delivers more events than an edition's default allocation (as an org with the add-on would).
+ */
 export function createOrg(em: EmulatorProcess, body: Record<string, unknown> = {}): Promise<OrgCredentials> {
-  return em.admin<OrgCredentials>('POST', '/__emulator/orgs', { apiDailyLimit: 10_000_000, ...body });
+  return em.admin<OrgCredentials>('POST', '/__emulator/orgs', { apiDailyLimit: 10_000_000, eventDeliveryDailyLimit: 100_000_000, ...body });
 }
 
 // ---------------------------------------------------------------- service

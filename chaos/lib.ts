@@ -104,7 +104,8 @@ export async function adminCall<T = unknown>(ctx: Ctx, method: string, path: str
 export type { OrgCredentials };
 
 export function createOrg(ctx: Ctx): Promise<OrgCredentials> {
-  return adminCall<OrgCredentials>(ctx, 'POST', '/__emulator/orgs', { apiDailyLimit: 10_000_000 });
+  // Long runs deliver more than an edition's default event allocation; scenarios about that limit set their own.
+  return adminCall<OrgCredentials>(ctx, 'POST', '/__emulator/orgs', { apiDailyLimit: 10_000_000, eventDeliveryDailyLimit: 100_000_000 });
 }
 
 /** A fresh refresh token through the web-server flow, as a person re-approving the app would get one. */

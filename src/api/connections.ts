@@ -22,9 +22,21 @@ export interface ObjectStatus {
   lastEventAt: string | null;
 }
 
+export interface ConnectionWarning {
+  code: string;
+  message: string;
+  since: string;
+}
+
+export interface ConnectionStatusView {
+  subscriber: string;
+  objects: ObjectStatus[];
+  warnings: ConnectionWarning[];
+}
+
 /** Runtime view of a followed org, from whichever part of the service follows it. */
 export interface ConnectionRuntime {
-  status(connectionId: string): { subscriber: string; objects: ObjectStatus[] } | undefined;
+  status(connectionId: string): ConnectionStatusView | undefined;
 }
 
 export function connectionView(c: ConnectionRecord, runtime: ConnectionRuntime) {
@@ -39,6 +51,7 @@ export function connectionView(c: ConnectionRecord, runtime: ConnectionRuntime) 
     subscriber: rt?.subscriber ?? (c.status === 'active' ? 'pending' : 'stopped'),
     objects: rt?.objects ?? [],
     tokenRefreshedAt: c.tokenRefreshedAt ?? null,
+    warnings: rt?.warnings ?? [],
     createdAt: c.createdAt,
     updatedAt: c.updatedAt,
   };

@@ -50,6 +50,8 @@ const schemas = {
       rotateRefreshTokens: z.boolean().optional(),
       sessionTimeoutMs: z.number().int().positive().optional(),
       refreshTokenIdleMs: z.number().int().positive().optional(),
+      edition: z.enum(['developer', 'enterprise', 'unlimited']).optional(),
+      eventDeliveryDailyLimit: z.number().int().nonnegative().optional(),
     })
     .strict(),
   changes: z.object({ channel: z.string().startsWith('/').optional(), payload: z.record(z.string(), z.unknown()) }).strict(),
@@ -63,6 +65,14 @@ const schemas = {
     z.object({ kind: z.literal('revoke-refresh-tokens') }).strict(),
     z.object({ kind: z.literal('drop-streaming-clients') }).strict(),
     z.object({ kind: z.literal('expire-replay') }).strict(),
+    z.object({ kind: z.literal('exhaust-event-allocation'), hours: z.number().positive().max(24).optional() }).strict(),
+    z
+      .object({
+        kind: z.literal('move-instance'),
+        instanceUrl: z.url({ protocol: /^http$/ }).optional(),
+        port: z.number().int().min(0).max(65_535).optional(),
+      })
+      .strict(),
     z.object({ kind: z.literal('fail-requests'), status: z.number().int().min(400).max(599), count: z.number().int().min(0) }).strict(),
     z.object({ kind: z.literal('slow-requests'), ms: z.number().int().min(0).max(600_000), count: z.number().int().min(0) }).strict(),
   ]),
@@ -198,7 +208,7 @@ export function adminRouter({ em, cometd, activity }: AdminDeps): Router {
     res.json(result);
   });
 
-  r.post('/__emulator/orgs/:orgId/faults', (req, res) => {
+  r.post('/__emulator/orgs/:orgId/faults', async (req, res) => {
     const org = orgOf(req);
     const fault = parse(schemas.faults, req.body);
     switch (fault.kind) {
@@ -216,6 +226,23 @@ export function adminRouter({ em, cometd, activity }: AdminDeps): Router {
         const expired = org.bus.retained();
         org.bus.expireAll();
         return res.json({ kind: fault.kind, expired });
+      }
+      case 'exhaust-event-allocation': {
+        // Spent until `hours` pass; without them, until the rolling 24 h frees it.
+        const now = em.clock.now();
+        org.deliveries.exhaustedUntil = now + (fault.hours ?? 24) * 3_600_000;
+        const refused = cometd.enforceAllocation(org.id);
+        return res.json({ kind: fault.kind, until: sfDateTime(org.deliveries.exhaustedUntil), refused });
+      }
+      case 'move-instance': {
+        // The new instance is this emulator on another port (a new one unless told): the org's data goes with it.
+        const port = fault.instanceUrl ? Number(new URL(fault.instanceUrl).port || 80) : (fault.port ?? 0);
+        const served = await em.listenAlso(port);
+        const from = em.instanceUrlOf(org);
+        org.instanceUrl = fault.instanceUrl ? new URL(fault.instanceUrl).origin : served;
+        // Clients streaming from the old instance lose it; their next handshake there is refused.
+        const dropped = cometd.dropClients(org.id);
+        return res.json({ kind: fault.kind, from, instanceUrl: org.instanceUrl, dropped });
       }
       case 'fail-requests':
         org.faults.failStatus = fault.status;
@@ -239,9 +266,14 @@ export function adminRouter({ em, cometd, activity }: AdminDeps): Router {
     const now = em.clock.now();
     res.json({
       orgId: org.id,
+      instanceUrl: em.instanceUrlOf(org),
       apiCalls: org.api.used(now),
       apiDailyLimit: org.api.limit,
       streamingClients: cometd.stats(org.id).streamingClients,
+      maxStreamingClients: org.maxStreamingClients,
+      edition: org.edition,
+      eventsDelivered: org.deliveries.used(now),
+      eventDeliveryDailyLimit: org.deliveries.limit,
       retainedEvents: org.bus.retained(),
       eventsPublished: org.eventsPublished,
       tokenRefreshes: org.tokenStats.refreshes,

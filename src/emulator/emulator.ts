@@ -31,6 +31,8 @@ export class Emulator {
   baseUrl = 'http://127.0.0.1';
   /** Called after grants were revoked, so live streaming clients can be told (401::Authentication invalid). */
   onRevoked: () => void = () => {};
+  /** Set by the HTTP server: serves the same app on one more port (0 = any) and answers its base URL. */
+  listenAlso: (port: number) => Promise<string> = () => Promise.reject(new Error('the emulator is not serving HTTP'));
 
   constructor(
     readonly logger: Logger,
@@ -50,7 +52,7 @@ export class Emulator {
       credentials: {
         orgId: org.id,
         loginUrl: this.baseUrl,
-        instanceUrl: this.baseUrl,
+        instanceUrl: this.instanceUrlOf(org),
         clientId: org.clientId,
         clientSecret: org.clientSecret,
         username: org.user.username,
@@ -68,6 +70,19 @@ export class Emulator {
   /** An access token whose session times out as the org's app policy says. */
   issueAccess(org: Org, userId: string): string {
     return this.tokens.issueAccess(org.id, userId, org.oauth.sessionTimeoutMs);
+  }
+
+  /** The org's instance URL: the emulator's own until the org moves. */
+  instanceUrlOf(org: Org): string {
+    return org.instanceUrl ?? this.baseUrl;
+  }
+
+  /**
+   * Whether the org answers API calls arriving for `host` (the request's Host header). A moved
+   * org answers only at its new instance; the old one refuses its sessions as invalid.
+   */
+  servesAt(org: Org, host: string | undefined): boolean {
+    return org.instanceUrl === undefined || (host !== undefined && new URL(org.instanceUrl).host === host.toLowerCase());
   }
 
   /** Accepts the 15- or 18-character org id. */

@@ -37,7 +37,7 @@ function tokenResponse(em: Emulator, org: Org, accessToken: string, extra: { ref
   if (extra.refreshToken) out.refresh_token = extra.refreshToken;
   out.signature = signature;
   if (extra.scope) out.scope = extra.scope;
-  out.instance_url = em.baseUrl;
+  out.instance_url = em.instanceUrlOf(org);
   out.id = id;
   out.token_type = 'Bearer';
   out.issued_at = issuedAt;

@@ -8,7 +8,7 @@ import { ValidationError } from '../core/errors.js';
 import type { Clock } from './clock.js';
 import { floorToSecond, sfDateTime } from './clock.js';
 import { newId } from './ids.js';
-import { ApiCounter } from './limits.js';
+import { ApiCounter, DeliveryAllocation, EDITION_LIMITS, type Edition } from './limits.js';
 import {
   buildCustomObject,
   STANDARD_OBJECTS,
@@ -38,6 +38,10 @@ export interface OrgOptions {
   sessionTimeoutMs?: number;
   /** A refresh token lapses after this long unused. @default never */
   refreshTokenIdleMs?: number;
+  /** @default 'unlimited' */
+  edition?: Edition;
+  /** Events delivered to streaming clients per rolling 24 h. @default the edition's */
+  eventDeliveryDailyLimit?: number;
 }
 
 /** The connected app's OAuth policies. */
@@ -80,6 +84,10 @@ export class Org {
   readonly store = new RecordStore();
   readonly bus: EventBus;
   readonly api: ApiCounter;
+  readonly edition: Edition;
+  /** Concurrent Streaming API clients, across all channels. */
+  readonly maxStreamingClients: number;
+  readonly deliveries: DeliveryAllocation;
   /** null = every entity, as with the CDC add-on. Canonical object names. */
   cdcEntities: Set<string> | null = null;
   readonly faults: FaultState = { failStatus: 0, failCount: 0, slowMs: 0, slowCount: 0 };
@@ -87,6 +95,8 @@ export class Org {
   readonly oauth: OAuthPolicy;
   /** Refresh-token grants answered, and those that presented a token already rotated away. */
   readonly tokenStats = { refreshes: 0, rotatedReuses: 0 };
+  /** Where the org answers once it moved (fault move-instance); undefined: the emulator's own URL. */
+  instanceUrl: string | undefined;
   /** Open query cursors (nextRecordsUrl locators), dropped when idle or too many. */
   readonly cursors = new Map<string, QueryCursor>();
   /** `campaignId:leadOrContactId` of live members: Salesforce refuses a second membership. */
@@ -120,6 +130,9 @@ export class Org {
       ...(opts.sessionTimeoutMs ? { sessionTimeoutMs: opts.sessionTimeoutMs } : {}),
       ...(opts.refreshTokenIdleMs ? { refreshTokenIdleMs: opts.refreshTokenIdleMs } : {}),
     };
+    this.edition = opts.edition ?? 'unlimited';
+    this.maxStreamingClients = EDITION_LIMITS[this.edition].streamingClients;
+    this.deliveries = new DeliveryAllocation(opts.eventDeliveryDailyLimit ?? EDITION_LIMITS[this.edition].eventDelivery);
     for (const def of opts.customObjects ?? []) this.addCustomObject(def);
     if (opts.cdcEntities) this.setCdcEntities(opts.cdcEntities);
     this.insertUserRow();

@@ -50,6 +50,10 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Running
       return meta !== undefined && `/data/${meta.changeEventName}` === channel && org.isCdcSelected(meta);
     },
     now: () => em.clock.now(),
+    limitsFor(orgId) {
+      const org = em.org(orgId);
+      return org ? { maxClients: org.maxStreamingClients, deliveries: org.deliveries } : undefined;
+    },
     connectTimeoutMs: opts.connectTimeoutMs,
     logger,
   });
@@ -62,7 +66,19 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Running
   app.use(adminRouter({ em, cometd, activity }));
   app.use(oauthRouter(em));
   app.use(restRouter(em, { streamingClients: (orgId) => cometd.stats(orgId).streamingClients }));
-  app.post(['/cometd/:version', '/cometd/:version/*splat'], express.json({ limit: '1mb', type: () => true }), cometd.handler);
+  app.post(
+    ['/cometd/:version', '/cometd/:version/*splat'],
+    express.json({ limit: '1mb', type: () => true }),
+    (req, _res, next) => {
+      // At an instance the org has left, its sessions are refused as invalid (401::Authentication invalid).
+      // Access tokens start with the org's 15-character id: read it without touching the session.
+      const prefix = bearerToken(req.headers.authorization)?.split('!')[0];
+      const org = prefix ? em.org(prefix) : undefined;
+      if (org && !em.servesAt(org, req.headers.host)) req.headers.authorization = 'OAuth retired-instance';
+      next();
+    },
+    cometd.handler,
+  );
 
   const host = opts.host ?? '127.0.0.1';
   const server: Server = await new Promise((resolve, reject) => {
@@ -72,6 +88,18 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Running
   const { port } = server.address() as AddressInfo;
   const urlHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
   em.baseUrl = `http://${urlHost}:${port}`;
+  // Instances an org moved to: the same app on another port (Salesforce's instances share one service).
+  const extra = new Map<number, Server>([[port, server]]);
+  em.listenAlso = async (wanted) => {
+    if (wanted !== 0 && extra.has(wanted)) return `http://${urlHost}:${wanted}`;
+    const s: Server = await new Promise((resolve, reject) => {
+      const l = app.listen(wanted, host, () => resolve(l));
+      l.once('error', reject);
+    });
+    const p = (s.address() as AddressInfo).port;
+    extra.set(p, s);
+    return `http://${urlHost}:${p}`;
+  };
   logger.debug({ url: em.baseUrl }, 'emulator listening');
 
   let closed: Promise<void> | undefined;
@@ -83,8 +111,12 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Running
       closed ??= (async () => {
         activity.close();
         cometd.close();
-        server.closeAllConnections();
-        await new Promise<void>((resolve) => server.close(() => resolve()));
+        await Promise.all(
+          [...extra.values()].map((s) => {
+            s.closeAllConnections();
+            return new Promise<void>((resolve) => s.close(() => resolve()));
+          }),
+        );
       })();
       return closed;
     },

@@ -39,6 +39,15 @@ const Connection = ConnectionCreated.extend({
     .datetime()
     .nullable()
     .describe('when the OAuth tokens were last refreshed (at least every FORCEHOOK_TOKEN_REFRESH_INTERVAL_S while the connection is active)'),
+  warnings: z
+    .array(
+      z.object({
+        code: z.string().describe('e.g. event_allocation_exhausted, streaming_client_limit'),
+        message: z.string(),
+        since: z.iso.datetime(),
+      }),
+    )
+    .describe('conditions that do not stop the connection but change how it is followed (an exhausted event allocation, a missing permission, ...)'),
   createdAt: z.iso.datetime(),
   updatedAt: z.iso.datetime(),
 });

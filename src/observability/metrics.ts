@@ -40,6 +40,12 @@ export function createMetrics() {
       labelNames: ['connection_id', 'org_id', 'reason'] as const,
       registers: [registry],
     }),
+    streamingLimited: new Counter({
+      name: 'forcehook_streaming_limited_total',
+      help: "Times Salesforce refused an org's streaming for an org-wide limit (limit: event_allocation = daily event delivery allocation used up, concurrent_clients = concurrent Streaming API client limit); the org is polled meanwhile",
+      labelNames: ['connection_id', 'org_id', 'limit'] as const,
+      registers: [registry],
+    }),
     // Delivery (src/deliver): the dispatcher (fan-out and attempts) and its executors.
     deliveriesMatched: new Counter({
       name: 'forcehook_deliveries_matched_total',

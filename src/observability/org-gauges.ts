@@ -10,6 +10,8 @@ export interface OrgStats {
   /** From the last REST answer's `Sforce-Limit-Info`; undefined before the first call. */
   apiUsage?: { used: number; limit: number } | undefined;
   modes: Iterable<'cdc' | 'polling'>;
+  /** The org-wide streaming limit its objects are polled for meanwhile, if any. */
+  streamingLimited?: string | undefined;
 }
 
 /**
@@ -60,6 +62,16 @@ export function registerOrgGauges(metrics: Metrics, orgs: () => Iterable<OrgStat
     collect() {
       this.reset();
       each((o, l) => o.apiUsage && this.set(l, o.apiUsage.limit));
+    },
+  });
+  new Gauge({
+    name: 'forcehook_org_streaming_limited',
+    help: "1 while Salesforce refuses the org's streaming for an org-wide limit (event_allocation, concurrent_clients) and its objects are polled instead",
+    labelNames: ['connection_id', 'org_id', 'limit'] as const,
+    registers: [metrics.registry],
+    collect() {
+      this.reset();
+      each((o, l) => o.streamingLimited && this.set({ ...l, limit: o.streamingLimited }, 1));
     },
   });
   new Gauge({

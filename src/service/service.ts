@@ -6,7 +6,7 @@ import { ForcehookError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import { SecretBox } from '../core/secrets.js';
 import { StateMachine } from '../core/state-machine.js';
-import { retry, retryPolicy } from '../core/retry.js';
+import { retry, retryPolicy, type RetryPolicy } from '../core/retry.js';
 import { connectionsRouter } from '../api/connections.js';
 import { connectSessionsRouter, oauthCallbackRouter } from '../api/connect-sessions.js';
 import { subscriptionsRouter } from '../api/subscriptions.js';
@@ -59,6 +59,8 @@ export interface ServiceDeps {
   instanceId?: string;
   /** Tests shorten how often the CDC selection is re-read. */
   modeRefreshMs?: number;
+  /** Tests shorten how long an org whose streaming allocation is spent is polled before streaming is tried again. */
+  streamingLimitRetry?: RetryPolicy;
 }
 
 /** How long a /readyz probe may wait on Kafka before answering 503. */
@@ -69,7 +71,7 @@ const PING_TIMEOUT_MS = 3_000;
  * Kafka is away); topics and state load in the background, with retries, and
  * the instance turns ready only once they did.
  */
-export async function startService({ config, logger, instanceId, modeRefreshMs }: ServiceDeps): Promise<RunningService> {
+export async function startService({ config, logger, instanceId, modeRefreshMs, streamingLimitRetry }: ServiceDeps): Promise<RunningService> {
   // First, before anything opens: a workflow module that does not load is a config error, not failing deliveries later.
   const workflows = await loadWorkflows(config.workflows);
   const metrics = createMetrics();
@@ -131,6 +133,7 @@ export async function startService({ config, logger, instanceId, modeRefreshMs }
     budgetShare: config.pollBudgetShare,
     dispatcher: egress,
     ...(modeRefreshMs ? { modeRefreshMs } : {}),
+    ...(streamingLimitRetry ? { streamingLimitRetry } : {}),
   });
   // Org sessions for work on orgs this instance may not follow (workflow steps, checking a new subscription).
   const orgSessions = new WorkflowSalesforce({ store, connections, tokens, sources, logger, dispatcher: egress });
@@ -160,7 +163,7 @@ export async function startService({ config, logger, instanceId, modeRefreshMs }
   registerOrgGauges(metrics, function* () {
     for (const c of store.connections()) {
       const s = sources.supervisor(c.id);
-      if (s) yield { connectionId: c.id, orgId: c.orgId, lag: s.lag(), apiUsage: s.session.apiUsage(), modes: s.objectModes().map((o) => o.mode) };
+      if (s) yield { connectionId: c.id, orgId: c.orgId, lag: s.lag(), apiUsage: s.session.apiUsage(), modes: s.objectModes().map((o) => o.mode), streamingLimited: s.streamingLimited() };
     }
   });
   // --- end per-org gauges ---

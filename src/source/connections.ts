@@ -68,6 +68,15 @@ export class ConnectionService {
     return record;
   }
 
+  /** The org moved: later sessions (a restart, another instance, workflows) start from its new instance URL. */
+  async updateInstanceUrl(id: string, instanceUrl: string): Promise<void> {
+    const c = this.deps.store.connection(id);
+    if (!c || c.instanceUrl === instanceUrl) return;
+    await assertAllowedUrl(instanceUrl, { allowPrivate: this.deps.allowPrivateNetworks, field: 'instanceUrl (reported by the org)' });
+    await this.deps.store.putConnection({ ...c, instanceUrl, updatedAt: new Date().toISOString() });
+    this.deps.logger.info({ connectionId: id, orgId: c.orgId, from: c.instanceUrl, to: instanceUrl }, 'connection instance URL updated');
+  }
+
   async markNeedsReauth(id: string, reason: string): Promise<void> {
     const c = this.deps.store.connection(id);
     if (!c || c.status === 'needs_reauth') return;

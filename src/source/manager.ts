@@ -1,10 +1,11 @@
 import type { Dispatcher } from 'undici';
 import type { Logger } from '../core/log.js';
+import type { RetryPolicy } from '../core/retry.js';
 import { SyncQueue } from '../core/sync-queue.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { Publisher } from '../publish/publisher.js';
 import type { ServiceStore } from '../state/store.js';
-import type { ConnectionRuntime, ObjectStatus } from '../api/connections.js';
+import type { ConnectionRuntime, ConnectionStatusView } from '../api/connections.js';
 import { followedObject } from '../api/subscriptions.js';
 import { grantOf } from '../state/records.js';
 import type { ConnectionService } from './connections.js';
@@ -24,6 +25,8 @@ export interface SourceManagerOptions {
   /** Which connections this instance follows (scale-out hands out a share). @default all */
   owns?: (connectionId: string) => boolean;
   modeRefreshMs?: number;
+  /** How long an org whose streaming allocation is spent is polled before streaming is tried again. */
+  streamingLimitRetry?: RetryPolicy;
   /** Orgs brought in line at once (each: a token, the CDC selection, a checkpoint, a handshake). @default 16 */
   concurrency?: number;
 }
@@ -94,9 +97,9 @@ export class SourceManager implements ConnectionRuntime {
     return this.#queue.idle();
   }
 
-  status(connectionId: string): { subscriber: string; objects: ObjectStatus[] } | undefined {
+  status(connectionId: string): ConnectionStatusView | undefined {
     const s = this.#supervisors.get(connectionId);
-    return s ? { subscriber: s.view(), objects: s.objectModes() } : undefined;
+    return s ? { subscriber: s.view(), objects: s.objectModes(), warnings: s.warnings() } : undefined;
   }
 
   /** States of the subscribers running here, for metrics. */
@@ -153,6 +156,12 @@ export class SourceManager implements ConnectionRuntime {
         ...(this.opts.metrics ? { metrics: this.opts.metrics } : {}),
         ...(this.opts.dispatcher ? { dispatcher: this.opts.dispatcher } : {}),
         ...(this.opts.modeRefreshMs ? { modeRefreshMs: this.opts.modeRefreshMs } : {}),
+        ...(this.opts.streamingLimitRetry ? { streamingLimitRetry: this.opts.streamingLimitRetry } : {}),
+        onInstanceUrl: (url) => {
+          void this.opts.connections.updateInstanceUrl(connectionId, url).catch((err: unknown) =>
+            this.opts.logger.error({ err, connectionId }, 'could not record the new instance URL'),
+          );
+        },
         onReauthRequired: (reason) => {
           void this.opts.connections.markNeedsReauth(connectionId, reason).catch((err: unknown) =>
             this.opts.logger.error({ err, connectionId }, 'could not record needs_reauth'),

@@ -1,5 +1,6 @@
 import { Connection } from 'jsforce';
 import type { Dispatcher } from 'undici';
+import { TransientError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import { StateMachine, type TransitionTable } from '../core/state-machine.js';
 import { ReauthRequiredError, refreshAccessToken, type OAuthClient } from './oauth.js';
@@ -28,6 +29,8 @@ interface OrgSessionBase {
   dispatcher?: Dispatcher;
   /** A refresh failed for good: the connection needs a person to re-authorize it. */
   onReauthRequired?: (reason: string) => void;
+  /** A refresh reported another instance URL than the one in use: the org moved; persist it. */
+  onInstanceUrl?: (instanceUrl: string) => void;
 }
 
 /**
@@ -36,6 +39,13 @@ interface OrgSessionBase {
  * refreshes it, keeping a rotated refresh token in memory).
  */
 export type OrgSessionOptions = OrgSessionBase & ({ tokens: TokenSource } | { oauth: OAuthClient; refreshToken: string });
+
+/**
+ * For this long after a refresh reported a new instance URL, a refusal of the current token
+ * is not refreshed again: the request was built for the instance the org has left, and
+ * jsforce would retry it at that same URL after every refresh, for ever (jsforce#196, #1766).
+ */
+const MOVED_MS = 10_000;
 
 /**
  * One org's authenticated session. Access-token refresh is single-flight per
@@ -53,6 +63,7 @@ export class OrgSession {
   #refreshToken: string | undefined;
   #inflight: Promise<string> | undefined;
   #conn: Connection | undefined;
+  #movedAt = 0;
   readonly #state: StateMachine<SessionState>;
   readonly #listeners = new Set<(token: string) => void>();
 
@@ -101,6 +112,9 @@ export class OrgSession {
       const res = await this.#newToken();
       if (this.#state.state === 'closed') return res.accessToken;
       this.#accessToken = res.accessToken;
+      const moved = res.instanceUrl !== this.#instanceUrl;
+      if (moved) this.#movedAt = Date.now();
+      if (moved) this.opts.logger.warn({ connectionId: this.connectionId, orgId: this.orgId, from: this.#instanceUrl, to: res.instanceUrl }, 'the org answers from a new instance URL');
       this.#instanceUrl = res.instanceUrl;
       if (this.#conn) {
         this.#conn.accessToken = res.accessToken;
@@ -108,6 +122,7 @@ export class OrgSession {
       }
       this.#state.to('active');
       this.opts.logger.info({ connectionId: this.connectionId, orgId: this.orgId }, 'access token refreshed');
+      if (moved) this.opts.onInstanceUrl?.(res.instanceUrl);
       for (const l of this.#listeners) l(res.accessToken);
       return res.accessToken;
     } catch (err) {
@@ -147,6 +162,11 @@ export class OrgSession {
         version: API_VERSION,
         ...(this.#accessToken ? { accessToken: this.#accessToken } : {}),
         refreshFn: (c, callback) => {
+          if (c.accessToken === this.#accessToken && Date.now() - this.#movedAt < MOVED_MS) {
+            // The request fails instead; its caller retries it, built on the new instance URL.
+            callback(new TransientError('SALESFORCE_AUTH', `the org moved to ${this.#instanceUrl}; a request made for its old instance is retried there`));
+            return;
+          }
           this.refresh(c.accessToken ?? undefined).then(
             (token) => callback(null, token),
             (err: unknown) => callback(err as Error),

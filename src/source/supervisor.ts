@@ -1,17 +1,19 @@
 import type { Dispatcher } from 'undici';
 import { isRetriable } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
-import { retry, retryPolicy } from '../core/retry.js';
+import { delayFor, retry, retryPolicy, type RetryPolicy } from '../core/retry.js';
 import { StateMachine } from '../core/state-machine.js';
 import { detectBatch } from '../detect/index.js';
 import type { ForcehookEvent } from '../events/schema.js';
 import { normalizeChangeEvent, normalizePolledRow, type RawChange } from '../normalize/index.js';
 import type { Metrics } from '../observability/metrics.js';
+import type { ConnectionWarning } from '../api/connections.js';
 import type { Publisher } from '../publish/publisher.js';
 import type { ConnectionRecord } from '../state/records.js';
 import type { ServiceStore } from '../state/store.js';
 import { createCdcSubscriber } from './cdc/index.js';
 import type { CdcMessage, CdcPosition, CdcSubscriber } from './cdc/types.js';
+import type { StreamingLimit } from './cdc/verdict.js';
 import { channelFor, objectForChangeEvent } from './channels.js';
 import { SUPERVISOR_TRANSITIONS, type SupervisorState } from './lifecycle.js';
 import { cdcSelectedObjects } from './modes.js';
@@ -34,11 +36,35 @@ export interface SupervisorOptions {
   budgetShare: number;
   /** How often the CDC selection is read again. @default 10 min */
   modeRefreshMs?: number;
+  /** When an org's streaming allocation is spent: how long its objects are polled before streaming is tried again. */
+  streamingLimitRetry?: RetryPolicy;
   dispatcher?: Dispatcher;
   /** The grant is gone; the owner records it and stops this supervisor. */
   onReauthRequired(reason: string): void;
+  /** The org moved to another instance (a refresh said so); the owner persists it on the connection. */
+  onInstanceUrl?(instanceUrl: string): void;
   now?: () => number;
 }
+
+/**
+ * An org-wide streaming allocation is spent: the org's objects are polled until
+ * `retryAt`, then streaming is tried again (and the wait doubles if it is refused again).
+ */
+interface StreamingLimited {
+  limit: StreamingLimit;
+  error: string;
+  since: number;
+  attempts: number;
+  retryAt: number;
+}
+
+/** Five minutes, doubling, at most an hour: the delivery allocation is a rolling 24 h, the client limit frees as others leave. */
+export const DEFAULT_STREAMING_LIMIT_RETRY = retryPolicy({ maxAttempts: 1, initialDelayMs: 300_000, multiplier: 2, maxDelayMs: 3_600_000, jitter: 0.2 });
+
+const LIMIT_WARNINGS: Record<StreamingLimit, { code: string; what: string }> = {
+  event_allocation: { code: 'event_allocation_exhausted', what: "the org's daily event delivery allocation is used up" },
+  concurrent_clients: { code: 'streaming_client_limit', what: "the org's concurrent Streaming API client limit is reached" },
+};
 
 export interface ObjectMode {
   object: string;
@@ -73,6 +99,8 @@ export class OrgSupervisor {
   /** For metrics: the org's newest published commit time, and how long after it Kafka acknowledged it. */
   #published: { commitTimestamp: number; lagMs: number } | undefined;
   #refreshTimer: NodeJS.Timeout | undefined;
+  #limited: StreamingLimited | undefined;
+  #limitTimer: NodeJS.Timeout | undefined;
   #resolving: Promise<void> | undefined;
   readonly #ctx: { orgId: string; connectionId: string };
   /** Change events published, so that a reconcile reading the same change gives it the same id. */
@@ -94,6 +122,9 @@ export class OrgSupervisor {
       logger: this.#log,
       ...(opts.dispatcher ? { dispatcher: opts.dispatcher } : {}),
       onReauthRequired: (reason) => this.#needsReauth(reason),
+      // REST calls build their URLs from the session, and the stream is rebuilt on the new token's
+      // endpoint; what remains is to remember the instance for restarts and other instances.
+      onInstanceUrl: (url) => opts.onInstanceUrl?.(url),
     });
   }
 
@@ -121,6 +152,19 @@ export class OrgSupervisor {
     });
   }
 
+  warnings(): ConnectionWarning[] {
+    const l = this.#limited;
+    if (!l) return [];
+    const { code, what } = LIMIT_WARNINGS[l.limit];
+    const next = l.retryAt > this.#now() ? `; streaming is tried again at ${new Date(l.retryAt).toISOString()}` : '; streaming is being tried again';
+    return [{ code, message: `Salesforce refused streaming (${l.error}): ${what}. Objects are followed by polling meanwhile${next}.`, since: new Date(l.since).toISOString() }];
+  }
+
+  /** The streaming limit the org is held back by, if any (for metrics). */
+  streamingLimited(): StreamingLimit | undefined {
+    return this.#limited?.limit;
+  }
+
   /**
    * Per-org lag, as of the latest publish: Kafka ack time minus the commit time of the newest event
    * in it (how far the processed position trailed the org). Undefined until something was published.
@@ -145,6 +189,7 @@ export class OrgSupervisor {
     if (this.#state.state === 'stopped' || this.#state.state === 'stopping') return;
     this.#state.to('stopping');
     clearInterval(this.#refreshTimer);
+    clearTimeout(this.#limitTimer);
     await this.#resolving?.catch(() => undefined);
     await Promise.all([this.#cdc?.stop(), this.#poller?.stop()]);
     this.session.close();
@@ -173,9 +218,24 @@ export class OrgSupervisor {
     return p;
   }
 
+  #now(): number {
+    return this.#opts.now?.() ?? Date.now();
+  }
+
+  /** While an allocation is spent, nothing is streamed; the subscriber that hit it is stopped (its positions committed). */
+  #streamingAllowed(): boolean {
+    return this.#limited === undefined || this.#limited.retryAt <= this.#now();
+  }
+
   async #apply(): Promise<void> {
+    const streaming = this.#streamingAllowed();
+    if (!streaming && this.#cdc) {
+      const cdc = this.#cdc;
+      this.#cdc = undefined;
+      await cdc.stop();
+    }
     const next = new Map<string, 'cdc' | 'polling'>();
-    for (const key of this.#objects.keys()) next.set(key, this.#cdcSelected.has(key) ? 'cdc' : 'polling');
+    for (const key of this.#objects.keys()) next.set(key, streaming && this.#cdcSelected.has(key) ? 'cdc' : 'polling');
     const cdcObjects = [...next].filter(([, m]) => m === 'cdc').map(([k]) => this.#objects.get(k)!);
     const pollObjects = [...next].filter(([, m]) => m === 'polling').map(([k]) => this.#objects.get(k)!);
     const movedToCdc = cdcObjects.filter((o) => this.#modes.get(lc(o)) === 'polling');
@@ -268,9 +328,16 @@ export class OrgSupervisor {
           void this.#resolve(false);
         }
       },
+      onLimited: (limit, error) => this.#onStreamingLimited(limit, error),
       onStateChange: (state, info) => {
         // Whatever was streamed before a break cannot prove what a reconcile after it reads.
         if (state === 'reconnecting' || state === 'paused' || state === 'needs_reauth' || state === 'stopped') this.#sightings.interrupted();
+        // Streaming works again: the limit is behind us.
+        if (state === 'subscribed' && this.#limited) {
+          this.#log.info({ limit: this.#limited.limit }, 'streaming allowed again');
+          this.#limited = undefined;
+          clearTimeout(this.#limitTimer);
+        }
         if (state === 'reconnecting') {
           this.#opts.metrics?.streamingReconnects.inc({ connection_id: this.#ctx.connectionId, org_id: this.#ctx.orgId, reason: info.reason });
         }
@@ -285,15 +352,15 @@ export class OrgSupervisor {
     const now = this.#opts.now?.() ?? Date.now();
     for (const o of objects) {
       const cp = this.#opts.store.pollCheckpoint(this.#ctx.connectionId, o);
-      if (cp) {
-        cursors.set(o, { systemModstamp: cp.systemModstamp, lastId: cp.lastId, deletedUntil: cp.deletedUntil });
+      // An object that was streamed since it was last polled resumes polling where the stream stopped: the
+      // poller re-reads the overlap margin before it; getDeleted, which has no overlap of its own, starts that far back too.
+      const cdc = this.#opts.store.cdcCheckpoint(this.#ctx.connectionId, channelFor(o));
+      if (cdc && (!cp || cdc.commitTimestamp > cp.systemModstamp)) {
+        cursors.set(o, { systemModstamp: cdc.commitTimestamp, lastId: '', deletedUntil: cdc.commitTimestamp - OVERLAP_MARGIN_MS });
         continue;
       }
-      // An object that was streamed before resumes polling where the stream stopped: the poller re-reads
-      // the overlap margin before it; getDeleted, which has no overlap of its own, starts that far back too.
-      const cdc = this.#opts.store.cdcCheckpoint(this.#ctx.connectionId, channelFor(o));
-      if (cdc) {
-        cursors.set(o, { systemModstamp: cdc.commitTimestamp, lastId: '', deletedUntil: cdc.commitTimestamp - OVERLAP_MARGIN_MS });
+      if (cp) {
+        cursors.set(o, { systemModstamp: cp.systemModstamp, lastId: cp.lastId, deletedUntil: cp.deletedUntil });
         continue;
       }
       // First follow: the poller starts at "now" without announcing older rows. The same
@@ -304,7 +371,8 @@ export class OrgSupervisor {
       });
     }
     if (this.#poller) {
-      this.#poller.setObjects(objects);
+      // Objects new to the running poller (e.g. streamed until now) start from their durable positions.
+      this.#poller.setObjects(objects, cursors);
       return;
     }
     if (objects.length === 0) return;
@@ -325,6 +393,25 @@ export class OrgSupervisor {
       ...(this.#opts.now ? { now: this.#opts.now } : {}),
     });
     this.#poller.start();
+  }
+
+  /**
+   * Streaming was refused for the whole org: no reconnect loop. The objects are polled
+   * from where the stream stopped until the retry time; then a new subscriber resumes
+   * every channel from its checkpoint (Salesforce keeps the events 72 h), so what the
+   * polling already published comes again under the same ids where they can be proven
+   * the same change, and nothing is lost either way.
+   */
+  #onStreamingLimited(limit: StreamingLimit, error: string): void {
+    const now = this.#now();
+    const attempts = (this.#limited?.attempts ?? 0) + 1;
+    const delay = delayFor(this.#opts.streamingLimitRetry ?? DEFAULT_STREAMING_LIMIT_RETRY, attempts);
+    this.#limited = { limit, error, since: this.#limited?.since ?? now, attempts, retryAt: now + delay };
+    this.#opts.metrics?.streamingLimited.inc({ connection_id: this.#ctx.connectionId, org_id: this.#ctx.orgId, limit });
+    this.#log.warn({ limit, error, retryInMs: delay, attempts }, 'Salesforce refused streaming for the org; polling its objects until streaming is tried again');
+    clearTimeout(this.#limitTimer);
+    this.#limitTimer = setTimeout(() => void this.#resolve(false), delay).unref();
+    void this.#resolve(false);
   }
 
   async #handleCdc(batch: CdcMessage[]): Promise<void> {
@@ -415,6 +502,7 @@ export class OrgSupervisor {
     if (this.#state.state === 'needs_reauth' || this.#state.state === 'stopping' || this.#state.state === 'stopped') return;
     this.#state.to('needs_reauth');
     clearInterval(this.#refreshTimer);
+    clearTimeout(this.#limitTimer);
     void Promise.all([this.#cdc?.stop(), this.#poller?.stop()]).catch(() => undefined);
     this.#opts.onReauthRequired(reason);
   }

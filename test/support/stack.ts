@@ -9,6 +9,7 @@ import { randomBytes } from 'node:crypto';
 import jsforce from 'jsforce';
 import { loadConfig } from '../../src/config/load.js';
 import { testLogger, type Logger } from '../../src/core/log.js';
+import type { RetryPolicy } from '../../src/core/retry.js';
 import { createKafka, topicSpecs, topics } from '../../src/kafka/index.js';
 import type { ConsumedMessage, KafkaClient } from '../../src/kafka/types.js';
 import { fromKafkaMessage } from '../../src/publish/message.js';
@@ -58,6 +59,8 @@ export async function startTestService(opts: {
   logger?: Logger;
   pollIntervalS?: number;
   modeRefreshMs?: number;
+  /** How long an org whose streaming allocation is spent is polled before streaming is tried again. */
+  streamingLimitRetry?: RetryPolicy;
   instanceId?: string;
   /** Delivery retry delays (ms); tests scale the hours down. */
   retrySchedule?: number[];
@@ -97,6 +100,7 @@ export async function startTestService(opts: {
     logger: opts.logger ?? testLogger(),
     ...(opts.instanceId ? { instanceId: opts.instanceId } : {}),
     ...(opts.modeRefreshMs ? { modeRefreshMs: opts.modeRefreshMs } : {}),
+    ...(opts.streamingLimitRetry ? { streamingLimitRetry: opts.streamingLimitRetry } : {}),
   });
   await service.loaded;
   return {

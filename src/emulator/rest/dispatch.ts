@@ -17,10 +17,10 @@ function limits(call: RestCall, streamingClients: number): RestResult {
   const body = structuredClone(limitsTemplate) as Record<string, { Max: number; Remaining: number }>;
   const max = call.org.api.limit;
   body.DailyApiRequests = { Max: max, Remaining: Math.max(0, max - call.org.api.used(now)) };
-  if (body.DurableStreamingApiConcurrentClients) {
-    const m = body.DurableStreamingApiConcurrentClients.Max;
-    body.DurableStreamingApiConcurrentClients = { Max: m, Remaining: Math.max(0, m - streamingClients) };
-  }
+  const clients = call.org.maxStreamingClients;
+  body.DurableStreamingApiConcurrentClients = { Max: clients, Remaining: Math.max(0, clients - streamingClients) };
+  const deliveries = call.org.deliveries;
+  body.DailyDeliveredPlatformEvents = { Max: deliveries.limit, Remaining: deliveries.remaining(now) };
   return { status: 200, body };
 }
 

@@ -43,7 +43,8 @@ export function restRouter(em: Emulator, opts: RestRouterOptions = {}): Router {
     if (!version) return send(res, 404, errors.notFoundResource().body);
     const grant = em.tokens.validateAccess(bearerToken(req.get('authorization')));
     const org = grant && em.org(grant.orgId);
-    if (!org) return send(res, 401, errors.invalidSession().body, { 'WWW-Authenticate': 'Token' });
+    // A session used at an instance the org has left is as invalid as an expired one.
+    if (!org || !em.servesAt(org, req.get('host'))) return send(res, 401, errors.invalidSession().body, { 'WWW-Authenticate': 'Token' });
     const now = em.clock.now();
     const counted = org.api.tryCount(now);
     const limitHeader = (): Record<string, string> => ({ 'Sforce-Limit-Info': `api-usage=${org.api.used(em.clock.now())}/${org.api.limit}` });

@@ -39,7 +39,7 @@ export function sobjectInfo(call: RestCall, meta: ObjectMeta): RestResult {
 }
 
 export function describe(call: RestCall, meta: ObjectMeta): RestResult {
-  return { status: 200, body: describeBody(meta, call.version, call.em.baseUrl, call.org.childRelationships(meta)) };
+  return { status: 200, body: describeBody(meta, call.version, call.em.instanceUrlOf(call.org), call.org.childRelationships(meta)) };
 }
 
 export function create(call: RestCall, meta: ObjectMeta): RestResult {

@@ -13,6 +13,7 @@ export const CHANNEL_LEADING_SLASH = "400::Channel subscriptions must start with
 export const USER_MISMATCH = "400::Authenticated user id does not match the session's user id";
 export const REQUEST_TOO_LARGE = '413::Maximum Request Size Exceeded';
 export const CONCURRENT_CLIENT_LIMIT = '403::Organization concurrent user limit exceeded';
+export const EVENTS_DAILY_LIMIT = '403::Organization total events daily limit exceeded';
 export const RESTRICTED_CHANNEL = '403::Restricted channel';
 export const VERSION_MANDATORY = "400::API version in the URI is mandatory. URI format: '/cometd/68.0'";
 export const VERSION_UNSUPPORTED =

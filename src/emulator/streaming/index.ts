@@ -21,5 +21,6 @@ export {
   type CometdServer,
   type CometdServerOptions,
   type StreamingAuth,
+  type OrgStreamingLimits,
 } from './server.js';
 export * as streamingErrors from './errors.js';

@@ -30,14 +30,24 @@ export interface CometdServerOptions {
   requireSessionCookie?: boolean;
   /** Upper bound of events in one connect response; the rest follow on the next connect. Default 1000. */
   maxEventsPerConnect?: number;
-  /** Concurrent CometD clients per org (Performance/Unlimited edition: 2000, reference §1.7). */
+  /** Concurrent CometD clients per org when `limitsFor` does not say (Performance/Unlimited edition: 2000). */
   maxClientsPerOrg?: number;
+  /** The org's own allocations: its concurrent client limit and its event delivery allocation. */
+  limitsFor?(orgId: string): OrgStreamingLimits | undefined;
   logger?: Logger;
+}
+
+/** What the server asks of an org's allocations; times are the injected clock's. */
+export interface OrgStreamingLimits {
+  maxClients: number;
+  deliveries: { remaining(now: number): number; count(now: number, delivered: number): void };
 }
 
 export interface CometdServer {
   handler: (req: Request, res: Response) => void;
   dropClients(orgId: string): number;
+  /** Ends the clients of an org whose delivery allocation is spent (the error on their held connect). */
+  enforceAllocation(orgId: string): number;
   revalidate(): void;
   stats(orgId: string): { streamingClients: number };
   close(): void;
@@ -86,6 +96,12 @@ export function createCometdServer(opts: CometdServerOptions): CometdServer {
   });
   const connectAdvice = { interval: 0, timeout: connectTimeoutMs, reconnect: 'retry' };
   const unknownClientAdvice = { interval: 0, reconnect: 'handshake' };
+  // Salesforce's docs name the error but not its advice: assumed final, like an invalid session,
+  // since no retry can succeed before the rolling 24 h frees part of the allocation.
+  const allocationAdvice = { reconnect: 'none', interval: 0 };
+  const clientLimit = (orgId: string): number => opts.limitsFor?.(orgId)?.maxClients ?? maxClientsPerOrg;
+  /** Events the org may still deliver now; Infinity without an allocation. */
+  const deliverable = (orgId: string): number => opts.limitsFor?.(orgId)?.deliveries.remaining(opts.now()) ?? Infinity;
   const authInvalidAdvice = { reconnect: 'none', interval: 0 };
 
   // Events of one tick are gathered and each waiting client is answered once, not per event.
@@ -111,18 +127,36 @@ export function createCometdServer(opts: CometdServerOptions): CometdServer {
     res.end(`[${parts.join(',')}]`);
   }
 
+  /** Takes what the next reply carries: at most `maxEvents`, and no more than the org's allocation has left. */
   function drain(client: StreamingClient): string[] {
-    const n = Math.min(client.queue.length, maxEvents);
-    if (n === 0) return [];
+    const n = Math.min(client.queue.length, maxEvents, deliverable(client.orgId));
+    if (n <= 0) return [];
     const taken = n === client.queue.length ? client.queue : client.queue.slice(0, n);
     client.queue = n === client.queue.length ? [] : client.queue.slice(n);
+    opts.limitsFor?.(client.orgId)?.deliveries.count(opts.now(), n);
     return taken.map(deliveryJson);
+  }
+
+  function allocationExceeded(client: StreamingClient, msg: Msg | undefined): Msg {
+    return {
+      clientId: client.id,
+      advice: allocationAdvice,
+      channel: '/meta/connect',
+      ...(msg?.['id'] !== undefined ? { id: msg['id'] } : {}),
+      error: E.EVENTS_DAILY_LIMIT,
+      successful: false,
+    };
   }
 
   /** Answers the held connect: events first, then the connect reply (or `finalReply` instead of it). */
   function answerHeld(client: StreamingClient, finalReply?: Msg): void {
     const held = client.held;
     if (!held) return;
+    if (!finalReply && client.queue.length > 0 && deliverable(client.orgId) <= 0) {
+      // Events are waiting but the allocation is spent: the held connect carries the error instead.
+      forget(client, allocationExceeded(client, held.connectReply));
+      return;
+    }
     client.held = null;
     clearTimeout(held.timer);
     const parts = held.replies.map((r) => JSON.stringify(r));
@@ -174,7 +208,7 @@ export function createCometdServer(opts: CometdServerOptions): CometdServer {
     if (Array.isArray(types) && !types.includes('long-polling')) {
       return { ...base(msg, '/meta/handshake'), error: E.invalidConnectionType(types.join(',')), successful: false };
     }
-    if (registry.countOfOrg(auth.orgId) >= maxClientsPerOrg) {
+    if (registry.countOfOrg(auth.orgId) >= clientLimit(auth.orgId)) {
       // No advice: faye retries the handshake after its back-off, as a client should once others leave.
       return { ...base(msg, '/meta/handshake'), error: E.CONCURRENT_CLIENT_LIMIT, successful: false };
     }
@@ -352,6 +386,15 @@ export function createCometdServer(opts: CometdServerOptions): CometdServer {
     }
 
     const { msg, client } = connect;
+    if (deliverable(client.orgId) <= 0) {
+      // On a first connect as on a later one: the client is refused, its events stay in the bus for replay.
+      if (client.held) answerHeld(client);
+      const parts = replies.map((r) => JSON.stringify(r));
+      parts.push(JSON.stringify(allocationExceeded(client, msg)));
+      forget(client, undefined);
+      send(res, parts, 200, setCookies);
+      return;
+    }
     const connectReply: Msg = { clientId: client.id, advice: connectAdvice, ...base(msg, '/meta/connect'), successful: true };
     // A newer connect supersedes a held one (the client gave up on it or batched a new one).
     if (client.held) answerHeld(client);
@@ -445,6 +488,13 @@ export function createCometdServer(opts: CometdServerOptions): CometdServer {
       for (const c of clients) forget(c);
       log?.info({ orgId, dropped: clients.length }, 'streaming clients dropped');
       return clients.length;
+    },
+    enforceAllocation(orgId: string): number {
+      if (deliverable(orgId) > 0) return 0;
+      // A client between two connects learns it on its next one.
+      const held = registry.ofOrg(orgId).filter((c) => c.held);
+      for (const c of held) forget(c, allocationExceeded(c, c.held!.connectReply));
+      return held.length;
     },
     revalidate(): void {
       for (const c of [...registry.all()]) {

@@ -8,14 +8,16 @@ import type { CdcState } from './types.js';
  * - subscribed: every channel (but those the server refused) is subscribed and polling.
  * - reconnecting: a rebuild, a re-handshake or a transport outage is under way.
  * - paused: the backlog outgrew `maxBuffered` (downstream is stuck); no client until it drains.
+ * - limited: an org-wide streaming allocation is spent; no client, nothing retries (the owner decides when to try again).
  * - needs_reauth: the grant is gone; nothing retries until a person re-authorizes.
  */
 export const CDC_TRANSITIONS: TransitionTable<CdcState> = {
   idle: ['connecting', 'stopped'],
-  connecting: ['subscribed', 'reconnecting', 'paused', 'needs_reauth', 'stopped'],
-  subscribed: ['connecting', 'reconnecting', 'paused', 'needs_reauth', 'stopped'],
-  reconnecting: ['subscribed', 'paused', 'needs_reauth', 'stopped'],
-  paused: ['reconnecting', 'needs_reauth', 'stopped'],
+  connecting: ['subscribed', 'reconnecting', 'paused', 'limited', 'needs_reauth', 'stopped'],
+  subscribed: ['connecting', 'reconnecting', 'paused', 'limited', 'needs_reauth', 'stopped'],
+  reconnecting: ['subscribed', 'paused', 'limited', 'needs_reauth', 'stopped'],
+  paused: ['reconnecting', 'limited', 'needs_reauth', 'stopped'],
+  limited: ['stopped'],
   needs_reauth: ['stopped'],
   stopped: [],
 };

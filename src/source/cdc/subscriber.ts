@@ -164,7 +164,7 @@ class Subscriber implements CdcSubscriber {
 
   #running(): boolean {
     const s = this.#sm.state;
-    return !this.#stopping && s !== 'needs_reauth' && s !== 'stopped' && s !== 'idle';
+    return !this.#stopping && s !== 'needs_reauth' && s !== 'limited' && s !== 'stopped' && s !== 'idle';
   }
 
   #endpoint(): string {
@@ -325,6 +325,13 @@ class Subscriber implements CdcSubscriber {
         this.#stream?.resubscribe(v.channel);
         return;
       }
+      case 'limited':
+        this.#log.warn({ limit: v.limit, error: v.error }, 'streaming allocation spent; the client is dropped and not retried here');
+        this.#drop();
+        this.#clearTimer();
+        this.#to('limited', { reason: v.limit, error: v.error });
+        this.#opts.onLimited?.(v.limit, v.error);
+        return;
       case 'channel_rejected':
         this.#log.error({ channel: v.channel, error: v.error }, 'Salesforce refused the channel');
         this.#rejected.add(v.channel);

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { RetryPolicy } from '../../core/retry.js';
+import type { StreamingLimit } from './verdict.js';
 
 /** Where a channel's stream stands: the replayId and the commit time of the change it carried. */
 export interface CdcPosition {
@@ -29,7 +30,7 @@ export interface CdcSession {
   onTokenRefreshed(listener: (token: string) => void): () => void;
 }
 
-export type CdcState = 'idle' | 'connecting' | 'subscribed' | 'reconnecting' | 'paused' | 'needs_reauth' | 'stopped';
+export type CdcState = 'idle' | 'connecting' | 'subscribed' | 'reconnecting' | 'paused' | 'limited' | 'needs_reauth' | 'stopped';
 
 export interface CdcStateInfo {
   reason: string;
@@ -81,6 +82,12 @@ export interface CdcSubscriberOptions {
   onGap(channel: string, since: CdcPosition | undefined): Promise<void>;
   /** The server refused a channel for a reason other than replay (e.g. entity not selected for CDC). */
   onChannelRejected?(channel: string, error: string): void;
+  /**
+   * An org-wide streaming allocation is spent (events delivered per 24 h, concurrent clients).
+   * The subscriber has dropped its client and stays `limited`, retrying nothing: the caller
+   * follows the org another way and starts a new subscriber when it wants to try again.
+   */
+  onLimited?(limit: StreamingLimit, error: string): void;
   logger: Logger;
   /**
    * Backoff of reconnects, handle retries and commit retries. `maxAttempts` is not a

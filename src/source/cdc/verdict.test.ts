@@ -11,6 +11,30 @@ const MISMATCH =
 const cases: Array<[string, BayeuxReply, string | undefined, ReturnType<typeof classifyReply>]> = [
   ['a success is nothing to act on', { channel: '/meta/connect', successful: true }, undefined, null],
   [
+    'the daily event allocation spent (on connect, reconnect none) is a limit, not a dead client to rebuild',
+    { channel: '/meta/connect', successful: false, error: '403::Organization total events daily limit exceeded', advice: { reconnect: 'none' } },
+    undefined,
+    { kind: 'limited', limit: 'event_allocation', error: '403::Organization total events daily limit exceeded' },
+  ],
+  [
+    'the same with a retry advice (faye would retry it at once, for ever)',
+    { channel: '/meta/connect', successful: false, error: '403::Organization total events daily limit exceeded', advice: { reconnect: 'retry', interval: 0 } },
+    undefined,
+    { kind: 'limited', limit: 'event_allocation', error: '403::Organization total events daily limit exceeded' },
+  ],
+  [
+    'too many concurrent clients on handshake (no advice: faye retries the handshake) is a limit',
+    { channel: '/meta/handshake', successful: false, error: '403::Organization concurrent user limit exceeded' },
+    undefined,
+    { kind: 'limited', limit: 'concurrent_clients', error: '403::Organization concurrent user limit exceeded' },
+  ],
+  [
+    'a limit given as a handshake denial reason is a limit',
+    { channel: '/meta/handshake', successful: false, error: '403::Handshake denied', advice: { reconnect: 'none' }, ext: { sfdc: { failureReason: '403::Organization concurrent user limit exceeded' } } },
+    undefined,
+    { kind: 'limited', limit: 'concurrent_clients', error: '403::Organization concurrent user limit exceeded' },
+  ],
+  [
     'a revoked token on connect (401, reconnect none) means refresh and rebuild',
     { channel: '/meta/connect', successful: false, error: '401::Authentication invalid', advice: { reconnect: 'none' } },
     undefined,

@@ -120,7 +120,8 @@ export interface PollerSnapshot {
 export interface Poller {
   start(): void;
   stop(): Promise<void>;
-  setObjects(objects: string[]): void;
+  /** `cursors`: where objects new to this poller start (durable positions read since it was created). */
+  setObjects(objects: string[], cursors?: ReadonlyMap<string, PollCursor>): void;
   pollOnce(): Promise<CycleResult>;
   nextDelayMs(): number;
   state(): PollerSnapshot;
@@ -142,6 +143,12 @@ interface ReadPlan {
   since: number;
   afterId?: string;
   deleted?: { start: number; end: number };
+}
+
+function cursorOf(cursors: ReadonlyMap<string, PollCursor> | undefined, key: string): PollCursor | undefined {
+  if (!cursors) return undefined;
+  const id = key.toLowerCase();
+  return cursors.get(key) ?? [...cursors].find(([k]) => k.toLowerCase() === id)?.[1];
 }
 
 export function createPoller(opts: PollerOptions): Poller {
@@ -180,7 +187,7 @@ class PollerImpl implements Poller {
     this.setObjects(opts.objects);
   }
 
-  setObjects(objects: string[]): void {
+  setObjects(objects: string[], cursors?: ReadonlyMap<string, PollCursor>): void {
     const next = new Map<string, Watched>();
     const now = this.#now();
     for (const key of objects) {
@@ -191,7 +198,7 @@ class PollerImpl implements Poller {
         next.set(id, known);
         continue;
       }
-      const durable = this.#o.cursors.get(key) ?? [...this.#o.cursors].find(([k]) => k.toLowerCase() === id)?.[1];
+      const durable = cursorOf(cursors, key) ?? cursorOf(this.#o.cursors, key);
       next.set(
         id,
         durable
