@@ -11,7 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../src/config/load.js';
 import { createLogger, type Logger } from '../src/core/log.js';
-import { createKafka, topicSpecs, topics } from '../src/kafka/index.js';
+import { createKafka, kafkaSecurityFromEnv, topicSpecs, topics } from '../src/kafka/index.js';
 import type { KafkaClient } from '../src/kafka/types.js';
 import { startService, type RunningService } from '../src/service/service.js';
 
@@ -75,7 +75,7 @@ export function takeLogCounts(): Record<string, number> {
  */
 export async function createEventsTopic(ctx: BenchContext, prefix: string): Promise<number> {
   const partitions = Number(process.env.BENCH_EVENTS_PARTITIONS ?? 4);
-  const client: KafkaClient = createKafka({ brokers: ctx.brokers, clientId: `bench-admin-${prefix}`, logger: ctx.logger });
+  const client: KafkaClient = createKafka({ brokers: ctx.brokers, clientId: `bench-admin-${prefix}`, logger: ctx.logger, ...kafkaSecurityFromEnv() });
   try {
     const t = topics(prefix);
     await client.admin().ensureTopics(topicSpecs(t, [], partitions).filter((s) => s.topic === t.events));
@@ -244,7 +244,7 @@ export async function startBenchService(ctx: BenchContext, opts: { prefix: strin
   const config = loadConfig({
     env: {},
     overrides: {
-      kafka: { brokers: ctx.brokers, topicPrefix: opts.prefix, clientId: `forcehook-${opts.prefix}` },
+      kafka: { brokers: ctx.brokers, topicPrefix: opts.prefix, clientId: `forcehook-${opts.prefix}`, ...kafkaSecurityFromEnv() },
       http: { port: 0 },
       apiToken: API_TOKEN,
       secretKey: SECRET_KEY,

@@ -13,13 +13,13 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createLogger } from '../../src/core/log.js';
 import type { ForcehookEvent } from '../../src/events/schema.js';
-import { createKafka } from '../../src/kafka/index.js';
+import { createKafka, kafkaSecurityFromEnv } from '../../src/kafka/index.js';
 import type { KafkaMessage } from '../../src/kafka/types.js';
 import { toKafkaMessage } from '../../src/publish/message.js';
 
 const [brokersArg, prefix] = process.argv.slice(2) as [string, string];
 const logger = createLogger({ name: 'bench-delivery', level: 'fatal' });
-const client = createKafka({ brokers: brokersArg.split(','), clientId: `delivery-feeder-${prefix}`, logger });
+const client = createKafka({ brokers: brokersArg.split(','), clientId: `delivery-feeder-${prefix}`, logger, ...kafkaSecurityFromEnv() });
 const producer = client.producer();
 const topic = `${prefix}.events`;
 

@@ -16,13 +16,14 @@ import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { Kafka, logLevel, Partitioners } from 'kafkajs';
 import { createLogger } from '../../src/core/log.js';
-import { createKafka, topicSpecs, topics } from '../../src/kafka/index.js';
+import { createKafka, kafkaSecurityFromEnv, topicSpecs, topics, type KafkaSecurity } from '../../src/kafka/index.js';
+import { kafkajsSecurity } from '../../src/kafka/kafkajs/client.js';
 import type { ConsumedMessage } from '../../src/kafka/types.js';
 
 const [brokersArg, prefix] = process.argv.slice(2) as [string, string];
 const brokers = brokersArg.split(',');
 const logger = createLogger({ name: 'bench-reader', level: process.env.LOG_LEVEL === 'debug' ? 'debug' : 'fatal' });
-const client = createKafka({ brokers, clientId: `reader-${prefix}`, logger });
+const client = createKafka({ brokers, clientId: `reader-${prefix}`, logger, ...kafkaSecurityFromEnv() });
 await client.admin().ensureTopics(topicSpecs(topics(prefix), [5_000]).filter((s) => s.topic === topics(prefix).events));
 const consumer = client.consumer(`bench-reader-${prefix}`, { maxWaitTimeMs: 100 });
 const messages: ConsumedMessage[] = [];
@@ -96,7 +97,7 @@ function sizeOf(m: ConsumedMessage): number {
 /** A raw kafkajs producer (idempotent, acks=all, one request in flight) sending the same messages. */
 async function rawBaseline(from: number, to: number, partitions: number, maxBatch: number, maxBytes: number) {
   const msgs = messages.slice(from, to);
-  const kafka = new Kafka({ clientId: 'bench-raw', brokers, logLevel: logLevel.NOTHING });
+  const kafka = new Kafka({ clientId: 'bench-raw', brokers, logLevel: logLevel.NOTHING, ...kafkajsSecurity(kafkaSecurityFromEnv()) });
   const topic = `${prefix}.raw-baseline`;
   const admin = kafka.admin();
   await admin.connect();
@@ -191,6 +192,16 @@ function runKcat(kcat: string, args: string[], inputFile: string): Promise<{ ms:
  */
 const KCAT_RUNS = 3;
 
+/** The same TLS and SASL settings in librdkafka's words, so kcat reaches a secured broker like the others. */
+function librdkafkaSecurity(s: KafkaSecurity): string[] {
+  const protocol = `${s.sasl ? 'sasl_' : ''}${s.ssl ? 'ssl' : 'plaintext'}`;
+  return [
+    `security.protocol=${protocol}`,
+    ...(s.sslCaFile ? [`ssl.ca.location=${s.sslCaFile}`] : []),
+    ...(s.sasl ? [`sasl.mechanisms=${s.sasl.mechanism.toUpperCase()}`, `sasl.username=${s.sasl.username}`, `sasl.password=${s.sasl.password}`] : []),
+  ];
+}
+
 async function kcatBaseline(from: number, to: number, partitions: number) {
   const kcat = findKcat();
   if (!kcat) return { skipped: 'not installed' };
@@ -212,13 +223,13 @@ async function kcatBaseline(from: number, to: number, partitions: number) {
   const warmFile = join(dir, 'warm.txt');
   writeFileSync(file, lines.join('\n') + '\n');
   writeFileSync(warmFile, lines.slice(0, 10).join('\n') + '\n');
-  const kafka = new Kafka({ clientId: 'bench-kcat', brokers, logLevel: logLevel.NOTHING });
+  const kafka = new Kafka({ clientId: 'bench-kcat', brokers, logLevel: logLevel.NOTHING, ...kafkajsSecurity(kafkaSecurityFromEnv()) });
   const topic = `${prefix}.kcat-baseline`;
   const admin = kafka.admin();
   await admin.connect();
   try {
     await admin.createTopics({ topics: [{ topic, numPartitions: partitions }], waitForLeaders: true });
-    const config = ['enable.idempotence=true', 'acks=all', 'linger.ms=5', 'partitioner=murmur2_random', 'compression.codec=none'];
+    const config = ['enable.idempotence=true', 'acks=all', 'linger.ms=5', 'partitioner=murmur2_random', 'compression.codec=none', ...librdkafkaSecurity(kafkaSecurityFromEnv())];
     const args = ['-P', '-b', brokers.join(','), '-t', topic, '-K', '\t', ...config.flatMap((c) => ['-X', c]), ...headers.flatMap(([k, v]) => ['-H', `${k}=${v}`])];
     const warm = await runKcat(kcat, args, warmFile);
     if (warm.code !== 0) throw new Error(`kcat exited ${warm.code}: ${warm.stderr.slice(0, 500)}`);

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { KAFKA_SECURITY_ENV, KafkaSecuritySchema } from '../kafka/security.js';
 import { parseSchedule } from './duration.js';
 
 /**
@@ -46,6 +47,7 @@ export const ConfigSchema = z
          */
         ownersSessionTimeoutMs: z.coerce.number().int().min(6_000).max(1_800_000).default(30_000),
       })
+      .extend(KafkaSecuritySchema.shape)
       .strict(),
     http: z
       .object({
@@ -109,4 +111,5 @@ export const ENV: Readonly<Record<string, readonly string[]>> = {
   FORCEHOOK_TOKEN_REFRESH_INTERVAL_S: ['tokenRefreshIntervalS'],
   FORCEHOOK_ROLES: ['roles'],
   LOG_LEVEL: ['logLevel'],
+  ...Object.fromEntries(Object.entries(KAFKA_SECURITY_ENV).map(([name, path]) => [name, ['kafka', ...path]])),
 };

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createLogger, type Logger } from '../core/log.js';
 import type { EventType, ForcehookEvent, Trigger } from '../events/schema.js';
-import { createKafka } from '../kafka/index.js';
+import { createKafka, kafkaSecurityFromEnv, type KafkaSecurity } from '../kafka/index.js';
 import { topics } from '../kafka/topics.js';
 import { nextOffset, type Batch, type ConsumedMessage, type KafkaClient } from '../kafka/types.js';
 import { decodeEvent, typeFilter } from './decode.js';
@@ -27,6 +27,8 @@ export interface EventConsumerOptions {
   groupId: string;
   /** The service's `FORCEHOOK_TOPIC_PREFIX`. @default 'forcehook' (reads `forcehook.events`) */
   topicPrefix?: string;
+  /** TLS and SASL to the brokers. @default read from KAFKA_SSL, KAFKA_SSL_CA_FILE and KAFKA_SASL_* like the service */
+  security?: KafkaSecurity;
   /** Only these events reach the handler (`record.created` or `salesforce.record.created`); others are skipped and committed. @default all */
   types?: readonly (Trigger | EventType)[];
   /**
@@ -78,7 +80,9 @@ export async function createEventConsumer(opts: EventConsumerOptions): Promise<E
   const wants = typeFilter(opts.types);
   const ownClient = opts.kafka === undefined;
   const brokers = typeof opts.brokers === 'string' ? opts.brokers : [...opts.brokers];
-  const client = opts.kafka ?? createKafka({ brokers, clientId: opts.clientId ?? `forcehook-consumer-${opts.groupId}`, logger });
+  // TLS and SASL as the service reads them (KAFKA_SSL, KAFKA_SASL_*), unless given here.
+  const security = opts.security ?? kafkaSecurityFromEnv();
+  const client = opts.kafka ?? createKafka({ brokers, clientId: opts.clientId ?? `forcehook-consumer-${opts.groupId}`, logger, ...security });
   const consumer = client.consumer(opts.groupId, {
     maxWaitTimeMs: opts.maxWaitTimeMs ?? 1_000,
     ...(opts.onCrash ? { onCrash: opts.onCrash } : {}),

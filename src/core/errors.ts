@@ -17,6 +17,8 @@ export type ErrorCode =
   | 'FORBIDDEN_DESTINATION'
   | 'KAFKA'
   | 'KAFKA_UNAVAILABLE'
+  /** The brokers refused this client's credentials or TLS trust: waiting will not help. */
+  | 'KAFKA_AUTH'
   | 'BROKER_START'
   | 'SALESFORCE'
   | 'SALESFORCE_AUTH'

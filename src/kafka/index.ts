@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { ConfigError } from '../core/errors.js';
 import { createLogger, type Logger } from '../core/log.js';
 import { createKafkajsClient } from './kafkajs/client.js';
+import { KafkaSecuritySchema } from './security.js';
 import { TOPIC_NAME } from './topics.js';
 import type { KafkaClient } from './types.js';
 
@@ -9,6 +10,7 @@ export type * from './types.js';
 export { nextOffset } from './types.js';
 export { topics, topicSpecs, delayLabel, type Topics } from './topics.js';
 export { CompactedStore, type CompactedStoreOptions } from './state-store.js';
+export { kafkaSecurityFromEnv, KafkaSecuritySchema, KAFKA_SECURITY_ENV, type KafkaSecurity } from './security.js';
 
 const hostPort = z.string().regex(/^[^\s:,]+:\d{1,5}$/, 'expected host:port');
 
@@ -30,6 +32,7 @@ export const KafkaConfigSchema = z
       .describe('prefix of every topic the service creates (FORCEHOOK_TOPIC_PREFIX)'),
     client: z.enum(['kafkajs']).default('kafkajs').describe('which Kafka client library implements the port'),
   })
+  .extend(KafkaSecuritySchema.shape)
   .strict();
 
 export type KafkaConfig = z.output<typeof KafkaConfigSchema>;
@@ -48,6 +51,11 @@ export function createKafka(config: KafkaConfigInput & { logger?: Logger }): Kaf
   }
   switch (parsed.data.client) {
     case 'kafkajs':
-      return createKafkajsClient({ brokers: parsed.data.brokers, clientId: parsed.data.clientId, logger });
+      return createKafkajsClient({
+        brokers: parsed.data.brokers,
+        clientId: parsed.data.clientId,
+        logger,
+        security: { ssl: parsed.data.ssl, ...(parsed.data.sslCaFile ? { sslCaFile: parsed.data.sslCaFile } : {}), ...(parsed.data.sasl ? { sasl: parsed.data.sasl } : {}) },
+      });
   }
 }

@@ -11,7 +11,16 @@ export async function runServeCommand(argv: string[]): Promise<void> {
   logProcessWarnings(logger);
   const service = await startService({ config, logger });
   printReady({ url: service.url });
-  const sig = await untilSignal();
+  // A boot that failed for good (Kafka refused the credentials) ends the process; the service logged why.
+  const failed = service.loaded.then(
+    () => new Promise<never>(() => undefined),
+    () => 'boot-failed' as const,
+  );
+  const sig = await Promise.race([untilSignal(), failed]);
+  if (sig === 'boot-failed') {
+    await service.stop();
+    process.exit(1);
+  }
   logger.info({ signal: sig }, 'stopping');
   // A stop that hangs (a broker gone mid-shutdown) must not keep the process: nothing un-acked was acknowledged upstream.
   const force = setTimeout(() => {

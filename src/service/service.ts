@@ -78,7 +78,8 @@ export async function startService({ config, logger, instanceId, modeRefreshMs, 
   const lifecycle = new StateMachine<ServiceState>('service', SERVICE_TRANSITIONS, 'starting');
   lifecycle.onChange((to, from) => logger.info({ from, to }, 'service state'));
   const t = topics(config.kafka.topicPrefix);
-  const kafka = createKafka({ brokers: [...config.kafka.brokers], clientId: config.kafka.clientId, logger });
+  const { brokers, clientId, ssl, sslCaFile, sasl } = config.kafka;
+  const kafka = createKafka({ brokers: [...brokers], clientId, logger, ssl, ...(sslCaFile ? { sslCaFile } : {}), ...(sasl ? { sasl: { ...sasl } } : {}) });
   const admin = kafka.admin();
   // The current key seals; previous ones (FORCEHOOK_SECRET_KEY_PREVIOUS) only open.
   const box = SecretBox.fromBase64(config.secretKey, ...config.secretKeyPrevious);
@@ -214,7 +215,11 @@ export async function startService({ config, logger, instanceId, modeRefreshMs, 
     if (lifecycle.state === 'starting' || lifecycle.state === 'degraded') lifecycle.to('running');
   });
   boot.catch((err: unknown) => {
-    if (!stopping.signal.aborted) logger.error({ err }, 'service boot failed');
+    if (stopping.signal.aborted) return;
+    if (err instanceof ForcehookError && err.code === 'KAFKA_AUTH') {
+      // One line the operator can act on; nothing retries it (waiting does not fix credentials or trust).
+      logger.error({ reason: err.message }, 'Kafka refused this client: check KAFKA_SASL_MECHANISM, KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD, KAFKA_SSL and KAFKA_SSL_CA_FILE');
+    } else logger.error({ err }, 'service boot failed');
   });
 
   // The API answers only from loaded state: an empty view would look like lost data.

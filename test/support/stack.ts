@@ -70,8 +70,10 @@ export async function startTestService(opts: {
   roles?: ('source' | 'delivery')[];
   /** Owners group session timeout (scale-out); @default the config's 30000 */
   ownersSessionTimeoutMs?: number;
-  /** Settings as a user gives them (`FORCEHOOK_*`), parsed like the environment; the options above win. */
+  /** Settings as a user gives them (`FORCEHOOK_*`, `KAFKA_SSL`, ...), parsed like the environment; the options above win. */
   env?: Record<string, string>;
+  /** @default the run's test broker */
+  brokers?: string[];
   /** FORCEHOOK_TOKEN_REFRESH_INTERVAL_S; @default the config's (daily) */
   tokenRefreshIntervalS?: number;
 }): Promise<TestService> {
@@ -79,7 +81,7 @@ export async function startTestService(opts: {
     env: opts.env ?? {},
     overrides: {
       kafka: {
-        brokers: testBrokers(),
+        brokers: opts.brokers ?? testBrokers(),
         topicPrefix: opts.prefix,
         clientId: `forcehook-${opts.prefix}`,
         ...(opts.ownersSessionTimeoutMs ? { ownersSessionTimeoutMs: opts.ownersSessionTimeoutMs } : {}),

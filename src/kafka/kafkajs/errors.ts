@@ -33,6 +33,13 @@ const UNAVAILABLE: ReadonlySet<string> = new Set([
   'NETWORK_EXCEPTION',
 ]);
 
+/**
+ * The brokers refused who we are (SASL) or we refused who they are (TLS trust):
+ * no retry can fix that, only the operator's settings can.
+ */
+const AUTH: ReadonlySet<string> = new Set(['KafkaJSSASLAuthenticationError', 'SASL_AUTHENTICATION_FAILED', 'TOPIC_AUTHORIZATION_FAILED', 'GROUP_AUTHORIZATION_FAILED', 'CLUSTER_AUTHORIZATION_FAILED']);
+const TLS_TRUST = /self[- ]signed certificate|unable to (verify|get local issuer)|certificate (has expired|is not yet valid)|Hostname\/IP does not match|ERR_TLS_CERT_ALTNAME_INVALID|wrong version number/i;
+
 /** kafkajs wrappers that only say "I gave up": the wrapped error is the real one. */
 const GAVE_UP: ReadonlySet<string> = new Set(['KafkaJSNumberOfRetriesExceeded', 'KafkaJSNonRetriableError']);
 
@@ -59,6 +66,7 @@ function rootOf(err: Error & KafkajsLike): Error & KafkajsLike {
 }
 
 function codeOf(err: KafkajsLike): ErrorCode {
+  if (AUTH.has(err.name ?? '') || AUTH.has(err.type ?? '') || TLS_TRUST.test(err.message ?? '')) return 'KAFKA_AUTH';
   if (UNAVAILABLE.has(err.name ?? '') || UNAVAILABLE.has(err.type ?? '')) return 'KAFKA_UNAVAILABLE';
   return 'KAFKA';
 }
@@ -77,9 +85,9 @@ export function mapKafkaError(err: unknown, context?: string): ForcehookError {
     return new ForcehookError('KAFKA', `${prefix}${message}`, { cause: err, retriable: false });
   }
   const root = rootOf(err);
-  const retriable = root.retriable ?? err.retriable ?? false;
-  const detail = root === err ? err.message : `${err.message} (${root.name}: ${root.message})`;
   const code = codeOf(root);
+  const retriable = code === 'KAFKA_AUTH' ? false : (root.retriable ?? err.retriable ?? false);
+  const detail = root === err ? err.message : `${err.message} (${root.name}: ${root.message})`;
   return new ForcehookError(code, `${prefix}${detail}`, {
     cause: err,
     retriable,

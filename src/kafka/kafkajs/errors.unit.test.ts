@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { ForcehookError } from '../../core/errors.js';
 import { mapKafkaError } from './errors.js';
 
-const { KafkaJSConnectionError, KafkaJSNumberOfRetriesExceeded, KafkaJSProtocolError, KafkaJSNonRetriableError } = kafkajs;
+const { KafkaJSConnectionError, KafkaJSNumberOfRetriesExceeded, KafkaJSProtocolError, KafkaJSNonRetriableError, KafkaJSSASLAuthenticationError } = kafkajs;
 
 describe('mapKafkaError', () => {
   it('a refused connection is KAFKA_UNAVAILABLE and retriable', () => {
@@ -29,6 +29,13 @@ describe('mapKafkaError', () => {
       new KafkaJSProtocolError({ type: 'NOT_LEADER_FOR_PARTITION', code: 6, retriable: true, message: 'moved' } as never),
     );
     expect([leader.code, leader.retriable]).toEqual(['KAFKA_UNAVAILABLE', true]);
+  });
+
+  it('refused credentials and an untrusted certificate are KAFKA_AUTH and never retried', () => {
+    const sasl = mapKafkaError(new (KafkaJSSASLAuthenticationError as unknown as new (m: string) => Error)('SASL SCRAM SHA512 authentication failed: invalid credentials'));
+    expect([sasl.code, sasl.retriable]).toEqual(['KAFKA_AUTH', false]);
+    const tls = mapKafkaError(new KafkaJSNumberOfRetriesExceeded(new KafkaJSConnectionError('Connection error: self-signed certificate in certificate chain'), { retryCount: 5, retryTime: 100 }));
+    expect([tls.code, tls.retriable]).toEqual(['KAFKA_AUTH', false]);
   });
 
   it('a plain non-retriable kafkajs error stays non-retriable', () => {

@@ -15,6 +15,8 @@ const LOWERED: { pattern: RegExp; level: 'warn' | 'debug' }[] = [
   { pattern: /coordinator is loading|coordinator is not available|not the correct coordinator|coordinator is not aware of this member/i, level: 'warn' },
   { pattern: /no leader for this topic-partition|not the leader for that topic-partition|leadership election/i, level: 'warn' },
   { pattern: /does not host this topic-partition/i, level: 'warn' },
+  // Refused credentials are not retried: the caller logs one line that names the settings to check.
+  { pattern: /SASL .*authentication failed|SaslAuthenticate|SASL_AUTHENTICATION_FAILED/i, level: 'warn' },
   // The crash line before it carries the cause at its own level; a crash that does not restart stays an error.
   { pattern: /^Restarting the consumer in/, level: 'warn' },
 ];

@@ -6,11 +6,12 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ForcehookError } from '../../core/errors.js';
 import type { Logger } from '../../core/log.js';
-import { freePort, portIsFree, randomClusterId, serverProperties } from './config.js';
+import { freePort, portIsFree, randomClusterId, securityProtocol, serverProperties, type ListenerSecurity, type SecurityProtocol } from './config.js';
 import { run, tail } from './exec.js';
 import { ensureKafkaJars } from './jars.js';
 import { KAFKA_VERSION, javaBinary, kafkaToolsDir } from './paths.js';
 import { track, untrack, type Reapable } from './reaper.js';
+import { certificatesIn, makeLocalCertificates } from './tls.js';
 
 export interface LocalKafkaOptions {
   /** 0 or undefined: any free port. */
@@ -28,6 +29,10 @@ export interface LocalKafkaOptions {
   runDir?: string;
   /** false: a signal to this process does not stop the broker at once; its owner stops it (see reaper.ts). @default true */
   stopOnSignal?: boolean;
+  /** Serve TLS only, with a certificate for 127.0.0.1 signed by a CA made at start (`caFile`). */
+  tls?: boolean;
+  /** Require SASL/SCRAM-SHA-512 as this user. */
+  saslScram?: { username: string; password: string };
 }
 
 export interface LocalKafka {
@@ -35,6 +40,10 @@ export interface LocalKafka {
   brokers: string;
   /** The broker JVM's pid. */
   pid: number;
+  /** How clients must connect: PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL. */
+  securityProtocol: SecurityProtocol;
+  /** With `tls`: the PEM of the CA that signed the broker's certificate. */
+  caFile?: string;
   /** Stops the JVM (SIGTERM, SIGKILL after ~15 s) and removes its run dir. Idempotent. */
   stop(): Promise<void>;
   /** Settles when the JVM is gone, whether stopped or crashed. */
@@ -85,7 +94,10 @@ async function startOnce(lib: string, opts: LocalKafkaOptions): Promise<LocalKaf
     rmSync(pidFile, { force: true });
     rmSync(logPath, { force: true });
   }
-  await writeFile(props, serverProperties({ port, controllerPort, dataDir: join(runDir, 'data') }));
+  // The certificate lives with the broker's files; a kept run dir keeps it, so clients' CA file stays valid across restarts.
+  const certs = opts.tls ? (existsSync(join(runDir, 'ca.pem')) && formatted ? certificatesIn(runDir) : await makeLocalCertificates(runDir)) : undefined;
+  const security: ListenerSecurity = { ...(certs ? { tls: certs } : {}), ...(opts.saslScram ? { scram: opts.saslScram } : {}) };
+  await writeFile(props, serverProperties({ port, controllerPort, dataDir: join(runDir, 'data'), security }));
   const cp = join(lib, '*'); // expanded by the JVM, not a shell
 
   const fail = (message: string, logText = ''): ForcehookError => {
@@ -96,7 +108,9 @@ async function startOnce(lib: string, opts: LocalKafkaOptions): Promise<LocalKaf
   const fmt = formatted ? { code: 0, stdout: '', stderr: '', error: undefined, signal: null } : await run(
     javaBinary(),
     [...JVM_OPTS.slice(2), '-Xmx256m', `-Dlog4j.configuration=file:${join(tools, 'tools-log4j.properties')}`, '-cp', cp,
-      'kafka.tools.StorageTool', 'format', '-t', randomClusterId(), '-c', props],
+      'kafka.tools.StorageTool', 'format', '-t', randomClusterId(), '-c', props,
+      // SCRAM users live in the cluster's metadata: KRaft takes the first one at format time.
+      ...(opts.saslScram ? ['--add-scram', `SCRAM-SHA-512=[name=${opts.saslScram.username},password=${opts.saslScram.password}]`] : [])],
     { timeoutMs: 60_000 },
   );
   if (fmt.error || fmt.code !== 0) {
@@ -180,8 +194,9 @@ async function startOnce(lib: string, opts: LocalKafkaOptions): Promise<LocalKaf
   }
 
   const brokers = `127.0.0.1:${port}`;
-  opts.logger?.info({ brokers, pid: javaPid, ms: Date.now() - started, version: KAFKA_VERSION, runDir }, 'local Kafka ready');
-  return { brokers, pid: javaPid, stop: handle.stop, exited };
+  const protocol = securityProtocol(security);
+  opts.logger?.info({ brokers, pid: javaPid, ms: Date.now() - started, version: KAFKA_VERSION, runDir, securityProtocol: protocol }, 'local Kafka ready');
+  return { brokers, pid: javaPid, securityProtocol: protocol, ...(certs ? { caFile: certs.caFile } : {}), stop: handle.stop, exited };
 }
 
 /** Unlike racing a sleep, leaves no timer behind to hold the process open. */
