@@ -38,6 +38,7 @@ describe('KafkaConfigSchema', () => {
       clientId: 'forcehook',
       topicPrefix: 'forcehook',
       client: 'kafkajs',
+      ssl: false,
     });
   });
 
