@@ -63,7 +63,7 @@ describe('org permissions', () => {
     expect((await conn.tooling.query<{ SelectedEntity: string }>(SELECTION)).records.map((r) => r.SelectedEntity)).toEqual(['LeadChangeEvent']);
 
     await setPermissions(org, { viewSetup: false });
-    const err = await expectSfError(conn.tooling.query(SELECTION));
+    const err = await expectSfError(Promise.resolve(conn.tooling.query(SELECTION)));
     expect(err.errorCode).toBe('INVALID_TYPE');
     expect(err.message).toBe("sObject type 'PlatformEventChannelMember' is not supported.");
     const raw = await fetch(`${conn.instanceUrl}/services/data/v59.0/tooling/query?q=${encodeURIComponent(SELECTION)}`, { headers: { Authorization: `Bearer ${conn.accessToken}` } });
