@@ -41,6 +41,10 @@ const customObjectDef = z
   })
   .strict();
 
+const permissions = z
+  .object({ viewSetup: z.boolean().optional(), viewAllData: z.boolean().optional(), approveUninstalledApps: z.boolean().optional() })
+  .strict();
+
 const schemas = {
   createOrg: z
     .object({
@@ -52,8 +56,10 @@ const schemas = {
       refreshTokenIdleMs: z.number().int().positive().optional(),
       edition: z.enum(['developer', 'enterprise', 'unlimited']).optional(),
       eventDeliveryDailyLimit: z.number().int().nonnegative().optional(),
+      permissions: permissions.optional(),
     })
     .strict(),
+  permissions,
   changes: z.object({ channel: z.string().startsWith('/').optional(), payload: z.record(z.string(), z.unknown()) }).strict(),
   cdcEntities: z.object({ entities: z.array(z.string().min(1)) }).strict(),
   undelete: z.object({ ids: z.array(z.string().min(1)).min(1).max(200) }).strict(),
@@ -177,6 +183,14 @@ export function adminRouter({ em, cometd, activity }: AdminDeps): Router {
     res.json({ entities: [...(org.cdcEntities ?? [])] });
   });
 
+  // As an admin edits the connecting user's profile: takes effect on the next request and the next delivery.
+  r.put('/__emulator/orgs/:orgId/permissions', (req, res) => {
+    const org = orgOf(req);
+    const body = parse(schemas.permissions, req.body);
+    for (const [k, v] of Object.entries(body)) if (v !== undefined) org.permissions[k as keyof typeof org.permissions] = v;
+    res.json({ ...org.permissions });
+  });
+
   r.post('/__emulator/orgs/:orgId/undelete', (req, res) => {
     const org = orgOf(req);
     const { ids } = parse(schemas.undelete, req.body);
@@ -281,6 +295,7 @@ export function adminRouter({ em, cometd, activity }: AdminDeps): Router {
       records: org.store.size(),
       recordsByObject: org.store.counts(),
       cdcEntities: org.cdcEntities === null ? 'all' : [...org.cdcEntities],
+      permissions: { ...org.permissions },
       activity: activity.status(org.id),
       now: sfDateTime(now),
     });

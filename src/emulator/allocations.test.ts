@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningEmulator } from './server.js';
-import { admin, connect, newOrg, start, type Any, type OrgCredentials } from './test-support.js';
+import { admin, connect, newOrg, RawBayeux as Raw, start, type Any, type OrgCredentials } from './test-support.js';
 
 /**
  * Streaming allocations by edition: concurrent clients and the event delivery
@@ -19,46 +19,6 @@ async function accessToken(org: OrgCredentials): Promise<string> {
   const conn = connect(org);
   await conn.query('SELECT Id FROM User');
   return conn.accessToken!;
-}
-
-/** Raw Bayeux, so every field of a refusal is visible. */
-class Raw {
-  cookies = new Map<string, string>();
-  clientId = '';
-  private seq = 0;
-  constructor(
-    private readonly url: string,
-    private readonly token: string,
-  ) {}
-
-  async post(messages: Any[]): Promise<Any[]> {
-    const headers: Record<string, string> = { 'content-type': 'application/json', authorization: `OAuth ${this.token}` };
-    if (this.cookies.size > 0) headers['cookie'] = [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
-    const res = await fetch(`${this.url}/cometd/59.0`, { method: 'POST', headers, body: JSON.stringify(messages) });
-    for (const c of res.headers.getSetCookie()) {
-      const [pair] = c.split(';');
-      const eq = pair!.indexOf('=');
-      this.cookies.set(pair!.slice(0, eq), pair!.slice(eq + 1));
-    }
-    return (await res.json()) as Any[];
-  }
-
-  async handshake(): Promise<Any> {
-    const [hs] = await this.post([{ channel: '/meta/handshake', version: '1.0', supportedConnectionTypes: ['long-polling'], id: String(++this.seq) }]);
-    if (hs.successful) this.clientId = hs.clientId;
-    return hs;
-  }
-
-  async subscribe(channel: string, replay?: Record<string, number>): Promise<Any> {
-    const [r] = await this.post([{ channel: '/meta/subscribe', clientId: this.clientId, subscription: channel, id: String(++this.seq), ...(replay ? { ext: { replay } } : {}) }]);
-    return r;
-  }
-
-  /** One connect; the events it carried and its own reply. */
-  async connect(): Promise<{ events: Any[]; reply: Any }> {
-    const msgs = await this.post([{ channel: '/meta/connect', clientId: this.clientId, connectionType: 'long-polling', id: String(++this.seq) }]);
-    return { events: msgs.filter((m) => m.channel !== '/meta/connect'), reply: msgs.find((m) => m.channel === '/meta/connect') };
-  }
 }
 
 async function createLeads(org: OrgCredentials, n: number): Promise<void> {

@@ -42,6 +42,19 @@ export interface OrgOptions {
   edition?: Edition;
   /** Events delivered to streaming clients per rolling 24 h. @default the edition's */
   eventDeliveryDailyLimit?: number;
+  /** The org user's system permissions. @default all true */
+  permissions?: Partial<OrgPermissions>;
+}
+
+/**
+ * The connecting user's system permissions that change what the APIs answer:
+ * "View Setup and Configuration" (the Tooling API's PlatformEventChannelMember, `/limits`),
+ * "View All Data" (change events) and "Approve Uninstalled Connected Apps" (stored only).
+ */
+export interface OrgPermissions {
+  viewSetup: boolean;
+  viewAllData: boolean;
+  approveUninstalledApps: boolean;
 }
 
 /** The connected app's OAuth policies. */
@@ -93,6 +106,8 @@ export class Org {
   readonly faults: FaultState = { failStatus: 0, failCount: 0, slowMs: 0, slowCount: 0 };
   eventsPublished = 0;
   readonly oauth: OAuthPolicy;
+  /** Changed at runtime by the admin API, as an admin edits the user's profile. */
+  permissions: OrgPermissions;
   /** Refresh-token grants answered, and those that presented a token already rotated away. */
   readonly tokenStats = { refreshes: 0, rotatedReuses: 0 };
   /** Where the org answers once it moved (fault move-instance); undefined: the emulator's own URL. */
@@ -130,6 +145,7 @@ export class Org {
       ...(opts.sessionTimeoutMs ? { sessionTimeoutMs: opts.sessionTimeoutMs } : {}),
       ...(opts.refreshTokenIdleMs ? { refreshTokenIdleMs: opts.refreshTokenIdleMs } : {}),
     };
+    this.permissions = { viewSetup: true, viewAllData: true, approveUninstalledApps: true, ...opts.permissions };
     this.edition = opts.edition ?? 'unlimited';
     this.maxStreamingClients = EDITION_LIMITS[this.edition].streamingClients;
     this.deliveries = new DeliveryAllocation(opts.eventDeliveryDailyLimit ?? EDITION_LIMITS[this.edition].eventDelivery);

@@ -11,7 +11,7 @@ import { adminRouter } from './admin.js';
 import { Emulator } from './emulator.js';
 import { oauthRouter } from './oauth.js';
 import { bearerToken, restRouter } from './rest/router.js';
-import { createCometdServer, isEntityChangeChannel, ALL_CHANGE_EVENTS, type CometdServer } from './streaming/index.js';
+import { createCometdServer, isEntityChangeChannel, streamingErrors, ALL_CHANGE_EVENTS, type CometdServer } from './streaming/index.js';
 
 export interface EmulatorOptions {
   /** 0 (default) = any free port. */
@@ -48,6 +48,18 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Running
       // Channel names are case-sensitive; single-entity channels need the entity selected (reference §2.1).
       const meta = org.resolveEntity(channel.slice('/data/'.length));
       return meta !== undefined && `/data/${meta.changeEventName}` === channel && org.isCdcSelected(meta);
+    },
+    // Without View All Data a single-entity channel is refused at subscribe; /data/ChangeEvents and
+    // custom channels accept anyone and withhold the change events at delivery (README, Permissions).
+    subscribeRefusal(orgId, _userId, channel) {
+      const org = em.org(orgId);
+      return org && !org.permissions.viewAllData && isEntityChangeChannel(channel)
+        ? streamingErrors.CDC_PERMISSION
+        : undefined;
+    },
+    mayReceive(orgId, _userId, channel) {
+      const org = em.org(orgId);
+      return !org || org.permissions.viewAllData || !channel.startsWith('/data/');
     },
     now: () => em.clock.now(),
     limitsFor(orgId) {

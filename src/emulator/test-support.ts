@@ -71,3 +71,43 @@ export async function rawRest(conn: jsforce.Connection, method: string, path: st
   const text = await res.text();
   return { status: res.status, headers: res.headers, body: text ? JSON.parse(text) : undefined };
 }
+
+/** Raw Bayeux, so every field of a refusal is visible. */
+export class RawBayeux {
+  cookies = new Map<string, string>();
+  clientId = '';
+  private seq = 0;
+  constructor(
+    private readonly url: string,
+    private readonly token: string,
+  ) {}
+
+  async post(messages: Any[]): Promise<Any[]> {
+    const headers: Record<string, string> = { 'content-type': 'application/json', authorization: `OAuth ${this.token}` };
+    if (this.cookies.size > 0) headers['cookie'] = [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
+    const res = await fetch(`${this.url}/cometd/59.0`, { method: 'POST', headers, body: JSON.stringify(messages) });
+    for (const c of res.headers.getSetCookie()) {
+      const [pair] = c.split(';');
+      const eq = pair!.indexOf('=');
+      this.cookies.set(pair!.slice(0, eq), pair!.slice(eq + 1));
+    }
+    return (await res.json()) as Any[];
+  }
+
+  async handshake(): Promise<Any> {
+    const [hs] = await this.post([{ channel: '/meta/handshake', version: '1.0', supportedConnectionTypes: ['long-polling'], id: String(++this.seq) }]);
+    if (hs.successful) this.clientId = hs.clientId;
+    return hs;
+  }
+
+  async subscribe(channel: string, replay?: Record<string, number>): Promise<Any> {
+    const [r] = await this.post([{ channel: '/meta/subscribe', clientId: this.clientId, subscription: channel, id: String(++this.seq), ...(replay ? { ext: { replay } } : {}) }]);
+    return r;
+  }
+
+  /** One connect; the events it carried and its own reply. */
+  async connect(): Promise<{ events: Any[]; reply: Any }> {
+    const msgs = await this.post([{ channel: '/meta/connect', clientId: this.clientId, connectionType: 'long-polling', id: String(++this.seq) }]);
+    return { events: msgs.filter((m) => m.channel !== '/meta/connect'), reply: msgs.find((m) => m.channel === '/meta/connect') };
+  }
+}

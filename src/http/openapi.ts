@@ -42,7 +42,7 @@ const Connection = ConnectionCreated.extend({
   warnings: z
     .array(
       z.object({
-        code: z.string().describe('e.g. event_allocation_exhausted, streaming_client_limit'),
+        code: z.string().describe('e.g. event_allocation_exhausted, streaming_client_limit, missing_permission_view_setup, missing_permission_view_all_data'),
         message: z.string(),
         since: z.iso.datetime(),
       }),

@@ -16,7 +16,7 @@ import type { CdcMessage, CdcPosition, CdcSubscriber } from './cdc/types.js';
 import type { StreamingLimit } from './cdc/verdict.js';
 import { channelFor, objectForChangeEvent } from './channels.js';
 import { SUPERVISOR_TRANSITIONS, type SupervisorState } from './lifecycle.js';
-import { cdcSelectedObjects } from './modes.js';
+import { readStreamingAccess, type MissingPermission } from './modes.js';
 import { ReauthRequiredError } from './oauth.js';
 import { createPoller, fetchRecords, reconcile, type PollCursor, type Poller } from './polling/index.js';
 import { OVERLAP_MARGIN_MS } from './overlap.js';
@@ -66,6 +66,22 @@ const LIMIT_WARNINGS: Record<StreamingLimit, { code: string; what: string }> = {
   concurrent_clients: { code: 'streaming_client_limit', what: "the org's concurrent Streaming API client limit is reached" },
 };
 
+const PERMISSION_WARNINGS: Record<MissingPermission, { code: string; message: string }> = {
+  view_setup: {
+    code: 'missing_permission_view_setup',
+    message:
+      'The connecting user lacks the "View Setup and Configuration" permission, so the org\'s Change Data Capture selection cannot be read (Tooling API, PlatformEventChannelMember). Objects are followed by polling until the permission is granted.',
+  },
+  view_all_data: {
+    code: 'missing_permission_view_all_data',
+    message:
+      'The connecting user lacks the "View All Data" permission, so Salesforce does not deliver change events to it. Objects are followed by polling until the permission is granted.',
+  },
+};
+
+/** How Salesforce refuses a change event channel to a user without the permission. */
+const CDC_PERMISSION_REFUSAL = /View All Data/i;
+
 export interface ObjectMode {
   object: string;
   mode: 'cdc' | 'polling';
@@ -100,6 +116,8 @@ export class OrgSupervisor {
   #published: { commitTimestamp: number; lagMs: number } | undefined;
   #refreshTimer: NodeJS.Timeout | undefined;
   #limited: StreamingLimited | undefined;
+  /** Permissions the connecting user lacks, since when: read with the selection, so they change only at a refresh. */
+  readonly #missing = new Map<MissingPermission, number>();
   #limitTimer: NodeJS.Timeout | undefined;
   #resolving: Promise<void> | undefined;
   readonly #ctx: { orgId: string; connectionId: string };
@@ -153,11 +171,18 @@ export class OrgSupervisor {
   }
 
   warnings(): ConnectionWarning[] {
+    const out: ConnectionWarning[] = [...this.#missing].map(([p, since]) => ({ ...PERMISSION_WARNINGS[p], since: new Date(since).toISOString() }));
     const l = this.#limited;
-    if (!l) return [];
+    if (!l) return out;
     const { code, what } = LIMIT_WARNINGS[l.limit];
     const next = l.retryAt > this.#now() ? `; streaming is tried again at ${new Date(l.retryAt).toISOString()}` : '; streaming is being tried again';
-    return [{ code, message: `Salesforce refused streaming (${l.error}): ${what}. Objects are followed by polling meanwhile${next}.`, since: new Date(l.since).toISOString() }];
+    out.push({ code, message: `Salesforce refused streaming (${l.error}): ${what}. Objects are followed by polling meanwhile${next}.`, since: new Date(l.since).toISOString() });
+    return out;
+  }
+
+  /** The permissions the connecting user lacks for streaming, as last read. */
+  missingPermissions(): MissingPermission[] {
+    return [...this.#missing.keys()];
   }
 
   /** The streaming limit the org is held back by, if any (for metrics). */
@@ -202,7 +227,10 @@ export class OrgSupervisor {
       this.#state.to('resolving');
       if (readSelection) {
         try {
-          this.#cdcSelected = await retry(retryPolicy({ maxAttempts: 3, initialDelayMs: 500 }), () => cdcSelectedObjects(this.session.jsforce()));
+          const access = await retry(retryPolicy({ maxAttempts: 3, initialDelayMs: 500 }), () => readStreamingAccess(this.session.jsforce()));
+          this.#setMissing(access.missing);
+          // A selection that cannot be read is unknown: an entity taken out of it would go silent, so poll.
+          this.#cdcSelected = access.selection ?? new Set();
         } catch (err) {
           if (this.#isReauth(err)) return;
           // Without the selection, keep what we had; on first start that means polling, which loses nothing.
@@ -222,8 +250,29 @@ export class OrgSupervisor {
     return this.#opts.now?.() ?? Date.now();
   }
 
-  /** While an allocation is spent, nothing is streamed; the subscriber that hit it is stopped (its positions committed). */
+  /**
+   * Keeps what the org said at this read until the next one: a mode changes only when the
+   * permission does, never between refreshes while it stays missing.
+   */
+  #setMissing(missing: Set<MissingPermission>): void {
+    for (const p of missing) {
+      if (this.#missing.has(p)) continue;
+      this.#missing.set(p, this.#now());
+      this.#log.warn({ permission: p }, 'the connecting user lacks a permission streaming needs: polling');
+    }
+    for (const p of [...this.#missing.keys()]) {
+      if (missing.has(p)) continue;
+      this.#missing.delete(p);
+      this.#log.info({ permission: p }, 'permission granted again');
+    }
+  }
+
+  /**
+   * While an allocation is spent or the user may not receive change events, nothing is streamed;
+   * the subscriber is stopped (its positions committed), and polling resumes from them.
+   */
   #streamingAllowed(): boolean {
+    if (this.#missing.has('view_all_data')) return false;
     return this.#limited === undefined || this.#limited.retryAt <= this.#now();
   }
 
@@ -323,7 +372,12 @@ export class OrgSupervisor {
       onChannelRejected: (channel, error) => {
         const object = objectForChangeEvent(channel.replace(/^\/data\//, ''));
         this.#log.warn({ channel, error }, 'CDC channel refused: polling this object instead');
-        if (object) {
+        if (CDC_PERMISSION_REFUSAL.test(error)) {
+          // The permission went between the last read and this subscribe: poll every object until
+          // a refresh reads it back, instead of refusing channel after channel.
+          if (!this.#missing.has('view_all_data')) this.#missing.set('view_all_data', this.#now());
+          void this.#resolve(false);
+        } else if (object) {
           this.#cdcSelected.delete(lc(object));
           void this.#resolve(false);
         }

@@ -38,9 +38,31 @@ function fieldInfos(meta: ObjectMeta): SoqlFieldInfo[] {
   return infos;
 }
 
+/**
+ * UserPermissionAccess: the querying user's effective system permissions, one row, readable by
+ * any user. Only the permissions the emulator models are fields here.
+ */
+const UPA = 'UserPermissionAccess';
+const UPA_FIELDS: SoqlFieldInfo[] = [
+  { name: 'Id', type: 'id' },
+  { name: 'PermissionsApiEnabled', type: 'boolean' },
+  { name: 'PermissionsViewSetup', type: 'boolean' },
+  { name: 'PermissionsViewAllData', type: 'boolean' },
+];
+
+function permissionRow(org: Org): Record<string, unknown> {
+  return {
+    Id: `000${org.user.id.slice(3)}`,
+    PermissionsApiEnabled: true,
+    PermissionsViewSetup: org.permissions.viewSetup,
+    PermissionsViewAllData: org.permissions.viewAllData,
+  };
+}
+
 export function soqlSource(org: Org): SoqlDataSource {
   return {
     describe(name: string): SoqlObjectInfo | undefined {
+      if (name.toLowerCase() === UPA.toLowerCase()) return { name: UPA, fields: UPA_FIELDS };
       const meta = org.object(name);
       if (!meta) return undefined;
       const childRelationships = org
@@ -50,6 +72,10 @@ export function soqlSource(org: Org): SoqlDataSource {
       return { name: meta.name, fields: fieldInfos(meta), childRelationships };
     },
     *rows(object: string, opts: { includeDeleted: boolean }) {
+      if (object === UPA) {
+        yield permissionRow(org);
+        return;
+      }
       for (const row of org.store.table(object).values()) {
         if (!opts.includeDeleted && row.values.IsDeleted === true) continue;
         yield row.values;
@@ -180,6 +206,11 @@ function toolingSource(org: Org): SoqlDataSource {
 export function toolingQuery(call: RestCall): RestResult {
   const text = call.query.get('q');
   if (!text) throw sfError(400, 'MALFORMED_QUERY', 'A query string has to be specified');
+  // Without View Setup and Configuration the object is not there for this user: Salesforce answers
+  // a Tooling query of a setup object the user may not see as of an unknown type.
+  if (!call.org.permissions.viewSetup && /\bfrom\s+platformeventchannelmember\b/i.test(text)) {
+    throw sfError(400, 'INVALID_TYPE', `sObject type '${PECM}' is not supported.`);
+  }
   const source = toolingSource(call.org);
   let result;
   try {

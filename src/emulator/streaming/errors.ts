@@ -15,6 +15,8 @@ export const REQUEST_TOO_LARGE = '413::Maximum Request Size Exceeded';
 export const CONCURRENT_CLIENT_LIMIT = '403::Organization concurrent user limit exceeded';
 export const EVENTS_DAILY_LIMIT = '403::Organization total events daily limit exceeded';
 export const RESTRICTED_CHANNEL = '403::Restricted channel';
+/** A single-entity CDC channel subscribed without View All Data (wording not published verbatim: assumed). */
+export const CDC_PERMISSION = '403::User not allowed to subscribe CDC without View All Data permissions';
 export const VERSION_MANDATORY = "400::API version in the URI is mandatory. URI format: '/cometd/68.0'";
 export const VERSION_UNSUPPORTED =
   "400::Unsupported API version. Only API versions '37.0' and later are supported. URI format: '/cometd/68.0'";

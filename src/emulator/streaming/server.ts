@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Request, Response } from 'express';
 import type { Logger } from 'pino';
-import { channelReceives, eventDataJson, type EventBus } from './bus.js';
+import { channelReceives, eventDataJson, type EventBus, type StreamEvent } from './bus.js';
 import * as E from './errors.js';
 import { ClientRegistry, newClientId, type QueuedDelivery, type StreamingClient } from './registry.js';
 
@@ -21,6 +21,10 @@ export interface CometdServerOptions {
   busFor(orgId: string): EventBus | undefined;
   /** false => the subscribe fails with Salesforce's "channel doesn't exist" error. */
   channelAllowed(orgId: string, channel: string): boolean;
+  /** The error a subscribe the user may not make answers (a missing permission), or undefined. */
+  subscribeRefusal?(orgId: string, userId: string, channel: string): string | undefined;
+  /** false => the event is withheld from this user at delivery (a missing permission). */
+  mayReceive?(orgId: string, userId: string, channel: string, event: StreamEvent): boolean;
   now(): number;
   /** How long a /meta/connect is held, and advice.timeout. Default 110000 (Salesforce). */
   connectTimeoutMs?: number;
@@ -127,8 +131,14 @@ export function createCometdServer(opts: CometdServerOptions): CometdServer {
     res.end(`[${parts.join(',')}]`);
   }
 
+  /** Whether the client's user may be sent this event now (permissions are checked at delivery). */
+  const receives = (client: StreamingClient, d: QueuedDelivery): boolean =>
+    opts.mayReceive?.(client.orgId, client.userId, d.channel, d.event) ?? true;
+
   /** Takes what the next reply carries: at most `maxEvents`, and no more than the org's allocation has left. */
   function drain(client: StreamingClient): string[] {
+    // Withheld events are dropped, not delayed, and not counted against the allocation.
+    if (opts.mayReceive && client.queue.length > 0) client.queue = client.queue.filter((d) => receives(client, d));
     const n = Math.min(client.queue.length, maxEvents, deliverable(client.orgId));
     if (n <= 0) return [];
     const taken = n === client.queue.length ? client.queue : client.queue.slice(0, n);
@@ -181,7 +191,7 @@ export function createCometdServer(opts: CometdServerOptions): CometdServer {
     client.unlisten = bus.subscribe((event) => {
       let added = false;
       for (const ch of client.subscriptions) {
-        if (channelReceives(ch, event.channel)) {
+        if (channelReceives(ch, event.channel) && receives(client, { channel: ch, event })) {
           client.queue.push({ channel: ch, event });
           added = true;
         }
@@ -290,6 +300,8 @@ export function createCometdServer(opts: CometdServerOptions): CometdServer {
     if (!sub.startsWith('/')) return fail(E.CHANNEL_LEADING_SLASH);
     const bus = opts.busFor(client.orgId);
     if (!bus || sub.startsWith('/meta/') || !opts.channelAllowed(client.orgId, sub)) return fail(E.channelNotFound(sub));
+    const refusal = opts.subscribeRefusal?.(client.orgId, client.userId, sub);
+    if (refusal) return fail(refusal);
 
     // Without a replay map Salesforce starts at the tip; with one, the map must name the channel.
     let after: number | null = null;
