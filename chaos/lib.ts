@@ -11,6 +11,7 @@ import type { AddressInfo } from 'node:net';
 import { Webhook } from 'standardwebhooks';
 import { loadConfig } from '../src/config/load.js';
 import { testLogger } from '../src/core/log.js';
+import type { RetryPolicy } from '../src/core/retry.js';
 import type { RunningEmulator } from '../src/emulator/server.js';
 import { createKafka, topicSpecs, topics } from '../src/kafka/index.js';
 import { fromKafkaMessage } from '../src/publish/message.js';
@@ -51,6 +52,8 @@ export interface Scenario {
   name: string;
   /** Part of the quick subset (CHAOS_QUICK=1 and npm test). */
   quick: boolean;
+  /** Bound on one run (default: the runner's). */
+  timeoutMs?: number;
   run(ctx: Ctx): Promise<ScenarioResult>;
 }
 
@@ -104,9 +107,9 @@ export async function adminCall<T = unknown>(ctx: Ctx, method: string, path: str
 
 export type { OrgCredentials };
 
-export function createOrg(ctx: Ctx): Promise<OrgCredentials> {
+export function createOrg(ctx: Ctx, options: Record<string, unknown> = {}): Promise<OrgCredentials> {
   // Long runs deliver more than an edition's default event allocation; scenarios about that limit set their own.
-  return adminCall<OrgCredentials>(ctx, 'POST', '/__emulator/orgs', { apiDailyLimit: 10_000_000, eventDeliveryDailyLimit: 100_000_000 });
+  return adminCall<OrgCredentials>(ctx, 'POST', '/__emulator/orgs', { apiDailyLimit: 10_000_000, eventDeliveryDailyLimit: 100_000_000, ...options });
 }
 
 /** A fresh refresh token through the web-server flow, as a person re-approving the app would get one. */
@@ -143,6 +146,11 @@ export interface InstanceOpts {
   /** Delivery retry delays in ms. */
   retrySchedule?: number[];
   brokers?: string[];
+  /** Default 1 s. */
+  pollIntervalS?: number;
+  tokenRefreshIntervalS?: number;
+  /** When the service tries streaming again after the org refused it for a spent allocation. */
+  streamingLimitRetry?: RetryPolicy;
 }
 
 export async function inProcessInstance(ctx: Ctx, o: InstanceOpts): Promise<Instance> {
@@ -155,11 +163,12 @@ export async function inProcessInstance(ctx: Ctx, o: InstanceOpts): Promise<Inst
       secretKey: SECRET_KEY,
       allowPrivateNetworks: true,
       ...(o.retrySchedule ? { retrySchedule: o.retrySchedule } : {}),
-      pollIntervalS: 1,
+      pollIntervalS: o.pollIntervalS ?? 1,
+      ...(o.tokenRefreshIntervalS ? { tokenRefreshIntervalS: o.tokenRefreshIntervalS } : {}),
       logLevel: 'silent',
     },
   });
-  const service = await startService({ config, logger: testLogger(), ...(o.instanceId ? { instanceId: o.instanceId } : {}) });
+  const service = await startService({ config, logger: testLogger(), ...(o.instanceId ? { instanceId: o.instanceId } : {}), ...(o.streamingLimitRetry ? { streamingLimitRetry: o.streamingLimitRetry } : {}) });
   await service.loaded;
   return { url: service.url, api: httpApi(() => service.url), stop: () => service.stop(), service };
 }
@@ -360,8 +369,8 @@ export async function streamingLive(ctx: Ctx, orgId: string): Promise<void> {
 }
 
 /** The usual set-up: an org, a receiver subscribed to its changes through `api`, a reader of the events topic. */
-export async function steadyOrg(ctx: Ctx, brokers: string[], prefix: string, api: Api, objects = ['Lead']) {
-  const org = await createOrg(ctx);
+export async function steadyOrg(ctx: Ctx, brokers: string[], prefix: string, api: Api, objects = ['Lead'], orgOptions: Record<string, unknown> = {}) {
+  const org = await createOrg(ctx, orgOptions);
   const receiver = await startReceiver();
   const reader = await readEvents(brokers, prefix);
   const conn = await connectOrg(api, org, receiver, objects);
