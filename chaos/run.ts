@@ -2,7 +2,7 @@
  * `npm run chaos`: the reliability suite. Runs each scenario (bounded in time, stopping all it started),
  * prints one line per scenario, then one JSON summary line last:
  *   {"scenarios": {name: {changes, published, delivered, lost, duplicates, duplicatesWithSameId, ms, ok, ...}}, "ok"}
- * (`superseded`, fault-expire-replay only: changes reported through a later state of their record, not lost.)
+ * (`superseded`: changes reported through a later state of their record, not lost; see chaos/ledger.ts.)
  * CHAOS_ONLY=a,b runs those scenarios; CHAOS_QUICK=1 runs the quick subset with shorter activity.
  * KAFKA_BROKERS=host:port uses that broker (the `broker` scenario always starts its own).
  */
@@ -28,7 +28,7 @@ const emulator = await startEmulator({ logger: testLogger(), connectTimeoutMs: 2
 const ctx: Ctx = { brokers, emulator, quick, log: (m) => process.stderr.write(`[chaos] ${m}\n`) };
 let results: Record<string, ScenarioResult> = {};
 try {
-  results = await runScenarios(ctx, chosen, (name, r) => process.stdout.write(`${name}: ${r.ok ? 'ok' : 'FAIL'} changes=${r.changes} published=${r.published} delivered=${r.delivered} lost=${r.lost}${r.superseded !== undefined ? ` superseded=${String(r.superseded)}` : ''} duplicates=${r.duplicates} sameId=${r.duplicatesWithSameId} ${r.ms} ms${r.error ? ` error=${String(r.error)}` : ''}\n`));
+  results = await runScenarios(ctx, chosen, (name, r) => process.stdout.write(`${name}: ${r.ok ? 'ok' : 'FAIL'} changes=${r.changes} published=${r.published} delivered=${r.delivered} lost=${r.lost}${r.superseded !== undefined ? ` superseded=${String(r.superseded)}` : ''} duplicates=${r.duplicates} (same id ${String(r.duplicatesSameId ?? '?')}, other id ${String(r.duplicatesOtherId ?? '?')}${r.duplicatesUnderAnotherIdAllowed ? ', allowed' : ''}) sameId=${r.duplicatesWithSameId} ${r.ms} ms${r.error ? ` error=${String(r.error)}` : ''}\n`));
 } finally {
   await emulator.close();
   await kafka?.stop();

@@ -13,7 +13,7 @@ export async function runScenarios(ctx: Ctx, scenarios: Scenario[], onResult: (n
     try {
       r = await Promise.race([
         s.run(ctx),
-        new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`over ${SCENARIO_TIMEOUT_MS} ms`)), SCENARIO_TIMEOUT_MS))),
+        new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`over ${s.timeoutMs ?? SCENARIO_TIMEOUT_MS} ms`)), s.timeoutMs ?? SCENARIO_TIMEOUT_MS))),
       ]);
     } catch (err) {
       r = { changes: 0, published: 0, delivered: 0, lost: 0, duplicates: 0, duplicatesWithSameId: true, ok: false, error: (err as Error).message.slice(0, 500) };

@@ -4,6 +4,7 @@ import { emulatorFaults } from './emulator-faults.js';
 import { fuzz } from './fuzz.js';
 import { kill9 } from './kill9.js';
 import { rebalance } from './rebalance.js';
+import { strictDay } from './strict-day.js';
 import { webhookDay } from './webhook-day.js';
 
-export const SCENARIOS: Scenario[] = [kill9, broker, rebalance, ...emulatorFaults, webhookDay, fuzz];
+export const SCENARIOS: Scenario[] = [kill9, broker, rebalance, ...emulatorFaults, webhookDay, fuzz, strictDay];

@@ -28,14 +28,18 @@ export const webhookDay: Scenario = {
         for (const id of o.subscriptionIds) n += (await svc.api<{ delivery?: { dlqCount?: number } }>('GET', `/v1/subscriptions/${id}`)).body.delivery?.dlqCount ?? 0;
         return n;
       };
-      // Counters are written coalesced (about once a second): wait until the DLQ size stops moving.
+      // Counters are written coalesced (about once a second), and under load the last events reach the DLQ
+      // late: wait until its size has not moved for 3 s.
       let last = -1;
+      let since = Date.now();
       await waitFor(async () => {
         const n = await dlqCount();
-        const stable = n === last && n > 0;
-        last = n;
-        return stable;
-      }, 20_000);
+        if (n !== last) {
+          last = n;
+          since = Date.now();
+        }
+        return n > 0 && Date.now() - since >= 3_000;
+      }, 30_000);
       const deliveredBefore = new Set(o.receiver.deliveries.map((d) => d.webhookId)).size;
       let redelivered = 0;
       for (const id of o.subscriptionIds) {

@@ -15,6 +15,8 @@ const SUBSCRIPTIONS = [
   { trigger: 'campaign_opportunity.added' },
 ] as const;
 
+const DEMO_ORG = { rotateRefreshTokens: true };
+
 const ACTIVITY = { perSecond: 2, objects: ['Lead', 'Account', 'Opportunity', 'CampaignMember'] };
 
 function line(d: ReceivedDelivery): string {
@@ -48,7 +50,9 @@ export async function runDemoCommand(argv: string[]): Promise<void> {
     stops.push(() => broker.stop());
     const emulator = await startEmulator({ port: 0, logger: quiet });
     stops.push(() => emulator.close());
-    const org = (await (await fetch(`${emulator.url}/__emulator/orgs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' })).json()) as Record<string, string>;
+    // The strict path is the everyday one: each refresh answers a new refresh token and retires the used one
+    // (stamps are whole seconds on every emulated org).
+    const org = (await (await fetch(`${emulator.url}/__emulator/orgs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(DEMO_ORG) })).json()) as Record<string, string>;
 
     const apiToken = randomBytes(18).toString('base64url');
     const config = loadConfig({
@@ -87,7 +91,7 @@ export async function runDemoCommand(argv: string[]): Promise<void> {
     printReady({ url: service.url, brokers: broker.brokers, emulator: emulator.url, receiver: receiver.url });
     out('');
     out(`  kafka     ${broker.brokers} (${broker.kind}); events on ${config.kafka.topicPrefix}.events`);
-    out(`  emulator  ${emulator.url}  org ${org.orgId}, ${ACTIVITY.perSecond} changes/s on ${ACTIVITY.objects.join(', ')}`);
+    out(`  emulator  ${emulator.url}  org ${org.orgId}, ${ACTIVITY.perSecond} changes/s on ${ACTIVITY.objects.join(', ')}; refresh tokens rotated on each use`);
     out(`  service   ${service.url}  (Authorization: Bearer ${apiToken})`);
     out(`  receiver  ${receiver.url}/hooks  verifies Standard Webhooks signatures`);
     out(`  following ${SUBSCRIPTIONS.map((s) => s.trigger + ('object' in s ? ` ${s.object}` : '')).join(', ')}`);

@@ -290,6 +290,7 @@ export function adminRouter({ em, cometd, activity }: AdminDeps): Router {
       eventDeliveryDailyLimit: org.deliveries.limit,
       retainedEvents: org.bus.retained(),
       eventsPublished: org.eventsPublished,
+      rotateRefreshTokens: org.oauth.rotateRefreshTokens,
       tokenRefreshes: org.tokenStats.refreshes,
       rotatedTokenReuses: org.tokenStats.rotatedReuses,
       records: org.store.size(),

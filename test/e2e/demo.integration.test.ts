@@ -146,6 +146,13 @@ describe('npm start (the demo), as a newcomer runs it', () => {
       const bad = lines.filter((l) => /^\d\d:\d\d:\d\d {2}✗/.test(l));
       expect(bad, 'no delivery with a bad signature or an unreadable body').toEqual([]);
 
+      // The everyday path is the strict one: the demo org rotates refresh tokens, and the service never
+      // used one it had already used.
+      const ready = JSON.parse(lines.find((l) => l.startsWith('{') && l.includes('"event":"ready"'))!) as { emulator: string };
+      const [demoOrg] = (await (await fetch(`${ready.emulator}/__emulator/orgs`)).json()) as { orgId: string }[];
+      const stats = (await (await fetch(`${ready.emulator}/__emulator/orgs/${demoOrg!.orgId}/stats`)).json()) as { rotateRefreshTokens: boolean; rotatedTokenReuses: number };
+      expect(stats).toMatchObject({ rotateRefreshTokens: true, rotatedTokenReuses: 0 });
+
       const jvms = [...started].filter(([, name]) => name === 'java');
       if (lines.some((l) => /^ {2}kafka .*\(local\)/.test(l))) {
         expect(jvms.length, `the demo's broker JVM is among its descendants: ${JSON.stringify([...started])}`).toBe(1);
