@@ -264,6 +264,10 @@ class Subscriber implements CdcSubscriber {
   #useToken(token: string): void {
     if (token === this.#token && this.#stream) return;
     this.#token = token;
+    // A live stream keeps its session: a token refreshed elsewhere (the refresh schedule, a REST call) does not
+    // end the CometD client, and rebuilding it would reconnect and replay for nothing, for every org at every
+    // scheduled refresh. Once the server refuses the old token, #reauth drops the client and builds it with this one.
+    if (this.#stream) return;
     if (!this.#running() || this.#sm.state === 'paused') return;
     this.#to('reconnecting', { reason: 'token refreshed' });
     this.#clearTimer();
