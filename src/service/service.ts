@@ -228,7 +228,7 @@ export async function startService({ config, logger, instanceId, modeRefreshMs, 
   };
 
   let url = '';
-  const sessionDeps = { box, connections, publicUrl: () => config.publicUrl ?? url, allowPrivateNetworks: config.allowPrivateNetworks, logger };
+  const sessionDeps = { box, store, connections, publicUrl: () => config.publicUrl ?? url, allowPrivateNetworks: config.allowPrivateNetworks, logger };
   const app = createHttpApp({
     apiToken: config.apiToken,
     bodyLimit: config.http.bodyLimit,
