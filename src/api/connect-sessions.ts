@@ -54,6 +54,8 @@ export interface ConnectSessionDeps {
   /** The service's own OAuth app, when the operator configured one. */
   defaultApp?: { clientId: string; clientSecret: string };
   logger: Logger;
+  /** False while the state is still loading from Kafka: the callback cannot tell a session from none yet. */
+  loaded?: () => boolean;
   now?: () => number;
 }
 
@@ -159,6 +161,9 @@ export function oauthCallbackRouter(deps: ConnectSessionDeps): Router {
   const now = () => deps.now?.() ?? Date.now();
   r.get('/oauth/callback', async (req, res) => {
     const q = parseQuery(req, CallbackQuerySchema);
+    if (deps.loaded && !deps.loaded()) {
+      throw new ForcehookError('KAFKA_UNAVAILABLE', 'state is still loading from Kafka; reload this page shortly', { status: 503, retriable: true });
+    }
     let sessionId: string;
     try {
       sessionId = StateSchema.parse(JSON.parse(deps.box.open(q.state))).s;

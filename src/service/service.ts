@@ -229,7 +229,7 @@ export async function startService({ config, logger, instanceId, modeRefreshMs, 
   };
 
   let url = '';
-  const sessionDeps = { box, store, connections, publicUrl: () => config.publicUrl ?? url, allowPrivateNetworks: config.allowPrivateNetworks, logger };
+  const sessionDeps = { box, store, connections, loaded: () => loaded, publicUrl: () => config.publicUrl ?? url, allowPrivateNetworks: config.allowPrivateNetworks, logger };
   const app = createHttpApp({
     apiToken: config.apiToken,
     apiKeys: { loaded: () => loaded, get: (id) => store.apiKey(id) },
