@@ -45,6 +45,10 @@ export class ServiceStore {
         if (!this.#firstClaim.has(value.claim.sessionId)) this.#firstClaim.set(value.claim.sessionId, value.claim.claimId);
       } else if (value === undefined && key.startsWith('connect-session:')) {
         this.#firstClaim.delete(key.slice('connect-session:'.length));
+      } else if (value === undefined && key.startsWith('connect-session-claim:')) {
+        // Claims are removed only once their session is gone (see deleteConnectSession).
+        const [, sessionId, claimId] = key.split(':');
+        if (sessionId && this.#firstClaim.get(sessionId) === claimId) this.#firstClaim.delete(sessionId);
       }
     });
   }
@@ -162,7 +166,13 @@ export class ServiceStore {
   async claimConnectSession(sessionId: string): Promise<boolean> {
     const claimId = randomUUID();
     const claim = { sessionId, claimId, claimedAt: new Date().toISOString(), ...(this.#instanceId ? { instanceId: this.#instanceId } : {}) };
-    await this.#state.put(stateKey.connectSessionClaim(sessionId, claimId), { kind: 'connectSessionClaim', claim });
+    const key = stateKey.connectSessionClaim(sessionId, claimId);
+    await this.#state.put(key, { kind: 'connectSessionClaim', claim });
+    if (!this.connectSession(sessionId)) {
+      // No such session (removed, or a forged id): leave nothing behind.
+      await this.#state.delete(key);
+      return false;
+    }
     return this.#firstClaim.get(sessionId) === claimId && this.connectSession(sessionId)?.status === 'pending';
   }
 
