@@ -201,7 +201,7 @@ export function oauthCallbackRouter(deps: ConnectSessionDeps): Router {
     };
 
     if (q.error || !q.code) {
-      const error = q.error ?? 'missing_code';
+      const error = (q.error ?? 'missing_code').slice(0, 100);
       deps.logger.warn({ error, description: q.error_description, connectSessionId: session.id }, 'OAuth authorization was not granted');
       await fail(error, q.error_description ?? 'Salesforce sent no authorization code');
       return;
