@@ -1,17 +1,21 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { Router } from 'express';
-import { LRUCache } from 'lru-cache';
 import { z } from 'zod';
-import { ValidationError } from '../core/errors.js';
+import { ForcehookError, NotFoundError, ValidationError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import type { SecretBox } from '../core/secrets.js';
 import { parseBody, parseQuery } from '../http/validate.js';
 import { assertAllowedUrl } from '../net/egress.js';
 import type { ConnectionService } from '../source/connections.js';
-import { exchangeCode } from '../source/oauth.js';
+import { ReauthRequiredError, exchangeCode } from '../source/oauth.js';
+import type { ConnectSessionRecord, ConnectionRecord } from '../state/records.js';
+import type { ServiceStore } from '../state/store.js';
+import { reauthorizeConnection } from './reauthorize.js';
 
 const LOGIN_HOSTS = { production: 'https://login.salesforce.com', sandbox: 'https://test.salesforce.com' } as const;
 const SESSION_TTL_MS = 10 * 60_000;
+/** Sessions are kept this long past their expiry (for GET), then removed with their claims. */
+const SESSION_KEEP_MS = 24 * 3600_000;
 /** What forcehook needs: the REST/Streaming APIs and a refresh token to keep following the org. */
 const SCOPES = 'api refresh_token';
 
@@ -21,18 +25,17 @@ export const CreateConnectSessionSchema = z
     loginUrl: z.url({ protocol: /^https?$/ }).optional().describe('My Domain login URL; wins over environment'),
     oauthApp: z.object({ clientId: z.string().min(1).max(512), clientSecret: z.string().min(1).max(512) }).strict().optional(),
     returnUrl: z.url({ protocol: /^https?$/ }).optional(),
+    connectionId: z
+      .string()
+      .min(1)
+      .max(200)
+      .optional()
+      .describe("re-authorize this connection (its login URL and OAuth app unless given); a callback for another org fails with org_mismatch"),
   })
   .strict();
 
-/** Everything the callback needs, sealed (AES-GCM) into `state`: tamper-proof and secret. */
-const StateSchema = z.object({
-  loginUrl: z.string(),
-  clientId: z.string(),
-  clientSecret: z.string(),
-  returnUrl: z.string().optional(),
-  expiresAt: z.number(),
-  nonce: z.string(),
-});
+/** The `state` parameter: the session id, sealed so that nobody can forge or alter it. */
+const StateSchema = z.object({ s: z.string().min(1) });
 
 const CallbackQuerySchema = z.object({
   state: z.string().min(1),
@@ -43,6 +46,7 @@ const CallbackQuerySchema = z.object({
 
 export interface ConnectSessionDeps {
   box: SecretBox;
+  store: ServiceStore;
   connections: ConnectionService;
   /** Base of the OAuth callback URL; known only once the server listens when not configured. */
   publicUrl: () => string;
@@ -50,6 +54,8 @@ export interface ConnectSessionDeps {
   /** The service's own OAuth app, when the operator configured one. */
   defaultApp?: { clientId: string; clientSecret: string };
   logger: Logger;
+  /** False while the state is still loading from Kafka: the callback cannot tell a session from none yet. */
+  loaded?: () => boolean;
   now?: () => number;
 }
 
@@ -57,71 +63,168 @@ function callbackUrl(publicUrl: string): string {
   return new URL('/oauth/callback', publicUrl).toString();
 }
 
-/** POST /v1/connect-sessions: starts the OAuth 2.0 web-server flow. */
+/** RFC 7636: a verifier of 43 characters from 32 random bytes; its S256 challenge. */
+function pkcePair(): { verifier: string; challenge: string } {
+  const verifier = randomBytes(32).toString('base64url');
+  return { verifier, challenge: createHash('sha256').update(verifier).digest('base64url') };
+}
+
+export function connectSessionView(s: ConnectSessionRecord, now: number) {
+  const status = s.status === 'pending' && Date.parse(s.expiresAt) <= now ? 'expired' : s.status;
+  return {
+    id: s.id,
+    status,
+    ...(s.connectionId ? { connectionId: s.connectionId } : {}),
+    ...(s.orgId ? { orgId: s.orgId } : {}),
+    ...(s.error ? { error: s.error } : {}),
+    ...(s.errorDescription ? { errorDescription: s.errorDescription } : {}),
+    expiresAt: s.expiresAt,
+    createdAt: s.createdAt,
+    updatedAt: s.updatedAt,
+  };
+}
+
+/** POST /v1/connect-sessions: starts the OAuth 2.0 web-server flow (always with PKCE); GET follows it. */
 export function connectSessionsRouter(deps: ConnectSessionDeps): Router {
   const r = Router();
+  const now = () => deps.now?.() ?? Date.now();
+  let sweptAt = 0;
   r.post('/connect-sessions', async (req, res) => {
     const body = parseBody(req, CreateConnectSessionSchema);
-    const app = body.oauthApp ?? deps.defaultApp;
+    let target: ConnectionRecord | undefined;
+    if (body.connectionId) {
+      target = deps.store.connection(body.connectionId);
+      if (!target) throw new NotFoundError(`connection ${body.connectionId} not found`);
+    }
+    const app = body.oauthApp ?? deps.defaultApp ?? (target ? { clientId: target.clientId, clientSecret: deps.box.open(target.clientSecret) } : undefined);
     if (!app) throw new ValidationError('body.oauthApp: required (no default OAuth app is configured)');
-    const loginUrl = body.loginUrl ?? LOGIN_HOSTS[body.environment ?? 'production'];
+    const loginUrl = body.loginUrl ?? (body.environment ? LOGIN_HOSTS[body.environment] : (target?.loginUrl ?? LOGIN_HOSTS.production));
     await assertAllowedUrl(loginUrl, { allowPrivate: deps.allowPrivateNetworks, field: 'body.loginUrl' });
-    const expiresAt = (deps.now?.() ?? Date.now()) + SESSION_TTL_MS;
-    const state = deps.box.seal(
-      JSON.stringify({ loginUrl: new URL(loginUrl).origin, ...app, returnUrl: body.returnUrl, expiresAt, nonce: randomBytes(12).toString('base64url') }),
-    );
+    const t = now();
+    const at = new Date(t).toISOString();
+    const pkce = pkcePair();
+    const session: ConnectSessionRecord = {
+      id: randomUUID(),
+      status: 'pending',
+      loginUrl: new URL(loginUrl).origin,
+      clientId: app.clientId,
+      clientSecret: deps.box.seal(app.clientSecret),
+      codeVerifier: deps.box.seal(pkce.verifier),
+      redirectUri: callbackUrl(deps.publicUrl()),
+      ...(body.returnUrl ? { returnUrl: body.returnUrl } : {}),
+      ...(target ? { connectionId: target.id } : {}),
+      expiresAt: new Date(t + SESSION_TTL_MS).toISOString(),
+      createdAt: at,
+      updatedAt: at,
+    };
+    // Durable (and readable by every instance) before anyone can be sent to Salesforce.
+    await deps.store.putConnectSession(session);
     const authorize = new URL('/services/oauth2/authorize', loginUrl);
     authorize.search = new URLSearchParams({
       response_type: 'code',
       client_id: app.clientId,
-      redirect_uri: callbackUrl(deps.publicUrl()),
+      redirect_uri: session.redirectUri,
       scope: SCOPES,
-      state,
+      state: deps.box.seal(JSON.stringify({ s: session.id })),
+      code_challenge: pkce.challenge,
+      code_challenge_method: 'S256',
     }).toString();
-    res.status(201).json({ authorizeUrl: authorize.toString(), expiresAt: new Date(expiresAt).toISOString() });
+    res.status(201).json({ id: session.id, authorizeUrl: authorize.toString(), expiresAt: session.expiresAt });
+    if (t - sweptAt > 60_000) {
+      sweptAt = t;
+      void sweep(deps.store, t).catch((err: unknown) => deps.logger.warn({ err }, 'could not remove old connect sessions'));
+    }
+  });
+  r.get('/connect-sessions/:id', (req, res) => {
+    const s = deps.store.connectSession(req.params.id);
+    if (!s) throw new NotFoundError(`connect session ${req.params.id} not found`);
+    res.json(connectSessionView(s, now()));
   });
   return r;
+}
+
+/** Any instance may sweep: deleting twice is harmless, and a late claim on a removed session loses. */
+async function sweep(store: ServiceStore, now: number): Promise<void> {
+  for (const s of store.connectSessions()) if (Date.parse(s.expiresAt) + SESSION_KEEP_MS < now) await store.deleteConnectSession(s.id);
+}
+
+/** A failed flow's short code for the session and the return URL. */
+function failureCode(err: unknown): string {
+  if (err instanceof ForcehookError && (err.details as { reason?: unknown } | undefined)?.reason === 'org_mismatch') return 'org_mismatch';
+  if (err instanceof ReauthRequiredError) return 'invalid_grant';
+  return 'connect_failed';
 }
 
 /** GET /oauth/callback: Salesforce redirects the user's browser here. */
 export function oauthCallbackRouter(deps: ConnectSessionDeps): Router {
   const r = Router();
-  // A state is good for one exchange: a replayed callback must not create a second connection.
-  const used = new LRUCache<string, true>({ max: 10_000, ttl: SESSION_TTL_MS });
+  const now = () => deps.now?.() ?? Date.now();
   r.get('/oauth/callback', async (req, res) => {
     const q = parseQuery(req, CallbackQuerySchema);
-    let state: z.infer<typeof StateSchema>;
+    if (deps.loaded && !deps.loaded()) {
+      throw new ForcehookError('KAFKA_UNAVAILABLE', 'state is still loading from Kafka; reload this page shortly', { status: 503, retriable: true });
+    }
+    let sessionId: string;
     try {
-      state = StateSchema.parse(JSON.parse(deps.box.open(q.state)));
+      sessionId = StateSchema.parse(JSON.parse(deps.box.open(q.state))).s;
     } catch {
       throw new ValidationError('query.state: invalid or tampered');
     }
-    if (state.expiresAt < (deps.now?.() ?? Date.now())) throw new ValidationError('query.state: the connect session expired; start a new one');
-    if (used.has(state.nonce)) throw new ValidationError('query.state: this connect session was already used');
-    used.set(state.nonce, true);
-    const back = (params: Record<string, string>) => {
-      if (!state.returnUrl) return false;
-      const u = new URL(state.returnUrl);
-      for (const [k, v] of Object.entries(params)) u.searchParams.set(k, v);
+    const refuse = (s: ConnectSessionRecord | undefined): void => {
+      if (!s) throw new ValidationError('query.state: unknown connect session (removed, or never created here)');
+      if (s.status !== 'pending') throw new ValidationError(`query.state: this connect session was already used (${s.status})`);
+      if (Date.parse(s.expiresAt) <= now()) throw new ValidationError('query.state: the connect session expired; start a new one');
+    };
+    const known = deps.store.connectSession(sessionId);
+    // Refused without a claim when this instance already knows; an unknown session is claimed
+    // anyway: reading the claim back brings this instance up to date with the session's creation.
+    if (known) refuse(known);
+    const won = await deps.store.claimConnectSession(sessionId);
+    const session = deps.store.connectSession(sessionId);
+    refuse(session);
+    if (!won || !session) throw new ValidationError('query.state: this connect session was already used (another request is redeeming it)');
+
+    const finish = async (patch: Partial<ConnectSessionRecord> & Pick<ConnectSessionRecord, 'status'>): Promise<void> => {
+      await deps.store.putConnectSession({ ...session, ...patch, updatedAt: new Date(now()).toISOString() });
+    };
+    const back = (params: Record<string, string>): boolean => {
+      if (!session.returnUrl) return false;
+      const u = new URL(session.returnUrl);
+      for (const [k, v] of Object.entries({ ...params, connectSessionId: session.id })) u.searchParams.set(k, v);
       res.redirect(303, u.toString());
       return true;
     };
+    const fail = async (error: string, description: string, err?: unknown): Promise<void> => {
+      await finish({ status: 'failed', error, errorDescription: description.slice(0, 500) });
+      if (back({ error, error_description: description.slice(0, 500) })) return;
+      throw err ?? new ValidationError(`authorization failed: ${error} (${description})`);
+    };
+
     if (q.error || !q.code) {
-      const error = q.error ?? 'missing_code';
-      deps.logger.warn({ error, description: q.error_description }, 'OAuth authorization was not granted');
-      if (!back({ error, ...(q.error_description ? { error_description: q.error_description } : {}) })) {
-        throw new ValidationError(`authorization failed: ${error}${q.error_description ? ` (${q.error_description})` : ''}`);
-      }
+      const error = (q.error ?? 'missing_code').slice(0, 100);
+      deps.logger.warn({ error, description: q.error_description, connectSessionId: session.id }, 'OAuth authorization was not granted');
+      await fail(error, q.error_description ?? 'Salesforce sent no authorization code');
       return;
     }
-    const oauth = { loginUrl: state.loginUrl, clientId: state.clientId, clientSecret: state.clientSecret };
-    const token = await exchangeCode(oauth, q.code, callbackUrl(deps.publicUrl()));
-    if (!token.refresh_token) {
-      throw new ValidationError('the OAuth app did not issue a refresh token: add the "refresh_token" scope to it');
+    const oauth = { loginUrl: session.loginUrl, clientId: session.clientId, clientSecret: deps.box.open(session.clientSecret) };
+    let record: ConnectionRecord;
+    try {
+      const token = await exchangeCode(oauth, q.code, session.redirectUri, undefined, { codeVerifier: deps.box.open(session.codeVerifier) });
+      const refreshToken = token.refresh_token;
+      if (!refreshToken) {
+        throw new ValidationError('the OAuth app did not issue a refresh token: add the "refresh_token" scope to it', { reason: 'no_refresh_token' });
+      }
+      record = session.connectionId
+        ? await reauthorizeConnection(deps, session.connectionId, oauth, { ...token, refresh_token: refreshToken })
+        : await deps.connections.connect({ ...oauth, refreshToken, token });
+    } catch (err) {
+      deps.logger.warn({ err, connectSessionId: session.id }, 'connect session failed');
+      await fail(failureCode(err), err instanceof Error ? err.message : String(err), err);
+      return;
     }
-    const record = await deps.connections.connect({ ...oauth, refreshToken: token.refresh_token, token });
+    await finish({ status: 'completed', connectionId: record.id, orgId: record.orgId });
     if (!back({ connectionId: record.id, orgId: record.orgId, status: 'connected' })) {
-      res.status(201).json({ id: record.id, orgId: record.orgId, instanceUrl: record.instanceUrl, status: record.status });
+      res.status(201).json({ id: record.id, orgId: record.orgId, instanceUrl: record.instanceUrl, status: record.status, connectSessionId: session.id });
     }
   });
   return r;

@@ -30,6 +30,11 @@ describe('loadConfig', () => {
     expect(c.pollIntervalS).toBe(30);
   });
 
+  it('FORCEHOOK_METRICS_TOKEN: unset by default (metrics open), read from the environment', () => {
+    expect(loadConfig({ dir, env: good }).metricsToken).toBeUndefined();
+    expect(loadConfig({ dir, env: { ...good, FORCEHOOK_METRICS_TOKEN: 'scrape-me' } }).metricsToken).toBe('scrape-me');
+  });
+
   it('runs both roles unless told otherwise', () => {
     expect(loadConfig({ dir, env: good }).roles).toEqual(['source', 'delivery']);
     expect(loadConfig({ dir, env: { ...good, FORCEHOOK_ROLES: 'delivery' } }).roles).toEqual(['delivery']);

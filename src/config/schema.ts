@@ -57,6 +57,8 @@ export const ConfigSchema = z
       })
       .strict(),
     apiToken: z.string().min(16, 'required, at least 16 characters'),
+    /** When set, `GET /metrics` needs `Authorization: Bearer <it>` (otherwise it is open, like /healthz). */
+    metricsToken: z.string().min(1).optional(),
     secretKey: base64Key,
     /** Older secret keys, decrypt-only, while stored secrets still carry them (key rotation). */
     secretKeyPrevious: z
@@ -100,6 +102,7 @@ export const ENV: Readonly<Record<string, readonly string[]>> = {
   FORCEHOOK_HTTP_PORT: ['http', 'port'],
   FORCEHOOK_HTTP_HOST: ['http', 'host'],
   FORCEHOOK_API_TOKEN: ['apiToken'],
+  FORCEHOOK_METRICS_TOKEN: ['metricsToken'],
   FORCEHOOK_SECRET_KEY: ['secretKey'],
   FORCEHOOK_SECRET_KEY_PREVIOUS: ['secretKeyPrevious'],
   FORCEHOOK_TOPIC_PREFIX: ['kafka', 'topicPrefix'],

@@ -12,6 +12,8 @@ export type ErrorCode =
   | 'VALIDATION'
   | 'NOT_FOUND'
   | 'UNAUTHORIZED'
+  /** Authenticated, but the key's scopes do not allow this request. */
+  | 'FORBIDDEN'
   | 'PAYLOAD_TOO_LARGE'
   | 'CONFLICT'
   | 'FORBIDDEN_DESTINATION'
@@ -77,6 +79,12 @@ export class NotFoundError extends ForcehookError {
 export class UnauthorizedError extends ForcehookError {
   constructor(message = 'missing or invalid bearer token') {
     super('UNAUTHORIZED', message, { status: 401 });
+  }
+}
+
+export class ForbiddenError extends ForcehookError {
+  constructor(message: string) {
+    super('FORBIDDEN', message, { status: 403 });
   }
 }
 

@@ -52,6 +52,7 @@ const schemas = {
       apiDailyLimit: z.number().int().positive().optional(),
       customObjects: z.array(customObjectDef).optional(),
       rotateRefreshTokens: z.boolean().optional(),
+      requirePkce: z.boolean().optional(),
       sessionTimeoutMs: z.number().int().positive().optional(),
       refreshTokenIdleMs: z.number().int().positive().optional(),
       edition: z.enum(['developer', 'enterprise', 'unlimited']).optional(),

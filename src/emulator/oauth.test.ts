@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import jsforce from 'jsforce';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningEmulator } from './server.js';
@@ -156,5 +157,62 @@ describe('OAuth 2.0', () => {
     const err = await expectSfError(new jsforce.OAuth2({ loginUrl: o.loginUrl, clientId: o.clientId, clientSecret: o.clientSecret }).refreshToken(o.refreshToken));
     expect(err.name).toBe('invalid_grant');
     expect(err.message).toBe('expired access/refresh token');
+  });
+});
+
+describe('PKCE (org option requirePkce)', () => {
+  const redirectUri = 'https://app.example.com/oauth/callback';
+  const verifier = 'a'.repeat(20) + 'B'.repeat(23);
+  const challenge = createHash('sha256').update(verifier).digest('base64url');
+
+  function authorizeUrl(o: OrgCredentials, extra: Record<string, string> = {}): string {
+    const q = new URLSearchParams({ response_type: 'code', client_id: o.clientId, redirect_uri: redirectUri, state: 's1', ...extra });
+    return `${o.loginUrl}/services/oauth2/authorize?${q}`;
+  }
+
+  /** The user approves; the code from the redirect. */
+  async function codeFor(o: OrgCredentials, extra: Record<string, string>): Promise<string> {
+    const form = new URLSearchParams({ response_type: 'code', client_id: o.clientId, redirect_uri: redirectUri, state: 's1', ...extra, username: o.username, password: o.password, action: 'allow' });
+    const res = await fetch(`${o.loginUrl}/services/oauth2/authorize`, { method: 'POST', body: form, redirect: 'manual' });
+    expect(res.status).toBe(302);
+    return new URL(res.headers.get('location')!).searchParams.get('code')!;
+  }
+
+  async function exchange(o: OrgCredentials, code: string, codeVerifier?: string): Promise<{ status: number; body: Any }> {
+    const form = new URLSearchParams({ grant_type: 'authorization_code', code, client_id: o.clientId, client_secret: o.clientSecret, redirect_uri: redirectUri });
+    if (codeVerifier !== undefined) form.set('code_verifier', codeVerifier);
+    const res = await fetch(`${o.loginUrl}/services/oauth2/token`, { method: 'POST', body: form });
+    return { status: res.status, body: await res.json() };
+  }
+
+  it('an org that requires PKCE sends an authorize request without a challenge back with invalid_request', async () => {
+    const o = await newOrg(em.url, { requirePkce: true });
+    const res = await fetch(authorizeUrl(o), { redirect: 'manual' });
+    expect(res.status).toBe(302);
+    const back = new URL(res.headers.get('location')!);
+    expect(back.origin + back.pathname).toBe(redirectUri);
+    expect(Object.fromEntries(back.searchParams)).toEqual({ error: 'invalid_request', error_description: 'missing required code challenge', state: 's1' });
+    // With a challenge the approval page is shown.
+    const page = await fetch(authorizeUrl(o, { code_challenge: challenge, code_challenge_method: 'S256' }));
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain('Allow Access?');
+  });
+
+  it('an org that requires PKCE redeems a code only with the verifier of its challenge', async () => {
+    const o = await newOrg(em.url, { requirePkce: true });
+    const pkce = { code_challenge: challenge, code_challenge_method: 'S256' };
+    expect(await exchange(o, await codeFor(o, pkce))).toEqual({ status: 400, body: { error: 'invalid_grant', error_description: 'invalid code verifier' } });
+    expect(await exchange(o, await codeFor(o, pkce), 'x'.repeat(43))).toEqual({ status: 400, body: { error: 'invalid_grant', error_description: 'invalid code verifier' } });
+    const ok = await exchange(o, await codeFor(o, pkce), verifier);
+    expect(ok.status).toBe(200);
+    expect(ok.body.refresh_token).toBeTruthy();
+  });
+
+  it('without requirePkce a challenge sent is still verified, and none is needed', async () => {
+    const o = await newOrg(em.url);
+    const wrong = await exchange(o, await codeFor(o, { code_challenge: challenge }), 'y'.repeat(43));
+    expect(wrong).toEqual({ status: 400, body: { error: 'invalid_grant', error_description: 'invalid code verifier' } });
+    expect((await exchange(o, await codeFor(o, { code_challenge: challenge }), verifier)).status).toBe(200);
+    expect((await exchange(o, await codeFor(o, {}))).status).toBe(200);
   });
 });

@@ -51,7 +51,7 @@ function escapeHtml(s: string): string {
 }
 
 function approvalPage(p: Params, org: Org, error?: string): string {
-  const hidden = ['response_type', 'client_id', 'redirect_uri', 'state', 'scope', 'code_challenge']
+  const hidden = ['response_type', 'client_id', 'redirect_uri', 'state', 'scope', 'code_challenge', 'code_challenge_method']
     .filter((k) => p[k] !== undefined)
     .map((k) => `<input type="hidden" name="${k}" value="${escapeHtml(p[k]!)}">`)
     .join('\n');
@@ -104,6 +104,11 @@ export function oauthRouter(em: Emulator): Router {
     }
     if (p.response_type !== 'code') {
       redirectWith(res, p.redirect_uri!, { error: 'unsupported_response_type', error_description: 'response type not supported', state: p.state });
+      return undefined;
+    }
+    // "Require Proof Key for Code Exchange (PKCE)": Salesforce sends the browser back before the login page.
+    if (org.oauth.requirePkce && !p.code_challenge) {
+      redirectWith(res, p.redirect_uri!, { error: 'invalid_request', error_description: 'missing required code challenge', state: p.state });
       return undefined;
     }
     return { p, org };
@@ -176,9 +181,11 @@ export function oauthRouter(em: Emulator): Router {
       oauthError(res, 400, 'invalid_grant', 'invalid authorization code');
       return;
     }
+    // A challenge sent is verified whether or not the org requires PKCE; `code_challenge` is always the
+    // SHA-256 of the verifier (Salesforce reads no `code_challenge_method`). A missing verifier fails too.
     if (code.codeChallenge !== undefined) {
       const expected = createHash('sha256').update(p.code_verifier ?? '').digest('base64url');
-      if (expected !== code.codeChallenge) {
+      if (p.code_verifier === undefined || expected !== code.codeChallenge) {
         oauthError(res, 400, 'invalid_grant', 'invalid code verifier');
         return;
       }

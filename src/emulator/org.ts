@@ -34,6 +34,8 @@ export interface OrgOptions {
   customObjects?: CustomObjectDef[];
   /** Every refresh answers a new refresh token and retires the one used. */
   rotateRefreshTokens?: boolean;
+  /** The authorization-code flow requires PKCE: the connected app's "Require Proof Key for Code Exchange". */
+  requirePkce?: boolean;
   /** An access token lapses after this long unused. @default the emulator's (2 h) */
   sessionTimeoutMs?: number;
   /** A refresh token lapses after this long unused. @default never */
@@ -60,6 +62,7 @@ export interface OrgPermissions {
 /** The connected app's OAuth policies. */
 export interface OAuthPolicy {
   rotateRefreshTokens: boolean;
+  requirePkce: boolean;
   sessionTimeoutMs?: number;
   refreshTokenIdleMs?: number;
 }
@@ -142,6 +145,7 @@ export class Org {
     this.api = new ApiCounter(opts.apiDailyLimit ?? DEFAULT_API_DAILY_LIMIT);
     this.oauth = {
       rotateRefreshTokens: opts.rotateRefreshTokens ?? false,
+      requirePkce: opts.requirePkce ?? false,
       ...(opts.sessionTimeoutMs ? { sessionTimeoutMs: opts.sessionTimeoutMs } : {}),
       ...(opts.refreshTokenIdleMs ? { refreshTokenIdleMs: opts.refreshTokenIdleMs } : {}),
     };

@@ -1,12 +1,17 @@
 import express, { type Express, type RequestHandler, type Router } from 'express';
 import type { Logger } from '../core/log.js';
 import type { Metrics } from '../observability/metrics.js';
-import { bearerAuth } from './auth.js';
+import { apiAuth, metricsAuth, type ApiKeyLookup } from './auth.js';
 import { errorHandler, notFound } from './errors.js';
 import { buildOpenApiDocument } from './openapi.js';
 
 export interface HttpAppOptions {
+  /** The admin key: every scope, and API key management. */
   apiToken: string;
+  /** API keys from the state (revoked ones disappear from it on every instance). */
+  apiKeys?: ApiKeyLookup;
+  /** When set, /metrics needs it as a bearer token. */
+  metricsToken?: string;
   bodyLimit: string;
   logger: Logger;
   metrics: Metrics;
@@ -37,7 +42,7 @@ export function createHttpApp(opts: HttpAppOptions): Express {
     const ok = await opts.ready().catch(() => false);
     res.status(ok ? 200 : 503).json({ status: ok ? 'ready' : 'not ready' });
   });
-  app.get('/metrics', async (_req, res) => {
+  app.get('/metrics', metricsAuth(opts.metricsToken), async (_req, res) => {
     res.type(opts.metrics.registry.contentType).send(await opts.metrics.registry.metrics());
   });
   // Built on first request: the document is static, but converting every schema costs a few ms at start.
@@ -50,7 +55,8 @@ export function createHttpApp(opts: HttpAppOptions): Express {
   const json = express.json({ limit: opts.bodyLimit, type: ['application/json', 'application/*+json'] });
   for (const r of opts.public ?? []) app.use(json, r);
   const v1 = express.Router();
-  v1.use(bearerAuth(opts.apiToken), json);
+  // Scopes are checked here, before routing: a read key's write is a 403 on every path, known or not.
+  v1.use(apiAuth({ adminToken: opts.apiToken, ...(opts.apiKeys ? { keys: opts.apiKeys } : {}) }), json);
   for (const r of opts.v1 ?? []) v1.use(r);
   app.use('/v1', v1);
 

@@ -2,6 +2,7 @@ import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import express, { type Express } from 'express';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { apiKeysRouter } from '../api/api-keys.js';
 import { connectSessionsRouter, oauthCallbackRouter, type ConnectSessionDeps } from '../api/connect-sessions.js';
 import { connectionsRouter } from '../api/connections.js';
 import { subscriptionsRouter } from '../api/subscriptions.js';
@@ -18,7 +19,7 @@ const stub = {} as never;
 
 /** The app as service.ts composes it (same routers, same mount points). */
 function serviceLikeApp(): Express {
-  const sessionDeps = { box: stub, connections: stub, publicUrl: () => 'http://x', allowPrivateNetworks: true, logger: testLogger() } as ConnectSessionDeps;
+  const sessionDeps = { box: stub, store: stub, connections: stub, publicUrl: () => 'http://x', allowPrivateNetworks: true, logger: testLogger() } as ConnectSessionDeps;
   return createHttpApp({
     apiToken: TOKEN,
     bodyLimit: '1mb',
@@ -30,6 +31,7 @@ function serviceLikeApp(): Express {
       connectionsRouter({ store: stub, connections: stub, runtime: stub }),
       connectSessionsRouter(sessionDeps),
       subscriptionsRouter({ store: stub, box: stub, allowPrivateNetworks: true }),
+      apiKeysRouter({ store: stub }),
     ],
     public: [oauthCallbackRouter(sessionDeps)],
   });

@@ -9,6 +9,7 @@
  * `openapi.test.ts` checks the paths against the routes express actually has.
  */
 import { z } from 'zod';
+import { CreateApiKeySchema } from '../api/api-keys.js';
 import { CreateConnectSessionSchema } from '../api/connect-sessions.js';
 import { CreateConnectionSchema } from '../api/connections.js';
 import { CreateSubscriptionSchema, RedeliverSchema } from '../api/subscriptions.js';
@@ -51,7 +52,24 @@ const Connection = ConnectionCreated.extend({
   createdAt: z.iso.datetime(),
   updatedAt: z.iso.datetime(),
 });
-const ConnectSession = z.object({ authorizeUrl: z.string(), expiresAt: z.iso.datetime() });
+const ConnectSessionCreated = z.object({
+  id: z.string(),
+  authorizeUrl: z.string().describe('send the user here; carries a PKCE S256 challenge'),
+  expiresAt: z.iso.datetime(),
+});
+const ConnectSession = z.object({
+  id: z.string(),
+  status: z.enum(['pending', 'completed', 'failed', 'expired']),
+  connectionId: z.string().optional().describe('the connection made or re-authorized (pending: the one to re-authorize)'),
+  orgId: z.string().optional(),
+  error: z.string().optional().describe('failed: access_denied (or another Salesforce error), org_mismatch, invalid_grant, connect_failed, ...'),
+  errorDescription: z.string().optional(),
+  expiresAt: z.iso.datetime(),
+  createdAt: z.iso.datetime(),
+  updatedAt: z.iso.datetime(),
+});
+const ApiKey = z.object({ id: z.string(), name: z.string(), scopes: z.array(z.enum(['read', 'write'])), createdAt: z.iso.datetime() });
+const ApiKeyCreated = ApiKey.extend({ key: z.string().describe('the key, shown once: use it as the bearer token') });
 const Subscription = z.object({
   id: z.string(),
   connectionId: z.string(),
@@ -97,7 +115,12 @@ const SCHEMAS: Record<string, { schema: z.ZodType; io: 'input' | 'output' }> = {
   ConnectionCreated: { schema: ConnectionCreated, io: 'output' },
   Connection: { schema: Connection, io: 'output' },
   ConnectionList: { schema: list(Connection), io: 'output' },
+  CreateApiKey: { schema: CreateApiKeySchema, io: 'input' },
+  ConnectSessionCreated: { schema: ConnectSessionCreated, io: 'output' },
   ConnectSession: { schema: ConnectSession, io: 'output' },
+  ApiKey: { schema: ApiKey, io: 'output' },
+  ApiKeyCreated: { schema: ApiKeyCreated, io: 'output' },
+  ApiKeyList: { schema: list(ApiKey), io: 'output' },
   Subscription: { schema: SubscriptionWithDelivery, io: 'output' },
   SubscriptionCreated: { schema: SubscriptionCreated, io: 'output' },
   SubscriptionList: { schema: list(Subscription), io: 'output' },
@@ -140,7 +163,11 @@ const json = (name: keyof typeof SCHEMAS & string) => ({ content: { 'application
 const errorResponse = (description: string) => ({ description, ...json('Error') });
 const idParam = (what: string) => ({ name: 'id', in: 'path', required: true, schema: { type: 'string' }, description: `${what} id` });
 
-const authErrors = { '401': errorResponse('missing or wrong bearer token'), '503': errorResponse('state is still loading from Kafka') };
+const authErrors = {
+  '401': errorResponse('missing or wrong bearer token'),
+  '403': errorResponse('an API key whose scopes do not allow this (a read key may only GET)'),
+  '503': errorResponse('state is still loading from Kafka'),
+};
 const bodyErrors = { '400': errorResponse('invalid body; the message names the field'), '413': errorResponse('body too large') };
 const notFound = { '404': errorResponse('unknown id') };
 
@@ -179,7 +206,36 @@ function paths(): Json {
         ...secured,
         tags: ['connections'],
         requestBody: { required: true, ...json('CreateConnectSession') },
-        responses: { '201': { description: 'send the user to authorizeUrl', ...json('ConnectSession') }, ...bodyErrors, ...authErrors },
+        responses: { '201': { description: 'send the user to authorizeUrl', ...json('ConnectSessionCreated') }, ...bodyErrors, ...notFound, ...authErrors },
+      }),
+    },
+    '/v1/connect-sessions/{id}': {
+      parameters: [idParam('connect session')],
+      get: op('Where a connect session stands: pending, completed (with connectionId), failed (with error) or expired', {
+        ...secured,
+        tags: ['connections'],
+        responses: { '200': { description: 'the session', ...json('ConnectSession') }, ...notFound, ...authErrors },
+      }),
+    },
+    '/v1/api-keys': {
+      post: op('Create a named API key (admin token only); the key is shown once', {
+        ...secured,
+        tags: ['api-keys'],
+        requestBody: { required: true, ...json('CreateApiKey') },
+        responses: { '201': { description: 'created', ...json('ApiKeyCreated') }, ...bodyErrors, ...authErrors },
+      }),
+      get: op('List API keys, without key material (admin token only)', {
+        ...secured,
+        tags: ['api-keys'],
+        responses: { '200': { description: 'keys', ...json('ApiKeyList') }, ...authErrors },
+      }),
+    },
+    '/v1/api-keys/{id}': {
+      parameters: [idParam('API key')],
+      delete: op('Revoke an API key on every instance (admin token only)', {
+        ...secured,
+        tags: ['api-keys'],
+        responses: { '204': { description: 'revoked' }, ...notFound, ...authErrors },
       }),
     },
     '/oauth/callback': {
@@ -194,8 +250,9 @@ function paths(): Json {
         ],
         responses: {
           '201': { description: 'connected (no returnUrl)', ...json('ConnectionCreated') },
-          '303': { description: 'redirect to returnUrl with connectionId and orgId, or error' },
-          '400': errorResponse('invalid, expired or reused state; authorization refused'),
+          '303': { description: 'redirect to returnUrl with connectSessionId and connectionId and orgId, or error and error_description' },
+          '400': errorResponse('invalid, expired or already redeemed state (on any instance); authorization refused'),
+          '409': errorResponse('org_mismatch: re-authorizing a connection with a grant for another org'),
         },
       }),
     },
@@ -252,10 +309,13 @@ function paths(): Json {
       }),
     },
     '/metrics': {
-      get: op('Prometheus metrics', {
+      get: op('Prometheus metrics (Authorization: Bearer <FORCEHOOK_METRICS_TOKEN> when that is set)', {
         ...pub,
         tags: ['operations'],
-        responses: { '200': { description: 'Prometheus text exposition format', content: { 'text/plain': { schema: { type: 'string' } } } } },
+        responses: {
+          '200': { description: 'Prometheus text exposition format', content: { 'text/plain': { schema: { type: 'string' } } } },
+          '401': errorResponse('FORCEHOOK_METRICS_TOKEN is set and the request does not carry it'),
+        },
       }),
     },
     '/openapi.json': {
@@ -277,7 +337,7 @@ export function buildOpenApiDocument(opts: { version?: string; serverUrl?: strin
     ...(opts.serverUrl ? { servers: [{ url: opts.serverUrl }] } : {}),
     jsonSchemaDialect: 'https://json-schema.org/draft/2020-12/schema',
     security: [{ bearerAuth: [] }],
-    tags: [{ name: 'connections' }, { name: 'subscriptions' }, { name: 'operations' }],
+    tags: [{ name: 'connections' }, { name: 'subscriptions' }, { name: 'api-keys' }, { name: 'operations' }],
     paths: paths(),
     webhooks: {
       event: {
@@ -295,7 +355,7 @@ export function buildOpenApiDocument(opts: { version?: string; serverUrl?: strin
     },
     components: {
       schemas: componentSchemas(),
-      securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', description: 'FORCEHOOK_API_TOKEN' } },
+      securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', description: 'FORCEHOOK_API_TOKEN (admin) or an API key' } },
     },
   };
 }

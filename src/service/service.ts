@@ -7,6 +7,7 @@ import type { Logger } from '../core/log.js';
 import { SecretBox } from '../core/secrets.js';
 import { StateMachine } from '../core/state-machine.js';
 import { retry, retryPolicy, type RetryPolicy } from '../core/retry.js';
+import { apiKeysRouter } from '../api/api-keys.js';
 import { connectionsRouter } from '../api/connections.js';
 import { connectSessionsRouter, oauthCallbackRouter } from '../api/connect-sessions.js';
 import { subscriptionsRouter } from '../api/subscriptions.js';
@@ -228,9 +229,11 @@ export async function startService({ config, logger, instanceId, modeRefreshMs, 
   };
 
   let url = '';
-  const sessionDeps = { box, connections, publicUrl: () => config.publicUrl ?? url, allowPrivateNetworks: config.allowPrivateNetworks, logger };
+  const sessionDeps = { box, store, connections, loaded: () => loaded, publicUrl: () => config.publicUrl ?? url, allowPrivateNetworks: config.allowPrivateNetworks, logger };
   const app = createHttpApp({
     apiToken: config.apiToken,
+    apiKeys: { loaded: () => loaded, get: (id) => store.apiKey(id) },
+    ...(config.metricsToken ? { metricsToken: config.metricsToken } : {}),
     bodyLimit: config.http.bodyLimit,
     logger,
     metrics,
@@ -247,6 +250,7 @@ export async function startService({ config, logger, instanceId, modeRefreshMs, 
         redeliver: delivery,
         resolveObject: createObjectResolver({ session: (id) => orgSessions.session(id) }),
       }),
+      apiKeysRouter({ store }),
     ],
     public: [oauthCallbackRouter(sessionDeps)],
   });

@@ -74,8 +74,16 @@ export function refreshAccessToken(client: OAuthClient, refreshToken: string, di
   return tokenCall(client, { grant_type: 'refresh_token', refresh_token: refreshToken }, dispatcher);
 }
 
-export function exchangeCode(client: OAuthClient, code: string, redirectUri: string, dispatcher?: Dispatcher): Promise<TokenResponse> {
-  return tokenCall(client, { grant_type: 'authorization_code', code, redirect_uri: redirectUri }, dispatcher);
+/** `pkce`: the verifier whose challenge the authorize request carried (Salesforce refuses the code without it). */
+export function exchangeCode(
+  client: OAuthClient,
+  code: string,
+  redirectUri: string,
+  dispatcher?: Dispatcher,
+  pkce?: { codeVerifier: string },
+): Promise<TokenResponse> {
+  const params = { grant_type: 'authorization_code', code, redirect_uri: redirectUri, ...(pkce ? { code_verifier: pkce.codeVerifier } : {}) };
+  return tokenCall(client, params, dispatcher);
 }
 
 /** `https://login.salesforce.com/id/<orgId>/<userId>` → its two ids. */

@@ -102,11 +102,71 @@ export const DeliveryStateRecordSchema = z.object({
 });
 export type DeliveryStateRecord = z.infer<typeof DeliveryStateRecordSchema>;
 
+/**
+ * One OAuth web-server flow, from `POST /v1/connect-sessions` to its callback.
+ * `pending` until the instance whose claim came first (see ConnectSessionClaim)
+ * writes `completed` or `failed`; `expired` is never stored (a pending session
+ * past `expiresAt` reads as expired).
+ */
+export const CONNECT_SESSION_STATUSES = ['pending', 'completed', 'failed'] as const;
+export const ConnectSessionRecordSchema = z.object({
+  id: z.string().min(1),
+  status: z.enum(CONNECT_SESSION_STATUSES),
+  loginUrl: z.url(),
+  clientId: z.string().min(1),
+  /** Sealed. */
+  clientSecret: z.string().min(1),
+  /** Sealed PKCE verifier: only the token exchange may show it, after the browser brought the code. */
+  codeVerifier: z.string().min(1),
+  /** The `redirect_uri` of the authorize request: the token exchange must repeat it, from whichever instance. */
+  redirectUri: z.url(),
+  returnUrl: z.url().optional(),
+  /** Pending: the connection to re-authorize, if any. Completed: the connection made or re-authorized. */
+  connectionId: z.string().min(1).optional(),
+  orgId: z.string().optional(),
+  /** Failed: a short code (`access_denied`, `org_mismatch`, `invalid_grant`, ...). */
+  error: z.string().optional(),
+  errorDescription: z.string().optional(),
+  expiresAt: z.iso.datetime(),
+  createdAt: z.iso.datetime(),
+  updatedAt: z.iso.datetime(),
+});
+export type ConnectSessionRecord = z.infer<typeof ConnectSessionRecordSchema>;
+
+/**
+ * An instance's bid to redeem a connect session's callback. Every claim has its
+ * own key, so compaction keeps all of them and their order in the log: the
+ * first claim in log order wins, on every instance and after a restart.
+ */
+export const ConnectSessionClaimSchema = z.object({
+  sessionId: z.string().min(1),
+  claimId: z.string().min(1),
+  instanceId: z.string().optional(),
+  claimedAt: z.iso.datetime(),
+});
+export type ConnectSessionClaim = z.infer<typeof ConnectSessionClaimSchema>;
+
+/** `read` may only GET; `write` adds every other method (key management stays with the admin token). */
+export const API_KEY_SCOPES = ['read', 'write'] as const;
+export type ApiKeyScope = (typeof API_KEY_SCOPES)[number];
+export const ApiKeyRecordSchema = z.object({
+  id: z.string().regex(/^[0-9a-f]{16}$/),
+  name: z.string().min(1).max(200),
+  scopes: z.array(z.enum(API_KEY_SCOPES)).min(1),
+  /** SHA-256 (hex) of the key's secret part: the key itself is shown once and never stored. */
+  secretHash: z.string().regex(/^[0-9a-f]{64}$/),
+  createdAt: z.iso.datetime(),
+});
+export type ApiKeyRecord = z.infer<typeof ApiKeyRecordSchema>;
+
 export const StateRecordSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('connection'), connection: ConnectionRecordSchema }),
   z.object({ kind: z.literal('subscription'), subscription: SubscriptionRecordSchema }),
   z.object({ kind: z.literal('delivery'), delivery: DeliveryStateRecordSchema }),
   z.object({ kind: z.literal('tokenRequest'), tokenRequest: TokenRequestSchema }),
+  z.object({ kind: z.literal('connectSession'), connectSession: ConnectSessionRecordSchema }),
+  z.object({ kind: z.literal('connectSessionClaim'), claim: ConnectSessionClaimSchema }),
+  z.object({ kind: z.literal('apiKey'), apiKey: ApiKeyRecordSchema }),
 ]);
 export type StateRecord = z.infer<typeof StateRecordSchema>;
 
@@ -115,6 +175,9 @@ export const stateKey = {
   subscription: (id: string) => `subscription:${id}`,
   delivery: (subscriptionId: string) => `delivery:${subscriptionId}`,
   tokenRequest: (connectionId: string) => `token-request:${connectionId}`,
+  connectSession: (id: string) => `connect-session:${id}`,
+  connectSessionClaim: (sessionId: string, claimId: string) => `connect-session-claim:${sessionId}:${claimId}`,
+  apiKey: (id: string) => `api-key:${id}`,
 };
 
 /**

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { Logger } from '../core/log.js';
 import { CompactedStore } from '../kafka/state-store.js';
 import type { KafkaClient } from '../kafka/types.js';
@@ -6,7 +7,9 @@ import {
   StateRecordSchema,
   checkpointKey,
   stateKey,
+  type ApiKeyRecord,
   type Checkpoint,
+  type ConnectSessionRecord,
   type ConnectionRecord,
   type DeliveryStateRecord,
   type StateRecord,
@@ -27,10 +30,27 @@ export class ServiceStore {
   readonly #state: CompactedStore<StateRecord>;
   readonly #checkpoints: CompactedStore<Checkpoint>;
 
+  readonly #instanceId: string | undefined;
+  /** Per connect session, the claim that came first in the log (see claimConnectSession). */
+  readonly #firstClaim = new Map<string, string>();
+
   constructor(opts: { client: KafkaClient; stateTopic: string; checkpointTopic: string; logger: Logger; instanceId?: string }) {
     const common = { client: opts.client, logger: opts.logger, ...(opts.instanceId ? { instanceId: opts.instanceId } : {}) };
+    this.#instanceId = opts.instanceId;
     this.#state = new CompactedStore({ ...common, topic: opts.stateTopic, schema: StateRecordSchema });
     this.#checkpoints = new CompactedStore({ ...common, topic: opts.checkpointTopic, schema: CheckpointSchema });
+    // Registered before start, so the records that rebuild the state pass here too, in log order.
+    this.#state.onChange((key, value) => {
+      if (value?.kind === 'connectSessionClaim') {
+        if (!this.#firstClaim.has(value.claim.sessionId)) this.#firstClaim.set(value.claim.sessionId, value.claim.claimId);
+      } else if (value === undefined && key.startsWith('connect-session:')) {
+        this.#firstClaim.delete(key.slice('connect-session:'.length));
+      } else if (value === undefined && key.startsWith('connect-session-claim:')) {
+        // Claims are removed only once their session is gone (see deleteConnectSession).
+        const [, sessionId, claimId] = key.split(':');
+        if (sessionId && this.#firstClaim.get(sessionId) === claimId) this.#firstClaim.delete(sessionId);
+      }
+    });
   }
 
   /** Resolves once both topics were read to their end. */
@@ -112,6 +132,74 @@ export class ServiceStore {
 
   deleteTokenRequest(connectionId: string): Promise<void> {
     return this.#state.delete(stateKey.tokenRequest(connectionId));
+  }
+
+  connectSession(id: string): ConnectSessionRecord | undefined {
+    const v = this.#state.get(stateKey.connectSession(id));
+    return v?.kind === 'connectSession' ? v.connectSession : undefined;
+  }
+
+  connectSessions(): ConnectSessionRecord[] {
+    const out: ConnectSessionRecord[] = [];
+    for (const [, v] of this.#state.entries()) if (v.kind === 'connectSession') out.push(v.connectSession);
+    return out;
+  }
+
+  putConnectSession(s: ConnectSessionRecord): Promise<void> {
+    return this.#state.put(stateKey.connectSession(s.id), { kind: 'connectSession', connectSession: s });
+  }
+
+  /**
+   * Bids to redeem a connect session's callback; true for exactly one bidder,
+   * whichever instances bid and however often.
+   *
+   * A compare-and-set through the log: each bid is a record under its own key,
+   * and the first bid in log order wins. The state topic has one partition, so
+   * log order is one total order that every instance applies in the same way.
+   * `put` resolves only once this instance read its own bid back, i.e. after it
+   * applied every record before it: if an earlier bid exists, it is known by
+   * then. Bids are never compacted away while their session exists (distinct
+   * keys), so a restarted instance, or one that replays a callback an hour
+   * later, reaches the same verdict. The session must also still be `pending`
+   * at that point: a bid from an instance that lagged behind a completion loses.
+   */
+  async claimConnectSession(sessionId: string): Promise<boolean> {
+    const claimId = randomUUID();
+    const claim = { sessionId, claimId, claimedAt: new Date().toISOString(), ...(this.#instanceId ? { instanceId: this.#instanceId } : {}) };
+    const key = stateKey.connectSessionClaim(sessionId, claimId);
+    await this.#state.put(key, { kind: 'connectSessionClaim', claim });
+    if (!this.connectSession(sessionId)) {
+      // No such session (removed, or a forged id): leave nothing behind.
+      await this.#state.delete(key);
+      return false;
+    }
+    return this.#firstClaim.get(sessionId) === claimId && this.connectSession(sessionId)?.status === 'pending';
+  }
+
+  /** Removes a finished session and its bids (the session first: a bid on a missing session loses). */
+  async deleteConnectSession(id: string): Promise<void> {
+    await this.#state.delete(stateKey.connectSession(id));
+    const prefix = stateKey.connectSessionClaim(id, '');
+    await Promise.all(this.#state.entries().flatMap(([k]) => (k.startsWith(prefix) ? [this.#state.delete(k)] : [])));
+  }
+
+  apiKey(id: string): ApiKeyRecord | undefined {
+    const v = this.#state.get(stateKey.apiKey(id));
+    return v?.kind === 'apiKey' ? v.apiKey : undefined;
+  }
+
+  apiKeys(): ApiKeyRecord[] {
+    const out: ApiKeyRecord[] = [];
+    for (const [, v] of this.#state.entries()) if (v.kind === 'apiKey') out.push(v.apiKey);
+    return out;
+  }
+
+  putApiKey(k: ApiKeyRecord): Promise<void> {
+    return this.#state.put(stateKey.apiKey(k.id), { kind: 'apiKey', apiKey: k });
+  }
+
+  deleteApiKey(id: string): Promise<void> {
+    return this.#state.delete(stateKey.apiKey(id));
   }
 
   /** Token requests from this or any other instance. */

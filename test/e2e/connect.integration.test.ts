@@ -75,6 +75,42 @@ describe('connections', () => {
     expect(new URL(denied.headers.get('location')!).searchParams.get('error')).toBe('access_denied');
   });
 
+  it('re-authorizes a connection through a connect session with connectionId, and refuses a grant for another org (org_mismatch)', async () => {
+    const org = await createOrg(emulator.url);
+    const other = await createOrg(emulator.url);
+    const c = await svc.api<{ id: string }>('POST', '/v1/connections', { loginUrl: org.loginUrl, clientId: org.clientId, clientSecret: org.clientSecret, refreshToken: org.refreshToken });
+    expect(c.status).toBe(201);
+    const before = await svc.api<{ updatedAt: string; tokenRefreshedAt: string }>('GET', `/v1/connections/${c.body.id}`);
+    const walk = async (creds: typeof org, body: Record<string, unknown>) => {
+      const s = await svc.api<{ id: string; authorizeUrl: string }>('POST', '/v1/connect-sessions', { ...body, connectionId: c.body.id, returnUrl: 'https://app.example.com/back' });
+      expect(s.status).toBe(201);
+      const form = new URLSearchParams(Object.fromEntries(new URL(s.body.authorizeUrl).searchParams));
+      form.set('username', creds.username);
+      form.set('password', creds.password);
+      form.set('action', 'allow');
+      const approved = await fetch(new URL('/services/oauth2/authorize', creds.loginUrl), { method: 'POST', body: form, redirect: 'manual' });
+      const done = await fetch(approved.headers.get('location')!, { redirect: 'manual' });
+      expect(done.status).toBe(303);
+      return { id: s.body.id, back: new URL(done.headers.get('location')!) };
+    };
+    // Someone with an API key points the connection at an org of their own.
+    const takeover = await walk(other, { loginUrl: other.loginUrl, oauthApp: { clientId: other.clientId, clientSecret: other.clientSecret } });
+    expect(takeover.back.searchParams.get('error')).toBe('org_mismatch');
+    expect(takeover.back.searchParams.get('connectSessionId')).toBe(takeover.id);
+    const failed = await svc.api<{ status: string; error: string }>('GET', `/v1/connect-sessions/${takeover.id}`);
+    expect(failed.body).toMatchObject({ status: 'failed', error: 'org_mismatch' });
+    const untouched = await svc.api<{ orgId: string; updatedAt: string }>('GET', `/v1/connections/${c.body.id}`);
+    expect(untouched.body).toMatchObject({ orgId: org.orgId, updatedAt: before.body.updatedAt });
+    // The same org, with the connection's own app and login URL: re-authorized in place.
+    const reauth = await walk(org, {});
+    expect(reauth.back.searchParams.get('connectionId')).toBe(c.body.id);
+    const done = await svc.api<{ status: string; connectionId: string }>('GET', `/v1/connect-sessions/${reauth.id}`);
+    expect(done.body).toMatchObject({ status: 'completed', connectionId: c.body.id });
+    const after = await svc.api<{ orgId: string; status: string; updatedAt: string }>('GET', `/v1/connections/${c.body.id}`);
+    expect(after.body).toMatchObject({ orgId: org.orgId, status: 'active' });
+    expect(after.body.updatedAt).not.toBe(before.body.updatedAt);
+  });
+
   it('needs an OAuth app when none is configured', async () => {
     const r = await svc.api<{ error: { message: string } }>('POST', '/v1/connect-sessions', { environment: 'sandbox' });
     expect(r.status).toBe(400);
