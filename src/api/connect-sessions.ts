@@ -7,6 +7,7 @@ import type { Logger } from '../core/log.js';
 import type { SecretBox } from '../core/secrets.js';
 import { parseBody, parseQuery } from '../http/validate.js';
 import { assertAllowedUrl } from '../net/egress.js';
+import type { SalesforceEgress } from '../net/salesforce-egress.js';
 import type { ConnectionService } from '../source/connections.js';
 import { exchangeCode } from '../source/oauth.js';
 
@@ -47,6 +48,8 @@ export interface ConnectSessionDeps {
   /** Base of the OAuth callback URL; known only once the server listens when not configured. */
   publicUrl: () => string;
   allowPrivateNetworks: boolean;
+  /** Salesforce calls (the code exchange) go through it; its hosts decide which login URLs are allowed. */
+  egress: SalesforceEgress;
   /** The service's own OAuth app, when the operator configured one. */
   defaultApp?: { clientId: string; clientSecret: string };
   logger: Logger;
@@ -65,6 +68,7 @@ export function connectSessionsRouter(deps: ConnectSessionDeps): Router {
     const app = body.oauthApp ?? deps.defaultApp;
     if (!app) throw new ValidationError('body.oauthApp: required (no default OAuth app is configured)');
     const loginUrl = body.loginUrl ?? LOGIN_HOSTS[body.environment ?? 'production'];
+    deps.egress.hosts.check(loginUrl, 'body.loginUrl');
     await assertAllowedUrl(loginUrl, { allowPrivate: deps.allowPrivateNetworks, field: 'body.loginUrl' });
     const expiresAt = (deps.now?.() ?? Date.now()) + SESSION_TTL_MS;
     const state = deps.box.seal(
@@ -115,7 +119,7 @@ export function oauthCallbackRouter(deps: ConnectSessionDeps): Router {
       return;
     }
     const oauth = { loginUrl: state.loginUrl, clientId: state.clientId, clientSecret: state.clientSecret };
-    const token = await exchangeCode(oauth, q.code, callbackUrl(deps.publicUrl()));
+    const token = await exchangeCode(oauth, q.code, callbackUrl(deps.publicUrl()), deps.egress);
     if (!token.refresh_token) {
       throw new ValidationError('the OAuth app did not issue a refresh token: add the "refresh_token" scope to it');
     }
