@@ -22,10 +22,11 @@ export interface Listener {
 async function listen(handler: (req: IncomingMessage, res: ServerResponse, body: Buffer) => void | Promise<void>, host = '127.0.0.1'): Promise<Listener & { server: Server }> {
   const seen: Seen[] = [];
   const server = createServer((req, res) => {
+    // Recorded on arrival: the headers (the bearer token) are what leaks, whether or not a body follows.
+    seen.push({ method: req.method ?? '', url: req.url ?? '', authorization: req.headers.authorization });
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      seen.push({ method: req.method ?? '', url: req.url ?? '', authorization: req.headers.authorization });
       Promise.resolve(handler(req, res, Buffer.concat(chunks))).catch((err: unknown) => {
         res.statusCode = 502;
         res.end(String(err));
