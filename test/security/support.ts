@@ -16,6 +16,8 @@ export interface Listener {
   url: string;
   port: number;
   seen: Seen[];
+  /** TCP connections accepted, HTTP or not (a TLS handshake to it is one too). */
+  connections(): number;
   close(): Promise<void>;
 }
 
@@ -33,6 +35,8 @@ async function listen(handler: (req: IncomingMessage, res: ServerResponse, body:
       });
     });
   });
+  let connections = 0;
+  server.on('connection', () => connections++);
   server.listen(0, host);
   await new Promise((ok) => server.once('listening', ok));
   const port = (server.address() as AddressInfo).port;
@@ -41,6 +45,7 @@ async function listen(handler: (req: IncomingMessage, res: ServerResponse, body:
     port,
     url: `http://${host}:${port}`,
     seen,
+    connections: () => connections,
     close: () =>
       new Promise<void>((ok) => {
         server.closeAllConnections();
@@ -101,5 +106,5 @@ export async function fakeLogin(emulatorUrl: string): Promise<FakeLogin> {
     res.end(text);
   });
   self = l.url;
-  return Object.assign(state, { url: l.url, port: l.port, seen: l.seen, close: l.close });
+  return Object.assign(state, { url: l.url, port: l.port, seen: l.seen, connections: l.connections, close: l.close });
 }
