@@ -249,6 +249,8 @@ export async function startBenchService(ctx: BenchContext, opts: { prefix: strin
       apiToken: API_TOKEN,
       secretKey: SECRET_KEY,
       allowPrivateNetworks: true,
+      // The emulator answers on loopback over http.
+      salesforceHosts: ['127.0.0.1'],
       pollIntervalS: opts.pollIntervalS ?? 30,
       logLevel: 'silent',
       ...(opts.roles ? { roles: opts.roles } : {}),

@@ -162,6 +162,8 @@ export async function inProcessInstance(ctx: Ctx, o: InstanceOpts): Promise<Inst
       apiToken: API_TOKEN,
       secretKey: SECRET_KEY,
       allowPrivateNetworks: true,
+      // The emulator answers on loopback over http.
+      salesforceHosts: ['127.0.0.1'],
       ...(o.retrySchedule ? { retrySchedule: o.retrySchedule } : {}),
       pollIntervalS: o.pollIntervalS ?? 1,
       ...(o.tokenRefreshIntervalS ? { tokenRefreshIntervalS: o.tokenRefreshIntervalS } : {}),
@@ -182,6 +184,7 @@ export async function childInstance(ctx: Ctx, o: InstanceOpts): Promise<Instance
     FORCEHOOK_SECRET_KEY: SECRET_KEY,
     FORCEHOOK_HTTP_PORT: '0',
     FORCEHOOK_ALLOW_PRIVATE_NETWORKS: 'true',
+    FORCEHOOK_SALESFORCE_HOSTS: '127.0.0.1',
     FORCEHOOK_POLL_INTERVAL_S: '1',
     LOG_LEVEL: 'warn',
     ...(o.retrySchedule ? { FORCEHOOK_RETRY_SCHEDULE: o.retrySchedule.map((ms) => `${ms / 1000}s`).join(',') } : {}),

@@ -51,8 +51,8 @@ function scenario(kind: Kind, quick: boolean): Scenario {
             await sleep(3_000); // changes keep coming while nobody follows the org
             const refreshToken = await freshRefreshToken(o.org);
             const atReauth = o.ledger.snapshot().size;
-            const again = await svc.api<{ id: string }>('POST', '/v1/connections', { loginUrl: o.org.loginUrl, clientId: o.org.clientId, clientSecret: o.org.clientSecret, refreshToken });
-            if (again.status !== 201 || again.body.id !== o.connectionId) throw new Error(`re-auth: ${again.status} ${again.text}`);
+            const again = await svc.api<{ id: string }>('PUT', `/v1/connections/${o.connectionId}/credentials`, { refreshToken });
+            if (again.status !== 200 || again.body.id !== o.connectionId) throw new Error(`re-auth: ${again.status} ${again.text}`);
             extra.changesWhileRevoked = atReauth - before;
             break;
           }

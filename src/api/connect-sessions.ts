@@ -6,11 +6,11 @@ import type { Logger } from '../core/log.js';
 import type { SecretBox } from '../core/secrets.js';
 import { parseBody, parseQuery } from '../http/validate.js';
 import { assertAllowedUrl } from '../net/egress.js';
+import type { SalesforceEgress } from '../net/salesforce-egress.js';
 import type { ConnectionService } from '../source/connections.js';
 import { ReauthRequiredError, exchangeCode } from '../source/oauth.js';
 import type { ConnectSessionRecord, ConnectionRecord } from '../state/records.js';
 import type { ServiceStore } from '../state/store.js';
-import { reauthorizeConnection } from './reauthorize.js';
 
 const LOGIN_HOSTS = { production: 'https://login.salesforce.com', sandbox: 'https://test.salesforce.com' } as const;
 const SESSION_TTL_MS = 10 * 60_000;
@@ -51,6 +51,8 @@ export interface ConnectSessionDeps {
   /** Base of the OAuth callback URL; known only once the server listens when not configured. */
   publicUrl: () => string;
   allowPrivateNetworks: boolean;
+  /** Salesforce calls (the code exchange) go through it; its hosts decide which login URLs are allowed. */
+  egress: SalesforceEgress;
   /** The service's own OAuth app, when the operator configured one. */
   defaultApp?: { clientId: string; clientSecret: string };
   logger: Logger;
@@ -99,6 +101,7 @@ export function connectSessionsRouter(deps: ConnectSessionDeps): Router {
     const app = body.oauthApp ?? deps.defaultApp ?? (target ? { clientId: target.clientId, clientSecret: deps.box.open(target.clientSecret) } : undefined);
     if (!app) throw new ValidationError('body.oauthApp: required (no default OAuth app is configured)');
     const loginUrl = body.loginUrl ?? (body.environment ? LOGIN_HOSTS[body.environment] : (target?.loginUrl ?? LOGIN_HOSTS.production));
+    deps.egress.hosts.check(loginUrl, 'body.loginUrl');
     await assertAllowedUrl(loginUrl, { allowPrivate: deps.allowPrivateNetworks, field: 'body.loginUrl' });
     const t = now();
     const at = new Date(t).toISOString();
@@ -152,6 +155,8 @@ async function sweep(store: ServiceStore, now: number): Promise<void> {
 function failureCode(err: unknown): string {
   if (err instanceof ForcehookError && (err.details as { reason?: unknown } | undefined)?.reason === 'org_mismatch') return 'org_mismatch';
   if (err instanceof ReauthRequiredError) return 'invalid_grant';
+  // The org has a connection already: re-authorizing it is explicit (a session with its connectionId).
+  if (err instanceof ForcehookError && err.code === 'CONFLICT') return 'already_connected';
   return 'connect_failed';
 }
 
@@ -209,13 +214,13 @@ export function oauthCallbackRouter(deps: ConnectSessionDeps): Router {
     const oauth = { loginUrl: session.loginUrl, clientId: session.clientId, clientSecret: deps.box.open(session.clientSecret) };
     let record: ConnectionRecord;
     try {
-      const token = await exchangeCode(oauth, q.code, session.redirectUri, undefined, { codeVerifier: deps.box.open(session.codeVerifier) });
+      const token = await exchangeCode(oauth, q.code, session.redirectUri, deps.egress, { codeVerifier: deps.box.open(session.codeVerifier) });
       const refreshToken = token.refresh_token;
       if (!refreshToken) {
         throw new ValidationError('the OAuth app did not issue a refresh token: add the "refresh_token" scope to it', { reason: 'no_refresh_token' });
       }
       record = session.connectionId
-        ? await reauthorizeConnection(deps, session.connectionId, oauth, { ...token, refresh_token: refreshToken })
+        ? await deps.connections.reauthorize(session.connectionId, { ...oauth, refreshToken, token })
         : await deps.connections.connect({ ...oauth, refreshToken, token });
     } catch (err) {
       deps.logger.warn({ err, connectSessionId: session.id }, 'connect session failed');

@@ -16,6 +16,14 @@ export const CreateConnectionSchema = z
   })
   .strict();
 
+export const ReauthorizeConnectionSchema = z
+  .object({
+    clientId: z.string().min(1).max(512).optional().describe('the OAuth app; the connection keeps its own when absent'),
+    clientSecret: z.string().min(1).max(512).optional(),
+    refreshToken: z.string().min(1).max(4096),
+  })
+  .strict();
+
 export interface ObjectStatus {
   object: string;
   mode: 'cdc' | 'polling';
@@ -63,6 +71,11 @@ export function connectionsRouter(deps: { store: ServiceStore; connections: Conn
     const body = parseBody(req, CreateConnectionSchema);
     const record = await deps.connections.connect(body);
     res.status(201).json({ id: record.id, orgId: record.orgId, instanceUrl: record.instanceUrl, status: record.status });
+  });
+  r.put('/connections/:id/credentials', async (req, res) => {
+    const body = parseBody(req, ReauthorizeConnectionSchema);
+    const record = await deps.connections.reauthorize(req.params.id, body);
+    res.json(connectionView(record, deps.runtime));
   });
   r.get('/connections', (_req, res) => {
     res.json({ data: deps.store.connections().map((c) => connectionView(c, deps.runtime)) });

@@ -35,6 +35,12 @@ describe('loadConfig', () => {
     expect(loadConfig({ dir, env: { ...good, FORCEHOOK_METRICS_TOKEN: 'scrape-me' } }).metricsToken).toBe('scrape-me');
   });
 
+  it('FORCEHOOK_SALESFORCE_HOSTS: none by default, a list of host patterns, a bad entry named', () => {
+    expect(loadConfig({ dir, env: good }).salesforceHosts).toEqual([]);
+    expect(loadConfig({ dir, env: { ...good, FORCEHOOK_SALESFORCE_HOSTS: '*.example.com,127.0.0.1' } }).salesforceHosts).toEqual(['*.example.com', '127.0.0.1']);
+    expect(errorOf({ ...good, FORCEHOOK_SALESFORCE_HOSTS: 'https://x.example.com' }).message).toMatch(/FORCEHOOK_SALESFORCE_HOSTS/);
+  });
+
   it('runs both roles unless told otherwise', () => {
     expect(loadConfig({ dir, env: good }).roles).toEqual(['source', 'delivery']);
     expect(loadConfig({ dir, env: { ...good, FORCEHOOK_ROLES: 'delivery' } }).roles).toEqual(['delivery']);

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { KAFKA_SECURITY_ENV, KafkaSecuritySchema } from '../kafka/security.js';
+import { parseHostPatterns } from '../net/salesforce-hosts.js';
 import { parseSchedule } from './duration.js';
 
 /**
@@ -68,6 +69,21 @@ export const ConfigSchema = z
       .default([]),
     publicUrl: z.url().optional(),
     allowPrivateNetworks: bool.default(false),
+    /**
+     * Hosts besides Salesforce's own that a login URL, an instance URL and an identity URL may use
+     * (http allowed): `*.example.com`, `127.0.0.1`, `*` for any. Tests and the demo list the emulator.
+     */
+    salesforceHosts: z
+      .union([z.string(), z.array(z.string())])
+      .transform((v, ctx) => {
+        const parsed = parseHostPatterns(Array.isArray(v) ? v.join(',') : v);
+        if ('bad' in parsed) {
+          ctx.addIssue({ code: 'custom', message: `'${parsed.bad}' is not a host pattern (expected *.example.com, a host name, an IP address or *)` });
+          return z.NEVER;
+        }
+        return parsed.patterns;
+      })
+      .default([]),
     retrySchedule: schedule.default([5_000, 300_000, 1_800_000, 7_200_000, 18_000_000, 36_000_000, 36_000_000]),
     pollIntervalS: z.coerce.number().int().min(1).default(30),
     /**
@@ -109,6 +125,7 @@ export const ENV: Readonly<Record<string, readonly string[]>> = {
   FORCEHOOK_OWNERS_SESSION_TIMEOUT_MS: ['kafka', 'ownersSessionTimeoutMs'],
   FORCEHOOK_PUBLIC_URL: ['publicUrl'],
   FORCEHOOK_ALLOW_PRIVATE_NETWORKS: ['allowPrivateNetworks'],
+  FORCEHOOK_SALESFORCE_HOSTS: ['salesforceHosts'],
   FORCEHOOK_RETRY_SCHEDULE: ['retrySchedule'],
   FORCEHOOK_POLL_INTERVAL_S: ['pollIntervalS'],
   FORCEHOOK_TOKEN_REFRESH_INTERVAL_S: ['tokenRefreshIntervalS'],

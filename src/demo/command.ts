@@ -63,6 +63,8 @@ export async function runDemoCommand(argv: string[]): Promise<void> {
         apiToken,
         secretKey: randomBytes(32).toString('base64'),
         allowPrivateNetworks: true,
+        // The emulator answers on loopback over http.
+        salesforceHosts: ['127.0.0.1'],
         pollIntervalS: 5,
         logLevel: 'warn',
       },

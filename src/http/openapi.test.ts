@@ -19,7 +19,7 @@ const stub = {} as never;
 
 /** The app as service.ts composes it (same routers, same mount points). */
 function serviceLikeApp(): Express {
-  const sessionDeps = { box: stub, store: stub, connections: stub, publicUrl: () => 'http://x', allowPrivateNetworks: true, logger: testLogger() } as ConnectSessionDeps;
+  const sessionDeps = { box: stub, store: stub, connections: stub, publicUrl: () => 'http://x', allowPrivateNetworks: true, egress: stub, logger: testLogger() } as ConnectSessionDeps;
   return createHttpApp({
     apiToken: TOKEN,
     bodyLimit: '1mb',

@@ -11,7 +11,7 @@
 import { z } from 'zod';
 import { CreateApiKeySchema } from '../api/api-keys.js';
 import { CreateConnectSessionSchema } from '../api/connect-sessions.js';
-import { CreateConnectionSchema } from '../api/connections.js';
+import { CreateConnectionSchema, ReauthorizeConnectionSchema } from '../api/connections.js';
 import { CreateSubscriptionSchema, RedeliverSchema } from '../api/subscriptions.js';
 import { TRIGGERS, forcehookEventSchema } from '../events/schema.js';
 import { DestinationSchema } from '../state/records.js';
@@ -109,6 +109,7 @@ const list = <T extends z.ZodType>(item: T) => z.object({ data: z.array(item) })
 
 const SCHEMAS: Record<string, { schema: z.ZodType; io: 'input' | 'output' }> = {
   CreateConnection: { schema: CreateConnectionSchema, io: 'input' },
+  ReauthorizeConnection: { schema: ReauthorizeConnectionSchema, io: 'input' },
   CreateConnectSession: { schema: CreateConnectSessionSchema, io: 'input' },
   CreateSubscription: { schema: CreateSubscriptionSchema, io: 'input' },
   Redeliver: { schema: RedeliverSchema, io: 'input' },
@@ -184,7 +185,12 @@ function paths(): Json {
         ...secured,
         tags: ['connections'],
         requestBody: { required: true, ...json('CreateConnection') },
-        responses: { '201': { description: 'connected', ...json('ConnectionCreated') }, ...bodyErrors, ...authErrors },
+        responses: {
+          '201': { description: 'connected', ...json('ConnectionCreated') },
+          '409': errorResponse('the org already has a connection (details.connectionId): re-authorize it with PUT /v1/connections/{id}/credentials'),
+          ...bodyErrors,
+          ...authErrors,
+        },
       }),
       get: op('List connections', { ...secured, tags: ['connections'], responses: { '200': { description: 'connections', ...json('ConnectionList') }, ...authErrors } }),
     },
@@ -199,6 +205,21 @@ function paths(): Json {
         ...secured,
         tags: ['connections'],
         responses: { '204': { description: 'deleted' }, ...notFound, ...authErrors },
+      }),
+    },
+    '/v1/connections/{id}/credentials': {
+      parameters: [idParam('connection')],
+      put: op("Re-authorize the connection with a new refresh token (and optionally another OAuth app) of the same org", {
+        ...secured,
+        tags: ['connections'],
+        requestBody: { required: true, ...json('ReauthorizeConnection') },
+        responses: {
+          '200': { description: 're-authorized', ...json('Connection') },
+          '409': errorResponse('the token belongs to another org'),
+          ...notFound,
+          ...bodyErrors,
+          ...authErrors,
+        },
       }),
     },
     '/v1/connect-sessions': {

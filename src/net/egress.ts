@@ -65,7 +65,7 @@ export async function assertAllowedUrl(raw: string, opts: { allowPrivate: boolea
 type LookupCallback = (err: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void;
 
 /** A dns.lookup that only ever returns public addresses: the address checked is the address connected to. */
-function guardedLookup(hostname: string, options: object, callback: LookupCallback): void {
+export function guardedLookup(hostname: string, options: object, callback: LookupCallback): void {
   dnsLookup(hostname, { ...options, all: true }, (err, addresses) => {
     if (err) return callback(err, []);
     const allowed = (addresses as LookupAddress[]).filter((a) => isPublicAddress(a.address));

@@ -19,7 +19,7 @@ import { createHttpApp } from '../http/app.js';
 import { createKafka } from '../kafka/index.js';
 import { topics, topicSpecs, type Topics } from '../kafka/topics.js';
 import type { KafkaClient } from '../kafka/types.js';
-import { createEgressAgent } from '../net/egress.js';
+import { createSalesforceEgress } from '../net/salesforce-egress.js';
 import { createMetrics, type Metrics } from '../observability/metrics.js';
 import { registerStateGauges } from '../observability/state-gauges.js';
 import { registerOrgGauges } from '../observability/org-gauges.js';
@@ -84,9 +84,9 @@ export async function startService({ config, logger, instanceId, modeRefreshMs, 
   const admin = kafka.admin();
   // The current key seals; previous ones (FORCEHOOK_SECRET_KEY_PREVIOUS) only open.
   const box = SecretBox.fromBase64(config.secretKey, ...config.secretKeyPrevious);
-  const egress = createEgressAgent({ allowPrivate: config.allowPrivateNetworks });
+  const egress = createSalesforceEgress({ hosts: config.salesforceHosts, allowPrivate: config.allowPrivateNetworks });
   const store = new ServiceStore({ client: kafka, stateTopic: t.state, checkpointTopic: t.checkpoints, logger, ...(instanceId ? { instanceId } : {}) });
-  const connections = new ConnectionService({ store, box, allowPrivateNetworks: config.allowPrivateNetworks, dispatcher: egress, logger });
+  const connections = new ConnectionService({ store, box, egress, logger });
   // The producer connects on first send, so creating it here costs nothing while Kafka is away.
   const publisher = createPublisher({ topic: t.events }, { producer: kafka.producer(), metrics, logger });
   // --- scale-out: the orgs of the assignment partitions this instance holds (src/source/ownership.ts) ---
@@ -116,7 +116,7 @@ export async function startService({ config, logger, instanceId, modeRefreshMs, 
     store,
     box,
     logger,
-    dispatcher: egress,
+    egress,
     owns: (connectionId) => ownership?.owns(connectionId) ?? false,
     intervalMs: config.tokenRefreshIntervalS * 1000,
     onReauthRequired: (connectionId, reason) => {
@@ -133,12 +133,12 @@ export async function startService({ config, logger, instanceId, modeRefreshMs, 
     metrics,
     pollIntervalMs: config.pollIntervalS * 1000,
     budgetShare: config.pollBudgetShare,
-    dispatcher: egress,
+    egress,
     ...(modeRefreshMs ? { modeRefreshMs } : {}),
     ...(streamingLimitRetry ? { streamingLimitRetry } : {}),
   });
   // Org sessions for work on orgs this instance may not follow (workflow steps, checking a new subscription).
-  const orgSessions = new WorkflowSalesforce({ store, connections, tokens, sources, logger, dispatcher: egress });
+  const orgSessions = new WorkflowSalesforce({ store, connections, tokens, sources, logger, egress });
   const workflowExecutor = createWorkflowExecutor({
     registry: workflows,
     salesforce: orgSessions,
@@ -229,7 +229,7 @@ export async function startService({ config, logger, instanceId, modeRefreshMs, 
   };
 
   let url = '';
-  const sessionDeps = { box, store, connections, loaded: () => loaded, publicUrl: () => config.publicUrl ?? url, allowPrivateNetworks: config.allowPrivateNetworks, logger };
+  const sessionDeps = { box, store, connections, loaded: () => loaded, publicUrl: () => config.publicUrl ?? url, allowPrivateNetworks: config.allowPrivateNetworks, egress, logger };
   const app = createHttpApp({
     apiToken: config.apiToken,
     apiKeys: { loaded: () => loaded, get: (id) => store.apiKey(id) },
@@ -300,7 +300,7 @@ export async function startService({ config, logger, instanceId, modeRefreshMs, 
       await publisher.flush().catch(() => undefined);
       await store.stop().catch(() => undefined);
       await kafka.close().catch((err: unknown) => logger.warn({ err }, 'kafka close failed'));
-      await egress.close();
+      await egress.dispatcher.close();
       lifecycle.to('stopped');
     },
   };

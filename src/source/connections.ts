@@ -1,13 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import type { Dispatcher } from 'undici';
 import type { Logger } from '../core/log.js';
-import { NotFoundError, TerminalError } from '../core/errors.js';
+import { ForcehookError, NotFoundError, TerminalError } from '../core/errors.js';
 import type { SecretBox } from '../core/secrets.js';
 import { toId18 } from '../events/salesforce-id.js';
 import { assertAllowedUrl } from '../net/egress.js';
+import { snippet, type SalesforceEgress } from '../net/salesforce-egress.js';
 import type { ConnectionRecord } from '../state/records.js';
 import type { ServiceStore } from '../state/store.js';
-import { parseIdentityUrl, refreshAccessToken, type OAuthClient, type TokenResponse } from './oauth.js';
+import { confirmIdentity, refreshAccessToken, type OAuthClient, type TokenResponse } from './oauth.js';
 
 export interface ConnectionGrant extends OAuthClient {
   refreshToken: string;
@@ -15,64 +15,138 @@ export interface ConnectionGrant extends OAuthClient {
   token?: TokenResponse;
 }
 
+/** A new grant for a connection that exists: what is not given is kept from it. */
+export interface Reauthorization {
+  refreshToken: string;
+  clientId?: string;
+  clientSecret?: string;
+  /** Only from a connect session, which names its own login URL; held to the same host rules. */
+  loginUrl?: string;
+  token?: TokenResponse;
+}
+
 export interface ConnectionServiceDeps {
   store: ServiceStore;
   box: SecretBox;
-  allowPrivateNetworks: boolean;
-  dispatcher?: Dispatcher;
+  /** Every call to Salesforce goes through it; its hosts decide where credentials may go. */
+  egress: SalesforceEgress;
   logger: Logger;
   now?: () => Date;
 }
 
-/** Connecting an org: validate the grant against Salesforce, then store it sealed. */
+interface Verified {
+  token: TokenResponse;
+  orgId: string;
+  userId: string;
+}
+
+/** Connecting an org: validate the grant against Salesforce, prove whose org it is, then store it sealed. */
 export class ConnectionService {
+  /** Orgs being connected on this instance: a second request for one meanwhile is a conflict, not a race. */
+  readonly #connecting = new Set<string>();
+
   constructor(private readonly deps: ConnectionServiceDeps) {}
 
   /**
-   * Validates the grant by using it (a refresh), so a typo is a 400 now rather
-   * than a dead subscriber later. That refresh is a real one: if the org rotates
-   * refresh tokens, the token given is spent and the one answered is stored in
-   * its place (with the access token, so that nobody refreshes again at once). Connecting an org that already has a
-   * connection replaces that connection's credentials (this is how a
-   * connection in `needs_reauth` is re-authorized) and keeps its id.
+   * Connects an org that has no connection yet. The grant is validated by using it (a
+   * refresh), so a typo is a 400 now rather than a dead subscriber later; that refresh is
+   * a real one: if the org rotates refresh tokens, the token given is spent and the one
+   * answered is stored in its place. The org is the one the identity URL confirms for the
+   * token, never only what the token endpoint claims. An org that already has a connection
+   * answers 409 with its id: credentials are replaced only through `reauthorize`.
    */
   async connect(grant: ConnectionGrant): Promise<ConnectionRecord> {
-    const { allowPrivateNetworks: allowPrivate, dispatcher } = this.deps;
-    await assertAllowedUrl(grant.loginUrl, { allowPrivate, field: 'loginUrl' });
-    const token = grant.token ?? (await refreshAccessToken(grant, grant.refreshToken, dispatcher));
-    await assertAllowedUrl(token.instance_url, { allowPrivate, field: 'instanceUrl (reported by the org)' });
-    const ids = parseIdentityUrl(token.id);
-    const orgId = toId18(ids.orgId);
-    if (!orgId) throw new TerminalError('SALESFORCE_AUTH', `org id '${ids.orgId}' is not a Salesforce id`, { status: 400 });
+    const v = await this.#verify(grant);
+    const existing = this.deps.store.connections().find((c) => c.orgId === v.orgId);
+    if (existing || this.#connecting.has(v.orgId)) {
+      const connectionId = existing?.id;
+      throw new ForcehookError('CONFLICT', `org ${v.orgId} is already connected${connectionId ? ` (connection ${connectionId})` : ''}; re-authorize that connection instead (PUT /v1/connections/{id}/credentials)`, {
+        status: 409,
+        ...(connectionId ? { details: { connectionId } } : {}),
+      });
+    }
+    this.#connecting.add(v.orgId);
+    try {
+      const now = (this.deps.now?.() ?? new Date()).toISOString();
+      const record = this.#record(grant, v, { id: randomUUID(), createdAt: now }, now);
+      await this.deps.store.putConnection(record);
+      this.deps.logger.info({ connectionId: record.id, orgId: v.orgId }, 'connection stored');
+      return record;
+    } finally {
+      this.#connecting.delete(v.orgId);
+    }
+  }
+
+  /**
+   * Re-authorizes connection `id` with a new grant (a connection in `needs_reauth`, or new app
+   * credentials). Refused with 409 when the identity URL confirms the token for another org.
+   */
+  async reauthorize(id: string, grant: Reauthorization): Promise<ConnectionRecord> {
+    const c = this.deps.store.connection(id);
+    if (!c) throw new NotFoundError(`connection ${id} not found`);
+    const full: ConnectionGrant = {
+      loginUrl: grant.loginUrl ?? c.loginUrl,
+      clientId: grant.clientId ?? c.clientId,
+      clientSecret: grant.clientSecret ?? this.deps.box.open(c.clientSecret),
+      refreshToken: grant.refreshToken,
+      ...(grant.token ? { token: grant.token } : {}),
+    };
+    const v = await this.#verify(full);
+    if (v.orgId !== c.orgId) {
+      throw new ForcehookError('CONFLICT', `the token belongs to org ${v.orgId}, not to org ${c.orgId} of connection ${id}`, {
+        status: 409,
+        details: { reason: 'org_mismatch', connectionId: id, orgId: c.orgId, tokenOrgId: v.orgId },
+      });
+    }
+    const latest = this.deps.store.connection(id);
+    if (!latest) throw new NotFoundError(`connection ${id} was removed`);
     const now = (this.deps.now?.() ?? new Date()).toISOString();
-    const existing = this.deps.store.connections().find((c) => c.orgId === orgId);
-    const record: ConnectionRecord = {
-      id: existing?.id ?? randomUUID(),
-      orgId,
-      userId: toId18(ids.userId) ?? ids.userId,
+    const record = this.#record(full, v, { id, createdAt: latest.createdAt }, now);
+    await this.deps.store.putConnection(record);
+    this.deps.logger.info({ connectionId: id, orgId: v.orgId }, 'connection re-authorized');
+    return record;
+  }
+
+  /** Uses the grant once and proves whose org and user it belongs to. */
+  async #verify(grant: ConnectionGrant): Promise<Verified> {
+    const { egress } = this.deps;
+    egress.hosts.check(grant.loginUrl, 'loginUrl');
+    // Fast feedback on an address the connect-time guard would refuse anyway.
+    await assertAllowedUrl(grant.loginUrl, { allowPrivate: egress.allowPrivate, field: 'loginUrl' });
+    const token = grant.token ?? (await refreshAccessToken(grant, grant.refreshToken, egress));
+    await assertAllowedUrl(token.instance_url, { allowPrivate: egress.allowPrivate, field: 'instanceUrl (reported by the org)' });
+    const confirmed = await confirmIdentity(token, egress);
+    const orgId = toId18(confirmed.orgId);
+    if (!orgId) throw new TerminalError('SALESFORCE_AUTH', `org id '${snippet(confirmed.orgId, 40)}' is not a Salesforce id`, { status: 400 });
+    return { token, orgId, userId: toId18(confirmed.userId) ?? confirmed.userId };
+  }
+
+  #record(grant: ConnectionGrant, v: Verified, keep: { id: string; createdAt: string }, now: string): ConnectionRecord {
+    return {
+      id: keep.id,
+      orgId: v.orgId,
+      userId: v.userId,
       loginUrl: new URL(grant.loginUrl).origin,
-      instanceUrl: token.instance_url,
+      instanceUrl: v.token.instance_url,
       clientId: grant.clientId,
       clientSecret: this.deps.box.seal(grant.clientSecret),
       // The token endpoint's answer wins: under rotation the one given was just spent.
-      refreshToken: this.deps.box.seal(token.refresh_token ?? grant.refreshToken),
-      accessToken: this.deps.box.seal(token.access_token),
+      refreshToken: this.deps.box.seal(v.token.refresh_token ?? grant.refreshToken),
+      accessToken: this.deps.box.seal(v.token.access_token),
       tokenRefreshedAt: now,
       grantId: randomUUID(),
       status: 'active',
-      createdAt: existing?.createdAt ?? now,
+      createdAt: keep.createdAt,
       updatedAt: now,
     };
-    await this.deps.store.putConnection(record);
-    this.deps.logger.info({ connectionId: record.id, orgId, reauthorized: existing !== undefined }, 'connection stored');
-    return record;
   }
 
   /** The org moved: later sessions (a restart, another instance, workflows) start from its new instance URL. */
   async updateInstanceUrl(id: string, instanceUrl: string): Promise<void> {
     const c = this.deps.store.connection(id);
     if (!c || c.instanceUrl === instanceUrl) return;
-    await assertAllowedUrl(instanceUrl, { allowPrivate: this.deps.allowPrivateNetworks, field: 'instanceUrl (reported by the org)' });
+    this.deps.egress.hosts.check(instanceUrl, 'instanceUrl (reported by the org)');
+    await assertAllowedUrl(instanceUrl, { allowPrivate: this.deps.egress.allowPrivate, field: 'instanceUrl (reported by the org)' });
     await this.deps.store.putConnection({ ...c, instanceUrl, updatedAt: new Date().toISOString() });
     this.deps.logger.info({ connectionId: id, orgId: c.orgId, from: c.instanceUrl, to: instanceUrl }, 'connection instance URL updated');
   }

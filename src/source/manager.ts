@@ -1,4 +1,4 @@
-import type { Dispatcher } from 'undici';
+import type { SalesforceEgress } from '../net/salesforce-egress.js';
 import type { Logger } from '../core/log.js';
 import type { RetryPolicy } from '../core/retry.js';
 import { SyncQueue } from '../core/sync-queue.js';
@@ -21,7 +21,7 @@ export interface SourceManagerOptions {
   metrics?: Metrics;
   pollIntervalMs: number;
   budgetShare: number;
-  dispatcher?: Dispatcher;
+  egress: SalesforceEgress;
   /** Which connections this instance follows (scale-out hands out a share). @default all */
   owns?: (connectionId: string) => boolean;
   modeRefreshMs?: number;
@@ -154,7 +154,7 @@ export class SourceManager implements ConnectionRuntime {
         pollIntervalMs: this.opts.pollIntervalMs,
         budgetShare: this.opts.budgetShare,
         ...(this.opts.metrics ? { metrics: this.opts.metrics } : {}),
-        ...(this.opts.dispatcher ? { dispatcher: this.opts.dispatcher } : {}),
+        egress: this.opts.egress,
         ...(this.opts.modeRefreshMs ? { modeRefreshMs: this.opts.modeRefreshMs } : {}),
         ...(this.opts.streamingLimitRetry ? { streamingLimitRetry: this.opts.streamingLimitRetry } : {}),
         onInstanceUrl: (url) => {

@@ -4,6 +4,7 @@
  * would otherwise make a subscription that is accepted and never fires.
  */
 import { ForcehookError, TransientError, ValidationError } from '../core/errors.js';
+import { snippet } from '../net/salesforce-egress.js';
 import { describeObjects } from './polling/describe.js';
 import type { ObjectFields } from './polling/fields.js';
 import type { OrgSession } from './session.js';
@@ -56,6 +57,6 @@ function asApiError(err: unknown, object: string): ForcehookError {
     const message = `the org has no object '${object}' that can be followed (${err.message})`;
     return new ValidationError(`body.object: ${message}`, [{ path: 'object', message }]);
   }
-  const message = err instanceof Error ? err.message : String(err);
+  const message = snippet(err instanceof Error ? err.message : String(err));
   return new ForcehookError('SALESFORCE', `could not check '${object}' against the org, retry shortly: ${message}`, { status: 503, retriable: true, cause: err });
 }

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testLogger } from '../core/log.js';
 import { startEmulator, type RunningEmulator } from '../emulator/server.js';
-import { admin, newOrg } from './polling/test-support.js';
+import { admin, emulatorEgress, newOrg } from './polling/test-support.js';
 import { OrgSession } from './session.js';
 
 let em: RunningEmulator;
@@ -23,6 +23,7 @@ describe('OrgSession when the org moves to another instance', () => {
       oauth: { loginUrl: org.loginUrl, clientId: org.clientId, clientSecret: org.clientSecret },
       refreshToken: org.refreshToken,
       logger: testLogger(),
+      egress: emulatorEgress,
       onInstanceUrl: (url) => moves.push(url),
     });
     const conn = session.jsforce();

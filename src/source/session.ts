@@ -1,8 +1,9 @@
 import { Connection } from 'jsforce';
-import type { Dispatcher } from 'undici';
 import { TransientError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
+import type { SalesforceEgress } from '../net/salesforce-egress.js';
 import { StateMachine, type TransitionTable } from '../core/state-machine.js';
+import { guardConnection } from './jsforce-transport.js';
 import { ReauthRequiredError, refreshAccessToken, type OAuthClient } from './oauth.js';
 import type { SessionToken, TokenSource } from './tokens.js';
 
@@ -26,7 +27,8 @@ interface OrgSessionBase {
   /** A token already in hand (e.g. from the call that validated the connection). */
   accessToken?: string;
   logger: Logger;
-  dispatcher?: Dispatcher;
+  /** Every call this session makes to the org goes through it (REST, streaming, token refresh). */
+  egress: SalesforceEgress;
   /** A refresh failed for good: the connection needs a person to re-authorize it. */
   onReauthRequired?: (reason: string) => void;
   /** A refresh reported another instance URL than the one in use: the org moved; persist it. */
@@ -85,6 +87,10 @@ export class OrgSession {
     return this.#instanceUrl;
   }
 
+  get egress(): SalesforceEgress {
+    return this.opts.egress;
+  }
+
   /** The current access token, obtaining one first if there is none. */
   async token(): Promise<string> {
     return this.#accessToken ?? this.refresh(undefined);
@@ -141,7 +147,7 @@ export class OrgSession {
   async #newToken(): Promise<SessionToken> {
     const opts = this.opts;
     if ('tokens' in opts) return opts.tokens.refresh(this.#accessToken);
-    const res = await refreshAccessToken(opts.oauth, this.#refreshToken!, opts.dispatcher);
+    const res = await refreshAccessToken(opts.oauth, this.#refreshToken!, opts.egress);
     if (res.refresh_token) this.#refreshToken = res.refresh_token;
     return { accessToken: res.access_token, instanceUrl: res.instance_url };
   }
@@ -157,7 +163,7 @@ export class OrgSession {
    */
   jsforce(): Connection {
     if (!this.#conn) {
-      const conn = new Connection({
+      const conn = guardConnection(new Connection({
         instanceUrl: this.#instanceUrl,
         version: API_VERSION,
         ...(this.#accessToken ? { accessToken: this.#accessToken } : {}),
@@ -172,7 +178,7 @@ export class OrgSession {
             (err: unknown) => callback(err as Error),
           );
         },
-      });
+      }), this.opts.egress);
       this.#conn = conn;
     }
     return this.#conn;

@@ -1,4 +1,4 @@
-import type { Dispatcher } from 'undici';
+import type { SalesforceEgress } from '../net/salesforce-egress.js';
 import { isRetriable } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import { delayFor, retry, retryPolicy, type RetryPolicy } from '../core/retry.js';
@@ -38,7 +38,8 @@ export interface SupervisorOptions {
   modeRefreshMs?: number;
   /** When an org's streaming allocation is spent: how long its objects are polled before streaming is tried again. */
   streamingLimitRetry?: RetryPolicy;
-  dispatcher?: Dispatcher;
+  /** Every call to the org goes through it. */
+  egress: SalesforceEgress;
   /** The grant is gone; the owner records it and stops this supervisor. */
   onReauthRequired(reason: string): void;
   /** The org moved to another instance (a refresh said so); the owner persists it on the connection. */
@@ -138,7 +139,7 @@ export class OrgSupervisor {
       instanceUrl: c.instanceUrl,
       tokens: opts.tokens,
       logger: this.#log,
-      ...(opts.dispatcher ? { dispatcher: opts.dispatcher } : {}),
+      egress: opts.egress,
       onReauthRequired: (reason) => this.#needsReauth(reason),
       // REST calls build their URLs from the session, and the stream is rebuilt on the new token's
       // endpoint; what remains is to remember the instance for restarts and other instances.

@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
-import type { Dispatcher } from 'undici';
 import { NotFoundError, TransientError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import { retry, retryPolicy } from '../core/retry.js';
 import type { SecretBox } from '../core/secrets.js';
+import type { SalesforceEgress } from '../net/salesforce-egress.js';
 import { grantOf, type ConnectionRecord } from '../state/records.js';
 import type { ServiceStore } from '../state/store.js';
 import { ReauthRequiredError, refreshAccessToken } from './oauth.js';
@@ -25,7 +25,7 @@ export interface TokenKeeperOptions {
   store: ServiceStore;
   box: SecretBox;
   logger: Logger;
-  dispatcher?: Dispatcher;
+  egress: SalesforceEgress;
   /** Whether this instance owns the org (scale-out): only the owner refreshes. */
   owns(connectionId: string): boolean;
   /** Refresh every owned connection at least this often (FORCEHOOK_TOKEN_REFRESH_INTERVAL_S). */
@@ -138,7 +138,7 @@ export class TokenKeeper {
     const oauth = { loginUrl: c.loginUrl, clientId: c.clientId, clientSecret: this.#o.box.open(c.clientSecret) };
     let res;
     try {
-      res = await refreshAccessToken(oauth, this.#o.box.open(c.refreshToken), this.#o.dispatcher);
+      res = await refreshAccessToken(oauth, this.#o.box.open(c.refreshToken), this.#o.egress);
     } catch (err) {
       if (err instanceof ReauthRequiredError && grantOf(this.#o.store.connection(connectionId) ?? c) === grant) {
         this.#o.onReauthRequired(connectionId, err.message);

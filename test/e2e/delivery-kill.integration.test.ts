@@ -34,6 +34,7 @@ it('kill -9 in the middle of a retry loop loses nothing', async () => {
     FORCEHOOK_SECRET_KEY: SECRET_KEY,
     FORCEHOOK_TOPIC_PREFIX: prefix,
     FORCEHOOK_ALLOW_PRIVATE_NETWORKS: 'true',
+    FORCEHOOK_SALESFORCE_HOSTS: '127.0.0.1',
     FORCEHOOK_RETRY_SCHEDULE: '500ms,1s,2s,2s,2s,2s,2s,2s,2s,2s,2s,2s',
     LOG_LEVEL: 'warn',
   };

@@ -56,6 +56,7 @@ describe('fencing and crash, two instances', () => {
       FORCEHOOK_SECRET_KEY: SECRET_KEY,
       FORCEHOOK_HTTP_PORT: '0',
       FORCEHOOK_ALLOW_PRIVATE_NETWORKS: 'true',
+      FORCEHOOK_SALESFORCE_HOSTS: '127.0.0.1',
       FORCEHOOK_ROLES: 'source',
       FORCEHOOK_POLL_INTERVAL_S: '1',
       FORCEHOOK_OWNERS_SESSION_TIMEOUT_MS: String(SESSION_MS),

@@ -9,6 +9,7 @@ import { detectBatch } from '../../src/detect/index.js';
 import type { ForcehookEvent } from '../../src/events/schema.js';
 import type { RunningEmulator } from '../../src/emulator/server.js';
 import { createPoller } from '../../src/source/polling/index.js';
+import { emulatorEgress } from '../../src/source/polling/test-support.js';
 import { OrgSession } from '../../src/source/session.js';
 import { uniquePrefix } from '../support/kafka.js';
 import { adminCall, createOrg, orgUser, readEvents, startTestEmulator, startTestService, waitUntil } from '../support/stack.js';
@@ -28,7 +29,7 @@ describe('detection modes agree', () => {
     const svc = await startTestService({ prefix });
     const reader = await readEvents(prefix);
     // A second, independent observer of the same org: the polling source on its own session.
-    const session = new OrgSession({ connectionId: 'poll-observer', orgId: org.orgId, instanceUrl: org.instanceUrl, oauth: org, refreshToken: org.refreshToken, logger: testLogger() });
+    const session = new OrgSession({ connectionId: 'poll-observer', orgId: org.orgId, instanceUrl: org.instanceUrl, oauth: org, refreshToken: org.refreshToken, logger: testLogger(), egress: emulatorEgress });
     const polled: ForcehookEvent[] = [];
     const poller = createPoller({
       session,

@@ -67,6 +67,7 @@ describe('durability', () => {
       FORCEHOOK_SECRET_KEY: SECRET_KEY,
       FORCEHOOK_HTTP_PORT: '0',
       FORCEHOOK_ALLOW_PRIVATE_NETWORKS: 'true',
+      FORCEHOOK_SALESFORCE_HOSTS: '127.0.0.1',
       LOG_LEVEL: 'warn',
     };
     const reader = await readEvents(prefix);

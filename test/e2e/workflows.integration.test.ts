@@ -44,6 +44,7 @@ beforeAll(async () => {
       apiToken: API_TOKEN,
       secretKey: SECRET_KEY,
       allowPrivateNetworks: true,
+      salesforceHosts: ['127.0.0.1'],
       pollIntervalS: 1,
       logLevel: 'silent',
       // Hours scaled down to milliseconds: two retries, then the dead-letter topic.

@@ -66,6 +66,8 @@ export async function startTestService(opts: {
   retrySchedule?: number[];
   /** @default true */
   allowPrivateNetworks?: boolean;
+  /** FORCEHOOK_SALESFORCE_HOSTS; @default the emulator's host, 127.0.0.1 */
+  salesforceHosts?: string[];
   /** @default both */
   roles?: ('source' | 'delivery')[];
   /** Owners group session timeout (scale-out); @default the config's 30000 */
@@ -90,6 +92,7 @@ export async function startTestService(opts: {
       apiToken: API_TOKEN,
       secretKey: SECRET_KEY,
       allowPrivateNetworks: opts.allowPrivateNetworks ?? true,
+      salesforceHosts: opts.salesforceHosts ?? ['127.0.0.1'],
       ...(opts.retrySchedule ? { retrySchedule: opts.retrySchedule } : {}),
       ...(opts.roles ? { roles: opts.roles } : {}),
       ...(opts.tokenRefreshIntervalS ? { tokenRefreshIntervalS: opts.tokenRefreshIntervalS } : {}),

@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TerminalError, TransientError } from '../../core/errors.js';
 import { createLogger } from '../../core/log.js';
+import { emulatorEgress } from '../../source/polling/test-support.js';
 import { OrgSession } from '../../source/session.js';
 import type { ConnectionRecord } from '../../state/records.js';
 import type { RunningEmulator } from '../../emulator/server.js';
@@ -38,6 +39,7 @@ function setup(opts: { supervisorSession?: OrgSession } = {}) {
     },
     sources: { supervisor: () => (opts.supervisorSession ? { session: opts.supervisorSession } : undefined) },
     logger,
+    egress: emulatorEgress,
   });
   const refreshes = () => lines.filter((l) => l.msg === 'access token refreshed').length;
   return { sf, records, reauth, refreshes };
@@ -58,7 +60,7 @@ describe('WorkflowSalesforce', () => {
   });
 
   it('prefers the session of a supervisor following the org', () => {
-    const followed = new OrgSession({ connectionId: 'c1', orgId: org.orgId, instanceUrl: org.instanceUrl, oauth: { loginUrl: org.loginUrl, clientId: org.clientId, clientSecret: org.clientSecret }, refreshToken: org.refreshToken, logger: createLogger({ level: 'silent' }) });
+    const followed = new OrgSession({ connectionId: 'c1', orgId: org.orgId, instanceUrl: org.instanceUrl, oauth: { loginUrl: org.loginUrl, clientId: org.clientId, clientSecret: org.clientSecret }, refreshToken: org.refreshToken, logger: createLogger({ level: 'silent' }), egress: emulatorEgress });
     const { sf } = setup({ supervisorSession: followed });
     expect(sf.session('c1')).toBe(followed);
     followed.close();

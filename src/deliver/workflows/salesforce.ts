@@ -1,6 +1,6 @@
 import type { Connection } from 'jsforce';
 import { LRUCache } from 'lru-cache';
-import type { Dispatcher } from 'undici';
+import type { SalesforceEgress } from '../../net/salesforce-egress.js';
 import { TerminalError, TransientError } from '../../core/errors.js';
 import type { Logger } from '../../core/log.js';
 import type { OAuthClient } from '../../source/oauth.js';
@@ -24,7 +24,7 @@ export interface WorkflowSalesforceDeps {
   /** The source manager: an org this instance follows already has a session. */
   sources?: { supervisor(connectionId: string): { session: OrgSession } | undefined };
   logger: Logger;
-  dispatcher?: Dispatcher;
+  egress: SalesforceEgress;
   /** Sessions kept for orgs this instance does not follow. @default 200 */
   maxSessions?: number;
 }
@@ -85,7 +85,7 @@ export class WorkflowSalesforce {
       instanceUrl: c.instanceUrl,
       ...(this.deps.tokens ? { tokens: this.deps.tokens.source(c.id) } : this.deps.connections.credentials(c)),
       logger: this.deps.logger.child({ connectionId: c.id, orgId: c.orgId, for: 'workflows' }),
-      ...(this.deps.dispatcher ? { dispatcher: this.deps.dispatcher } : {}),
+      egress: this.deps.egress,
       onReauthRequired: (reason) => {
         void this.deps.connections.markNeedsReauth(c.id, reason).catch((err: unknown) =>
           this.deps.logger.error({ err, connectionId: c.id }, 'could not record needs_reauth'),

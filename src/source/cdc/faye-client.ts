@@ -1,5 +1,8 @@
 import { createRequire } from 'node:module';
+import { isIP } from 'node:net';
 import { delayFor, type RetryPolicy } from '../../core/retry.js';
+import { ForbiddenDestinationError, isPublicAddress } from '../../net/egress.js';
+import type { SalesforceEgress } from '../../net/salesforce-egress.js';
 
 /** A Bayeux message as faye hands it to extensions. */
 export interface BayeuxMessage {
@@ -76,11 +79,30 @@ function schedulerFor(policy: RetryPolicy) {
   };
 }
 
-export function createFayeClient(endpoint: string, token: string, policy: RetryPolicy): FayeClient {
+/**
+ * faye opens its own sockets (Node's http/https, no agent option). What it does take is `tls`,
+ * options it hands to https.request for an https endpoint: a `lookup` there makes the address
+ * checked the address connected to. An IP literal never reaches a lookup, so it is checked
+ * here; a plain-http endpoint (only a host the operator listed) is checked once, here, for
+ * an IP literal, and its name is resolved by faye unguarded. faye follows no redirect: a
+ * 3xx answer is no Bayeux reply and fails like any transport error.
+ */
+function guardOptions(endpoint: string, egress: SalesforceEgress | undefined): Record<string, unknown> {
+  if (!egress) return {};
+  const url = egress.hosts.check(endpoint, 'streaming endpoint');
+  if (egress.allowPrivate) return {};
+  const host = url.hostname.replace(/^\[|\]$/g, '');
+  if (isIP(host) && !isPublicAddress(host)) throw new ForbiddenDestinationError(`streaming endpoint: ${host} is a private or reserved address`);
+  return url.protocol === 'https:' && egress.lookup ? { tls: { lookup: egress.lookup } } : {};
+}
+
+/** Throws ForbiddenDestinationError when `egress` does not allow the endpoint. */
+export function createFayeClient(endpoint: string, token: string, policy: RetryPolicy, egress?: SalesforceEgress): FayeClient {
   const client = new faye.Client(endpoint, {
     scheduler: schedulerFor(policy),
     // Seconds before faye retries a handshake that failed with a retry advice.
     retry: Math.max(0.05, Math.min(policy.maxDelayMs, 5_000) / 1000),
+    ...guardOptions(endpoint, egress),
   });
   // Salesforce offers long-polling only; without this faye probes a WebSocket on every handshake.
   client.disable('websocket');

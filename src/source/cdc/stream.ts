@@ -1,4 +1,5 @@
 import type { RetryPolicy } from '../../core/retry.js';
+import type { SalesforceEgress } from '../../net/salesforce-egress.js';
 import { closeFayeClient, createFayeClient, type BayeuxMessage, type FayeClient, type FayeSubscription } from './faye-client.js';
 import { classifyReply, type Verdict } from './verdict.js';
 
@@ -35,8 +36,9 @@ export class CometdStream {
     readonly token: string,
     policy: RetryPolicy,
     private readonly hooks: StreamHooks,
+    egress?: SalesforceEgress,
   ) {
-    this.#client = createFayeClient(endpoint, token, policy);
+    this.#client = createFayeClient(endpoint, token, policy, egress);
     this.#client.addExtension({
       outgoing: (m, next) => next(this.#outgoing(m)),
       incoming: (m, next) => this.#incoming(m, next),

@@ -180,30 +180,44 @@ class Subscriber implements CdcSubscriber {
       this.#checkSubscribed();
       return;
     }
-    const stream: CometdStream = new CometdStream(this.#endpoint(), this.#token!, this.#policy, {
-      replayMap: () => this.#cursors.replayMap(),
-      onMessage: (channel, data) => this.#onMessage(channel, data),
-      onActivity: () => this.#watch.touch(),
-      onHandshake: () => {
-        this.#live.clear();
-        for (const ch of this.#cursors.channels()) {
-          const lost = this.#cursors.lostWindow(ch);
-          if (lost && !this.#gaps.has(ch)) this.#gaps.set(ch, lost.since);
-        }
-        if (this.#sm.state === 'subscribed') this.#to('reconnecting', { reason: 're-handshake' });
-      },
-      onConnected: () => this.#checkSubscribed(),
-      onSubscribed: (channel) => this.#onSubscribed(channel),
-      onVerdict: (verdict) => this.#onVerdict(verdict),
-      onTransportDown: () => {
-        if (this.#sm.state === 'subscribed') this.#to('reconnecting', { reason: 'transport down' });
-      },
-      onAdvisedTimeout: (ms) => {
-        if (ms === this.#advisedTimeoutMs) return;
-        this.#advisedTimeoutMs = ms;
-        this.#watch.arm(this.#silenceMs());
-      },
-    });
+    let stream: CometdStream;
+    try {
+      stream = new CometdStream(
+        this.#endpoint(),
+        this.#token!,
+        this.#policy,
+        {
+          replayMap: () => this.#cursors.replayMap(),
+          onMessage: (channel, data) => this.#onMessage(channel, data),
+          onActivity: () => this.#watch.touch(),
+          onHandshake: () => {
+            this.#live.clear();
+            for (const ch of this.#cursors.channels()) {
+              const lost = this.#cursors.lostWindow(ch);
+              if (lost && !this.#gaps.has(ch)) this.#gaps.set(ch, lost.since);
+            }
+            if (this.#sm.state === 'subscribed') this.#to('reconnecting', { reason: 're-handshake' });
+          },
+          onConnected: () => this.#checkSubscribed(),
+          onSubscribed: (channel) => this.#onSubscribed(channel),
+          onVerdict: (verdict) => this.#onVerdict(verdict),
+          onTransportDown: () => {
+            if (this.#sm.state === 'subscribed') this.#to('reconnecting', { reason: 'transport down' });
+          },
+          onAdvisedTimeout: (ms) => {
+            if (ms === this.#advisedTimeoutMs) return;
+            this.#advisedTimeoutMs = ms;
+            this.#watch.arm(this.#silenceMs());
+          },
+        },
+        this.#opts.session.egress,
+      );
+    } catch (err) {
+      // The instance URL on record is no host the egress allows: nothing is sent; tried again later.
+      this.#log.error({ err: (err as Error).message }, 'streaming endpoint refused');
+      this.#rebuildLater({ reason: 'endpoint refused', error: (err as Error).message });
+      return;
+    }
     this.#stream = stream;
     for (const ch of channels) if (!this.#rejected.has(ch)) stream.subscribe(ch);
     this.#watch.arm(this.#silenceMs());

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { RetryPolicy } from '../../core/retry.js';
+import type { SalesforceEgress } from '../../net/salesforce-egress.js';
 import type { StreamingLimit } from './verdict.js';
 
 /** Where a channel's stream stands: the replayId and the commit time of the change it carried. */
@@ -28,6 +29,8 @@ export interface CdcSession {
   /** Replaces `stale` (single-flight per org); rejects with ReauthRequiredError when the grant is gone. */
   refresh(stale: string | undefined): Promise<string>;
   onTokenRefreshed(listener: (token: string) => void): () => void;
+  /** Where the streaming client may connect, and how (OrgSession always has one; test doubles may not). */
+  egress?: SalesforceEgress;
 }
 
 export type CdcState = 'idle' | 'connecting' | 'subscribed' | 'reconnecting' | 'paused' | 'limited' | 'needs_reauth' | 'stopped';

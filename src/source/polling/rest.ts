@@ -6,6 +6,7 @@
  */
 import { ForcehookError, TerminalError, TransientError } from '../../core/errors.js';
 import type { OrgSession } from '../session.js';
+import { snippet } from '../../net/salesforce-egress.js';
 import { dataPath } from './soql.js';
 
 /** Salesforce allows 25 subrequests per composite, of which at most 5 queries. */
@@ -38,8 +39,9 @@ export class CallCounter {
 export function fromSalesforceError(err: unknown): ForcehookError {
   if (err instanceof ForcehookError) return err;
   const e = err as { errorCode?: unknown; message?: unknown; name?: unknown };
-  const code = typeof e?.errorCode === 'string' ? e.errorCode : typeof e?.name === 'string' ? e.name : 'UNKNOWN';
-  const message = `${code}: ${typeof e?.message === 'string' ? e.message : String(err)}`;
+  const code = snippet(typeof e?.errorCode === 'string' ? e.errorCode : typeof e?.name === 'string' ? e.name : 'UNKNOWN', 60);
+  // The answer of a host the org named: only a short, printable excerpt may reach logs and API callers.
+  const message = snippet(`${code}: ${typeof e?.message === 'string' ? e.message : String(err)}`);
   if (code === 'REQUEST_LIMIT_EXCEEDED') return new TransientError('SALESFORCE_LIMIT', message, { cause: err, details: { errorCode: code } });
   if (code === 'MALFORMED_QUERY' || code === 'INVALID_FIELD' || code === 'INVALID_TYPE' || code === 'NOT_FOUND') {
     return new TerminalError('SALESFORCE', message, { cause: err, details: { errorCode: code } });

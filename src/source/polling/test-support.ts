@@ -1,11 +1,15 @@
 /** Emulator orgs and sessions for the polling tests. */
 import type { Connection } from 'jsforce';
 import { createLogger } from '../../core/log.js';
+import { createSalesforceEgress } from '../../net/salesforce-egress.js';
 import type { RawChange } from '../../normalize/raw-change.js';
 import { OrgSession } from '../session.js';
 import type { PollCursor, PollHandleContext } from './poller.js';
 
 export const silent = createLogger({ level: 'silent' });
+
+/** The emulator listens on loopback over http: the operator setting tests use (FORCEHOOK_SALESFORCE_HOSTS=127.0.0.1). */
+export const emulatorEgress = createSalesforceEgress({ hosts: ['127.0.0.1'], allowPrivate: true });
 
 export interface OrgCreds {
   orgId: string;
@@ -40,6 +44,7 @@ export function sessionFor(c: OrgCreds): OrgSession {
     oauth: { loginUrl: c.loginUrl, clientId: c.clientId, clientSecret: c.clientSecret },
     refreshToken: c.refreshToken,
     logger: silent,
+    egress: emulatorEgress,
   });
 }
 
