@@ -4,6 +4,9 @@
  * (or 2xx when valid), never a 5xx, the instance (a child process) never crashes and still works afterwards.
  * (b) The normalizer: malformed and hostile CDC payloads injected through the emulator, then a valid change
  * made after the garbage must still arrive (no stuck subscriber).
+ * (c) Attacks on a hosted service, each with the answer that stops it: a login URL aimed at the cloud metadata
+ * address, a private network or a host that is not Salesforce's (SSRF); the same org connected a second time
+ * (takeover); a forged and a replayed OAuth callback; a read key writing; a stranger's oversized body.
  */
 import fc from 'fast-check';
 import { activity, adminCall, childInstance, prefixFor, sleep, steadyOrg, verdict, type Ctx, type Instance, type Scenario } from '../lib.js';
@@ -154,9 +157,12 @@ export const fuzz: Scenario = {
       await activity(ctx, o.org.orgId, 10, ['Lead'], ctx.quick ? 3 : 6);
       await sleep((ctx.quick ? 3 : 6) * 1000 + 500);
       const c = await o.ledger.settle(o.reader, o.receiver, 60_000);
+      // (c) attacks
+      const attacks = await attack(svc, o.org);
+      ctx.log(`fuzz: attacks ${JSON.stringify(attacks)}`);
       const alive = svc.alive!();
-      const v = verdict(c, { apiRequests: reqs.length, statuses, fiveHundreds: fiveHundreds.slice(0, 10), garbageInjected: injected, seed, alive });
-      v.ok &&= fiveHundreds.length === 0 && alive;
+      const v = verdict(c, { apiRequests: reqs.length, statuses, fiveHundreds: fiveHundreds.slice(0, 10), garbageInjected: injected, seed, alive, attacks });
+      v.ok &&= fiveHundreds.length === 0 && alive && attacks.every((a) => a.stopped);
       return v;
     } finally {
       await svc.stop().catch(() => undefined);
@@ -164,3 +170,48 @@ export const fuzz: Scenario = {
     }
   },
 };
+
+interface Attack {
+  name: string;
+  status: number;
+  stopped: boolean;
+}
+
+/** Each attack and the status that shows it was stopped (and that it was not a 5xx). */
+async function attack(svc: Instance, org: { loginUrl: string; clientId: string; clientSecret: string; refreshToken: string }): Promise<Attack[]> {
+  const out: Attack[] = [];
+  const call = async (name: string, expected: number[], method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => {
+    const res = await fetch(`${svc.url}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${'chaos-api-token-0123456789'}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
+      ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
+      redirect: 'manual',
+    });
+    const text = await res.text();
+    out.push({ name, status: res.status, stopped: expected.includes(res.status) });
+    return text;
+  };
+  const creds = { clientId: org.clientId, clientSecret: org.clientSecret, refreshToken: org.refreshToken };
+  for (const loginUrl of ['http://169.254.169.254/latest/meta-data/', 'http://10.1.2.3/', 'https://login.salesforce.com.evil.example/', 'file:///etc/passwd']) {
+    await call(`ssrf loginUrl ${loginUrl}`, [400], 'POST', '/v1/connections', { loginUrl, ...creds });
+  }
+  await call('org takeover: the same org connected again', [409], 'POST', '/v1/connections', { loginUrl: org.loginUrl, ...creds });
+  await call('forged OAuth callback state', [400], 'GET', '/oauth/callback?state=forged&code=x');
+  const session = JSON.parse(await call('connect session', [201], 'POST', '/v1/connect-sessions', { loginUrl: org.loginUrl, oauthApp: { clientId: org.clientId, clientSecret: org.clientSecret } })) as { authorizeUrl?: string };
+  const state = session.authorizeUrl ? new URL(session.authorizeUrl).searchParams.get('state') : null;
+  if (state) {
+    await call('callback with a stolen state and a made-up code', [400, 502], 'GET', `/oauth/callback?state=${encodeURIComponent(state)}&code=made-up`);
+    await call('the same callback replayed', [400], 'GET', `/oauth/callback?state=${encodeURIComponent(state)}&code=made-up`);
+  }
+  const key = JSON.parse(await call('read key created', [201], 'POST', '/v1/api-keys', { name: 'chaos-read', scopes: ['read'] })) as { key?: string; id?: string };
+  if (key.key) {
+    const asReader = { authorization: `Bearer ${key.key}` };
+    await call('read key writing a subscription', [403], 'POST', '/v1/subscriptions', { trigger: 'record.created' }, asReader);
+    await call('read key deleting a connection', [403], 'DELETE', '/v1/connections/x', undefined, asReader);
+    await call('read key making itself a key', [403], 'POST', '/v1/api-keys', { name: 'x', scopes: ['read', 'write'] }, asReader);
+    await call('read key reading', [200], 'GET', '/v1/connections', undefined, asReader);
+    await call('read key revoked', [204], 'DELETE', `/v1/api-keys/${key.id}`);
+  }
+  await call('a stranger posting a 2 MB body', [401], 'POST', '/v1/subscriptions', 'x'.repeat(2_000_000), { authorization: '', 'content-type': 'application/json' });
+  return out;
+}
