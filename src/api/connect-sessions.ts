@@ -34,6 +34,9 @@ const StateSchema = z.object({
   nonce: z.string(),
 });
 
+/** A state travels through the user's browser and names no record: its place is its purpose alone. */
+const STATE_PLACE = { kind: 'oauthState', id: '', field: 'state' } as const;
+
 const CallbackQuerySchema = z.object({
   state: z.string().min(1),
   code: z.string().min(1).optional(),
@@ -69,6 +72,7 @@ export function connectSessionsRouter(deps: ConnectSessionDeps): Router {
     const expiresAt = (deps.now?.() ?? Date.now()) + SESSION_TTL_MS;
     const state = deps.box.seal(
       JSON.stringify({ loginUrl: new URL(loginUrl).origin, ...app, returnUrl: body.returnUrl, expiresAt, nonce: randomBytes(12).toString('base64url') }),
+      STATE_PLACE,
     );
     const authorize = new URL('/services/oauth2/authorize', loginUrl);
     authorize.search = new URLSearchParams({
@@ -92,7 +96,7 @@ export function oauthCallbackRouter(deps: ConnectSessionDeps): Router {
     const q = parseQuery(req, CallbackQuerySchema);
     let state: z.infer<typeof StateSchema>;
     try {
-      state = StateSchema.parse(JSON.parse(deps.box.open(q.state)));
+      state = StateSchema.parse(JSON.parse(deps.box.open(q.state, STATE_PLACE)));
     } catch {
       throw new ValidationError('query.state: invalid or tampered');
     }

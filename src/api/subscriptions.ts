@@ -9,7 +9,7 @@ import { parseBody } from '../http/validate.js';
 import { assertAllowedUrl } from '../net/egress.js';
 import { deliveryView } from '../deliver/state/keeper.js';
 import type { Redeliverer } from '../deliver/redeliver/redeliver.js';
-import { DestinationSchema, type SubscriptionRecord } from '../state/records.js';
+import { DestinationSchema, sealedPlace, type SubscriptionRecord } from '../state/records.js';
 import type { ServiceStore } from '../state/store.js';
 
 const OBJECT_NAME = /^[A-Za-z][A-Za-z0-9_]{0,79}$/;
@@ -89,15 +89,16 @@ export function subscriptionsRouter(deps: SubscriptionsDeps): Router {
     const fields = checked?.fields ?? body.fields;
     const now = new Date().toISOString();
     const secret = body.destination.type === 'webhook' ? newSecret() : undefined;
+    const id = randomUUID();
     const record: SubscriptionRecord = {
-      id: randomUUID(),
+      id,
       connectionId: body.connectionId,
       trigger: body.trigger,
       ...(object ? { object } : {}),
       ...(body.campaignId ? { campaignId: body.campaignId } : {}),
       ...(fields ? { fields } : {}),
       destination: body.destination,
-      ...(secret ? { secrets: [{ sealed: deps.box.seal(secret), createdAt: now }] } : {}),
+      ...(secret ? { secrets: [{ sealed: deps.box.seal(secret, sealedPlace.webhookSecret(id)), createdAt: now }] } : {}),
       createdAt: now,
     };
     await deps.store.putSubscription(record);
@@ -122,7 +123,7 @@ export function subscriptionsRouter(deps: SubscriptionsDeps): Router {
     const kept = (s.secrets ?? [])
       .filter((x) => x.expiresAt === undefined || Date.parse(x.expiresAt) > now)
       .map((x) => ({ ...x, expiresAt: x.expiresAt ?? overlapEnds }));
-    await deps.store.putSubscription({ ...s, secrets: [{ sealed: deps.box.seal(secret), createdAt: new Date(now).toISOString() }, ...kept] });
+    await deps.store.putSubscription({ ...s, secrets: [{ sealed: deps.box.seal(secret, sealedPlace.webhookSecret(s.id)), createdAt: new Date(now).toISOString() }, ...kept] });
     // Shown once, like at creation.
     res.json({ id: s.id, secret, previousSecretsValidUntil: kept.length ? overlapEnds : undefined });
   });

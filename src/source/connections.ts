@@ -5,7 +5,7 @@ import { NotFoundError, TerminalError } from '../core/errors.js';
 import type { SecretBox } from '../core/secrets.js';
 import { toId18 } from '../events/salesforce-id.js';
 import { assertAllowedUrl } from '../net/egress.js';
-import type { ConnectionRecord } from '../state/records.js';
+import { sealedPlace, type ConnectionRecord } from '../state/records.js';
 import type { ServiceStore } from '../state/store.js';
 import { parseIdentityUrl, refreshAccessToken, type OAuthClient, type TokenResponse } from './oauth.js';
 
@@ -46,17 +46,19 @@ export class ConnectionService {
     if (!orgId) throw new TerminalError('SALESFORCE_AUTH', `org id '${ids.orgId}' is not a Salesforce id`, { status: 400 });
     const now = (this.deps.now?.() ?? new Date()).toISOString();
     const existing = this.deps.store.connections().find((c) => c.orgId === orgId);
+    const id = existing?.id ?? randomUUID();
+    const { box } = this.deps;
     const record: ConnectionRecord = {
-      id: existing?.id ?? randomUUID(),
+      id,
       orgId,
       userId: toId18(ids.userId) ?? ids.userId,
       loginUrl: new URL(grant.loginUrl).origin,
       instanceUrl: token.instance_url,
       clientId: grant.clientId,
-      clientSecret: this.deps.box.seal(grant.clientSecret),
+      clientSecret: box.seal(grant.clientSecret, sealedPlace.connection(id, 'clientSecret')),
       // The token endpoint's answer wins: under rotation the one given was just spent.
-      refreshToken: this.deps.box.seal(token.refresh_token ?? grant.refreshToken),
-      accessToken: this.deps.box.seal(token.access_token),
+      refreshToken: box.seal(token.refresh_token ?? grant.refreshToken, sealedPlace.connection(id, 'refreshToken')),
+      accessToken: box.seal(token.access_token, sealedPlace.connection(id, 'accessToken')),
       tokenRefreshedAt: now,
       grantId: randomUUID(),
       status: 'active',
@@ -96,8 +98,8 @@ export class ConnectionService {
   /** The grant, unsealed: only for talking to Salesforce. */
   credentials(c: ConnectionRecord): { oauth: OAuthClient; refreshToken: string } {
     return {
-      oauth: { loginUrl: c.loginUrl, clientId: c.clientId, clientSecret: this.deps.box.open(c.clientSecret) },
-      refreshToken: this.deps.box.open(c.refreshToken),
+      oauth: { loginUrl: c.loginUrl, clientId: c.clientId, clientSecret: this.deps.box.open(c.clientSecret, sealedPlace.connection(c.id, 'clientSecret')) },
+      refreshToken: this.deps.box.open(c.refreshToken, sealedPlace.connection(c.id, 'refreshToken')),
     };
   }
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { SealedPlace } from '../core/secrets.js';
 import { TRIGGERS } from '../events/schema.js';
 
 /**
@@ -109,6 +110,12 @@ export const StateRecordSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('tokenRequest'), tokenRequest: TokenRequestSchema }),
 ]);
 export type StateRecord = z.infer<typeof StateRecordSchema>;
+
+/** Where each sealed field of a record lives (SecretBox binds a sealed value to it). */
+export const sealedPlace = {
+  connection: (id: string, field: 'clientSecret' | 'refreshToken' | 'accessToken'): SealedPlace => ({ kind: 'connection', id, field }),
+  webhookSecret: (subscriptionId: string): SealedPlace => ({ kind: 'subscription', id: subscriptionId, field: 'webhookSecret' }),
+};
 
 export const stateKey = {
   connection: (id: string) => `connection:${id}`,
