@@ -7,7 +7,7 @@ import { toId18 } from '../events/salesforce-id.js';
 import { assertAllowedUrl } from '../net/egress.js';
 import { sealedPlace, type ConnectionRecord } from '../state/records.js';
 import type { ServiceStore } from '../state/store.js';
-import { parseIdentityUrl, refreshAccessToken, type OAuthClient, type TokenResponse } from './oauth.js';
+import { parseIdentityUrl, refreshAccessToken, revokeToken, type OAuthClient, type TokenResponse } from './oauth.js';
 
 export interface ConnectionGrant extends OAuthClient {
   refreshToken: string;
@@ -86,13 +86,27 @@ export class ConnectionService {
     this.deps.logger.warn({ connectionId: id, orgId: c.orgId, reason }, 'connection needs re-authorization');
   }
 
-  /** Removes the connection, its subscriptions and its checkpoints. */
+  /**
+   * Removes the connection, its subscriptions and its checkpoints, then revokes its
+   * refresh token at Salesforce, so that a copy of it (a backup of the state topic,
+   * a leaked log) is worth nothing either. The revocation is best effort: the org
+   * may be unreachable or the grant already gone, and the connection is deleted
+   * all the same (a warning says so; an admin can revoke the app's access in Setup).
+   */
   async remove(id: string): Promise<void> {
-    if (!this.deps.store.connection(id)) throw new NotFoundError(`connection ${id} not found`);
+    const c = this.deps.store.connection(id);
+    if (!c) throw new NotFoundError(`connection ${id} not found`);
     for (const s of this.deps.store.subscriptions(id)) await this.deps.store.deleteSubscription(s.id);
     await this.deps.store.deleteConnection(id);
     await this.deps.store.deleteCheckpoints(id);
     if (this.deps.store.tokenRequest(id)) await this.deps.store.deleteTokenRequest(id);
+    try {
+      const refreshToken = this.deps.box.open(c.refreshToken, sealedPlace.connection(c.id, 'refreshToken'));
+      await revokeToken(c, refreshToken, this.deps.dispatcher);
+      this.deps.logger.info({ connectionId: id, orgId: c.orgId }, 'refresh token revoked at Salesforce');
+    } catch (err) {
+      this.deps.logger.warn({ connectionId: id, orgId: c.orgId, err: (err as Error).message }, 'could not revoke the refresh token of a deleted connection');
+    }
   }
 
   /** The grant, unsealed: only for talking to Salesforce. */

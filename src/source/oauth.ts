@@ -78,6 +78,36 @@ export function exchangeCode(client: OAuthClient, code: string, redirectUri: str
   return tokenCall(client, { grant_type: 'authorization_code', code, redirect_uri: redirectUri }, dispatcher);
 }
 
+/**
+ * Ends a grant at Salesforce: revoking a refresh token also ends the sessions
+ * issued from it. Salesforce answers 200, or 400 with an OAuth error.
+ */
+export async function revokeToken(client: Pick<OAuthClient, 'loginUrl'>, token: string, dispatcher?: Dispatcher): Promise<void> {
+  const url = new URL('/services/oauth2/revoke', client.loginUrl);
+  const res = await request(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ token }).toString(),
+    // Deleting a connection waits for it: a hung org must not hold the API call long.
+    headersTimeout: 5_000,
+    bodyTimeout: 5_000,
+    ...(dispatcher ? { dispatcher } : {}),
+  });
+  const text = await res.body.text();
+  if (res.statusCode !== 200) {
+    const err = OAuthErrorSchema.safeParse(safeJson(text));
+    throw new TerminalError('SALESFORCE_AUTH', `revoke endpoint ${url.origin} answered HTTP ${res.statusCode}${err.success ? ` (${err.data.error})` : ''}`);
+  }
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
 /** `https://login.salesforce.com/id/<orgId>/<userId>` → its two ids. */
 export function parseIdentityUrl(id: string): { orgId: string; userId: string } {
   const m = /\/id\/([a-zA-Z0-9]{15,18})\/([a-zA-Z0-9]{15,18})\/?$/.exec(new URL(id).pathname);
