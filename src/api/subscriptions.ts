@@ -120,9 +120,10 @@ export function subscriptionsRouter(deps: SubscriptionsDeps): Router {
     const now = (deps.now ?? Date.now)();
     const overlapEnds = new Date(now + SECRET_OVERLAP_MS).toISOString();
     const secret = newSecret();
-    const kept = (s.secrets ?? [])
-      .filter((x) => x.expiresAt === undefined || Date.parse(x.expiresAt) > now)
-      .map((x) => ({ ...x, expiresAt: x.expiresAt ?? overlapEnds }));
+    // Only the secret being replaced keeps signing through the overlap; older ones end now. A rotation
+    // is often the answer to a leak: rotating twice must leave the leaked secret with no validity left.
+    const current = s.secrets?.[0];
+    const kept = current && (current.expiresAt === undefined || Date.parse(current.expiresAt) > now) ? [{ ...current, expiresAt: overlapEnds }] : [];
     await deps.store.putSubscription({ ...s, secrets: [{ sealed: deps.box.seal(secret, sealedPlace.webhookSecret(s.id)), createdAt: new Date(now).toISOString() }, ...kept] });
     // Shown once, like at creation.
     res.json({ id: s.id, secret, previousSecretsValidUntil: kept.length ? overlapEnds : undefined });
