@@ -19,6 +19,8 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   demo: async () => (await import('../demo/command.js')).runDemoCommand,
 };
 
+const DEV_TOOLS = new Set(['emulator', 'demo']);
+
 async function main(argv: string[]): Promise<void> {
   const [name, ...rest] = argv;
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
@@ -31,7 +33,17 @@ async function main(argv: string[]): Promise<void> {
     process.exitCode = 2;
     return;
   }
-  const code = await (await load())(rest);
+  let command: Command;
+  try {
+    command = await load();
+  } catch (err) {
+    // The container image leaves the development tools (emulator, demo) out.
+    if ((err as { code?: string }).code !== 'ERR_MODULE_NOT_FOUND' || !DEV_TOOLS.has(name)) throw err;
+    process.stderr.write(`forcehook: '${name}' is a development tool and not part of this installation\n`);
+    process.exitCode = 2;
+    return;
+  }
+  const code = await command(rest);
   if (typeof code === 'number') process.exitCode = code;
 }
 
