@@ -3,6 +3,7 @@ import { ConfigError } from '../core/errors.js';
 const USAGE = `usage: forcehook <command>
 
   serve                         the service (config/ and the environment)
+  rekey                         whether every stored secret is sealed under FORCEHOOK_SECRET_KEY (exit 0) or not yet (1)
   emulator [--port N] [--host H] the Salesforce org emulator
   kafka [--port N]              a local single-node Kafka broker in the foreground
   demo                          what 'npm start' runs: broker, emulated org, service, webhook receiver
@@ -14,6 +15,7 @@ type Command = (argv: string[]) => Promise<void | number>;
 // Loaded lazily so that `forcehook kafka` does not pay for express, jsforce, ...
 const COMMANDS: Record<string, () => Promise<Command>> = {
   serve: async () => (await import('../service/command.js')).runServeCommand,
+  rekey: async () => (await import('../service/rekey-command.js')).runRekeyCommand,
   emulator: async () => (await import('../emulator/command.js')).runEmulatorCommand,
   kafka: async () => (await import('../kafka/local/command.js')).runKafkaCommand,
   demo: async () => (await import('../demo/command.js')).runDemoCommand,
