@@ -72,6 +72,7 @@ export class TokenKeeper {
   readonly #tail = new Map<string, Promise<unknown>>();
   /** When a re-seal of each org's sealed values last started: one whose key is missing is not retried every tick. */
   readonly #lastReseal = new Map<string, number>();
+  #lastResealSweep = -Infinity;
   /** When a background refresh of each org last started: a failing one is not retried every tick. */
   readonly #lastTry = new Map<string, number>();
   #timer: NodeJS.Timeout | undefined;
@@ -301,7 +302,11 @@ export class TokenKeeper {
       const at = c.tokenRefreshedAt ? Date.parse(c.tokenRefreshedAt) : 0;
       if (now - at >= this.#o.intervalMs) this.#background(c.id, 'scheduled');
     }
-    void this.resealOwned();
+    // Re-sealing is needed after a key rotation, rarely: a look every half minute is soon enough.
+    if (now - this.#lastResealSweep >= 30_000) {
+      this.#lastResealSweep = now;
+      void this.resealOwned();
+    }
     // Requests made while no one owned the org (a handover) are answered once someone does.
     this.#answerRequests();
   }
