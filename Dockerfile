@@ -4,22 +4,27 @@
 # Checked without a Docker engine by test/dockerfile.test.ts (see README, "How the Dockerfile is checked").
 
 # Build: compile TypeScript with the full dependency tree.
-FROM node:20-bookworm-slim AS build
+FROM node:24-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
-COPY tsconfig.json tsconfig.build.json ./
+COPY tsconfig.json tsconfig.build.json tsconfig.workflows.json ./
 COPY src ./src
-RUN npm run build
+COPY config ./config
+# The Salesforce emulator and the demo are development tools: the image holds neither, so nothing
+# running in it (serve, or a command run beside it) can start an emulated org that mints tokens.
+# The shipped workflow modules are compiled too: the runtime image has no TypeScript loader.
+RUN npm run build \
+ && rm -rf dist/emulator dist/demo \
+ && npm run build:workflows
 
 # Runtime: production dependencies and compiled JavaScript only, as a non-root user.
-FROM node:20-bookworm-slim AS runtime
+FROM node:24-bookworm-slim AS runtime
 ENV NODE_ENV=production \
     FORCEHOOK_HTTP_HOST=0.0.0.0 \
     FORCEHOOK_HTTP_PORT=8080
 WORKDIR /app
 COPY package.json package-lock.json ./
-# tsx stays (a production dependency): it loads TypeScript workflow modules from config/workflows.
 # The package's own name ("forcehook", which workflow modules import) points at the sources in a
 # checkout; here it must point at the compiled library, as there are no sources in this image.
 RUN npm ci --omit=dev --no-audit --no-fund \
@@ -27,7 +32,8 @@ RUN npm ci --omit=dev --no-audit --no-fund \
  && npm pkg set 'exports[.]=./dist/index.js'
 COPY --from=build /app/dist ./dist
 COPY bin ./bin
-COPY config ./config
+COPY config/default.json ./config/
+COPY --from=build /app/build/workflows/config/workflows ./config/workflows
 USER node
 EXPOSE 8080
 HEALTHCHECK --interval=15s --timeout=3s --start-period=20s --retries=3 \

@@ -26,8 +26,9 @@ import { hasTestBrokers, testBrokers, uniquePrefix } from './support/kafka.js';
  *    --force` is skipped (it would empty the shared npm cache). `npm ci --omit=dev` runs for
  *    real (offline from the warm cache), so the runtime tree holds production dependencies
  *    only. Then the image's ENTRYPOINT + CMD run from the runtime dir with the image's ENV,
- *    against the suite's broker, with the shipped TypeScript workflow enabled, and the
- *    HEALTHCHECK command must exit 0 against it (and 1 once it is stopped).
+ *    against the suite's broker, with the shipped workflow enabled (compiled at build: the image has
+ *    no TypeScript loader), and the HEALTHCHECK command must exit 0 against it (and 1 once it is
+ *    stopped). `forcehook emulator` must not run from the image.
  *
  * Not covered without an engine: the base image itself (glibc, node binary), file ownership
  * under USER node, and the build context (.dockerignore).
@@ -151,8 +152,28 @@ describe('Dockerfile (static)', () => {
     expect(runs.join(' ')).not.toMatch(/npm run build|\btsc\b/);
     const copies = runtime.instructions.filter((i) => i.cmd === 'COPY').map((i) => copyOf(i.args));
     expect(copies.some((c) => c.from && c.sources.some((s) => /dist/.test(s)))).toBe(true);
-    for (const needed of ['bin', 'config']) expect(copies.some((c) => !c.from && c.sources.includes(needed)), `COPY ${needed}`).toBe(true);
+    for (const needed of ['bin', 'config']) expect(copies.some((c) => !c.from && c.sources.some((src) => src === needed || src.startsWith(`${needed}/`))), `COPY ${needed}`).toBe(true);
     expect(copies.some((c) => !c.from && c.sources.includes('src')), 'no TypeScript sources in the runtime image').toBe(false);
+  });
+
+  it('runs a supported Node LTS (22 or 24)', () => {
+    for (const s of stages) {
+      if (stages.some((o) => o.name === s.image)) continue;
+      expect(s.image, `FROM ${s.image}`).toMatch(/^node:(22|24)([.-]|$)/);
+    }
+  });
+
+  it('has no TypeScript loader at run time: tsx is a development dependency', () => {
+    const pkg = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as { dependencies: Record<string, string>; devDependencies: Record<string, string> };
+    for (const loader of ['tsx', 'esbuild', 'ts-node']) expect(Object.keys(pkg.dependencies), loader).not.toContain(loader);
+    expect(pkg.devDependencies.tsx).toBeDefined();
+  });
+
+  it('leaves the Salesforce emulator and the demo out of the runtime image', () => {
+    const build = stages.find((s) => runtime.instructions.some((i) => i.cmd === 'COPY' && i.args.includes(`--from=${s.name}`) && i.args.includes('dist')))!;
+    const runs = build.instructions.filter((i) => i.cmd === 'RUN').map((i) => i.args).join(' && ');
+    expect(runs).toMatch(/rm -rf[^&]*\bdist\/emulator\b/);
+    expect(runs).toMatch(/rm -rf[^&]*\bdist\/demo\b/);
   });
 
   it('copies only what exists in the repository, and only named stages', () => {
@@ -267,7 +288,15 @@ describe.skipIf(simReason !== '')('Dockerfile (its stages simulated without an e
     expect(existsSync(join(app, 'src')), 'no sources in the runtime image').toBe(false);
     expect(existsSync(join(app, 'node_modules', 'typescript')), 'no dev dependencies').toBe(false);
     expect(existsSync(join(app, 'node_modules', 'vitest')), 'no dev dependencies').toBe(false);
-    // The example TypeScript workflow (`import ... from 'forcehook'`) must load in the image too.
+    for (const loader of ['tsx', 'esbuild']) expect(existsSync(join(app, 'node_modules', loader)), `no ${loader} in the image`).toBe(false);
+    expect(existsSync(join(app, 'dist', 'emulator')), 'no emulator in the image').toBe(false);
+    expect(existsSync(join(app, 'config', 'workflows', 'lead-followup.js')), 'the shipped workflow, compiled').toBe(true);
+    const emulator = await exec(process.execPath, ['bin/forcehook.js', 'emulator'], { cwd: app }).then(
+      () => ({ code: 0, stderr: '' }),
+      (err: { code?: number; stderr?: string }) => ({ code: err.code ?? -1, stderr: err.stderr ?? '' }),
+    );
+    expect(emulator).toEqual({ code: 2, stderr: "forcehook: 'emulator' is a development tool and not part of this installation\n" });
+    // The example workflow (`import ... from 'forcehook'`), compiled at build, must load in the image too.
     writeFileSync(join(app, 'config', 'local.json'), JSON.stringify({ workflows: ['lead-followup'] }));
 
     const port = await freePort();

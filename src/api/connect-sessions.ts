@@ -9,7 +9,7 @@ import { assertAllowedUrl } from '../net/egress.js';
 import type { SalesforceEgress } from '../net/salesforce-egress.js';
 import type { ConnectionService } from '../source/connections.js';
 import { ReauthRequiredError, exchangeCode } from '../source/oauth.js';
-import type { ConnectSessionRecord, ConnectionRecord } from '../state/records.js';
+import { sealedPlace, type ConnectSessionRecord, type ConnectionRecord } from '../state/records.js';
 import type { ServiceStore } from '../state/store.js';
 
 const LOGIN_HOSTS = { production: 'https://login.salesforce.com', sandbox: 'https://test.salesforce.com' } as const;
@@ -36,6 +36,11 @@ export const CreateConnectSessionSchema = z
 
 /** The `state` parameter: the session id, sealed so that nobody can forge or alter it. */
 const StateSchema = z.object({ s: z.string().min(1) });
+
+/** A state travels through the user's browser and names no record: its place is its purpose alone. */
+const STATE_PLACE = { kind: 'oauthState', id: '', field: 'state' } as const;
+/** A connect session's sealed fields are bound to that session and field. */
+const sessionPlace = (id: string, field: 'clientSecret' | 'codeVerifier') => ({ kind: 'connectSession', id, field }) as const;
 
 const CallbackQuerySchema = z.object({
   state: z.string().min(1),
@@ -98,7 +103,7 @@ export function connectSessionsRouter(deps: ConnectSessionDeps): Router {
       target = deps.store.connection(body.connectionId);
       if (!target) throw new NotFoundError(`connection ${body.connectionId} not found`);
     }
-    const app = body.oauthApp ?? deps.defaultApp ?? (target ? { clientId: target.clientId, clientSecret: deps.box.open(target.clientSecret) } : undefined);
+    const app = body.oauthApp ?? deps.defaultApp ?? (target ? { clientId: target.clientId, clientSecret: deps.box.open(target.clientSecret, sealedPlace.connection(target.id, 'clientSecret')) } : undefined);
     if (!app) throw new ValidationError('body.oauthApp: required (no default OAuth app is configured)');
     const loginUrl = body.loginUrl ?? (body.environment ? LOGIN_HOSTS[body.environment] : (target?.loginUrl ?? LOGIN_HOSTS.production));
     deps.egress.hosts.check(loginUrl, 'body.loginUrl');
@@ -106,13 +111,14 @@ export function connectSessionsRouter(deps: ConnectSessionDeps): Router {
     const t = now();
     const at = new Date(t).toISOString();
     const pkce = pkcePair();
+    const id = randomUUID();
     const session: ConnectSessionRecord = {
-      id: randomUUID(),
+      id,
       status: 'pending',
       loginUrl: new URL(loginUrl).origin,
       clientId: app.clientId,
-      clientSecret: deps.box.seal(app.clientSecret),
-      codeVerifier: deps.box.seal(pkce.verifier),
+      clientSecret: deps.box.seal(app.clientSecret, sessionPlace(id, 'clientSecret')),
+      codeVerifier: deps.box.seal(pkce.verifier, sessionPlace(id, 'codeVerifier')),
       redirectUri: callbackUrl(deps.publicUrl()),
       ...(body.returnUrl ? { returnUrl: body.returnUrl } : {}),
       ...(target ? { connectionId: target.id } : {}),
@@ -128,7 +134,7 @@ export function connectSessionsRouter(deps: ConnectSessionDeps): Router {
       client_id: app.clientId,
       redirect_uri: session.redirectUri,
       scope: SCOPES,
-      state: deps.box.seal(JSON.stringify({ s: session.id })),
+      state: deps.box.seal(JSON.stringify({ s: session.id }), STATE_PLACE),
       code_challenge: pkce.challenge,
       code_challenge_method: 'S256',
     }).toString();
@@ -171,7 +177,7 @@ export function oauthCallbackRouter(deps: ConnectSessionDeps): Router {
     }
     let sessionId: string;
     try {
-      sessionId = StateSchema.parse(JSON.parse(deps.box.open(q.state))).s;
+      sessionId = StateSchema.parse(JSON.parse(deps.box.open(q.state, STATE_PLACE))).s;
     } catch {
       throw new ValidationError('query.state: invalid or tampered');
     }
@@ -211,10 +217,10 @@ export function oauthCallbackRouter(deps: ConnectSessionDeps): Router {
       await fail(error, q.error_description ?? 'Salesforce sent no authorization code');
       return;
     }
-    const oauth = { loginUrl: session.loginUrl, clientId: session.clientId, clientSecret: deps.box.open(session.clientSecret) };
+    const oauth = { loginUrl: session.loginUrl, clientId: session.clientId, clientSecret: deps.box.open(session.clientSecret, sessionPlace(session.id, 'clientSecret')) };
     let record: ConnectionRecord;
     try {
-      const token = await exchangeCode(oauth, q.code, session.redirectUri, deps.egress, { codeVerifier: deps.box.open(session.codeVerifier) });
+      const token = await exchangeCode(oauth, q.code, session.redirectUri, deps.egress, { codeVerifier: deps.box.open(session.codeVerifier, sessionPlace(session.id, 'codeVerifier')) });
       const refreshToken = token.refresh_token;
       if (!refreshToken) {
         throw new ValidationError('the OAuth app did not issue a refresh token: add the "refresh_token" scope to it', { reason: 'no_refresh_token' });

@@ -9,7 +9,7 @@ import { parseBody } from '../http/validate.js';
 import { assertAllowedUrl } from '../net/egress.js';
 import { deliveryView } from '../deliver/state/keeper.js';
 import type { Redeliverer } from '../deliver/redeliver/redeliver.js';
-import { DestinationSchema, type SubscriptionRecord } from '../state/records.js';
+import { DestinationSchema, sealedPlace, type SubscriptionRecord } from '../state/records.js';
 import type { ServiceStore } from '../state/store.js';
 
 const OBJECT_NAME = /^[A-Za-z][A-Za-z0-9_]{0,79}$/;
@@ -89,15 +89,16 @@ export function subscriptionsRouter(deps: SubscriptionsDeps): Router {
     const fields = checked?.fields ?? body.fields;
     const now = new Date().toISOString();
     const secret = body.destination.type === 'webhook' ? newSecret() : undefined;
+    const id = randomUUID();
     const record: SubscriptionRecord = {
-      id: randomUUID(),
+      id,
       connectionId: body.connectionId,
       trigger: body.trigger,
       ...(object ? { object } : {}),
       ...(body.campaignId ? { campaignId: body.campaignId } : {}),
       ...(fields ? { fields } : {}),
       destination: body.destination,
-      ...(secret ? { secrets: [{ sealed: deps.box.seal(secret), createdAt: now }] } : {}),
+      ...(secret ? { secrets: [{ sealed: deps.box.seal(secret, sealedPlace.webhookSecret(id)), createdAt: now }] } : {}),
       createdAt: now,
     };
     await deps.store.putSubscription(record);
@@ -119,10 +120,11 @@ export function subscriptionsRouter(deps: SubscriptionsDeps): Router {
     const now = (deps.now ?? Date.now)();
     const overlapEnds = new Date(now + SECRET_OVERLAP_MS).toISOString();
     const secret = newSecret();
-    const kept = (s.secrets ?? [])
-      .filter((x) => x.expiresAt === undefined || Date.parse(x.expiresAt) > now)
-      .map((x) => ({ ...x, expiresAt: x.expiresAt ?? overlapEnds }));
-    await deps.store.putSubscription({ ...s, secrets: [{ sealed: deps.box.seal(secret), createdAt: new Date(now).toISOString() }, ...kept] });
+    // Only the secret being replaced keeps signing through the overlap; older ones end now. A rotation
+    // is often the answer to a leak: rotating twice must leave the leaked secret with no validity left.
+    const current = s.secrets?.[0];
+    const kept = current && (current.expiresAt === undefined || Date.parse(current.expiresAt) > now) ? [{ ...current, expiresAt: overlapEnds }] : [];
+    await deps.store.putSubscription({ ...s, secrets: [{ sealed: deps.box.seal(secret, sealedPlace.webhookSecret(s.id)), createdAt: new Date(now).toISOString() }, ...kept] });
     // Shown once, like at creation.
     res.json({ id: s.id, secret, previousSecretsValidUntil: kept.length ? overlapEnds : undefined });
   });

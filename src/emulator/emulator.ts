@@ -68,8 +68,8 @@ export class Emulator {
   }
 
   /** An access token whose session times out as the org's app policy says. */
-  issueAccess(org: Org, userId: string): string {
-    return this.tokens.issueAccess(org.id, userId, org.oauth.sessionTimeoutMs);
+  issueAccess(org: Org, userId: string, family?: string): string {
+    return this.tokens.issueAccess(org.id, userId, org.oauth.sessionTimeoutMs, family);
   }
 
   /** The org's instance URL: the emulator's own until the org moves. */

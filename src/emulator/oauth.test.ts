@@ -145,6 +145,20 @@ describe('OAuth 2.0', () => {
     }
   });
 
+  it('revoking a refresh token also ends the access tokens issued from it, and only those', async () => {
+    const o = await newOrg(em.url);
+    const app = () => new jsforce.OAuth2({ loginUrl: o.loginUrl, clientId: o.clientId, clientSecret: o.clientSecret });
+    const fromRefresh = (await app().refreshToken(o.refreshToken)).access_token;
+    const other = (await app().authenticate(o.username, o.password)).access_token;
+    const userinfo = (token: string) => fetch(`${o.instanceUrl}/services/oauth2/userinfo`, { headers: { authorization: `Bearer ${token}` } });
+    expect((await userinfo(fromRefresh)).status).toBe(200);
+    const revoked = await fetch(`${o.loginUrl}/services/oauth2/revoke`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ token: o.refreshToken }) });
+    expect(revoked.status).toBe(200);
+    expect((await userinfo(fromRefresh)).status).toBe(403);
+    expect((await userinfo(other)).status).toBe(200);
+    expect((await expectSfError(app().refreshToken(o.refreshToken))).name).toBe('invalid_grant');
+  });
+
   it('revoked refresh tokens stop working; userinfo and identity answer for live tokens', async () => {
     const o = await newOrg(em.url);
     const conn = connect(o);

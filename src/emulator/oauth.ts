@@ -173,7 +173,7 @@ export function oauthRouter(em: Emulator): Router {
       org.tokenStats.refreshes++;
       if (g.retiredAt !== undefined) org.tokenStats.rotatedReuses++;
       const refreshToken = org.oauth.rotateRefreshTokens ? em.tokens.rotate(p.refresh_token!, g) : undefined;
-      res.json(tokenResponse(em, org, em.issueAccess(org, g.userId), { scope: SCOPE, ...(refreshToken ? { refreshToken } : {}) }));
+      res.json(tokenResponse(em, org, em.issueAccess(org, g.userId, g.family), { scope: SCOPE, ...(refreshToken ? { refreshToken } : {}) }));
       return;
     }
     const code = em.tokens.takeCode(p.code);
@@ -195,7 +195,7 @@ export function oauthRouter(em: Emulator): Router {
       return;
     }
     const refreshToken = em.issueRefresh(org, code.userId);
-    res.json(tokenResponse(em, org, em.issueAccess(org, code.userId), { refreshToken, scope: SCOPE }));
+    res.json(tokenResponse(em, org, em.issueAccess(org, code.userId, em.tokens.familyOf(refreshToken)), { refreshToken, scope: SCOPE }));
   });
 
   const revoke = (req: Request, res: Response): void => {

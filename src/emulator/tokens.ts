@@ -18,6 +18,8 @@ export interface AccessGrant {
   /** Inactivity timeout of the session: `expiresAt` moves to now + this on every use. */
   timeoutMs: number;
   expiresAt: number;
+  /** The authorization (refresh token and its rotated successors) it was issued from, if any. */
+  family?: string;
 }
 
 export interface RefreshGrant {
@@ -29,6 +31,8 @@ export interface RefreshGrant {
   idleMs?: number;
   /** Set by its first use under rotation: a successor was issued. */
   retiredAt?: number;
+  /** One authorization: a refresh token and its rotated successors share it, and so do the access tokens issued from them. */
+  family: string;
 }
 
 export interface RefreshPolicy {
@@ -69,7 +73,7 @@ export class TokenStore {
   ) {}
 
   /** `<15-char org id>!<opaque>`, the shape of real access tokens (reference §4.1). */
-  issueAccess(orgId: string, userId: string, timeoutMs = this.accessTokenTtlMs): string {
+  issueAccess(orgId: string, userId: string, timeoutMs = this.accessTokenTtlMs, family?: string): string {
     const token = `${orgId.slice(0, 15)}!${randomBytes(72).toString('base64url').replace(/-/g, '.')}`;
     const now = this.clock.now();
     let set = this.accessByOrg.get(orgId);
@@ -85,7 +89,7 @@ export class TokenStore {
       }
     }
     set.add(token);
-    this.access.set(token, { orgId, userId, timeoutMs, expiresAt: now + timeoutMs });
+    this.access.set(token, { orgId, userId, timeoutMs, expiresAt: now + timeoutMs, ...(family ? { family } : {}) });
     return token;
   }
 
@@ -110,9 +114,9 @@ export class TokenStore {
     if (g) g.expiresAt = this.clock.now() + g.timeoutMs;
   }
 
-  issueRefresh(orgId: string, userId: string, clientId: string, policy: RefreshPolicy = {}): string {
+  issueRefresh(orgId: string, userId: string, clientId: string, policy: RefreshPolicy = {}, family = randomBytes(9).toString('base64url')): string {
     const token = `5Aep861${randomBytes(60).toString('base64url').replace(/-/g, '.')}`;
-    this.refresh.set(token, { orgId, userId, clientId, lastUsedAt: this.clock.now(), ...(policy.idleMs ? { idleMs: policy.idleMs } : {}) });
+    this.refresh.set(token, { orgId, userId, clientId, lastUsedAt: this.clock.now(), family, ...(policy.idleMs ? { idleMs: policy.idleMs } : {}) });
     let set = this.refreshByOrg.get(orgId);
     if (!set) {
       set = new Set();
@@ -144,7 +148,12 @@ export class TokenStore {
   /** Rotation: retires `token` (its grace starts at its first use) and issues its successor. */
   rotate(token: string, g: RefreshGrant): string {
     g.retiredAt ??= this.clock.now();
-    return this.issueRefresh(g.orgId, g.userId, g.clientId, g.idleMs ? { idleMs: g.idleMs } : {});
+    return this.issueRefresh(g.orgId, g.userId, g.clientId, g.idleMs ? { idleMs: g.idleMs } : {}, g.family);
+  }
+
+  /** The authorization a live refresh token belongs to. */
+  familyOf(token: string): string | undefined {
+    return this.refresh.get(token)?.family;
   }
 
   issueCode(code: Omit<AuthCode, 'expiresAt'>): string {
@@ -162,11 +171,23 @@ export class TokenStore {
     return c;
   }
 
+  /**
+   * Revoking a refresh token ends the authorization: the token, the refresh
+   * tokens of its rotation chain and every access token issued from them.
+   */
   revoke(token: string): boolean {
     const r = this.refresh.get(token);
     if (r) {
-      this.refresh.delete(token);
-      this.refreshByOrg.get(r.orgId)?.delete(token);
+      for (const t of [...(this.refreshByOrg.get(r.orgId) ?? [])]) {
+        if (this.refresh.get(t)?.family !== r.family) continue;
+        this.refresh.delete(t);
+        this.refreshByOrg.get(r.orgId)?.delete(t);
+      }
+      for (const t of [...(this.accessByOrg.get(r.orgId) ?? [])]) {
+        if (this.access.get(t)?.family !== r.family) continue;
+        this.access.delete(t);
+        this.accessByOrg.get(r.orgId)?.delete(t);
+      }
       return true;
     }
     const a = this.access.get(token);

@@ -19,7 +19,7 @@ export interface HttpAppOptions {
   ready: () => Promise<boolean>;
   /** Routers (and guards) mounted under /v1, behind the bearer token, in order. */
   v1?: (Router | RequestHandler)[];
-  /** Routers mounted at the root without auth (e.g. the OAuth callback). */
+  /** Routers mounted at the root without auth and without a body parser (e.g. the OAuth callback, a GET). */
   public?: Router[];
 }
 
@@ -52,8 +52,10 @@ export function createHttpApp(opts: HttpAppOptions): Express {
     res.type('application/json').send(openapi);
   });
 
+  // Public routers get no body parser: mounted at the root, a parser there would run for every
+  // request, /v1 included, and answer 400/413 to a stranger's body before the bearer token is checked.
+  for (const r of opts.public ?? []) app.use(r);
   const json = express.json({ limit: opts.bodyLimit, type: ['application/json', 'application/*+json'] });
-  for (const r of opts.public ?? []) app.use(json, r);
   const v1 = express.Router();
   // Scopes are checked here, before routing: a read key's write is a 403 on every path, known or not.
   v1.use(apiAuth({ adminToken: opts.apiToken, ...(opts.apiKeys ? { keys: opts.apiKeys } : {}) }), json);

@@ -5,9 +5,9 @@ import type { SecretBox } from '../core/secrets.js';
 import { toId18 } from '../events/salesforce-id.js';
 import { assertAllowedUrl } from '../net/egress.js';
 import { snippet, type SalesforceEgress } from '../net/salesforce-egress.js';
-import type { ConnectionRecord } from '../state/records.js';
+import { sealedPlace, type ConnectionRecord } from '../state/records.js';
 import type { ServiceStore } from '../state/store.js';
-import { confirmIdentity, refreshAccessToken, type OAuthClient, type TokenResponse } from './oauth.js';
+import { confirmIdentity, refreshAccessToken, revokeToken, type OAuthClient, type TokenResponse } from './oauth.js';
 
 export interface ConnectionGrant extends OAuthClient {
   refreshToken: string;
@@ -87,7 +87,7 @@ export class ConnectionService {
     const full: ConnectionGrant = {
       loginUrl: grant.loginUrl ?? c.loginUrl,
       clientId: grant.clientId ?? c.clientId,
-      clientSecret: grant.clientSecret ?? this.deps.box.open(c.clientSecret),
+      clientSecret: grant.clientSecret ?? this.deps.box.open(c.clientSecret, sealedPlace.connection(c.id, 'clientSecret')),
       refreshToken: grant.refreshToken,
       ...(grant.token ? { token: grant.token } : {}),
     };
@@ -122,17 +122,19 @@ export class ConnectionService {
   }
 
   #record(grant: ConnectionGrant, v: Verified, keep: { id: string; createdAt: string }, now: string): ConnectionRecord {
+    const { box } = this.deps;
+    const id = keep.id;
     return {
-      id: keep.id,
+      id,
       orgId: v.orgId,
       userId: v.userId,
       loginUrl: new URL(grant.loginUrl).origin,
       instanceUrl: v.token.instance_url,
       clientId: grant.clientId,
-      clientSecret: this.deps.box.seal(grant.clientSecret),
+      clientSecret: box.seal(grant.clientSecret, sealedPlace.connection(id, 'clientSecret')),
       // The token endpoint's answer wins: under rotation the one given was just spent.
-      refreshToken: this.deps.box.seal(v.token.refresh_token ?? grant.refreshToken),
-      accessToken: this.deps.box.seal(v.token.access_token),
+      refreshToken: box.seal(v.token.refresh_token ?? grant.refreshToken, sealedPlace.connection(id, 'refreshToken')),
+      accessToken: box.seal(v.token.access_token, sealedPlace.connection(id, 'accessToken')),
       tokenRefreshedAt: now,
       grantId: randomUUID(),
       status: 'active',
@@ -158,20 +160,34 @@ export class ConnectionService {
     this.deps.logger.warn({ connectionId: id, orgId: c.orgId, reason }, 'connection needs re-authorization');
   }
 
-  /** Removes the connection, its subscriptions and its checkpoints. */
+  /**
+   * Removes the connection, its subscriptions and its checkpoints, then revokes its
+   * refresh token at Salesforce, so that a copy of it (a backup of the state topic,
+   * a leaked log) is worth nothing either. The revocation is best effort: the org
+   * may be unreachable or the grant already gone, and the connection is deleted
+   * all the same (a warning says so; an admin can revoke the app's access in Setup).
+   */
   async remove(id: string): Promise<void> {
-    if (!this.deps.store.connection(id)) throw new NotFoundError(`connection ${id} not found`);
+    const c = this.deps.store.connection(id);
+    if (!c) throw new NotFoundError(`connection ${id} not found`);
     for (const s of this.deps.store.subscriptions(id)) await this.deps.store.deleteSubscription(s.id);
     await this.deps.store.deleteConnection(id);
     await this.deps.store.deleteCheckpoints(id);
     if (this.deps.store.tokenRequest(id)) await this.deps.store.deleteTokenRequest(id);
+    try {
+      const refreshToken = this.deps.box.open(c.refreshToken, sealedPlace.connection(c.id, 'refreshToken'));
+      await revokeToken(c, refreshToken, this.deps.egress);
+      this.deps.logger.info({ connectionId: id, orgId: c.orgId }, 'refresh token revoked at Salesforce');
+    } catch (err) {
+      this.deps.logger.warn({ connectionId: id, orgId: c.orgId, err: (err as Error).message }, 'could not revoke the refresh token of a deleted connection');
+    }
   }
 
   /** The grant, unsealed: only for talking to Salesforce. */
   credentials(c: ConnectionRecord): { oauth: OAuthClient; refreshToken: string } {
     return {
-      oauth: { loginUrl: c.loginUrl, clientId: c.clientId, clientSecret: this.deps.box.open(c.clientSecret) },
-      refreshToken: this.deps.box.open(c.refreshToken),
+      oauth: { loginUrl: c.loginUrl, clientId: c.clientId, clientSecret: this.deps.box.open(c.clientSecret, sealedPlace.connection(c.id, 'clientSecret')) },
+      refreshToken: this.deps.box.open(c.refreshToken, sealedPlace.connection(c.id, 'refreshToken')),
     };
   }
 }

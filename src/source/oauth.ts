@@ -129,6 +129,27 @@ export async function confirmIdentity(token: TokenResponse, egress: SalesforceEg
   return { orgId: parsed.data.organization_id, userId: parsed.data.user_id };
 }
 
+/**
+ * Ends a grant at Salesforce: revoking a refresh token also ends the sessions
+ * issued from it. Salesforce answers 200, or 400 with an OAuth error.
+ */
+export async function revokeToken(client: Pick<OAuthClient, 'loginUrl'>, token: string, egress: SalesforceEgress): Promise<void> {
+  const url = new URL('/services/oauth2/revoke', egress.hosts.check(client.loginUrl, 'loginUrl'));
+  const res = await salesforceCall(egress, url, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ token }).toString() }, 'revoke endpoint');
+  if (res.status !== 200) {
+    const err = OAuthErrorSchema.safeParse(safeJson(res.text));
+    throw new TerminalError('SALESFORCE_AUTH', `revoke endpoint ${url.origin} answered HTTP ${res.status}${err.success ? ` (${err.data.error})` : ''}`);
+  }
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
 /** `https://login.salesforce.com/id/<orgId>/<userId>` → its two ids. */
 export function parseIdentityUrl(id: string): { orgId: string; userId: string } {
   const m = /\/id\/([a-zA-Z0-9]{15,18})\/([a-zA-Z0-9]{15,18})\/?$/.exec(new URL(id).pathname);

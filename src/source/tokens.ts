@@ -4,7 +4,8 @@ import type { Logger } from '../core/log.js';
 import { retry, retryPolicy } from '../core/retry.js';
 import type { SecretBox } from '../core/secrets.js';
 import type { SalesforceEgress } from '../net/salesforce-egress.js';
-import { grantOf, type ConnectionRecord } from '../state/records.js';
+import { grantOf, sealedPlace, type ConnectionRecord } from '../state/records.js';
+import { hasStaleSeals, resealConnection, resealSubscription } from '../state/reseal.js';
 import type { ServiceStore } from '../state/store.js';
 import { ReauthRequiredError, refreshAccessToken } from './oauth.js';
 
@@ -67,6 +68,11 @@ export class TokenKeeper {
   readonly #o: TokenKeeperOptions;
   readonly #log: Logger;
   readonly #inflight = new Map<string, Promise<SessionToken>>();
+  /** The last write to each org's record that this instance started: refreshes and re-seals run one after the other. */
+  readonly #tail = new Map<string, Promise<unknown>>();
+  /** When a re-seal of each org's sealed values last started: one whose key is missing is not retried every tick. */
+  readonly #lastReseal = new Map<string, number>();
+  #lastResealSweep = -Infinity;
   /** When a background refresh of each org last started: a failing one is not retried every tick. */
   readonly #lastTry = new Map<string, number>();
   #timer: NodeJS.Timeout | undefined;
@@ -119,14 +125,14 @@ export class TokenKeeper {
   }
 
   #accessOf(c: ConnectionRecord): string | undefined {
-    return c.accessToken ? this.#o.box.open(c.accessToken) : undefined;
+    return c.accessToken ? this.#o.box.open(c.accessToken, sealedPlace.connection(c.id, 'accessToken')) : undefined;
   }
 
   /** One refresh at a time per org on this instance; callers during one share its result. */
   #refreshHere(connectionId: string): Promise<SessionToken> {
     let p = this.#inflight.get(connectionId);
     if (!p) {
-      p = this.#doRefresh(connectionId).finally(() => this.#inflight.delete(connectionId));
+      p = this.#serially(connectionId, () => this.#doRefresh(connectionId)).finally(() => this.#inflight.delete(connectionId));
       this.#inflight.set(connectionId, p);
     }
     return p;
@@ -135,10 +141,10 @@ export class TokenKeeper {
   async #doRefresh(connectionId: string): Promise<SessionToken> {
     const c = this.#connection(connectionId);
     const grant = grantOf(c);
-    const oauth = { loginUrl: c.loginUrl, clientId: c.clientId, clientSecret: this.#o.box.open(c.clientSecret) };
+    const oauth = { loginUrl: c.loginUrl, clientId: c.clientId, clientSecret: this.#o.box.open(c.clientSecret, sealedPlace.connection(c.id, 'clientSecret')) };
     let res;
     try {
-      res = await refreshAccessToken(oauth, this.#o.box.open(c.refreshToken), this.#o.egress);
+      res = await refreshAccessToken(oauth, this.#o.box.open(c.refreshToken, sealedPlace.connection(c.id, 'refreshToken')), this.#o.egress);
     } catch (err) {
       if (err instanceof ReauthRequiredError && grantOf(this.#o.store.connection(connectionId) ?? c) === grant) {
         this.#o.onReauthRequired(connectionId, err.message);
@@ -156,8 +162,8 @@ export class TokenKeeper {
     const next: ConnectionRecord = {
       ...latest,
       // Without rotation Salesforce answers no refresh token: the one on record stays valid.
-      refreshToken: res.refresh_token ? this.#o.box.seal(res.refresh_token) : latest.refreshToken,
-      accessToken: this.#o.box.seal(res.access_token),
+      refreshToken: res.refresh_token ? this.#o.box.seal(res.refresh_token, sealedPlace.connection(latest.id, 'refreshToken')) : latest.refreshToken,
+      accessToken: this.#o.box.seal(res.access_token, sealedPlace.connection(latest.id, 'accessToken')),
       instanceUrl: res.instance_url,
       tokenRefreshedAt: now,
     };
@@ -165,6 +171,71 @@ export class TokenKeeper {
     await retry(retryPolicy({ maxAttempts: 5, initialDelayMs: 200, maxDelayMs: 2_000 }), () => this.#o.store.putConnection(next));
     this.#log.info({ connectionId, orgId: c.orgId, rotated: res.refresh_token !== undefined }, 'tokens refreshed and stored');
     return token;
+  }
+
+  /**
+   * Runs `fn` after every earlier refresh or re-seal of the org on this instance. A
+   * re-seal rewrites the record it read: run beside a refresh, it could put back the
+   * refresh token that the refresh just spent.
+   */
+  #serially<T>(connectionId: string, fn: () => Promise<T>): Promise<T> {
+    const before = this.#tail.get(connectionId) ?? Promise.resolve();
+    const p = before.catch(() => undefined).then(fn);
+    const tail = p.catch(() => undefined);
+    this.#tail.set(connectionId, tail);
+    void tail.then(() => {
+      if (this.#tail.get(connectionId) === tail) this.#tail.delete(connectionId);
+    });
+    return p;
+  }
+
+  /**
+   * Seals again, under the current key and bound to their place, the values of an
+   * owned org that are not (after FORCEHOOK_SECRET_KEY was rotated, or written by a
+   * version that did not bind them): its connection record and its subscriptions'
+   * webhook secrets. Only the owner does it, after its refreshes, so nothing it
+   * writes undoes a rotated refresh token.
+   */
+  async #reseal(connectionId: string): Promise<void> {
+    const c = this.#o.store.connection(connectionId);
+    if (!c) return;
+    const next = resealConnection(this.#o.box, c);
+    if (next) await this.#o.store.putConnection(next);
+    const now = this.#o.now?.() ?? Date.now();
+    let subscriptions = 0;
+    for (const s of this.#o.store.subscriptions(connectionId)) {
+      const resealed = resealSubscription(this.#o.box, s, now);
+      // Rewritten by the API meanwhile (a rotated secret): that write is newer, and sealed with the current key.
+      if (resealed && this.#o.store.subscription(s.id) === s) {
+        await this.#o.store.putSubscription(resealed);
+        subscriptions++;
+      }
+    }
+    if (next || subscriptions > 0) this.#log.info({ connectionId, connection: next !== undefined, subscriptions }, 'sealed values re-sealed under the current key');
+  }
+
+  /**
+   * Re-seals what needs it in every org this instance owns (each org at most once a
+   * minute, so a value whose key is gone is not tried every tick). Runs on every tick;
+   * resolves once the writes it started are durable.
+   */
+  async resealOwned(): Promise<void> {
+    const now = this.#o.now?.() ?? Date.now();
+    const started: Promise<void>[] = [];
+    for (const c of this.#o.store.connections()) {
+      if (!this.#o.owns(c.id) || now - (this.#lastReseal.get(c.id) ?? -Infinity) < 60_000 || !this.#needsReseal(c)) continue;
+      this.#lastReseal.set(c.id, now);
+      const p = this.#serially(c.id, () => this.#reseal(c.id)).catch((err: unknown) => {
+        this.#log.warn({ connectionId: c.id, err: (err as Error).message }, 're-sealing stored secrets failed; tried again in a minute');
+      });
+      started.push(p);
+    }
+    await Promise.all(started);
+  }
+
+  #needsReseal(c: ConnectionRecord): boolean {
+    const { box, store } = this.#o;
+    return hasStaleSeals(box, c) || store.subscriptions(c.id).some((s) => hasStaleSeals(box, s));
   }
 
   #connectionToken(c: ConnectionRecord): SessionToken | undefined {
@@ -230,6 +301,11 @@ export class TokenKeeper {
       if (c.status !== 'active' || !this.#o.owns(c.id)) continue;
       const at = c.tokenRefreshedAt ? Date.parse(c.tokenRefreshedAt) : 0;
       if (now - at >= this.#o.intervalMs) this.#background(c.id, 'scheduled');
+    }
+    // Re-sealing is needed after a key rotation, rarely: a look every half minute is soon enough.
+    if (now - this.#lastResealSweep >= 30_000) {
+      this.#lastResealSweep = now;
+      void this.resealOwned();
     }
     // Requests made while no one owned the org (a handover) are answered once someone does.
     this.#answerRequests();

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { SealedPlace } from '../core/secrets.js';
 import { TRIGGERS } from '../events/schema.js';
 
 /**
@@ -169,6 +170,12 @@ export const StateRecordSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('apiKey'), apiKey: ApiKeyRecordSchema }),
 ]);
 export type StateRecord = z.infer<typeof StateRecordSchema>;
+
+/** Where each sealed field of a record lives (SecretBox binds a sealed value to it). */
+export const sealedPlace = {
+  connection: (id: string, field: 'clientSecret' | 'refreshToken' | 'accessToken'): SealedPlace => ({ kind: 'connection', id, field }),
+  webhookSecret: (subscriptionId: string): SealedPlace => ({ kind: 'subscription', id: subscriptionId, field: 'webhookSecret' }),
+};
 
 export const stateKey = {
   connection: (id: string) => `connection:${id}`,

@@ -8,6 +8,7 @@ import { EngineAttempt } from '../dispatcher/attempt.js';
 import type { DeliveryAttempt } from '../types.js';
 import { createWebhookExecutor, parseRetryAfter } from './executor.js';
 import { Signer, validSigners } from './sign.js';
+import { sealedPlace } from '../../state/records.js';
 
 const box = new SecretBox([randomBytes(32)]);
 const secret = `whsec_${randomBytes(32).toString('base64')}`;
@@ -42,7 +43,7 @@ function attempt(url: string, now = Date.now()): DeliveryAttempt<'webhook'> {
       trigger: 'record.created',
       object: 'Lead',
       destination: { type: 'webhook', url },
-      secrets: [{ sealed: box.seal(secret), createdAt: new Date(now).toISOString() }],
+      secrets: [{ sealed: box.seal(secret, sealedPlace.webhookSecret('sub-1')), createdAt: new Date(now).toISOString() }],
       createdAt: new Date(now).toISOString(),
     },
     event: { specversion: '1.0', id: 'evt-1', source: '/salesforce/x', type: 'salesforce.record.created', data: { a: 1 } },
@@ -165,13 +166,14 @@ describe('webhook signing', () => {
 
   it('opens a sealed secret once, not per delivery; a rotated-in secret is a new signer', () => {
     const now = Date.now();
-    const sub = { secrets: [{ sealed: box.seal(secret), createdAt: new Date(now).toISOString() }] };
+    const sub = { id: 'sub-1', secrets: [{ sealed: box.seal(secret, sealedPlace.webhookSecret('sub-1')), createdAt: new Date(now).toISOString() }] };
     const first = validSigners(sub, box, now);
     expect(validSigners(sub, box, now)[0]).toBe(first[0]);
     const other = `whsec_${randomBytes(32).toString('base64')}`;
     const rotated = {
+      id: 'sub-1',
       secrets: [
-        { sealed: box.seal(other), createdAt: new Date(now).toISOString() },
+        { sealed: box.seal(other, sealedPlace.webhookSecret('sub-1')), createdAt: new Date(now).toISOString() },
         { ...sub.secrets[0]!, expiresAt: new Date(now + 1_000).toISOString() },
       ],
     };

@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto';
-import { openedCache, type SecretBox } from '../../core/secrets.js';
-import type { SubscriptionRecord } from '../../state/records.js';
+import { openedCache, type SealedPlace, type SecretBox } from '../../core/secrets.js';
+import { sealedPlace, type SubscriptionRecord } from '../../state/records.js';
 
 const PREFIX = 'whsec_';
 
@@ -25,7 +25,7 @@ export class Signer {
   }
 }
 
-const signersByBox = new WeakMap<SecretBox, (sealed: string) => Signer>();
+const signersByBox = new WeakMap<SecretBox, (sealed: string, place: SealedPlace) => Signer>();
 
 /**
  * Signers for the secrets that sign right now: the newest, plus any rotated-out
@@ -33,11 +33,12 @@ const signersByBox = new WeakMap<SecretBox, (sealed: string) => Signer>();
  * verify with whichever they hold, so a rotation never breaks a receiver
  * mid-deploy. Opened once per sealed secret (cached per box), not per delivery.
  */
-export function validSigners(sub: Pick<SubscriptionRecord, 'secrets'>, box: SecretBox, now: number): Signer[] {
+export function validSigners(sub: Pick<SubscriptionRecord, 'id' | 'secrets'>, box: SecretBox, now: number): Signer[] {
   let signerOf = signersByBox.get(box);
   if (!signerOf) signersByBox.set(box, (signerOf = openedCache(box, (plaintext) => new Signer(plaintext))));
   const out: Signer[] = [];
-  for (const s of sub.secrets ?? []) if (s.expiresAt === undefined || Date.parse(s.expiresAt) > now) out.push(signerOf(s.sealed));
+  const place = sealedPlace.webhookSecret(sub.id);
+  for (const s of sub.secrets ?? []) if (s.expiresAt === undefined || Date.parse(s.expiresAt) > now) out.push(signerOf(s.sealed, place));
   return out;
 }
 

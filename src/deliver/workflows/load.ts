@@ -39,15 +39,24 @@ export function workflowsIn(mod: Record<string, unknown>): Workflow[] {
 
 let tsxRegistered = false;
 
+/**
+ * A TypeScript workflow loads as it is where Node strips types itself (22.18 and later, 24); on
+ * Node 20 in a checkout, through tsx (a development dependency). The container image has neither
+ * a loader nor sources: its shipped workflows are compiled at build, and modules mounted into it
+ * load through Node's own type stripping.
+ */
 async function importModule(path: string): Promise<Record<string, unknown>> {
   const url = pathToFileURL(path).href;
   try {
     return (await import(url)) as Record<string, unknown>;
   } catch (err) {
-    // Under plain node (a build in dist/), a TypeScript workflow needs tsx's loader; it is a dependency already.
     if ((err as { code?: string }).code !== 'ERR_UNKNOWN_FILE_EXTENSION' || tsxRegistered) throw err;
-    const { register } = await import('tsx/esm/api');
-    register();
+    let register: () => unknown;
+    try {
+      ({ register } = await import('tsx/esm/api'));
+    } catch {
+      throw new Error(`this Node (${process.version}) cannot load TypeScript by itself and tsx is not installed: compile the module to .js, or run Node 22.18 or later`);
+    }
     tsxRegistered = true;
     // Node caches the failed import under its URL: a query makes it a new module for the loader.
     return (await import(`${url}?tsx`)) as Record<string, unknown>;
