@@ -65,7 +65,8 @@ function requests(ids: { connectionId: string; subscriptionId: string }, validSu
     fc.constant({ method: 'POST', path: '/v1/subscriptions' }),
     id.map((i) => ({ method: 'GET', path: `/v1/subscriptions/${i}` })),
     hostileString.map((s) => ({ method: 'DELETE', path: `/v1/subscriptions/${enc(s)}` })),
-    id.map((i) => ({ method: 'POST', path: `/v1/subscriptions/${i}/rotate-secret` })),
+    // Not on the live subscription: rotating its secret twice ends the one the receiver verifies with (as it should).
+    hostileString.map((s) => ({ method: 'POST', path: `/v1/subscriptions/${enc(s)}/rotate-secret` })),
     id.map((i) => ({ method: 'POST', path: `/v1/subscriptions/${i}/redeliver` })),
     fc.dictionary(fc.constantFrom('code', 'state', 'error', 'error_description', '__proto__'), hostileString, { maxKeys: 3 }).map((q) => ({ method: 'GET', path: `/oauth/callback?${new URLSearchParams(q).toString()}` })),
     fc.constantFrom('PUT', 'PATCH', 'OPTIONS').map((m) => ({ method: m, path: '/v1/subscriptions' })),
