@@ -48,14 +48,14 @@
  *   fetch-loop.ts     take each record once, fan events out, hand over
  *   waiting.ts        retry records not due yet; held records and the breaker
  *   routing.ts        to the subscription's lane, or deferred (and eviction)
- *   attempts.ts       the breaker, the executor, the next step (plan.ts)
+ *   attempt-runner.ts the breaker, the executor (attempt.ts), the next step (plan.ts)
  *   outcomes.ts       retry records and dead letters, produced until Kafka has them
  *   commits.ts        durable outcomes → committed offsets (offsets.ts)
  *   back-pressure.ts  defer or pause a partition holding too many open records
  */
 import { setMaxListeners } from 'node:events';
 import { systemClock } from '../types.js';
-import { Attempts } from './attempts.js';
+import { AttemptRunner } from './attempt-runner.js';
 import { BackPressure } from './back-pressure.js';
 import { Breakers } from './breaker.js';
 import { Commits } from './commits.js';
@@ -104,7 +104,7 @@ export function createDispatcher(cfg: DispatcherConfig, deps: DispatcherDeps): D
   const breakers = new Breakers(c.breaker, clock);
   const outcomes = new Outcomes(ctx, durable);
   const waiting = new WaitingRoom(ctx, breakers, route);
-  const attempts = new Attempts(ctx, { breakers, outcomes, durable, route, breakerMoved: (id, b) => waiting.breakerMoved(id, b) });
+  const attempts = new AttemptRunner(ctx, { breakers, outcomes, durable, route, breakerMoved: (id, b) => waiting.breakerMoved(id, b) });
   const router = new Router(ctx, outcomes, durable, (item) => attempts.run(item));
   const backPressure = new BackPressure(ctx, (tp) => router.evictSlow(tp));
   const commits = new Commits(ctx, (tp) => backPressure.check(tp));

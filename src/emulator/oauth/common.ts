@@ -1,4 +1,3 @@
-import { createHmac } from 'node:crypto';
 import type { Request, Response } from 'express';
 import type { Emulator } from '../emulator.js';
 import type { Org } from '../org.js';

@@ -24,7 +24,7 @@ function perAttempt(m: Metrics, type: string, outcome: string): { duration: { ob
   return c;
 }
 
-export interface AttemptsDeps {
+export interface AttemptRunnerDeps {
   breakers: Breakers;
   outcomes: Outcomes;
   durable(item: Item): void;
@@ -39,14 +39,14 @@ export interface AttemptsDeps {
  * type, behind the subscription's circuit breaker, then its next step planned
  * (`plan.ts`) and made durable: done, a retry, a hold, or a dead letter.
  */
-export class Attempts {
+export class AttemptRunner {
   /** Attempts in flight, aborted together at stop (one set rather than a stop listener per attempt). */
   readonly #inFlight = new Set<EngineAttempt>();
   readonly #now: () => number;
 
   constructor(
     private readonly ctx: DispatchContext,
-    private readonly d: AttemptsDeps,
+    private readonly d: AttemptRunnerDeps,
   ) {
     this.#now = () => ctx.clock.now();
   }
