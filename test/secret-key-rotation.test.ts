@@ -41,7 +41,7 @@ describe('FORCEHOOK_SECRET_KEY rotation (FORCEHOOK_SECRET_KEY_PREVIOUS)', () => 
   it('after rotation, secrets sealed under the old key still open; new ones are sealed under the new key', () => {
     const [oldKey, newKey] = [key(), key()];
     const sealedBefore = SecretBox.fromBase64(oldKey).seal('whsec_before', at);
-    // What the service builds from the config (src/service/service.ts).
+    // What the service builds from the config (src/service/wiring/kafka-state.ts).
     const c = loadConfig({ dir, env: { ...base, FORCEHOOK_SECRET_KEY: newKey, FORCEHOOK_SECRET_KEY_PREVIOUS: oldKey } });
     const box = SecretBox.fromBase64(c.secretKey, ...c.secretKeyPrevious);
     expect(box.open(sealedBefore, at)).toBe('whsec_before');

@@ -116,3 +116,28 @@ export class CircuitBreaker {
     this.#sm.to('open');
   }
 }
+
+/** The breakers of one dispatcher, one per subscription, made on its first attempt. */
+export class Breakers {
+  readonly #byId = new Map<string, CircuitBreaker>();
+
+  constructor(
+    private readonly cfg: BreakerConfig,
+    private readonly clock: Pick<Clock, 'now'>,
+  ) {}
+
+  of(subscriptionId: string): CircuitBreaker {
+    let b = this.#byId.get(subscriptionId);
+    if (!b) this.#byId.set(subscriptionId, (b = new CircuitBreaker(this.cfg, this.clock)));
+    return b;
+  }
+
+  /** undefined when this instance has made no attempt for the subscription (since a restart or a rebalance). */
+  get(subscriptionId: string): CircuitBreaker | undefined {
+    return this.#byId.get(subscriptionId);
+  }
+
+  states(): Record<string, BreakerState> {
+    return Object.fromEntries([...this.#byId].map(([id, b]) => [id, b.state]));
+  }
+}
