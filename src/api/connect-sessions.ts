@@ -7,8 +7,8 @@ import type { SecretBox } from '../core/secrets.js';
 import { parseBody, parseQuery } from '../http/validate.js';
 import { assertAllowedUrl } from '../net/egress.js';
 import type { SalesforceEgress } from '../net/salesforce-egress.js';
-import type { ConnectionService } from '../source/connections.js';
-import { ReauthRequiredError, exchangeCode } from '../source/oauth.js';
+import type { ConnectionService } from '../salesforce/connections.js';
+import { ReauthRequiredError, exchangeCode } from '../salesforce/oauth.js';
 import { sealedPlace, type ConnectSessionRecord, type ConnectionRecord } from '../state/records.js';
 import type { ServiceStore } from '../state/store.js';
 

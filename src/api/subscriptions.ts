@@ -31,13 +31,6 @@ export const CreateSubscriptionSchema = z
     if (s.fields && s.trigger !== 'record.updated') ctx.addIssue({ code: 'custom', path: ['fields'], message: 'only for record.updated' });
   });
 
-/** The sObject a subscription makes the org subscriber follow. */
-export function followedObject(s: Pick<SubscriptionRecord, 'trigger' | 'object'>): string {
-  if (s.trigger === 'campaign_member.added') return 'CampaignMember';
-  if (s.trigger === 'campaign_opportunity.added') return 'Opportunity';
-  return s.object!;
-}
-
 export function subscriptionView(s: SubscriptionRecord) {
   const { secrets: _secrets, ...rest } = s;
   return rest;

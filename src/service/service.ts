@@ -10,8 +10,9 @@ import { retry, retryPolicy, type RetryPolicy } from '../core/retry.js';
 import { apiKeysRouter } from '../api/api-keys.js';
 import { connectionsRouter } from '../api/connections.js';
 import { connectSessionsRouter, oauthCallbackRouter } from '../api/connect-sessions.js';
+import { buildOpenApiDocument } from '../api/openapi.js';
 import { subscriptionsRouter } from '../api/subscriptions.js';
-import { createWorkflowExecutor, loadWorkflows, WorkflowSalesforce, type WorkflowRegistry } from '../deliver/workflows/index.js';
+import { createWorkflowExecutor, loadWorkflows, type WorkflowRegistry } from '../deliver/workflows/index.js';
 import type { Executor } from '../deliver/types.js';
 import { createDeliveryEngine, type DeliveryEngine } from '../deliver/engine.js';
 import { createWebhookExecutor } from '../deliver/webhook/executor.js';
@@ -24,11 +25,12 @@ import { createMetrics, type Metrics } from '../observability/metrics.js';
 import { registerStateGauges } from '../observability/state-gauges.js';
 import { registerOrgGauges } from '../observability/org-gauges.js';
 import { createPublisher } from '../publish/publisher.js';
-import { ConnectionService } from '../source/connections.js';
+import { ConnectionService } from '../salesforce/connections.js';
 import { SourceManager } from '../source/manager.js';
-import { createObjectResolver } from '../source/objects.js';
+import { createObjectResolver } from '../salesforce/objects.js';
+import { OrgSessions } from '../salesforce/sessions.js';
 import { OrgOwnership, type OwnershipStatus } from '../source/ownership.js';
-import { TokenKeeper } from '../source/tokens.js';
+import { TokenKeeper } from '../salesforce/tokens.js';
 import { ServiceStore } from '../state/store.js';
 import { SERVICE_TRANSITIONS, type ServiceState } from './lifecycle.js';
 
@@ -111,7 +113,7 @@ export async function startService({ config, logger, instanceId, modeRefreshMs, 
     await o.start();
   };
   // --- end scale-out ---
-  // The org's owner alone refreshes its tokens; other instances use the ones on record (src/source/tokens.ts).
+  // The org's owner alone refreshes its tokens; other instances use the ones on record (src/salesforce/tokens.ts).
   const tokens = new TokenKeeper({
     store,
     box,
@@ -138,7 +140,7 @@ export async function startService({ config, logger, instanceId, modeRefreshMs, 
     ...(streamingLimitRetry ? { streamingLimitRetry } : {}),
   });
   // Org sessions for work on orgs this instance may not follow (workflow steps, checking a new subscription).
-  const orgSessions = new WorkflowSalesforce({ store, connections, tokens, sources, logger, egress });
+  const orgSessions = new OrgSessions({ store, connections, tokens, sources, logger, egress });
   const workflowExecutor = createWorkflowExecutor({
     registry: workflows,
     salesforce: orgSessions,
@@ -238,6 +240,7 @@ export async function startService({ config, logger, instanceId, modeRefreshMs, 
     logger,
     metrics,
     ready,
+    openapi: buildOpenApiDocument,
     v1: [
       whenLoaded,
       connectionsRouter({ store, connections, runtime: sources }),

@@ -7,26 +7,26 @@ import { detectBatch } from '../detect/index.js';
 import type { ForcehookEvent } from '../events/schema.js';
 import { normalizeChangeEvent, normalizePolledRow, type RawChange } from '../normalize/index.js';
 import type { Metrics } from '../observability/metrics.js';
-import type { ConnectionWarning } from '../api/connections.js';
 import type { Publisher } from '../publish/publisher.js';
 import type { ConnectionRecord } from '../state/records.js';
 import type { ServiceStore } from '../state/store.js';
 import { createCdcSubscriber } from './cdc/index.js';
 import type { CdcMessage, CdcPosition, CdcSubscriber } from './cdc/types.js';
 import type { StreamingLimit } from './cdc/verdict.js';
-import { channelFor, objectForChangeEvent } from './channels.js';
+import { channelFor, objectForChangeEvent } from '../salesforce/channels.js';
 import { SUPERVISOR_TRANSITIONS, type SupervisorState } from './lifecycle.js';
-import { readStreamingAccess, type MissingPermission } from './modes.js';
-import { ReauthRequiredError } from './oauth.js';
+import { readStreamingAccess, type MissingPermission } from '../salesforce/cdc-selection.js';
+import { ReauthRequiredError } from '../salesforce/oauth.js';
 import { createPoller, fetchRecords, reconcile, type PollCursor, type Poller } from './polling/index.js';
 import { OVERLAP_MARGIN_MS } from './overlap.js';
-import { OrgSession } from './session.js';
+import { OrgSession } from '../salesforce/session.js';
 import { Sightings } from './sightings.js';
-import type { TokenSource } from './tokens.js';
+import type { ConnectionWarning, ObjectStatus } from './status.js';
+import type { TokenSource } from '../salesforce/tokens.js';
 
 export interface SupervisorOptions {
   connection: ConnectionRecord;
-  /** The org's tokens as the service keeps them (source/tokens.ts). */
+  /** The org's tokens as the service keeps them (salesforce/tokens.ts). */
   tokens: TokenSource;
   store: ServiceStore;
   publisher: Publisher;
@@ -82,12 +82,6 @@ const PERMISSION_WARNINGS: Record<MissingPermission, { code: string; message: st
 
 /** How Salesforce refuses a change event channel to a user without the permission. */
 const CDC_PERMISSION_REFUSAL = /View All Data/i;
-
-export interface ObjectMode {
-  object: string;
-  mode: 'cdc' | 'polling';
-  lastEventAt: string | null;
-}
 
 /** A CDC checkpoint that records only since when a channel is followed (no event processed yet). */
 const FOLLOWED_SINCE = '-1';
@@ -164,7 +158,7 @@ export class OrgSupervisor {
     return cdc === 'subscribed' ? s : cdc;
   }
 
-  objectModes(): ObjectMode[] {
+  objectModes(): ObjectStatus[] {
     return [...this.#objects.values()].map((object) => {
       const at = this.#lastEventAt.get(lc(object));
       return { object, mode: this.#modes.get(lc(object)) ?? 'polling', lastEventAt: at === undefined ? null : new Date(at).toISOString() };

@@ -1,15 +1,22 @@
+import type { Connection } from 'jsforce';
 import { ForcehookError, TransientError } from '../../core/errors.js';
 import type { Logger } from '../../core/log.js';
 import { forcehookEventSchema } from '../../events/schema.js';
-import { ReauthRequiredError } from '../../source/oauth.js';
+import { ReauthRequiredError } from '../../salesforce/oauth.js';
 import { onAttemptAbort, type AttemptOutcome, type DeliveryAttempt, type Executor } from '../types.js';
 import { DEFAULT_WORKFLOW_TIMEOUT_MS } from './define.js';
 import type { WorkflowRegistry } from './registry.js';
-import type { WorkflowSalesforce } from './salesforce.js';
+
+/** The org connections workflows run against (the service's org sessions). */
+export interface OrgConnections {
+  /** A jsforce Connection for the connection's org, or a delivery error saying why not. */
+  connection(connectionId: string): Connection;
+  close(): void;
+}
 
 export interface WorkflowExecutorDeps {
   registry: WorkflowRegistry;
-  salesforce: Pick<WorkflowSalesforce, 'connection' | 'close'>;
+  salesforce: OrgConnections;
   logger: Logger;
 }
 

@@ -5,8 +5,8 @@
  */
 import { ForcehookError, TransientError, ValidationError } from '../core/errors.js';
 import { snippet } from '../net/salesforce-egress.js';
-import { describeObjects } from './polling/describe.js';
-import type { ObjectFields } from './polling/fields.js';
+import { describeObjects } from './describe.js';
+import type { ObjectFields } from './fields.js';
 import type { OrgSession } from './session.js';
 
 export interface CheckedObject {

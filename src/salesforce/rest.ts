@@ -4,9 +4,9 @@
  * goes through `call` so that the cost of a cycle is counted, not estimated, and so that a request
  * the org never answers (slow-requests) times out instead of stalling the poller forever.
  */
-import { ForcehookError, TerminalError, TransientError } from '../../core/errors.js';
-import type { OrgSession } from '../session.js';
-import { snippet } from '../../net/salesforce-egress.js';
+import { ForcehookError, TerminalError, TransientError } from '../core/errors.js';
+import type { OrgSession } from './session.js';
+import { snippet } from '../net/salesforce-egress.js';
 import { dataPath } from './soql.js';
 
 /** Salesforce allows 25 subrequests per composite, of which at most 5 queries. */
