@@ -80,7 +80,7 @@ export function subscriptionsRouter(deps: SubscriptionsDeps): Router {
     const checked = body.object && deps.resolveObject ? await deps.resolveObject(body.connectionId, body.object, body.fields) : undefined;
     const object = checked?.object ?? body.object;
     const fields = checked?.fields ?? body.fields;
-    const now = new Date().toISOString();
+    const now = new Date((deps.now ?? Date.now)()).toISOString();
     const secret = body.destination.type === 'webhook' ? newSecret() : undefined;
     const id = randomUUID();
     const record: SubscriptionRecord = {

@@ -7,6 +7,7 @@ import type { Logger } from '../core/log.js';
 import { SecretBox } from '../core/secrets.js';
 import { StateMachine } from '../core/state-machine.js';
 import { retry, retryPolicy, type RetryPolicy } from '../core/retry.js';
+import { withTimeout } from '../core/timeout.js';
 import { apiKeysRouter } from '../api/api-keys.js';
 import { connectionsRouter } from '../api/connections.js';
 import { connectSessionsRouter, oauthCallbackRouter } from '../api/connect-sessions.js';
@@ -176,7 +177,7 @@ export async function startService({ config, logger, instanceId, modeRefreshMs, 
 
   const ping = async (): Promise<boolean> => {
     try {
-      await withTimeout(admin.ping(), PING_TIMEOUT_MS);
+      await withTimeout(admin.ping(), PING_TIMEOUT_MS, 'kafka ping');
       return true;
     } catch (err) {
       logger.debug({ err }, 'kafka ping failed');
@@ -307,14 +308,4 @@ export async function startService({ config, logger, instanceId, modeRefreshMs, 
       lifecycle.to('stopped');
     },
   };
-}
-
-function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    p,
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
-    }),
-  ]).finally(() => clearTimeout(timer));
 }

@@ -1,5 +1,5 @@
 import type { SalesforceEgress } from '../net/salesforce-egress.js';
-import { isRetriable } from '../core/errors.js';
+import { isReauthRequired, isRetriable } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import { delayFor, retry, retryPolicy, type RetryPolicy } from '../core/retry.js';
 import { StateMachine } from '../core/state-machine.js';
@@ -16,7 +16,6 @@ import type { StreamingLimit } from './cdc/verdict.js';
 import { channelFor, objectForChangeEvent } from '../salesforce/channels.js';
 import { SUPERVISOR_TRANSITIONS, type SupervisorState } from './lifecycle.js';
 import { readStreamingAccess, type MissingPermission } from '../salesforce/cdc-selection.js';
-import { ReauthRequiredError } from '../salesforce/oauth.js';
 import { createPoller, fetchRecords, reconcile, type PollCursor, type Poller } from './polling/index.js';
 import { OVERLAP_MARGIN_MS } from './overlap.js';
 import { OrgSession } from '../salesforce/session.js';
@@ -305,7 +304,7 @@ export class OrgSupervisor {
     const channels = objects.map(channelFor);
     const positions = new Map<string, CdcPosition>();
     const catchUp = new Map<string, CdcPosition>();
-    const now = this.#opts.now?.() ?? Date.now();
+    const now = this.#now();
     for (const ch of channels) {
       const cp = this.#opts.store.cdcCheckpoint(this.#ctx.connectionId, ch);
       if (cp && cp.replayId !== FOLLOWED_SINCE) {
@@ -398,7 +397,7 @@ export class OrgSupervisor {
 
   async #applyPolling(objects: string[]): Promise<void> {
     const cursors = new Map<string, PollCursor>();
-    const now = this.#opts.now?.() ?? Date.now();
+    const now = this.#now();
     for (const o of objects) {
       const cp = this.#opts.store.pollCheckpoint(this.#ctx.connectionId, o);
       // An object that was streamed since it was last polled resumes polling where the stream stopped: the
@@ -434,7 +433,7 @@ export class OrgSupervisor {
       budgetShare: this.#opts.budgetShare,
       handle: (changes, ctx) => this.#publish(changes, ctx.previousCampaignId.bind(ctx)),
       commit: async (moved) => {
-        const updatedAt = new Date().toISOString();
+        const updatedAt = new Date(this.#now()).toISOString();
         for (const [object, c] of moved) {
           await this.#opts.store.putCheckpoint({ kind: 'poll', connectionId: this.#ctx.connectionId, object, ...c, updatedAt });
         }
@@ -519,7 +518,7 @@ export class OrgSupervisor {
     this.#sightings.published(changes);
     const newest = events.reduce((m, e) => Math.max(m, e.data.commitTimestamp), 0);
     if (events.length > 0 && newest >= (this.#published?.commitTimestamp ?? 0)) {
-      this.#published = { commitTimestamp: newest, lagMs: Math.max(0, (this.#opts.now ?? Date.now)() - newest) };
+      this.#published = { commitTimestamp: newest, lagMs: Math.max(0, this.#now() - newest) };
     }
     for (const e of events) {
       const key = lc(e.data.object);
@@ -529,7 +528,7 @@ export class OrgSupervisor {
   }
 
   async #commitCdc(moved: Map<string, CdcPosition>): Promise<void> {
-    const updatedAt = new Date().toISOString();
+    const updatedAt = new Date(this.#now()).toISOString();
     for (const [channel, p] of moved) {
       await this.#opts.store.putCheckpoint({ kind: 'cdc', connectionId: this.#ctx.connectionId, channel, replayId: p.replayId, commitTimestamp: p.commitTimestamp, updatedAt });
     }
@@ -542,7 +541,7 @@ export class OrgSupervisor {
   }
 
   #isReauth(err: unknown): boolean {
-    const reauth = err instanceof ReauthRequiredError || (err instanceof Error && /invalid_grant|needs re-authorization/.test(err.message));
+    const reauth = isReauthRequired(err);
     if (reauth) this.#needsReauth((err as Error).message);
     return reauth && !isRetriable(err);
   }
