@@ -13,7 +13,7 @@ import { createLogger } from '../src/core/log.js';
 import { SecretBox } from '../src/core/secrets.js';
 import { createKafka } from '../src/kafka/index.js';
 import { topics } from '../src/kafka/topics.js';
-import { TokenKeeper } from '../src/source/tokens.js';
+import { TokenKeeper } from '../src/salesforce/tokens.js';
 import { sealedPlace, type ConnectionRecord } from '../src/state/records.js';
 import { ServiceStore } from '../src/state/store.js';
 import { testBrokers, uniquePrefix } from './support/kafka.js';

@@ -11,7 +11,7 @@
  *   The restarted instance's reconcile reads again, under row ids, changes it had streamed before the stop:
  *   duplicates under another id are expected there.
  */
-import { channelFor } from '../../src/source/channels.js';
+import { channelFor } from '../../src/salesforce/channels.js';
 import { activity, fault, freshRefreshToken, inProcessInstance, prefixFor, sleep, steadyOrg, verdict, waitUntil, type Ctx, type Instance, type Scenario, type ScenarioResult } from '../lib.js';
 
 type Kind = 'expire-access-tokens' | 'revoke-refresh-tokens' | 'drop-streaming-clients' | 'fail-requests' | 'slow-requests' | 'expire-replay';

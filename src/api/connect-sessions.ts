@@ -1,14 +1,14 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { Router } from 'express';
 import { z } from 'zod';
-import { ForcehookError, NotFoundError, ValidationError } from '../core/errors.js';
+import { ForcehookError, NotFoundError, ValidationError, isReauthRequired } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import type { SecretBox } from '../core/secrets.js';
 import { parseBody, parseQuery } from '../http/validate.js';
 import { assertAllowedUrl } from '../net/egress.js';
 import type { SalesforceEgress } from '../net/salesforce-egress.js';
-import type { ConnectionService } from '../source/connections.js';
-import { ReauthRequiredError, exchangeCode } from '../source/oauth.js';
+import type { ConnectionService } from '../salesforce/connections.js';
+import { exchangeCode } from '../salesforce/oauth.js';
 import { sealedPlace, type ConnectSessionRecord, type ConnectionRecord } from '../state/records.js';
 import type { ServiceStore } from '../state/store.js';
 
@@ -160,7 +160,7 @@ async function sweep(store: ServiceStore, now: number): Promise<void> {
 /** A failed flow's short code for the session and the return URL. */
 function failureCode(err: unknown): string {
   if (err instanceof ForcehookError && (err.details as { reason?: unknown } | undefined)?.reason === 'org_mismatch') return 'org_mismatch';
-  if (err instanceof ReauthRequiredError) return 'invalid_grant';
+  if (isReauthRequired(err)) return 'invalid_grant';
   // The org has a connection already: re-authorizing it is explicit (a session with its connectionId).
   if (err instanceof ForcehookError && err.code === 'CONFLICT') return 'already_connected';
   return 'connect_failed';

@@ -2,7 +2,8 @@ import { Router } from 'express';
 import { z } from 'zod';
 import { NotFoundError } from '../core/errors.js';
 import { parseBody } from '../http/validate.js';
-import type { ConnectionService } from '../source/connections.js';
+import type { ConnectionService } from '../salesforce/connections.js';
+import type { ConnectionRuntime } from '../source/status.js';
 import type { ConnectionRecord } from '../state/records.js';
 import type { ServiceStore } from '../state/store.js';
 
@@ -23,29 +24,6 @@ export const ReauthorizeConnectionSchema = z
     refreshToken: z.string().min(1).max(4096),
   })
   .strict();
-
-export interface ObjectStatus {
-  object: string;
-  mode: 'cdc' | 'polling';
-  lastEventAt: string | null;
-}
-
-export interface ConnectionWarning {
-  code: string;
-  message: string;
-  since: string;
-}
-
-export interface ConnectionStatusView {
-  subscriber: string;
-  objects: ObjectStatus[];
-  warnings: ConnectionWarning[];
-}
-
-/** Runtime view of a followed org, from whichever part of the service follows it. */
-export interface ConnectionRuntime {
-  status(connectionId: string): ConnectionStatusView | undefined;
-}
 
 export function connectionView(c: ConnectionRecord, runtime: ConnectionRuntime) {
   const rt = runtime.status(c.id);

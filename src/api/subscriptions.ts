@@ -31,13 +31,6 @@ export const CreateSubscriptionSchema = z
     if (s.fields && s.trigger !== 'record.updated') ctx.addIssue({ code: 'custom', path: ['fields'], message: 'only for record.updated' });
   });
 
-/** The sObject a subscription makes the org subscriber follow. */
-export function followedObject(s: Pick<SubscriptionRecord, 'trigger' | 'object'>): string {
-  if (s.trigger === 'campaign_member.added') return 'CampaignMember';
-  if (s.trigger === 'campaign_opportunity.added') return 'Opportunity';
-  return s.object!;
-}
-
 export function subscriptionView(s: SubscriptionRecord) {
   const { secrets: _secrets, ...rest } = s;
   return rest;
@@ -87,7 +80,7 @@ export function subscriptionsRouter(deps: SubscriptionsDeps): Router {
     const checked = body.object && deps.resolveObject ? await deps.resolveObject(body.connectionId, body.object, body.fields) : undefined;
     const object = checked?.object ?? body.object;
     const fields = checked?.fields ?? body.fields;
-    const now = new Date().toISOString();
+    const now = new Date((deps.now ?? Date.now)()).toISOString();
     const secret = body.destination.type === 'webhook' ? newSecret() : undefined;
     const id = randomUUID();
     const record: SubscriptionRecord = {

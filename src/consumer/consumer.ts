@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createLogger, type Logger } from '../core/log.js';
+import { retry, retryPolicy } from '../core/retry.js';
 import type { EventType, ForcehookEvent, Trigger } from '../events/schema.js';
 import { createKafka, kafkaSecurityFromEnv, type KafkaSecurity } from '../kafka/index.js';
 import { topics } from '../kafka/topics.js';
@@ -64,6 +65,9 @@ export interface EventConsumer {
   stop(): Promise<void>;
 }
 
+/** Ends a handler's retries: the consumer stops, or the partition moved on. */
+class Stopped extends Error {}
+
 /** A heartbeat at least this often keeps the group membership while a handler is being retried. */
 const HEARTBEAT_MS = 1_000;
 
@@ -88,8 +92,7 @@ export async function createEventConsumer(opts: EventConsumerOptions): Promise<E
     ...(opts.onCrash ? { onCrash: opts.onCrash } : {}),
   });
   const stopping = new AbortController();
-  const initialDelayMs = opts.retry?.initialDelayMs ?? 500;
-  const maxDelayMs = opts.retry?.maxDelayMs ?? 60_000;
+  const policy = retryPolicy({ initialDelayMs: opts.retry?.initialDelayMs ?? 500, multiplier: 2, maxDelayMs: opts.retry?.maxDelayMs ?? 60_000, jitter: 0.2 });
 
   /** Sleeps `ms` while heartbeating; false once the consumer stops or the partition moved on. */
   async function backoff(ms: number, batch: Batch): Promise<boolean> {
@@ -109,29 +112,39 @@ export async function createEventConsumer(opts: EventConsumerOptions): Promise<E
 
   /** true once the handler resolved for `event`; false if the consumer stopped first. */
   async function handle(event: ForcehookEvent, m: ConsumedMessage, batch: Batch, commitHandled: () => Promise<void>): Promise<boolean> {
-    for (let attempt = 1; ; attempt++) {
-      const meta: EventMeta = {
-        topic: m.topic,
-        partition: m.partition,
-        offset: m.offset,
-        key: m.key,
-        timestamp: m.timestamp,
-        headers: m.headers,
-        attempt,
-        signal: stopping.signal,
-      };
-      try {
-        await opts.handler(event, meta);
-        return true;
-      } catch (err) {
-        if (stopping.signal.aborted) return false;
-        logger.warn({ err, eventId: event.id, type: event.type, partition: m.partition, offset: m.offset, attempt }, 'event handler failed; retrying');
-        opts.onError?.(err, event, meta);
-        // What was handled before this event is durable before the wait: a crash now repeats only this one onward.
-        await commitHandled();
-        const base = Math.min(maxDelayMs, initialDelayMs * 2 ** (attempt - 1));
-        if (!(await backoff(Math.round(base * (0.8 + Math.random() * 0.4)), batch))) return false;
-      }
+    const metaFor = (attempt: number): EventMeta => ({
+      topic: m.topic,
+      partition: m.partition,
+      offset: m.offset,
+      key: m.key,
+      timestamp: m.timestamp,
+      headers: m.headers,
+      attempt,
+      signal: stopping.signal,
+    });
+    let failed: unknown;
+    try {
+      // The handler is tried until it succeeds: the partition does not move past an event before.
+      await retry(policy, async ({ attempt }) => opts.handler(event, metaFor(attempt)), {
+        forever: true,
+        retryIf: (err) => {
+          failed = err;
+          return !stopping.signal.aborted;
+        },
+        onRetry: (_err, attempt) => {
+          logger.warn({ err: failed, eventId: event.id, type: event.type, partition: m.partition, offset: m.offset, attempt }, 'event handler failed; retrying');
+          opts.onError?.(failed, event, metaFor(attempt));
+        },
+        wait: async (delayMs) => {
+          // What was handled before this event is durable before the wait: a crash now repeats only this one onward.
+          await commitHandled();
+          if (!(await backoff(delayMs, batch))) throw new Stopped();
+        },
+      });
+      return true;
+    } catch (err) {
+      if (err instanceof Stopped || stopping.signal.aborted) return false;
+      throw err;
     }
   }
 

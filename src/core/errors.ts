@@ -128,6 +128,20 @@ export function fromHttpStatus(
   return new TerminalError(code, message, opts);
 }
 
+/** The words our own re-authorization errors use (the OAuth error code, and the message of a connection waiting for one). */
+const REAUTH_WORDS = /invalid_grant|needs re-authorization/;
+
+/**
+ * Only a person re-authorizing the connection helps: its grant is gone, or a re-authorization is
+ * pending. Our errors are judged by their code, whatever class carries it. jsforce re-throws a
+ * failed session refresh as a plain Error that keeps only the message ("Unable to refresh session
+ * due to: …"), so an error that is not ours is judged by the words ours use.
+ */
+export function isReauthRequired(err: unknown): err is Error {
+  if (err instanceof ForcehookError) return err.code === 'SALESFORCE_REAUTH_REQUIRED';
+  return err instanceof Error && REAUTH_WORDS.test(err.message);
+}
+
 export function toError(err: unknown): Error {
   return err instanceof Error ? err : new Error(String(err));
 }

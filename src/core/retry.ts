@@ -64,6 +64,20 @@ class Bail {
 export interface RetryOptions {
   signal?: AbortSignal;
   onRetry?: (err: Error, attempt: number, delayMs: number) => void;
+  /** Which failures are tried again. @default isRetriable */
+  retryIf?: (err: unknown) => boolean;
+  /**
+   * Ignore the policy's `maxAttempts`: try until success, a failure `retryIf` refuses, or the
+   * signal. For work that must not be dropped (a batch not yet handed off), where the policy
+   * only paces the attempts.
+   */
+  forever?: boolean;
+  /**
+   * How to wait `delayMs` before the next attempt. @default a sleep the signal ends. A wait that
+   * must keep something alive meanwhile (a consumer's group membership) brings its own; what it
+   * throws ends the retries.
+   */
+  wait?: (delayMs: number) => Promise<void>;
 }
 
 /** Runs `fn` until it succeeds, a non-retriable error occurs, or the policy's attempts run out. */
@@ -84,10 +98,10 @@ export async function retry<T>(
       });
     } catch (err) {
       if (err instanceof Bail) throw err.err;
-      if (!isRetriable(err) || attempt >= policy.maxAttempts) throw err;
+      if (!(opts.retryIf ?? isRetriable)(err) || (!opts.forever && attempt >= policy.maxAttempts)) throw err;
       const delay = delayFor(policy, attempt, err);
       opts.onRetry?.(toError(err), attempt, delay);
-      await sleep(delay, undefined, { signal: opts.signal });
+      await (opts.wait ? opts.wait(delay) : sleep(delay, undefined, { signal: opts.signal }));
     }
   }
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { idSuffix, normalizeId, to18 } from './ids.js';
+import { idSuffix } from '../events/salesforce-id.js';
+import { normalizeId, to18 } from './ids.js';
 
 describe('record ids', () => {
   it('computes the case-safe suffix of recorded real ids', () => {

@@ -3,23 +3,10 @@
  * 2-char instance, 1 reserved, 9 base-62 digits) plus the 3-character
  * case-safe suffix that lets case-insensitive systems tell ids apart.
  */
-const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
-const SUFFIX_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ012345';
-const ID_RE = /^[a-zA-Z0-9]{15}(?:[A-Z0-5]{3})?$/;
+import { idSuffix } from '../events/salesforce-id.js';
 
-/** The 3-character suffix: per 5-char chunk, a bit per uppercase letter. */
-export function idSuffix(id15: string): string {
-  let out = '';
-  for (let chunk = 0; chunk < 3; chunk++) {
-    let bits = 0;
-    for (let i = 0; i < 5; i++) {
-      const c = id15.charCodeAt(chunk * 5 + i);
-      if (c >= 65 && c <= 90) bits |= 1 << i;
-    }
-    out += SUFFIX_ALPHABET[bits];
-  }
-  return out;
-}
+const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
+const ID_RE = /^[a-zA-Z0-9]{15}(?:[A-Z0-5]{3})?$/;
 
 export function to18(id: string): string {
   return id.length === 18 ? id : id + idSuffix(id);

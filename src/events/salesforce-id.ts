@@ -11,20 +11,25 @@ export function isSalesforceId(value: unknown): value is string {
   return typeof value === 'string' && (ID15.test(value) || ID18.test(value));
 }
 
-/** The 18-character form of a 15- or 18-character id; undefined for anything else. */
-export function toId18(id: string): string | undefined {
-  if (ID18.test(id)) return id;
-  if (!ID15.test(id)) return undefined;
+/** The 3-character case-safe suffix of a 15-character id: per 5-character chunk, a bit per uppercase letter. */
+export function idSuffix(id15: string): string {
   let suffix = '';
   for (let chunk = 0; chunk < 3; chunk++) {
     let bits = 0;
     for (let i = 0; i < 5; i++) {
-      const c = id.charCodeAt(chunk * 5 + i);
+      const c = id15.charCodeAt(chunk * 5 + i);
       if (c >= 65 && c <= 90) bits |= 1 << i;
     }
     suffix += SUFFIX_ALPHABET[bits];
   }
-  return id + suffix;
+  return suffix;
+}
+
+/** The 18-character form of a 15- or 18-character id; undefined for anything else. */
+export function toId18(id: string): string | undefined {
+  if (ID18.test(id)) return id;
+  if (!ID15.test(id)) return undefined;
+  return id + idSuffix(id);
 }
 
 /** Compares two ids regardless of their 15/18-character form. */

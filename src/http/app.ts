@@ -3,7 +3,6 @@ import type { Logger } from '../core/log.js';
 import type { Metrics } from '../observability/metrics.js';
 import { apiAuth, metricsAuth, type ApiKeyLookup } from './auth.js';
 import { errorHandler, notFound } from './errors.js';
-import { buildOpenApiDocument } from './openapi.js';
 
 export interface HttpAppOptions {
   /** The admin key: every scope, and API key management. */
@@ -17,6 +16,8 @@ export interface HttpAppOptions {
   metrics: Metrics;
   /** Resolves true when the instance can serve (Kafka answers, state loaded). */
   ready: () => Promise<boolean>;
+  /** The OpenAPI document served at /openapi.json (the API layer builds it from its schemas); without it, 404. */
+  openapi?: () => unknown;
   /** Routers (and guards) mounted under /v1, behind the bearer token, in order. */
   v1?: (Router | RequestHandler)[];
   /** Routers mounted at the root without auth and without a body parser (e.g. the OAuth callback, a GET). */
@@ -47,10 +48,13 @@ export function createHttpApp(opts: HttpAppOptions): Express {
   });
   // Built on first request: the document is static, but converting every schema costs a few ms at start.
   let openapi: string | undefined;
-  app.get('/openapi.json', (_req, res) => {
-    openapi ??= JSON.stringify(buildOpenApiDocument());
-    res.type('application/json').send(openapi);
-  });
+  const buildOpenApi = opts.openapi;
+  if (buildOpenApi) {
+    app.get('/openapi.json', (_req, res) => {
+      openapi ??= JSON.stringify(buildOpenApi());
+      res.type('application/json').send(openapi);
+    });
+  }
 
   // Public routers get no body parser: mounted at the root, a parser there would run for every
   // request, /v1 included, and answer 400/413 to a stranger's body before the bearer token is checked.

@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from '../core/log.js';
+import { withTimeout } from '../core/timeout.js';
 import { startLocalKafka } from './local/index.js';
 
 export type BrokerKind = 'env' | 'testcontainers' | 'local';
@@ -59,17 +60,11 @@ export async function dockerAvailable(timeoutMs = 3_000): Promise<boolean> {
     join(homedir(), '.testcontainers.properties'),
   ].filter(Boolean);
   if (!process.env.DOCKER_HOST && !candidates.some((p) => existsSync(p))) return false;
-  let timer: NodeJS.Timeout | undefined;
   try {
     const { getContainerRuntimeClient } = await import('testcontainers');
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error('docker check timed out')), timeoutMs);
-    });
-    await Promise.race([getContainerRuntimeClient(), timeout]);
+    await withTimeout(getContainerRuntimeClient(), timeoutMs, 'docker check');
     return true;
   } catch {
     return false;
-  } finally {
-    clearTimeout(timer);
   }
 }

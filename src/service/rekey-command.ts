@@ -10,7 +10,7 @@ import { ServiceStore } from '../state/store.js';
  * `forcehook rekey`: after FORCEHOOK_SECRET_KEY was rotated, says whether every
  * sealed value in the state topic is under the current key, i.e. whether the
  * old key can be dropped from FORCEHOOK_SECRET_KEY_PREVIOUS. It only reads: the
- * instance that follows each org re-seals it (src/source/tokens.ts), after its
+ * instance that follows each org re-seals it (src/salesforce/tokens.ts), after its
  * own token refreshes, which an outside writer could not be ordered with.
  * Exit 0 when nothing is left to re-seal, 1 otherwise.
  */

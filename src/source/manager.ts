@@ -5,12 +5,12 @@ import { SyncQueue } from '../core/sync-queue.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { Publisher } from '../publish/publisher.js';
 import type { ServiceStore } from '../state/store.js';
-import type { ConnectionRuntime, ConnectionStatusView } from '../api/connections.js';
-import { followedObject } from '../api/subscriptions.js';
+import { followedObject } from './followed.js';
 import { grantOf } from '../state/records.js';
-import type { ConnectionService } from './connections.js';
+import type { ConnectionService } from '../salesforce/connections.js';
+import type { ConnectionRuntime, ConnectionStatusView } from './status.js';
 import { OrgSupervisor } from './supervisor.js';
-import type { TokenKeeper } from './tokens.js';
+import type { TokenKeeper } from '../salesforce/tokens.js';
 
 export interface SourceManagerOptions {
   store: ServiceStore;

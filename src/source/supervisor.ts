@@ -1,32 +1,31 @@
 import type { SalesforceEgress } from '../net/salesforce-egress.js';
-import { isRetriable } from '../core/errors.js';
+import { isReauthRequired, isRetriable } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import { delayFor, retry, retryPolicy, type RetryPolicy } from '../core/retry.js';
 import { StateMachine } from '../core/state-machine.js';
-import { detectBatch } from '../detect/index.js';
-import type { ForcehookEvent } from '../events/schema.js';
-import { normalizeChangeEvent, normalizePolledRow, type RawChange } from '../normalize/index.js';
+import { createNormalizer } from '../normalize/index.js';
 import type { Metrics } from '../observability/metrics.js';
-import type { ConnectionWarning } from '../api/connections.js';
 import type { Publisher } from '../publish/publisher.js';
 import type { ConnectionRecord } from '../state/records.js';
 import type { ServiceStore } from '../state/store.js';
 import { createCdcSubscriber } from './cdc/index.js';
-import type { CdcMessage, CdcPosition, CdcSubscriber } from './cdc/types.js';
+import type { CdcPosition, CdcSubscriber } from './cdc/types.js';
 import type { StreamingLimit } from './cdc/verdict.js';
-import { channelFor, objectForChangeEvent } from './channels.js';
+import { channelFor, objectForChangeEvent } from '../salesforce/channels.js';
 import { SUPERVISOR_TRANSITIONS, type SupervisorState } from './lifecycle.js';
-import { readStreamingAccess, type MissingPermission } from './modes.js';
-import { ReauthRequiredError } from './oauth.js';
-import { createPoller, fetchRecords, reconcile, type PollCursor, type Poller } from './polling/index.js';
-import { OVERLAP_MARGIN_MS } from './overlap.js';
-import { OrgSession } from './session.js';
+import { readStreamingAccess, type MissingPermission } from '../salesforce/cdc-selection.js';
+import { changesOfCdcBatch, gapStart, reconcileWindow, type OrgReads } from './gaps.js';
+import { createIngest, type IngestStage } from './ingest.js';
+import { createPoller, fetchRecords, reconcile, type Poller } from './polling/index.js';
+import { cdcStart, commitCdc, commitPoll, pollHandoverSince, pollStart } from './positions.js';
+import { OrgSession } from '../salesforce/session.js';
 import { Sightings } from './sightings.js';
-import type { TokenSource } from './tokens.js';
+import type { ConnectionWarning, ObjectStatus } from './status.js';
+import type { TokenSource } from '../salesforce/tokens.js';
 
 export interface SupervisorOptions {
   connection: ConnectionRecord;
-  /** The org's tokens as the service keeps them (source/tokens.ts). */
+  /** The org's tokens as the service keeps them (salesforce/tokens.ts). */
   tokens: TokenSource;
   store: ServiceStore;
   publisher: Publisher;
@@ -83,23 +82,16 @@ const PERMISSION_WARNINGS: Record<MissingPermission, { code: string; message: st
 /** How Salesforce refuses a change event channel to a user without the permission. */
 const CDC_PERMISSION_REFUSAL = /View All Data/i;
 
-export interface ObjectMode {
-  object: string;
-  mode: 'cdc' | 'polling';
-  lastEventAt: string | null;
-}
-
-/** A CDC checkpoint that records only since when a channel is followed (no event processed yet). */
-const FOLLOWED_SINCE = '-1';
-
 /** CDC events name entities by their API name; our objects may be written in any case. */
 const lc = (s: string) => s.toLowerCase();
 
 /**
- * Follows one org: reads its CDC selection, streams the selected objects over
- * one CometD client, polls the others, and turns every change into events on
- * Kafka. Positions (replay ids, poll cursors) are checkpointed only after Kafka
- * acknowledged the events they cover.
+ * Follows one org: reads its CDC selection, decides each object's mode, and wires
+ * the stream and the poller to the ingest stage (ingest.ts), which turns their
+ * changes into events on Kafka. Start positions and checkpoints are in
+ * positions.ts, completing what the stream does not carry in gaps.ts. Positions
+ * (replay ids, poll cursors) are checkpointed only after Kafka acknowledged the
+ * events they cover.
  */
 export class OrgSupervisor {
   readonly session: OrgSession;
@@ -112,9 +104,6 @@ export class OrgSupervisor {
   #cdc: CdcSubscriber | undefined;
   #poller: Poller | undefined;
   #modes = new Map<string, 'cdc' | 'polling'>();
-  readonly #lastEventAt = new Map<string, number>();
-  /** For metrics: the org's newest published commit time, and how long after it Kafka acknowledged it. */
-  #published: { commitTimestamp: number; lagMs: number } | undefined;
   #refreshTimer: NodeJS.Timeout | undefined;
   #limited: StreamingLimited | undefined;
   /** Permissions the connecting user lacks, since when: read with the selection, so they change only at a refresh. */
@@ -124,6 +113,9 @@ export class OrgSupervisor {
   readonly #ctx: { orgId: string; connectionId: string };
   /** Change events published, so that a reconcile reading the same change gives it the same id. */
   readonly #sightings: Sightings;
+  readonly #ingest: IngestStage;
+  readonly #normalizer: ReturnType<typeof createNormalizer>;
+  readonly #reads: OrgReads;
 
   constructor(opts: SupervisorOptions) {
     this.#opts = opts;
@@ -145,6 +137,18 @@ export class OrgSupervisor {
       // endpoint; what remains is to remember the instance for restarts and other instances.
       onInstanceUrl: (url) => opts.onInstanceUrl?.(url),
     });
+    this.#normalizer = createNormalizer(this.#ctx);
+    this.#ingest = createIngest({
+      ...this.#ctx,
+      publisher: opts.publisher,
+      sightings: this.#sightings,
+      ...(opts.metrics ? { metrics: opts.metrics } : {}),
+      now: () => this.#now(),
+    });
+    this.#reads = {
+      reconcile: (object, sinceMs) => reconcile(this.session, object, { sinceMs }),
+      fetchRecords: (object, ids) => fetchRecords(this.session, object, ids),
+    };
   }
 
   state(): SupervisorState {
@@ -164,9 +168,9 @@ export class OrgSupervisor {
     return cdc === 'subscribed' ? s : cdc;
   }
 
-  objectModes(): ObjectMode[] {
+  objectModes(): ObjectStatus[] {
     return [...this.#objects.values()].map((object) => {
-      const at = this.#lastEventAt.get(lc(object));
+      const at = this.#ingest.lastEventAt(object);
       return { object, mode: this.#modes.get(lc(object)) ?? 'polling', lastEventAt: at === undefined ? null : new Date(at).toISOString() };
     });
   }
@@ -196,7 +200,7 @@ export class OrgSupervisor {
    * in it (how far the processed position trailed the org). Undefined until something was published.
    */
   lag(): { commitTimestamp: number; lagMs: number } | undefined {
-    return this.#published;
+    return this.#ingest.lag();
   }
 
   /** Sets what to follow and (re)starts the streams; safe to call repeatedly. */
@@ -302,40 +306,14 @@ export class OrgSupervisor {
     // Changes between the last poll and the stream's start (-1 = new only) are read back once, from the
     // overlap margin before the last polled row (a transaction running then may commit rows stamped earlier).
     for (const object of movedToCdc) {
-      const cursor = this.#opts.store.pollCheckpoint(this.#ctx.connectionId, object);
-      if (cursor) await this.#reconcile(object, cursor.systemModstamp - OVERLAP_MARGIN_MS);
+      const since = pollHandoverSince(this.#opts.store, this.#ctx.connectionId, object);
+      if (since !== undefined) await this.#reconcile(object, since);
     }
   }
 
   async #applyCdc(objects: string[]): Promise<void> {
     const channels = objects.map(channelFor);
-    const positions = new Map<string, CdcPosition>();
-    const catchUp = new Map<string, CdcPosition>();
-    const now = this.#opts.now?.() ?? Date.now();
-    for (const ch of channels) {
-      const cp = this.#opts.store.cdcCheckpoint(this.#ctx.connectionId, ch);
-      if (cp && cp.replayId !== FOLLOWED_SINCE) {
-        positions.set(ch, { replayId: cp.replayId, commitTimestamp: cp.commitTimestamp });
-      } else if (cp) {
-        // Followed before (by this or another instance) but no event was processed:
-        // the stream restarts at -1 and what changed since then is read back.
-        catchUp.set(ch, { replayId: '-1', commitTimestamp: cp.commitTimestamp });
-      } else {
-        // First follow: remember when, durably, before subscribing at -1 (new events
-        // only). A restart or a handover before the first event then reconciles from
-        // here instead of silently starting at -1 again. The overlap margin covers clock skew and
-        // transactions that started before the subscribe and commit after it.
-        const since = now - OVERLAP_MARGIN_MS;
-        await this.#opts.store.putCheckpoint({
-          kind: 'cdc', connectionId: this.#ctx.connectionId, channel: ch, replayId: FOLLOWED_SINCE,
-          commitTimestamp: since, updatedAt: new Date(now).toISOString(),
-        });
-        // And read back once the subscribe took effect: a change committed after
-        // following began but before Salesforce processed the subscribe is in no stream
-        // at -1 (a record created right after connecting was lost that way).
-        catchUp.set(ch, { replayId: '-1', commitTimestamp: since });
-      }
-    }
+    const { positions, catchUp } = await cdcStart(this.#opts.store, this.#ctx.connectionId, channels, this.#now());
     // Both catch-ups run only once the channel is subscribed (the subscriber's gap
     // path), so a change made during the read streams in instead of falling between.
     await this.#startCdc(channels, positions, catchUp);
@@ -353,22 +331,18 @@ export class OrgSupervisor {
       positions,
       catchUp,
       logger: this.#log,
-      handle: (batch) => this.#handleCdc(batch),
-      commit: (moved) => this.#commitCdc(moved),
+      handle: async (batch) => this.#ingest.ingest(await changesOfCdcBatch(batch, { normalizer: this.#normalizer, reads: this.#reads, logger: this.#log })),
+      commit: (moved) => commitCdc(this.#opts.store, this.#ctx.connectionId, moved, this.#now()),
       onGap: async (channel, since) => {
         const object = objectForChangeEvent(channel.replace(/^\/data\//, ''));
         if (!object || !since) return;
         if (since.replayId === '-1') {
-          // A time of our own clock, already taken with the overlap margin (cursors.ts, #applyCdc).
           this.#log.info({ channel, since: new Date(since.commitTimestamp).toISOString() }, 'catching up through REST what the stream at -1 cannot replay');
-          await this.#reconcile(object, since.commitTimestamp);
         } else {
-          // The last processed commit: rows of transactions that started before it and committed after
-          // it (or in its second) carry an earlier SystemModstamp.
           this.#sightings.interrupted(object);
           this.#log.warn({ channel, since: since.replayId }, 'replay window lost: reconciling through REST');
-          await this.#reconcile(object, since.commitTimestamp - OVERLAP_MARGIN_MS);
         }
+        await this.#reconcile(object, gapStart(since));
       },
       onChannelRejected: (channel, error) => {
         const object = objectForChangeEvent(channel.replace(/^\/data\//, ''));
@@ -403,28 +377,7 @@ export class OrgSupervisor {
   }
 
   async #applyPolling(objects: string[]): Promise<void> {
-    const cursors = new Map<string, PollCursor>();
-    const now = this.#opts.now?.() ?? Date.now();
-    for (const o of objects) {
-      const cp = this.#opts.store.pollCheckpoint(this.#ctx.connectionId, o);
-      // An object that was streamed since it was last polled resumes polling where the stream stopped: the
-      // poller re-reads the overlap margin before it; getDeleted, which has no overlap of its own, starts that far back too.
-      const cdc = this.#opts.store.cdcCheckpoint(this.#ctx.connectionId, channelFor(o));
-      if (cdc && (!cp || cdc.commitTimestamp > cp.systemModstamp)) {
-        cursors.set(o, { systemModstamp: cdc.commitTimestamp, lastId: '', deletedUntil: cdc.commitTimestamp - OVERLAP_MARGIN_MS });
-        continue;
-      }
-      if (cp) {
-        cursors.set(o, { systemModstamp: cp.systemModstamp, lastId: cp.lastId, deletedUntil: cp.deletedUntil });
-        continue;
-      }
-      // First follow: the poller starts at "now" without announcing older rows. The same
-      // start is made durable, so that a restart or a handover before the first change
-      // resumes from it rather than from a later "now" (which would skip what changed between).
-      await this.#opts.store.putCheckpoint({
-        kind: 'poll', connectionId: this.#ctx.connectionId, object: o, systemModstamp: now, lastId: '', deletedUntil: now, updatedAt: new Date(now).toISOString(),
-      });
-    }
+    const cursors = await pollStart(this.#opts.store, this.#ctx.connectionId, objects, this.#now());
     if (this.#poller) {
       // Objects new to the running poller (e.g. streamed until now) start from their durable positions.
       this.#poller.setObjects(objects, cursors);
@@ -438,13 +391,8 @@ export class OrgSupervisor {
       logger: this.#log,
       minIntervalMs: this.#opts.pollIntervalMs,
       budgetShare: this.#opts.budgetShare,
-      handle: (changes, ctx) => this.#publish(changes, ctx.previousCampaignId.bind(ctx)),
-      commit: async (moved) => {
-        const updatedAt = new Date().toISOString();
-        for (const [object, c] of moved) {
-          await this.#opts.store.putCheckpoint({ kind: 'poll', connectionId: this.#ctx.connectionId, object, ...c, updatedAt });
-        }
-      },
+      handle: (changes, ctx) => this.#ingest.ingest(changes, ctx.previousCampaignId.bind(ctx)),
+      commit: (moved) => commitPoll(this.#opts.store, this.#ctx.connectionId, moved, this.#now()),
       ...(this.#opts.now ? { now: this.#opts.now } : {}),
     });
     this.#poller.start();
@@ -469,86 +417,14 @@ export class OrgSupervisor {
     void this.#resolve(false);
   }
 
-  async #handleCdc(batch: CdcMessage[]): Promise<void> {
-    const changes: RawChange[] = [];
-    for (const msg of batch) {
-      const r = normalizeChangeEvent({ channel: msg.channel, data: msg.data }, this.#ctx);
-      switch (r.kind) {
-        case 'changes':
-          changes.push(...r.changes);
-          break;
-        case 'gap': {
-          // The event names records but carries no values: read them now and emit complete events.
-          if (r.recordIds.some((id) => id.includes('*'))) {
-            changes.push(...(await reconcile(this.session, r.object, { sinceMs: r.commitTimestamp - OVERLAP_MARGIN_MS })));
-            break;
-          }
-          const type = r.changeType.replace('GAP_', '') as RawChange['changeType'];
-          // The GAP event's own facts: its records' events get the ids the change event would have given.
-          const facts = {
-            commitTimestamp: r.commitTimestamp,
-            ...(r.transactionKey !== undefined ? { transactionKey: r.transactionKey } : {}),
-            ...(r.sequenceNumber !== undefined ? { sequenceNumber: r.sequenceNumber } : {}),
-          };
-          if (type === 'DELETE') {
-            for (const id of r.recordIds) {
-              changes.push({ object: r.object, recordId: id, changeType: 'DELETE', changedFields: [], record: { Id: id }, ...facts, detectedBy: 'reconcile' });
-            }
-            break;
-          }
-          const rows = await fetchRecords(this.session, r.object, r.recordIds);
-          for (const row of rows) {
-            const change = normalizePolledRow({ object: r.object, row, detectedBy: 'reconcile' });
-            changes.push({ ...change, changeType: type, ...facts });
-          }
-          break;
-        }
-        case 'overflow':
-          changes.push(...(await reconcile(this.session, r.object, { sinceMs: r.commitTimestamp - OVERLAP_MARGIN_MS })));
-          break;
-        case 'invalid':
-          this.#log.warn({ reason: r.reason, replayId: r.replayId }, 'skipping an unreadable change event');
-          break;
-      }
-    }
-    await this.#publish(changes);
-  }
-
-  async #publish(changes: RawChange[], previousCampaignId?: (recordId: string) => string | null | undefined): Promise<void> {
-    if (changes.length === 0) return;
-    const events: ForcehookEvent[] = detectBatch(changes, {
-      ...this.#ctx,
-      ...(previousCampaignId ? { previousCampaignId } : {}),
-      sameChange: this.#sightings.sameChange,
-    });
-    await this.#opts.publisher.publish(events);
-    this.#sightings.published(changes);
-    const newest = events.reduce((m, e) => Math.max(m, e.data.commitTimestamp), 0);
-    if (events.length > 0 && newest >= (this.#published?.commitTimestamp ?? 0)) {
-      this.#published = { commitTimestamp: newest, lagMs: Math.max(0, (this.#opts.now ?? Date.now)() - newest) };
-    }
-    for (const e of events) {
-      const key = lc(e.data.object);
-      this.#lastEventAt.set(key, Math.max(this.#lastEventAt.get(key) ?? 0, e.data.commitTimestamp));
-      this.#opts.metrics?.changesDetected.inc({ trigger: e.type.replace('salesforce.', ''), mode: e.data.detectedBy });
-    }
-  }
-
-  async #commitCdc(moved: Map<string, CdcPosition>): Promise<void> {
-    const updatedAt = new Date().toISOString();
-    for (const [channel, p] of moved) {
-      await this.#opts.store.putCheckpoint({ kind: 'cdc', connectionId: this.#ctx.connectionId, channel, replayId: p.replayId, commitTimestamp: p.commitTimestamp, updatedAt });
-    }
-  }
-
   async #reconcile(object: string, sinceMs: number): Promise<void> {
-    const changes = await retry(retryPolicy({ maxAttempts: 5, initialDelayMs: 1_000 }), () => reconcile(this.session, object, { sinceMs }));
-    await this.#publish(changes);
+    const changes = await reconcileWindow(this.#reads, object, sinceMs);
+    await this.#ingest.ingest(changes);
     this.#log.info({ object, since: new Date(sinceMs).toISOString(), changes: changes.length }, 'gap reconciled');
   }
 
   #isReauth(err: unknown): boolean {
-    const reauth = err instanceof ReauthRequiredError || (err instanceof Error && /invalid_grant|needs re-authorization/.test(err.message));
+    const reauth = isReauthRequired(err);
     if (reauth) this.#needsReauth((err as Error).message);
     return reauth && !isRetriable(err);
   }

@@ -23,7 +23,7 @@ export const ConnectionRecordSchema = z.object({
   refreshToken: z.string().min(1),
   /**
    * Sealed: the newest access token, so that any instance can use the org's session
-   * without refreshing it (only the org's owner refreshes; see source/tokens.ts).
+   * without refreshing it (only the org's owner refreshes; see salesforce/tokens.ts).
    */
   accessToken: z.string().min(1).optional(),
   /** When the tokens were last refreshed (or first obtained). */

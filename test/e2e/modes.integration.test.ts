@@ -10,7 +10,7 @@ import type { ForcehookEvent } from '../../src/events/schema.js';
 import type { RunningEmulator } from '../../src/emulator/server.js';
 import { createPoller } from '../../src/source/polling/index.js';
 import { emulatorEgress } from '../../src/source/polling/test-support.js';
-import { OrgSession } from '../../src/source/session.js';
+import { OrgSession } from '../../src/salesforce/session.js';
 import { uniquePrefix } from '../support/kafka.js';
 import { adminCall, createOrg, orgUser, readEvents, startTestEmulator, startTestService, waitUntil } from '../support/stack.js';
 

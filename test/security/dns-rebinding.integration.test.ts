@@ -10,8 +10,8 @@ import { testLogger } from '../../src/core/log.js';
 import { retryPolicy } from '../../src/core/retry.js';
 import { createSalesforceEgress } from '../../src/net/salesforce-egress.js';
 import { createFayeClient, closeFayeClient } from '../../src/source/cdc/faye-client.js';
-import { refreshAccessToken } from '../../src/source/oauth.js';
-import { OrgSession } from '../../src/source/session.js';
+import { refreshAccessToken } from '../../src/salesforce/oauth.js';
+import { OrgSession } from '../../src/salesforce/session.js';
 import { waitUntil } from '../support/stack.js';
 import { canary, type Listener } from './support.js';
 

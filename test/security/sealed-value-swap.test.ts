@@ -12,8 +12,8 @@ import { MemoryKafka } from '../../testkit/kafka/memory.js';
 import { createLogger } from '../../src/core/log.js';
 import { SecretBox } from '../../src/core/secrets.js';
 import { validSigners } from '../../src/deliver/webhook/sign.js';
-import { ConnectionService } from '../../src/source/connections.js';
-import { TokenKeeper } from '../../src/source/tokens.js';
+import { ConnectionService } from '../../src/salesforce/connections.js';
+import { TokenKeeper } from '../../src/salesforce/tokens.js';
 import { sealedPlace, type ConnectionRecord, type SubscriptionRecord } from '../../src/state/records.js';
 import { ServiceStore } from '../../src/state/store.js';
 

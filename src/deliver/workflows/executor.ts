@@ -1,15 +1,21 @@
-import { ForcehookError, TransientError } from '../../core/errors.js';
+import type { Connection } from 'jsforce';
+import { ForcehookError, TransientError, isReauthRequired } from '../../core/errors.js';
 import type { Logger } from '../../core/log.js';
 import { forcehookEventSchema } from '../../events/schema.js';
-import { ReauthRequiredError } from '../../source/oauth.js';
 import { onAttemptAbort, type AttemptOutcome, type DeliveryAttempt, type Executor } from '../types.js';
 import { DEFAULT_WORKFLOW_TIMEOUT_MS } from './define.js';
 import type { WorkflowRegistry } from './registry.js';
-import type { WorkflowSalesforce } from './salesforce.js';
+
+/** The org connections workflows run against (the service's org sessions). */
+export interface OrgConnections {
+  /** A jsforce Connection for the connection's org, or a delivery error saying why not. */
+  connection(connectionId: string): Connection;
+  close(): void;
+}
 
 export interface WorkflowExecutorDeps {
   registry: WorkflowRegistry;
-  salesforce: Pick<WorkflowSalesforce, 'connection' | 'close'>;
+  salesforce: OrgConnections;
   logger: Logger;
 }
 
@@ -66,7 +72,7 @@ export function createWorkflowExecutor(deps: WorkflowExecutorDeps): Executor<'wo
 export function classify(err: unknown): AttemptOutcome {
   const message = short(err instanceof Error ? `${err.name === 'Error' ? '' : `${err.name}: `}${err.message}` : String(err));
   // A revoked grant is fixed by a person re-authorizing, usually well within the schedule.
-  if (err instanceof ReauthRequiredError) return { result: 'retry', error: message };
+  if (isReauthRequired(err)) return { result: 'retry', error: message };
   if (err instanceof ForcehookError && !err.retriable) return { result: 'dead', error: message };
   if (err instanceof TransientError && err.retryAfterMs !== undefined) return { result: 'retry', error: message, retryAfterMs: err.retryAfterMs };
   return { result: 'retry', error: message };

@@ -10,7 +10,7 @@ import { SecretBox } from '../../core/secrets.js';
 import type { ForcehookEvent } from '../../events/schema.js';
 import { createHttpApp } from '../../http/app.js';
 import { createMetrics } from '../../observability/metrics.js';
-import { ReauthRequiredError } from '../../source/oauth.js';
+import { ReauthRequiredError } from '../../salesforce/oauth.js';
 import type { ServiceStore } from '../../state/store.js';
 import type { DeliveryAttempt } from '../types.js';
 import leadFollowup from '../../../config/workflows/lead-followup.js';

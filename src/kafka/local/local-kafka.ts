@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ForcehookError } from '../../core/errors.js';
 import type { Logger } from '../../core/log.js';
+import { retry, retryPolicy } from '../../core/retry.js';
 import { freePort, portIsFree, randomClusterId, securityProtocol, serverProperties, type ListenerSecurity, type SecurityProtocol } from './config.js';
 import { run, tail } from './exec.js';
 import { ensureKafkaJars } from './jars.js';
@@ -55,18 +56,16 @@ const STOP_GRACE_MS = 20_000;
 // Small and quick rather than fast at steady state: this broker serves tests and demos on 2 cores.
 const JVM_OPTS = ['-Xms256m', '-Xmx512m', '-XX:TieredStopAtLevel=1', '-XX:+UseSerialGC', '-XX:+ExitOnOutOfMemoryError', '-Djava.awt.headless=true'];
 
+/** Two attempts, the second at once: new ports are probed for it. */
+const PORT_RACE_RETRY = retryPolicy({ maxAttempts: 2, initialDelayMs: 0, jitter: 0 });
+
 export async function startLocalKafka(opts: LocalKafkaOptions = {}): Promise<LocalKafka> {
   const lib = await ensureKafkaJars({ logger: opts.logger });
   // A free port found by probing can be taken before the JVM binds it; one retry covers that race.
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await startOnce(lib, opts);
-    } catch (err) {
-      const portRace = err instanceof ForcehookError && /Address already in use/.test(err.message);
-      if (!portRace || opts.port || attempt >= 2) throw err;
-      opts.logger?.warn('Kafka port taken between probe and bind; retrying on other ports');
-    }
-  }
+  return retry(PORT_RACE_RETRY, () => startOnce(lib, opts), {
+    retryIf: (err) => !opts.port && err instanceof ForcehookError && /Address already in use/.test(err.message),
+    onRetry: () => opts.logger?.warn('Kafka port taken between probe and bind; retrying on other ports'),
+  });
 }
 
 async function startOnce(lib: string, opts: LocalKafkaOptions): Promise<LocalKafka> {

@@ -1,3 +1,4 @@
+import { withTimeout } from '../../core/timeout.js';
 import type { Logger } from '../../core/log.js';
 import type { StateMachine } from '../../core/state-machine.js';
 import type { Metrics } from '../../observability/metrics.js';
@@ -36,7 +37,7 @@ export function readiness(deps: { admin: KafkaAndState['admin']; metrics: Metric
   const { admin, metrics, lifecycle, loaded, logger } = deps;
   const ping = async (): Promise<boolean> => {
     try {
-      await withTimeout(admin.ping(), PING_TIMEOUT_MS);
+      await withTimeout(admin.ping(), PING_TIMEOUT_MS, 'kafka ping');
       return true;
     } catch (err) {
       logger.debug({ err }, 'kafka ping failed');
@@ -51,14 +52,4 @@ export function readiness(deps: { admin: KafkaAndState['admin']; metrics: Metric
     else if (lifecycle.state === 'degraded' && ok) lifecycle.to('running');
     return ok;
   };
-}
-
-function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    p,
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
-    }),
-  ]).finally(() => clearTimeout(timer));
 }

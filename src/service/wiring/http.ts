@@ -9,9 +9,10 @@ import type { Config } from '../../config/schema.js';
 import { ForcehookError } from '../../core/errors.js';
 import type { Logger } from '../../core/log.js';
 import type { WorkflowRegistry } from '../../deliver/workflows/index.js';
+import { buildOpenApiDocument } from '../../api/openapi.js';
 import { createHttpApp } from '../../http/app.js';
 import type { Metrics } from '../../observability/metrics.js';
-import { createObjectResolver } from '../../source/objects.js';
+import { createObjectResolver } from '../../salesforce/objects.js';
 import type { Delivery } from './delivery.js';
 import type { KafkaAndState } from './kafka-state.js';
 import type { Sources } from './sources.js';
@@ -41,6 +42,7 @@ export async function listenHttp({ config, logger, metrics, k, s, d, workflows, 
   let url = '';
   const sessionDeps = { box, store, connections, loaded, publicUrl: () => config.publicUrl ?? url, allowPrivateNetworks: config.allowPrivateNetworks, egress, logger };
   const app = createHttpApp({
+    openapi: buildOpenApiDocument,
     apiToken: config.apiToken,
     apiKeys: { loaded, get: (id) => store.apiKey(id) },
     ...(config.metricsToken ? { metricsToken: config.metricsToken } : {}),

@@ -7,7 +7,7 @@ import type { Admin, KafkaClient } from '../../kafka/types.js';
 import { createSalesforceEgress, type SalesforceEgress } from '../../net/salesforce-egress.js';
 import type { Metrics } from '../../observability/metrics.js';
 import { createPublisher, type Publisher } from '../../publish/publisher.js';
-import { ConnectionService } from '../../source/connections.js';
+import { ConnectionService } from '../../salesforce/connections.js';
 import { ServiceStore } from '../../state/store.js';
 
 /** Kafka and what lives on it: the topics, the state store, the events publisher; the sealing box and the Salesforce egress. */

@@ -1,11 +1,11 @@
 import type { Config } from '../../config/schema.js';
 import type { Logger } from '../../core/log.js';
 import type { RetryPolicy } from '../../core/retry.js';
-import { WorkflowSalesforce } from '../../deliver/workflows/index.js';
 import type { Metrics } from '../../observability/metrics.js';
 import { SourceManager } from '../../source/manager.js';
 import { OrgOwnership } from '../../source/ownership.js';
-import { TokenKeeper } from '../../source/tokens.js';
+import { TokenKeeper } from '../../salesforce/tokens.js';
+import { OrgSessions } from '../../salesforce/sessions.js';
 import type { KafkaAndState } from './kafka-state.js';
 
 export interface SourcesOptions {
@@ -20,7 +20,7 @@ export interface Sources {
   tokens: TokenKeeper;
   sources: SourceManager;
   /** Org sessions for work on orgs this instance may not follow (workflow steps, checking a new subscription). */
-  orgSessions: WorkflowSalesforce;
+  orgSessions: OrgSessions;
   /** undefined until this instance joined the owners group. */
   ownership(): OrgOwnership | undefined;
   /** Joins the owners group: from then on, the orgs of the assignment partitions it holds are followed. */
@@ -52,7 +52,7 @@ export function wireSources(config: Readonly<Config>, logger: Logger, metrics: M
     await o.start();
   };
   // --- end scale-out ---
-  // The org's owner alone refreshes its tokens; other instances use the ones on record (src/source/tokens.ts).
+  // The org's owner alone refreshes its tokens; other instances use the ones on record (src/salesforce/tokens.ts).
   const tokens = new TokenKeeper({
     store,
     box,
@@ -79,6 +79,6 @@ export function wireSources(config: Readonly<Config>, logger: Logger, metrics: M
     ...(streamingLimitRetry ? { streamingLimitRetry } : {}),
   });
   // Org sessions for work on orgs this instance may not follow (workflow steps, checking a new subscription).
-  const orgSessions = new WorkflowSalesforce({ store, connections, tokens, sources, logger, egress });
+  const orgSessions = new OrgSessions({ store, connections, tokens, sources, logger, egress });
   return { tokens, sources, orgSessions, ownership: () => ownership, startOwnership };
 }

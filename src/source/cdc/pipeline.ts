@@ -1,6 +1,5 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
-import { delayFor, type RetryPolicy } from '../../core/retry.js';
+import { retry, type RetryPolicy } from '../../core/retry.js';
 import type { CdcMessage } from './types.js';
 
 export interface Received {
@@ -94,20 +93,19 @@ export class BatchPipeline {
 
   async #handle(batch: Received[]): Promise<boolean> {
     const messages = batch.map((r) => r.message);
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await this.opts.handle(messages);
-        return true;
-      } catch (err) {
-        if (this.#abort.signal.aborted) return false;
-        const delay = delayFor(this.opts.policy, attempt, err);
-        this.opts.logger.warn({ err, attempt, delay, size: messages.length }, 'handling a CDC batch failed; retrying the same batch');
-        try {
-          await sleep(delay, undefined, { signal: this.#abort.signal });
-        } catch {
-          return false;
-        }
-      }
+    const signal = this.#abort.signal;
+    try {
+      // Every failure is tried again, the same batch, until it is handed off: the stream moves on only after.
+      await retry(this.opts.policy, () => this.opts.handle(messages), {
+        forever: true,
+        signal,
+        retryIf: () => !signal.aborted,
+        onRetry: (err, attempt, delay) => this.opts.logger.warn({ err, attempt, delay, size: messages.length }, 'handling a CDC batch failed; retrying the same batch'),
+      });
+      return true;
+    } catch {
+      // Only a stop ends the retries.
+      return false;
     }
   }
 }

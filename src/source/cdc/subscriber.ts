@@ -1,8 +1,8 @@
 import { setMaxListeners } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
-import { isRetriable } from '../../core/errors.js';
-import { delayFor, retryPolicy, type RetryPolicy } from '../../core/retry.js';
+import { isReauthRequired, isRetriable } from '../../core/errors.js';
+import { delayFor, retry, retryPolicy, type RetryPolicy } from '../../core/retry.js';
 import { StateMachine } from '../../core/state-machine.js';
 import { Committer } from './committer.js';
 import { Cursors } from './cursors.js';
@@ -19,10 +19,6 @@ export const DEFAULT_MAX_BUFFERED = 50_000;
 export const DEFAULT_MAX_BATCH = 1000;
 /** Salesforce's connect timeout, until the server advises one. */
 const SALESFORCE_CONNECT_TIMEOUT_MS = 110_000;
-
-function isReauthRequired(err: unknown): boolean {
-  return (err as { code?: unknown } | null)?.code === 'SALESFORCE_REAUTH_REQUIRED';
-}
 
 /**
  * The CDC subscriber of one org: one CometD client carrying every channel. Immutable
@@ -371,20 +367,23 @@ class Subscriber implements CdcSubscriber {
   }
 
   #reconcile(channel: string, since: CdcPosition | undefined): void {
+    const signal = this.#abort.signal;
     const task = (async () => {
-      for (let attempt = 1; !this.#abort.signal.aborted; attempt++) {
-        try {
-          await this.#opts.onGap(channel, since);
-          return;
-        } catch (err) {
-          if (!isRetriable(err) || this.#abort.signal.aborted) {
-            this.#log.error({ err, channel, since }, 'reconciling a replay gap failed');
-            return;
-          }
-          const delay = delayFor(this.#policy, attempt, err);
-          this.#log.warn({ err, channel, attempt, delay }, 'reconciling a replay gap failed; retrying');
-          await sleep(delay, undefined, { signal: this.#abort.signal }).catch(() => {});
-        }
+      if (signal.aborted) return;
+      let gaveUp = false;
+      try {
+        await retry(this.#policy, () => this.#opts.onGap(channel, since), {
+          forever: true,
+          signal,
+          retryIf: (err) => {
+            gaveUp = !isRetriable(err) || signal.aborted;
+            return !gaveUp;
+          },
+          onRetry: (err, attempt, delay) => this.#log.warn({ err, channel, attempt, delay }, 'reconciling a replay gap failed; retrying'),
+        });
+      } catch (err) {
+        // Stopped while waiting to try again: nothing failed.
+        if (gaveUp) this.#log.error({ err, channel, since }, 'reconciling a replay gap failed');
       }
     })();
     this.#gapTasks.add(task);

@@ -3,7 +3,7 @@ import { retryPolicy } from '../../core/retry.js';
 import { testLogger } from '../../core/log.js';
 import type { EventBus, StreamingAuth } from '../../emulator/streaming/index.js';
 import { changePayload, startHarness, type Harness } from '../../emulator/streaming/test-harness.js';
-import { ReauthRequiredError } from '../oauth.js';
+import { ReauthRequiredError } from '../../salesforce/oauth.js';
 import type { CdcMessage, CdcPosition, CdcSession, CdcSubscriberOptions } from './types.js';
 
 export const ORG = '00D000000000001AAA';

@@ -3,7 +3,7 @@
  * cursor" is exact even when thousands of rows share one SystemModstamp (a bulk job): paging by
  * timestamp alone either loses or repeats them at a LIMIT boundary.
  */
-import { floorToMinute } from './soql.js';
+import { floorToMinute } from '../../salesforce/soql.js';
 
 export interface PollCursor {
   /** SystemModstamp (epoch ms) of the furthest row read. */

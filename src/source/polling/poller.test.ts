@@ -5,7 +5,7 @@ import { commit as commitTxn, createRecord } from '../../emulator/dml.js';
 import { Transaction } from '../../emulator/transaction.js';
 import { createRecordMemory } from './memory.js';
 import { createPoller, type PollCursor, type PollerOptions } from './poller.js';
-import { floorToMinute } from './soql.js';
+import { floorToMinute } from '../../salesforce/soql.js';
 import { admin, apiCalls, newOrg, sessionFor, silent, Sink, writer, type OrgCreds } from './test-support.js';
 
 let em: RunningEmulator;

@@ -27,12 +27,12 @@ import { toError, type ForcehookError } from '../../core/errors.js';
 import { StateMachine, type TransitionTable } from '../../core/state-machine.js';
 import { parseSalesforceDate } from '../../normalize/polled-row.js';
 import type { RawChange } from '../../normalize/raw-change.js';
-import type { OrgSession } from '../session.js';
+import type { OrgSession } from '../../salesforce/session.js';
 import { CycleBatch, type DeletedEntry } from './batch.js';
 import { averageCalls, nextDelayMs, withJitter } from './budget.js';
 import { advance, comparePosition, freshCursor, sameCursor, type PollCursor, type RowPosition } from './cursor.js';
-import { describeObjects, forgetDescribe } from './describe.js';
-import type { ObjectFields } from './fields.js';
+import { describeObjects, forgetDescribe } from '../../salesforce/describe.js';
+import type { ObjectFields } from '../../salesforce/fields.js';
 import { sharedRecordMemory, type RecordMemory } from './memory.js';
 import {
   asQueryPage,
@@ -44,9 +44,9 @@ import {
   isLimitError,
   subError,
   type SubRequest,
-} from './rest.js';
+} from '../../salesforce/rest.js';
 import { OVERLAP_MARGIN_MS } from '../overlap.js';
-import { cursorQuery, floorToMinute, floorToSecond, getDeletedPath, GET_DELETED_MAX_AGE_MS, queryAllPath } from './soql.js';
+import { cursorQuery, floorToMinute, floorToSecond, getDeletedPath, GET_DELETED_MAX_AGE_MS, queryAllPath } from '../../salesforce/soql.js';
 
 export type { PollCursor };
 

@@ -2,9 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { budgetDelayMs, failureDelayMs, nextDelayMs, pressure } from './budget.js';
 import { CycleBatch } from './batch.js';
 import { advance, comparePosition, freshCursor } from './cursor.js';
-import { fieldsFromDescribe } from './fields.js';
+import { fieldsFromDescribe } from '../../salesforce/fields.js';
 import { createRecordMemory } from './memory.js';
-import { cursorQuery, floorToMinute, getDeletedPath } from './soql.js';
+import { cursorQuery, floorToMinute, getDeletedPath } from '../../salesforce/soql.js';
 
 const ORG = '00D000000000001AAA';
 const LEAD = '00Q000000000001AAA';

@@ -10,13 +10,13 @@ import { ValidationError } from '../../core/errors.js';
 import { toId18 } from '../../events/salesforce-id.js';
 import { parseSalesforceDate } from '../../normalize/polled-row.js';
 import type { RawChange } from '../../normalize/raw-change.js';
-import type { OrgSession } from '../session.js';
+import type { OrgSession } from '../../salesforce/session.js';
 import { CycleBatch, type DeletedEntry } from './batch.js';
-import { describeObjects } from './describe.js';
-import type { ObjectFields } from './fields.js';
+import { describeObjects } from '../../salesforce/describe.js';
+import type { ObjectFields } from '../../salesforce/fields.js';
 import { createRecordMemory } from './memory.js';
-import { asQueryPage, call, composite, COMPOSITE_MAX_QUERIES, followPages, subError, type RestOptions } from './rest.js';
-import { byIdsQuery, cursorQuery, floorToMinute, getDeletedPath, GET_DELETED_MAX_AGE_MS, MINUTE_MS, queryAllPath } from './soql.js';
+import { asQueryPage, call, composite, COMPOSITE_MAX_QUERIES, followPages, subError, type RestOptions } from '../../salesforce/rest.js';
+import { byIdsQuery, cursorQuery, floorToMinute, getDeletedPath, GET_DELETED_MAX_AGE_MS, MINUTE_MS, queryAllPath } from '../../salesforce/soql.js';
 
 export interface ReconcileWindow {
   sinceMs: number;

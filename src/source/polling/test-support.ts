@@ -3,7 +3,7 @@ import type { Connection } from 'jsforce';
 import { createLogger } from '../../core/log.js';
 import { createSalesforceEgress } from '../../net/salesforce-egress.js';
 import type { RawChange } from '../../normalize/raw-change.js';
-import { OrgSession } from '../session.js';
+import { OrgSession } from '../../salesforce/session.js';
 import type { PollCursor, PollHandleContext } from './poller.js';
 
 export const silent = createLogger({ level: 'silent' });

@@ -9,11 +9,12 @@
  * `openapi.test.ts` checks the paths against the routes express actually has.
  */
 import { z } from 'zod';
-import { CreateApiKeySchema } from '../api/api-keys.js';
-import { CreateConnectSessionSchema } from '../api/connect-sessions.js';
-import { CreateConnectionSchema, ReauthorizeConnectionSchema } from '../api/connections.js';
-import { CreateSubscriptionSchema, RedeliverSchema } from '../api/subscriptions.js';
+import { CreateApiKeySchema } from './api-keys.js';
+import { CreateConnectSessionSchema } from './connect-sessions.js';
+import { CreateConnectionSchema, ReauthorizeConnectionSchema } from './connections.js';
+import { CreateSubscriptionSchema, RedeliverSchema } from './subscriptions.js';
 import { TRIGGERS, forcehookEventSchema } from '../events/schema.js';
+import { ConnectionStatusSchema } from '../source/status.js';
 import { DestinationSchema } from '../state/records.js';
 
 type Json = Record<string, unknown>;
@@ -28,27 +29,13 @@ const ConnectionCreated = z.object({
 const Connection = ConnectionCreated.extend({
   loginUrl: z.string(),
   statusReason: z.string().optional(),
-  subscriber: z.string().describe('org subscriber state on this instance (pending, resolving, running, needs_reauth, stopped, ...)'),
-  objects: z.array(
-    z.object({
-      object: z.string(),
-      mode: z.enum(['cdc', 'polling']),
-      lastEventAt: z.iso.datetime().nullable(),
-    }),
-  ),
+  subscriber: ConnectionStatusSchema.shape.subscriber,
+  objects: ConnectionStatusSchema.shape.objects,
   tokenRefreshedAt: z.iso
     .datetime()
     .nullable()
     .describe('when the OAuth tokens were last refreshed (at least every FORCEHOOK_TOKEN_REFRESH_INTERVAL_S while the connection is active)'),
-  warnings: z
-    .array(
-      z.object({
-        code: z.string().describe('e.g. event_allocation_exhausted, streaming_client_limit, missing_permission_view_setup, missing_permission_view_all_data'),
-        message: z.string(),
-        since: z.iso.datetime(),
-      }),
-    )
-    .describe('conditions that do not stop the connection but change how it is followed (an exhausted event allocation, a missing permission, ...)'),
+  warnings: ConnectionStatusSchema.shape.warnings,
   createdAt: z.iso.datetime(),
   updatedAt: z.iso.datetime(),
 });

@@ -1,6 +1,6 @@
 import type { Connection } from 'jsforce';
 import { describe, expect, it } from 'vitest';
-import { cdcSelectedObjects, readStreamingAccess } from './modes.js';
+import { cdcSelectedObjects, readStreamingAccess } from './cdc-selection.js';
 
 const conn = (answer: Promise<unknown>) => ({ tooling: { query: () => answer } }) as unknown as Connection;
 

@@ -3,7 +3,7 @@
  * checked against the API-name grammar here rather than trusted: a subscription's `object` comes from
  * a user.
  */
-import { ValidationError } from '../../core/errors.js';
+import { ValidationError } from '../core/errors.js';
 
 const API_NAME = /^[A-Za-z][A-Za-z0-9_]{0,79}$/;
 const SF_ID = /^[a-zA-Z0-9]{15}(?:[a-zA-Z0-9]{3})?$/;

@@ -4,9 +4,10 @@
  * goes through `call` so that the cost of a cycle is counted, not estimated, and so that a request
  * the org never answers (slow-requests) times out instead of stalling the poller forever.
  */
-import { ForcehookError, TerminalError, TransientError } from '../../core/errors.js';
-import type { OrgSession } from '../session.js';
-import { snippet } from '../../net/salesforce-egress.js';
+import { ForcehookError, TerminalError, TransientError } from '../core/errors.js';
+import { withTimeout } from '../core/timeout.js';
+import type { OrgSession } from './session.js';
+import { snippet } from '../net/salesforce-egress.js';
 import { dataPath } from './soql.js';
 
 /** Salesforce allows 25 subrequests per composite, of which at most 5 queries. */
@@ -55,19 +56,6 @@ export function errorCodeOf(err: unknown): string | undefined {
 }
 
 export const isLimitError = (err: unknown): boolean => errorCodeOf(err) === 'REQUEST_LIMIT_EXCEEDED';
-
-/** Rejects with a retriable TIMEOUT after `ms`: jsforce requests have no timeout of their own. */
-export async function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new TransientError('TIMEOUT', `${what}: no answer within ${ms} ms`)), ms);
-  });
-  try {
-    return await Promise.race([p, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 export interface RestOptions {
   timeoutMs?: number;

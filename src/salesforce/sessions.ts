@@ -1,14 +1,14 @@
 import type { Connection } from 'jsforce';
 import { LRUCache } from 'lru-cache';
-import type { SalesforceEgress } from '../../net/salesforce-egress.js';
-import { TerminalError, TransientError } from '../../core/errors.js';
-import type { Logger } from '../../core/log.js';
-import type { OAuthClient } from '../../source/oauth.js';
-import { OrgSession } from '../../source/session.js';
-import { grantOf, type ConnectionRecord } from '../../state/records.js';
-import type { TokenSource } from '../../source/tokens.js';
+import type { SalesforceEgress } from '../net/salesforce-egress.js';
+import { TerminalError, TransientError } from '../core/errors.js';
+import type { Logger } from '../core/log.js';
+import type { OAuthClient } from './oauth.js';
+import { OrgSession } from './session.js';
+import { grantOf, type ConnectionRecord } from '../state/records.js';
+import type { TokenSource } from './tokens.js';
 
-export interface WorkflowSalesforceDeps {
+export interface OrgSessionsDeps {
   store: { connection(id: string): ConnectionRecord | undefined };
   connections: {
     credentials(c: ConnectionRecord): { oauth: OAuthClient; refreshToken: string };
@@ -36,18 +36,19 @@ interface Cached {
 }
 
 /**
- * `ctx.salesforce` for workflows. Deliveries of an org may run on an instance
- * that does not follow that org (scale-out splits orgs and delivery partitions
- * independently), so there may be no supervisor session to borrow. Then a
- * session is built on the connection's tokens and kept in an LRU. With the
- * token keeper, the access token on record is used and only the org's owner
- * refreshes (source/tokens.ts). A supervisor's session is always preferred so
- * the common case shares one token with the change subscriber.
+ * The org sessions of this instance, for everything that calls an org outside
+ * the change subscriber: workflows (`ctx.salesforce`) and the API's object checks.
+ * A caller may act for an org this instance does not follow (scale-out splits
+ * orgs and delivery partitions independently), so there may be no supervisor
+ * session to borrow. Then a session is built on the connection's tokens and kept
+ * in an LRU. With the token keeper, the access token on record is used and only
+ * the org's owner refreshes (tokens.ts). A supervisor's session is always
+ * preferred so the common case shares one token with the change subscriber.
  */
-export class WorkflowSalesforce {
+export class OrgSessions {
   readonly #cache: LRUCache<string, Cached>;
 
-  constructor(private readonly deps: WorkflowSalesforceDeps) {
+  constructor(private readonly deps: OrgSessionsDeps) {
     this.#cache = new LRUCache<string, Cached>({
       max: deps.maxSessions ?? 200,
       // A closed session only refuses: a run still holding its Connection fails and is retried.

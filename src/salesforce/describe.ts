@@ -2,8 +2,8 @@
  * Field lists for the objects a poller or reconcile needs, describing the missing ones in as few calls
  * as possible: describes are plain GETs, so 25 of them fit in one composite request.
  */
-import type { ForcehookError } from '../../core/errors.js';
-import type { OrgSession } from '../session.js';
+import type { ForcehookError } from '../core/errors.js';
+import type { OrgSession } from './session.js';
 import { describeCache, describeKey, fieldsFromDescribe, type ObjectFields } from './fields.js';
 import { composite, COMPOSITE_MAX_SUBREQUESTS, isLimitError, subError, type RestOptions } from './rest.js';
 import { describePath } from './soql.js';

@@ -5,7 +5,7 @@
  * normalize drops the nested objects anyway; base64 is skipped because blobs do not belong in events.
  */
 import { LRUCache } from 'lru-cache';
-import { ForcehookError } from '../../core/errors.js';
+import { ForcehookError } from '../core/errors.js';
 
 export interface ObjectFields {
   /** The canonical API name from the describe (`Invoice__c` even when asked for `invoice__c`). */

@@ -1,6 +1,6 @@
 import type { Connection } from 'jsforce';
 import { objectForChangeEvent } from './channels.js';
-import { withTimeout } from './polling/rest.js';
+import { withTimeout } from '../core/timeout.js';
 
 /**
  * Which entities the org publishes change events for: its CDC selection,

@@ -4,14 +4,14 @@
  * when the grant changes. Against the emulator's OAuth and REST API.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TerminalError, TransientError } from '../../core/errors.js';
-import { createLogger } from '../../core/log.js';
-import { emulatorEgress } from '../../source/polling/test-support.js';
-import { OrgSession } from '../../source/session.js';
-import type { ConnectionRecord } from '../../state/records.js';
-import type { RunningEmulator } from '../../emulator/server.js';
-import { adminCall, createOrg, startTestEmulator, type OrgCredentials } from '../../../test/support/stack.js';
-import { WorkflowSalesforce } from './salesforce.js';
+import { TerminalError, TransientError } from '../core/errors.js';
+import { createLogger } from '../core/log.js';
+import { emulatorEgress } from '../source/polling/test-support.js';
+import { OrgSession } from './session.js';
+import type { ConnectionRecord } from '../state/records.js';
+import type { RunningEmulator } from '../emulator/server.js';
+import { adminCall, createOrg, startTestEmulator, type OrgCredentials } from '../../test/support/stack.js';
+import { OrgSessions } from './sessions.js';
 
 let emulator: RunningEmulator;
 let org: OrgCredentials;
@@ -31,7 +31,7 @@ function setup(opts: { supervisorSession?: OrgSession } = {}) {
     ['c1', { id: 'c1', orgId: org.orgId, loginUrl: org.loginUrl, instanceUrl: org.instanceUrl, clientId: org.clientId, clientSecret: 'sealed', refreshToken: 'sealed-grant-1', status: 'active', createdAt: now, updatedAt: now }],
   ]);
   const reauth: string[] = [];
-  const sf = new WorkflowSalesforce({
+  const sf = new OrgSessions({
     store: { connection: (id) => records.get(id) },
     connections: {
       credentials: () => ({ oauth: { loginUrl: org.loginUrl, clientId: org.clientId, clientSecret: org.clientSecret }, refreshToken: org.refreshToken }),
@@ -45,7 +45,7 @@ function setup(opts: { supervisorSession?: OrgSession } = {}) {
   return { sf, records, reauth, refreshes };
 }
 
-describe('WorkflowSalesforce', () => {
+describe('OrgSessions', () => {
   it('builds a session from the stored grant, keeps it, and refreshes once for concurrent callers', async () => {
     const { sf, refreshes } = setup();
     const conn = sf.connection('c1');

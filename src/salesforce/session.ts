@@ -1,5 +1,5 @@
 import { Connection } from 'jsforce';
-import { TransientError } from '../core/errors.js';
+import { TransientError, isReauthRequired } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import type { SalesforceEgress } from '../net/salesforce-egress.js';
 import { StateMachine, type TransitionTable } from '../core/state-machine.js';
@@ -133,7 +133,7 @@ export class OrgSession {
       return res.accessToken;
     } catch (err) {
       if (this.#state.state === 'closed') throw err;
-      if (err instanceof ReauthRequiredError) {
+      if (isReauthRequired(err)) {
         this.#state.to('needs_reauth');
         this.opts.logger.warn({ connectionId: this.connectionId, orgId: this.orgId, reason: err.message }, 'connection needs re-authorization');
         this.opts.onReauthRequired?.(err.message);

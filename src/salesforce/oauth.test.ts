@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSalesforceEgress } from '../net/salesforce-egress.js';
 import { refreshAccessToken } from './oauth.js';
-import { fromSalesforceError } from './polling/rest.js';
+import { fromSalesforceError } from './rest.js';
 
 const LONG = `${'metadata '.repeat(1_000)}\u0000\u001b[31mAKIA-SECRET-AT-THE-END`;
 let server: Server;

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { NotFoundError, TransientError } from '../core/errors.js';
+import { NotFoundError, TransientError, isReauthRequired } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import { retry, retryPolicy } from '../core/retry.js';
 import type { SecretBox } from '../core/secrets.js';
@@ -146,7 +146,7 @@ export class TokenKeeper {
     try {
       res = await refreshAccessToken(oauth, this.#o.box.open(c.refreshToken, sealedPlace.connection(c.id, 'refreshToken')), this.#o.egress);
     } catch (err) {
-      if (err instanceof ReauthRequiredError && grantOf(this.#o.store.connection(connectionId) ?? c) === grant) {
+      if (isReauthRequired(err) && grantOf(this.#o.store.connection(connectionId) ?? c) === grant) {
         this.#o.onReauthRequired(connectionId, err.message);
       }
       throw err;
@@ -317,7 +317,7 @@ export class TokenKeeper {
     if (why === 'scheduled' && now - (this.#lastTry.get(connectionId) ?? 0) < Math.min(this.#o.intervalMs, 60_000)) return;
     this.#lastTry.set(connectionId, now);
     this.#refreshHere(connectionId).catch((err: unknown) => {
-      if (err instanceof ReauthRequiredError) return;
+      if (isReauthRequired(err)) return;
       this.#log.warn({ connectionId, why, err: (err as Error).message }, 'token refresh failed; retried on the next tick');
     });
   }

@@ -2,13 +2,13 @@ import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import express, { type Express } from 'express';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { apiKeysRouter } from '../api/api-keys.js';
-import { connectSessionsRouter, oauthCallbackRouter, type ConnectSessionDeps } from '../api/connect-sessions.js';
-import { connectionsRouter } from '../api/connections.js';
-import { subscriptionsRouter } from '../api/subscriptions.js';
+import { apiKeysRouter } from './api-keys.js';
+import { connectSessionsRouter, oauthCallbackRouter, type ConnectSessionDeps } from './connect-sessions.js';
+import { connectionsRouter } from './connections.js';
+import { subscriptionsRouter } from './subscriptions.js';
 import { testLogger } from '../core/log.js';
 import { createMetrics } from '../observability/metrics.js';
-import { createHttpApp } from './app.js';
+import { createHttpApp } from '../http/app.js';
 import { buildOpenApiDocument } from './openapi.js';
 
 const TOKEN = 'test-token-0123456789abcdef';
@@ -26,6 +26,7 @@ function serviceLikeApp(): Express {
     logger: testLogger(),
     metrics: createMetrics(),
     ready: async () => true,
+    openapi: buildOpenApiDocument,
     v1: [
       (_req, _res, next) => next(),
       connectionsRouter({ store: stub, connections: stub, runtime: stub }),

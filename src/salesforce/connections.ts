@@ -149,14 +149,14 @@ export class ConnectionService {
     if (!c || c.instanceUrl === instanceUrl) return;
     this.deps.egress.hosts.check(instanceUrl, 'instanceUrl (reported by the org)');
     await assertAllowedUrl(instanceUrl, { allowPrivate: this.deps.egress.allowPrivate, field: 'instanceUrl (reported by the org)' });
-    await this.deps.store.putConnection({ ...c, instanceUrl, updatedAt: new Date().toISOString() });
+    await this.deps.store.putConnection({ ...c, instanceUrl, updatedAt: (this.deps.now?.() ?? new Date()).toISOString() });
     this.deps.logger.info({ connectionId: id, orgId: c.orgId, from: c.instanceUrl, to: instanceUrl }, 'connection instance URL updated');
   }
 
   async markNeedsReauth(id: string, reason: string): Promise<void> {
     const c = this.deps.store.connection(id);
     if (!c || c.status === 'needs_reauth') return;
-    await this.deps.store.putConnection({ ...c, status: 'needs_reauth', statusReason: reason, updatedAt: new Date().toISOString() });
+    await this.deps.store.putConnection({ ...c, status: 'needs_reauth', statusReason: reason, updatedAt: (this.deps.now?.() ?? new Date()).toISOString() });
     this.deps.logger.warn({ connectionId: id, orgId: c.orgId, reason }, 'connection needs re-authorization');
   }
 

@@ -3,10 +3,10 @@
  * object the org does not have, or a misspelt field to filter updates on,
  * would otherwise make a subscription that is accepted and never fires.
  */
-import { ForcehookError, TransientError, ValidationError } from '../core/errors.js';
+import { ForcehookError, TransientError, ValidationError, isReauthRequired } from '../core/errors.js';
 import { snippet } from '../net/salesforce-egress.js';
-import { describeObjects } from './polling/describe.js';
-import type { ObjectFields } from './polling/fields.js';
+import { describeObjects } from './describe.js';
+import type { ObjectFields } from './fields.js';
 import type { OrgSession } from './session.js';
 
 export interface CheckedObject {
@@ -47,7 +47,7 @@ function canonicalField(d: ObjectFields, field: string): string {
 }
 
 function asApiError(err: unknown, object: string): ForcehookError {
-  if (err instanceof ForcehookError && err.code === 'SALESFORCE_REAUTH_REQUIRED') {
+  if (isReauthRequired(err)) {
     return new ForcehookError('CONFLICT', `the connection needs re-authorization before '${object}' can be checked against its org`, { status: 409 });
   }
   if (err instanceof ForcehookError && err.code === 'NOT_FOUND') return new ValidationError(`body.connectionId: ${err.message}`); // deleted meanwhile

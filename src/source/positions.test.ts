@@ -1,0 +1,85 @@
+import { describe, expect, it } from 'vitest';
+import type { Checkpoint } from '../state/records.js';
+import { OVERLAP_MARGIN_MS } from './overlap.js';
+import { FOLLOWED_SINCE, cdcStart, commitCdc, commitPoll, pollHandoverSince, pollStart, type CheckpointStore } from './positions.js';
+
+const C = 'c1';
+const NOW = Date.parse('2024-06-01T12:00:00Z');
+
+function memoryStore(initial: Checkpoint[] = []): CheckpointStore & { all: Checkpoint[] } {
+  const all = [...initial];
+  const find = <K extends Checkpoint['kind']>(kind: K, pred: (c: Extract<Checkpoint, { kind: K }>) => boolean) =>
+    all.find((c): c is Extract<Checkpoint, { kind: K }> => c.kind === kind && pred(c as Extract<Checkpoint, { kind: K }>));
+  return {
+    all,
+    cdcCheckpoint: (connectionId, channel) => find('cdc', (c) => c.connectionId === connectionId && c.channel === channel),
+    pollCheckpoint: (connectionId, object) => find('poll', (c) => c.connectionId === connectionId && c.object === object),
+    async putCheckpoint(cp) {
+      const i = all.findIndex((c) => c.kind === cp.kind && c.connectionId === cp.connectionId && (c.kind === 'cdc' ? c.channel === (cp as typeof c).channel : c.object === (cp as typeof c).object));
+      if (i >= 0) all[i] = cp;
+      else all.push(cp);
+    },
+  };
+}
+
+const at = (ms: number) => new Date(ms).toISOString();
+
+describe('CDC start positions', () => {
+  it('a first follow makes its start durable before subscribing at -1, and reads back from it once subscribed', async () => {
+    const store = memoryStore();
+    const start = await cdcStart(store, C, ['/data/AccountChangeEvent'], NOW);
+    expect(start.positions.size).toBe(0);
+    expect(start.catchUp.get('/data/AccountChangeEvent')).toEqual({ replayId: '-1', commitTimestamp: NOW - OVERLAP_MARGIN_MS });
+    expect(store.all).toEqual([{ kind: 'cdc', connectionId: C, channel: '/data/AccountChangeEvent', replayId: FOLLOWED_SINCE, commitTimestamp: NOW - OVERLAP_MARGIN_MS, updatedAt: at(NOW) }]);
+    // A restart (or another instance) before the first event reads back from the same time, not a later "now".
+    const again = await cdcStart(store, C, ['/data/AccountChangeEvent'], NOW + 60_000);
+    expect(again.catchUp.get('/data/AccountChangeEvent')).toEqual({ replayId: '-1', commitTimestamp: NOW - OVERLAP_MARGIN_MS });
+    expect(store.all).toHaveLength(1);
+  });
+
+  it('resumes after the last processed event', async () => {
+    const store = memoryStore([{ kind: 'cdc', connectionId: C, channel: '/data/LeadChangeEvent', replayId: '42', commitTimestamp: NOW - 5_000, updatedAt: at(NOW) }]);
+    const start = await cdcStart(store, C, ['/data/LeadChangeEvent'], NOW);
+    expect(start.positions.get('/data/LeadChangeEvent')).toEqual({ replayId: '42', commitTimestamp: NOW - 5_000 });
+    expect(start.catchUp.size).toBe(0);
+  });
+});
+
+describe('poll start positions', () => {
+  it('a first follow starts at now, durably', async () => {
+    const store = memoryStore();
+    const cursors = await pollStart(store, C, ['Lead'], NOW);
+    expect(cursors.size).toBe(0);
+    expect(store.all).toEqual([{ kind: 'poll', connectionId: C, object: 'Lead', systemModstamp: NOW, lastId: '', deletedUntil: NOW, updatedAt: at(NOW) }]);
+  });
+
+  it('resumes from its own cursor, or from where the stream stopped when that is later', async () => {
+    const store = memoryStore([
+      { kind: 'poll', connectionId: C, object: 'Lead', systemModstamp: NOW - 1_000, lastId: '00Q1', deletedUntil: NOW - 2_000, updatedAt: at(NOW) },
+      { kind: 'poll', connectionId: C, object: 'Invoice__c', systemModstamp: NOW - 9_000, lastId: 'a001', deletedUntil: NOW - 9_000, updatedAt: at(NOW) },
+      { kind: 'cdc', connectionId: C, channel: '/data/Invoice__ChangeEvent', replayId: '7', commitTimestamp: NOW - 3_000, updatedAt: at(NOW) },
+    ]);
+    const cursors = await pollStart(store, C, ['Lead', 'Invoice__c'], NOW);
+    expect(cursors.get('Lead')).toEqual({ systemModstamp: NOW - 1_000, lastId: '00Q1', deletedUntil: NOW - 2_000 });
+    expect(cursors.get('Invoice__c')).toEqual({ systemModstamp: NOW - 3_000, lastId: '', deletedUntil: NOW - 3_000 - OVERLAP_MARGIN_MS });
+    expect(store.all).toHaveLength(3);
+  });
+
+  it('a handover from polling to streaming reads back from the overlap margin before the last polled row', () => {
+    const store = memoryStore([{ kind: 'poll', connectionId: C, object: 'Lead', systemModstamp: NOW, lastId: '', deletedUntil: NOW, updatedAt: at(NOW) }]);
+    expect(pollHandoverSince(store, C, 'Lead')).toBe(NOW - OVERLAP_MARGIN_MS);
+    expect(pollHandoverSince(store, C, 'Account')).toBeUndefined();
+  });
+});
+
+describe('checkpoints', () => {
+  it('are written with the time they were taken', async () => {
+    const store = memoryStore();
+    await commitCdc(store, C, new Map([['/data/LeadChangeEvent', { replayId: '9', commitTimestamp: NOW - 1 }]]), NOW);
+    await commitPoll(store, C, new Map([['Lead', { systemModstamp: NOW - 2, lastId: '00Q2', deletedUntil: NOW - 3 }]]), NOW);
+    expect(store.all).toEqual([
+      { kind: 'cdc', connectionId: C, channel: '/data/LeadChangeEvent', replayId: '9', commitTimestamp: NOW - 1, updatedAt: at(NOW) },
+      { kind: 'poll', connectionId: C, object: 'Lead', systemModstamp: NOW - 2, lastId: '00Q2', deletedUntil: NOW - 3, updatedAt: at(NOW) },
+    ]);
+  });
+});
