@@ -1,5 +1,5 @@
 /**
- * Issue 5: webhook delivery.
+ * Webhook delivery.
  *
  *  (a) deliveries/s of one instance to a fast local receiver (204, in another
  *      process), beside a raw undici POST baseline in the same run: same

@@ -1,5 +1,5 @@
 /**
- * Issue 3 item 7: one emulator process holds ORGS orgs, each with a live
+ * One emulator process holds ORGS orgs, each with a live
  * streaming client, and sustains RATE change events a second in aggregate.
  *
  * The emulator runs in its own process (bench/support/emulator-child.ts); the

@@ -1,5 +1,5 @@
 /**
- * Issue 6: one instance following many orgs (2,000; BENCH_QUICK 300), each with a
+ * One instance following many orgs (2,000; BENCH_QUICK 300), each with a
  * live CDC subscription (one CometD client per org, Lead selected for CDC), the
  * emulator in a child process. Figures once every org streams and the instance
  * is idle: RSS and heap (after a GC) against the same instance before any org,

@@ -1,5 +1,5 @@
 /**
- * Issue 4: p50/p99 latency from commit to Kafka ack at a steady RATE changes/s.
+ * The p50/p99 latency from commit to Kafka ack at a steady RATE changes/s.
  *
  * ORGS orgs share RATE through the emulator's activity (one process-wide 50 ms
  * ticker, so changes arrive in clumps of RATE/20). Two views of one window:
@@ -8,7 +8,7 @@
  *    inside a bucket the way Prometheus' histogram_quantile does;
  *  - exact per-event figures from Kafka: message timestamp (CreateTime, when the
  *    producer sent the batch) − commitTimestamp, i.e. commit → send;
- *  - end to end, when the instance delivers (issue 6): the receiver's receipt time −
+ *  - end to end, when the instance delivers: the receiver's receipt time −
  *    the webhook body's commitTimestamp, for every event on Kafka with a commit in
  *    the window (missing ones counted; each receipt checked against Kafka).
  */

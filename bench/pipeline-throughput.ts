@@ -1,8 +1,8 @@
 /**
- * Issue 4: events per second from emulator commit to Kafka ack on one service
+ * Events per second from emulator commit to Kafka ack on one service
  * instance, beside a raw kafkajs producer sending the same messages (the client's
  * limit) and kcat sending them too (librdkafka: the broker's limit on this
- * machine), all in the same run (issue 6).
+ * machine), all in the same run.
  *
  * ORGS orgs follow Lead/Contact/Account/Opportunity by CDC. Two measurements:
  *  - live burst: the emulator's activity makes RATE changes/s in aggregate for a few

@@ -1,5 +1,5 @@
 /**
- * Issue 4: API calls per org per hour spent by polling an org with 5 watched
+ * API calls per org per hour spent by polling an org with 5 watched
  * objects and no changes. The org has no CDC selection, so every object is polled;
  * the service polls every second (pollIntervalS: 1) so a few cycles take seconds.
  * The emulator's `apiCalls` counter is sampled every 50 ms: calls that come within

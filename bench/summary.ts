@@ -1,6 +1,6 @@
 /**
  * The headline figures of one `npm run bench`, brought together from the benches'
- * results (issue 6): each with its unit, the bench and field it comes from, and,
+ * results: each with its unit, the bench and field it comes from, and,
  * where the issues set one, its target and whether it was met. Only derived, never
  * measured here; a bench that did not run (BENCH_ONLY) gives no entry, one that
  * failed is listed under `failed`.

@@ -13,7 +13,7 @@ export function parseServerArgs(argv: string[], defaults: { port: number; host?:
   return { port, host: values.host ?? defaults.host ?? '127.0.0.1' };
 }
 
-/** The one stdout line that says a long-running command is ready (contract §1). */
+/** The one stdout line that says a long-running command is ready. */
 export function printReady(fields: Record<string, string | number>): void {
   process.stdout.write(`${JSON.stringify({ event: 'ready', ...fields })}\n`);
 }

@@ -5,7 +5,7 @@ import { parseSchedule } from './duration.js';
 
 /**
  * The service configuration. Every key documents itself; `ENV` below maps the
- * environment variables of contract.md §2 onto these keys, so one error message
+ * environment variables (docs/configuration.md) onto these keys, so one error message
  * can name the setting the operator actually typed.
  */
 const hostPort = z.string().regex(/^[^\s:,]+:\d{1,5}$/, 'expected host:port');

@@ -1,5 +1,5 @@
 /**
- * RawChange -> the events it triggers (issue 4, "The five triggers"). One change always yields its
+ * RawChange -> the events it triggers. One change always yields its
  * record.* event; CampaignMember creations and Opportunities gaining a campaign additionally yield the
  * campaign event, with the same commit facts so both ids are as deterministic as the record's.
  */

@@ -1,5 +1,5 @@
 /**
- * A client of the emulator's admin surface (contract §5), shared by tests,
+ * A client of the emulator's admin surface (src/emulator/README.md), shared by tests,
  * benchmarks, the chaos suite and the demo. It lives beside the emulator and,
  * like it, is never imported by the pipeline.
  */

@@ -1,5 +1,5 @@
 /**
- * The emulator's admin surface (contract §5), for tests, benchmarks and the
+ * The emulator's admin surface (documented in src/emulator/README.md), for tests, benchmarks and the
  * demo: loopback only, no auth, zod-validated bodies, errors as
  * `{"error":{"code","message","details"?}}`.
  */

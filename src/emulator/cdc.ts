@@ -1,9 +1,9 @@
 /**
- * Change events as Salesforce delivers them over CometD (reference §2.2–2.6):
+ * Change events as Salesforce delivers them over CometD:
  * CREATE/UNDELETE carry every non-empty stored field, UPDATE only the changed
  * ones plus LastModifiedDate, DELETE the header alone; compounds travel as
  * nested objects and appear in `changedFields` as `BillingAddress.City`.
- * There are no nulledFields/diffFields over CometD (reference §0.6).
+ * There are no nulledFields/diffFields over CometD.
  */
 import { inChangeEvents, type ObjectMeta } from './metadata/objects.js';
 import type { Values } from './store.js';
@@ -72,7 +72,7 @@ function eventBody(change: Change, values: Values | undefined): { fields: Record
 /**
  * The events of a committed transaction, merged where Salesforce merges them:
  * the same change (same type, fields and values) to several records of one
- * entity becomes one event listing every recordId (reference §2.6).
+ * entity becomes one event listing every recordId.
  */
 export function buildChangeEvents(
   txn: Transaction,

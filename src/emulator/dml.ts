@@ -185,8 +185,7 @@ function applyUpdate(org: Org, txn: Transaction, m: ObjectMeta, row: Row, input:
 
 /**
  * Lead conversion as one transaction: Account, Contact and (optionally)
- * Opportunity CREATEs, then the Lead UPDATE with the Converted* fields
- * (reference §2.8).
+ * Opportunity CREATEs, then the Lead UPDATE with the Converted* fields.
  */
 export function convertLead(
   org: Org,

@@ -1,5 +1,5 @@
 /**
- * OAuth 2.0 as Salesforce answers it (reference §4.1 and the oauth-* fixtures):
+ * OAuth 2.0 as Salesforce answers it:
  * authorize (a minimal approval page), token (authorization_code,
  * refresh_token, password), revoke, userinfo and the identity URL. A refresh
  * answers no new refresh token unless the org's app rotates them. Each

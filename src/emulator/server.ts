@@ -45,7 +45,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Running
       if (!org) return false;
       if (channel === ALL_CHANGE_EVENTS) return true;
       if (!isEntityChangeChannel(channel)) return false;
-      // Channel names are case-sensitive; single-entity channels need the entity selected (reference §2.1).
+      // Channel names are case-sensitive; single-entity channels need the entity selected.
       const meta = org.resolveEntity(channel.slice('/data/'.length));
       return meta !== undefined && `/data/${meta.changeEventName}` === channel && org.isCdcSelected(meta);
     },

@@ -72,7 +72,7 @@ export class TokenStore {
     readonly accessTokenTtlMs: number,
   ) {}
 
-  /** `<15-char org id>!<opaque>`, the shape of real access tokens (reference §4.1). */
+  /** `<15-char org id>!<opaque>`, the shape of real access tokens. */
   issueAccess(orgId: string, userId: string, timeoutMs = this.accessTokenTtlMs, family?: string): string {
     const token = `${orgId.slice(0, 15)}!${randomBytes(72).toString('base64url').replace(/-/g, '.')}`;
     const now = this.clock.now();

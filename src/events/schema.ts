@@ -1,6 +1,6 @@
 /**
  * The event forcehook publishes: a CloudEvents 1.0 envelope around one Salesforce change of one record
- * (contract §4). This zod schema is the single source of truth: the TypeScript types below, the
+ * (docs/api.md). This zod schema is the single source of truth: the TypeScript types below, the
  * committed JSON Schema (`docs/event.schema.json`, see `json-schema.ts`) and runtime validation in tests
  * all derive from it, so the three cannot drift apart.
  */

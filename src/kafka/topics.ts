@@ -5,7 +5,7 @@ import type { TopicSpec } from './types.js';
  * so they are part of the product's face: change them only with a migration.
  */
 export interface Topics {
-  /** CloudEvents, key `<orgId>:<recordId>` (contract §4). */
+  /** CloudEvents, key `<orgId>:<recordId>` (docs/api.md). */
   events: string;
   /** Compacted: connections and subscriptions, key `<kind>:<id>`. */
   state: string;

@@ -1,5 +1,5 @@
 /**
- * The shape of a CDC message as faye hands it to a channel listener (reference §2.2). Everything arrives
+ * The shape of a CDC message as faye hands it to a channel listener. Everything arrives
  * from the network, so it is validated before anything is read; the schema is deliberately tolerant of
  * what Salesforce varies (field order, `changedFields` absent, `isTransactionEnd` only on old API
  * versions, commitNumber as number or string) and strict about what we rely on.

@@ -4,7 +4,7 @@ import { withTimeout } from '../core/timeout.js';
 
 /**
  * Which entities the org publishes change events for: its CDC selection,
- * stored as PlatformEventChannelMember rows (reference §2.11). An entity not
+ * stored as PlatformEventChannelMember rows. An entity not
  * selected produces no events, so its subscriptions are served by polling.
  */
 export async function cdcSelectedObjects(conn: Connection, timeoutMs = 30_000): Promise<Set<string>> {

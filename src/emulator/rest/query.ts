@@ -235,7 +235,7 @@ export function toolingQuery(call: RestCall): RestResult {
   };
 }
 
-/** Tooling create of a PlatformEventChannelMember selects an entity for ChangeEvents (reference §2.11). */
+/** Tooling create of a PlatformEventChannelMember selects an entity for ChangeEvents. */
 export function toolingCreateMember(call: RestCall): RestResult {
   const body = call.body as { FullName?: unknown; Metadata?: { eventChannel?: unknown; selectedEntity?: unknown } } | null;
   const entity = body?.Metadata?.selectedEntity;

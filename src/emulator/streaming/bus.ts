@@ -20,7 +20,7 @@ export const DEFAULT_RETENTION_MS = 72 * 3600 * 1000;
  */
 export const DEFAULT_MAX_RETAINED = 200_000;
 
-/** 'Account' -> '/data/AccountChangeEvent', 'Invoice__c' -> '/data/Invoice__ChangeEvent' (reference §2.1). */
+/** 'Account' -> '/data/AccountChangeEvent', 'Invoice__c' -> '/data/Invoice__ChangeEvent'. */
 export function changeEventChannel(entityName: string): string {
   return entityName.endsWith('__c')
     ? `/data/${entityName.slice(0, -3)}__ChangeEvent`
@@ -130,7 +130,7 @@ export class EventBus {
     return this.lastReplayId;
   }
 
-  /** A replayId is valid while the event it names is still retained (reference §2.9). */
+  /** A replayId is valid while the event it names is still retained. */
   isValidReplayId(replayId: number): boolean {
     this.evict();
     if (!Number.isInteger(replayId)) return false;

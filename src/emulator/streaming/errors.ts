@@ -1,5 +1,5 @@
 /**
- * Bayeux error strings exactly as Salesforce words them (reference §1.6). They are
+ * Bayeux error strings exactly as Salesforce words them. They are
  * `code:args:message`; faye's Error.parse splits on the first two colons, so the
  * args part stays empty and anything variable is embedded in the message in braces.
  */
@@ -29,7 +29,7 @@ export function invalidConnectionType(type: string): string {
   return `400::Invalid connection type {${type}}`;
 }
 
-/** Two spaces after "invalid." on purpose: that is what live servers send (reference §1.6). */
+/** Two spaces after "invalid." on purpose: that is what live servers send. */
 export function invalidReplayId(replayId: unknown): string {
   return `400::The replayId {${String(replayId)}} you provided was invalid.  Please provide a valid ID, -2 to replay all events, or -1 to replay only new events.`;
 }

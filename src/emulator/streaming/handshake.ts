@@ -49,7 +49,7 @@ export function handshake(ctx: CometdContext, msg: Msg, authorization: string | 
   };
   registry.add(client);
   log?.debug({ clientId: client.id, orgId: client.orgId }, 'streaming handshake');
-  // Field set and order of Salesforce's reply (reference §1.2).
+  // Field set and order of Salesforce's reply.
   return {
     ext: { replay: true, 'payload.format': true },
     minimumVersion: '1.0',

@@ -1,6 +1,6 @@
 /**
  * The emulator's Streaming API: a CometD long-polling server with Salesforce's replay
- * extension, advice and error strings (reference §1, §2), and the per-org event bus
+ * extension, advice and error strings, and the per-org event bus
  * the data layer publishes change events to.
  */
 export {

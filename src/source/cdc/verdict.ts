@@ -1,6 +1,6 @@
 /**
  * What a Bayeux reply means for the subscriber, decided in one table-tested place
- * (reference §1.6). faye handles some of these itself (`403::Unknown client`: it
+ *. faye handles some of these itself (`403::Unknown client`: it
  * re-handshakes and re-subscribes); the others need the subscriber.
  */
 export type Verdict =
@@ -30,7 +30,7 @@ export interface BayeuxReply {
   ext?: { sfdc?: { failureReason?: unknown } | null } | null;
 }
 
-// Matched by pattern, not text: live servers and the docs disagree on the spacing (reference §1.6).
+// Matched by pattern, not text: live servers and the docs disagree on the spacing.
 const INVALID_REPLAY = /^400::The replayId \{.*\} you provided was invalid/s;
 const MAP_MISMATCH = /^400::The replayId for channel \{(.*?)\} wasn't found using the provided replay ID map/s;
 const LIMITS: [RegExp, StreamingLimit][] = [

@@ -7,8 +7,7 @@
  * back full is continued by keyset from its last row, (SystemModstamp, Id) > (s, id), never by OFFSET.
  *
  * Each object's first page re-reads an overlap window before its cursor (OVERLAP_MARGIN_MS): SystemModstamp
- * is set when a transaction starts, so a long transaction commits rows "in the past" (reference §4.9;
- * tap-salesforce uses 10 s, the reference advises the longest expected transaction), and stamps are whole
+ * is set when a transaction starts, so a long transaction commits rows "in the past", and stamps are whole
  * seconds. Re-read rows are recognised by their SystemModstamp and values in the record memory (a second
  * version within one second is a change, not a re-read); what slips through (memory evicted, restart) is
  * re-published under the same deterministic id.
