@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningEmulator } from './server.js';
-import { admin, connect, newOrg, start, type Any } from './test-support.js';
+import { admin, connect, newOrg, start, type Any } from '../../testkit/emulator/support.js';
 
 let em: RunningEmulator;
 beforeAll(async () => {

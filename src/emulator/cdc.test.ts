@@ -2,7 +2,7 @@ import jsforce from 'jsforce';
 import { StreamingExtension } from 'jsforce/lib/api/streaming.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningEmulator } from './server.js';
-import { admin, connect, newOrg, start, waitFor, type Any, type OrgCredentials } from './test-support.js';
+import { admin, connect, newOrg, start, waitFor, type Any, type OrgCredentials } from '../../testkit/emulator/support.js';
 
 let em: RunningEmulator;
 

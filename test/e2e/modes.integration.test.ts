@@ -9,7 +9,7 @@ import { detectBatch } from '../../src/detect/index.js';
 import type { ForcehookEvent } from '../../src/events/schema.js';
 import type { RunningEmulator } from '../../src/emulator/server.js';
 import { createPoller } from '../../src/source/polling/index.js';
-import { emulatorEgress } from '../../src/source/polling/test-support.js';
+import { emulatorEgress } from '../../testkit/source/polling.js';
 import { OrgSession } from '../../src/source/session.js';
 import { uniquePrefix } from '../support/kafka.js';
 import { adminCall, createOrg, orgUser, readEvents, startTestEmulator, startTestService, waitUntil } from '../support/stack.js';

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TerminalError, TransientError } from '../../core/errors.js';
 import { createLogger } from '../../core/log.js';
-import { emulatorEgress } from '../../source/polling/test-support.js';
+import { emulatorEgress } from '../../../testkit/source/polling.js';
 import { OrgSession } from '../../source/session.js';
 import type { ConnectionRecord } from '../../state/records.js';
 import type { RunningEmulator } from '../../emulator/server.js';

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { faye, startHarness, waitFor, type Harness } from './test-harness.js';
+import { faye, startHarness, waitFor, type Harness } from '../../../testkit/emulator/streaming.js';
 
 const ORG = '00D000000000001AAA';
 const TOKEN = 'tok-faye';

@@ -2,7 +2,7 @@ import jsforce from 'jsforce';
 import { StreamingExtension } from 'jsforce/lib/api/streaming.js';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { EventBus } from './bus.js';
-import { startHarness, waitFor, type Harness } from './test-harness.js';
+import { startHarness, waitFor, type Harness } from '../../../testkit/emulator/streaming.js';
 
 const ORG = '00D000000000002AAA';
 const TOKEN = 'tok-jsforce';

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { waitFor } from '../../emulator/streaming/test-harness.js';
+import { waitFor } from '../../../testkit/emulator/streaming.js';
 import { createCdcSubscriber } from './index.js';
-import { ACCOUNT, CONTACT, ORG, fakeSession, options, silentProxy, sink, startCdcHarness, type CdcHarness } from './test-support.js';
+import { ACCOUNT, CONTACT, ORG, fakeSession, options, silentProxy, sink, startCdcHarness, type CdcHarness } from '../../../testkit/source/cdc.js';
 import type { CdcState, CdcSubscriber } from './types.js';
 
 const settle = (ms: number) => new Promise((r) => setTimeout(r, ms));

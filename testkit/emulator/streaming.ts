@@ -2,8 +2,8 @@ import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { createRequire } from 'node:module';
 import express from 'express';
-import { EventBus } from './bus.js';
-import { createCometdServer, type CometdServer, type CometdServerOptions, type StreamingAuth } from './server.js';
+import { EventBus } from '../../src/emulator/streaming/bus.js';
+import { createCometdServer, type CometdServer, type CometdServerOptions, type StreamingAuth } from '../../src/emulator/streaming/server.js';
 
 /** faye ships no types; tests use it exactly as a third party would, through its public API. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
