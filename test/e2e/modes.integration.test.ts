@@ -11,8 +11,8 @@ import type { RunningEmulator } from '../../src/emulator/server.js';
 import { createPoller } from '../../src/source/polling/index.js';
 import { emulatorEgress } from '../../testkit/source/polling.js';
 import { OrgSession } from '../../src/source/session.js';
-import { uniquePrefix } from '../support/kafka.js';
-import { adminCall, createOrg, orgUser, readEvents, startTestEmulator, startTestService, waitUntil } from '../support/stack.js';
+import { uniquePrefix } from '../../testkit/kafka/brokers.js';
+import { adminCall, createOrg, orgUser, readEvents, startTestEmulator, startTestService, waitUntil } from '../../testkit/service.js';
 
 let emulator: RunningEmulator;
 beforeAll(async () => {

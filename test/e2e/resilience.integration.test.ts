@@ -6,8 +6,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningEmulator } from '../../src/emulator/server.js';
-import { testBrokers, uniquePrefix } from '../support/kafka.js';
-import { spawnForcehook, type Spawned } from '../support/process.js';
+import { testBrokers, uniquePrefix } from '../../testkit/kafka/brokers.js';
+import { spawnForcehook, type Spawned } from '../../testkit/process.js';
 import {
   API_TOKEN,
   SECRET_KEY,
@@ -22,7 +22,8 @@ import {
   type TestService,
   expectedLeadEvents,
   httpApi,
-} from '../support/stack.js';
+} from '../../testkit/service.js';
+import { follow } from '../../testkit/connections.js';
 
 let emulator: RunningEmulator;
 beforeAll(async () => {
@@ -34,16 +35,8 @@ afterAll(async () => {
 
 
 
-async function connectAndSubscribe(api: TestService['api'], org: OrgCredentials, triggers = ['record.created', 'record.updated', 'record.deleted', 'record.undeleted']): Promise<string> {
-  const c = await api<{ id: string }>('POST', '/v1/connections', { loginUrl: org.loginUrl, clientId: org.clientId, clientSecret: org.clientSecret, refreshToken: org.refreshToken });
-  expect(c.status).toBe(201);
-  for (const trigger of triggers) {
-    const s = await api('POST', '/v1/subscriptions', { connectionId: c.body.id, trigger, object: 'Lead', destination: { type: 'webhook', url: 'http://127.0.0.1:9/h' } });
-    expect(s.status).toBe(201);
-  }
-  await waitUntil(async () => (await api<{ subscriber: string }>('GET', `/v1/connections/${c.body.id}`)).body.subscriber === 'running', 20_000, 'subscriber running');
-  return c.body.id;
-}
+const connectAndSubscribe = (api: TestService['api'], org: OrgCredentials, triggers = ['record.created', 'record.updated', 'record.deleted', 'record.undeleted']) =>
+  follow(api, org, { triggers, running: true });
 
 async function retryUser<T>(fn: () => Promise<T>): Promise<T> {
   for (let i = 0; ; i++) {

@@ -86,10 +86,3 @@ export async function startHarness(overrides: Partial<CometdServerOptions> = {})
   };
 }
 
-export async function waitFor(pred: () => boolean, timeoutMs = 5000, what = 'condition'): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!pred()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}

@@ -53,14 +53,6 @@ export async function expectSfError(p: Promise<unknown>): Promise<Any> {
   throw new Error('expected a Salesforce error');
 }
 
-export async function waitFor(pred: () => boolean, timeoutMs = 5000, what = 'condition'): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!pred()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
 /** Raw REST call with a fresh session, to see status codes and headers jsforce hides. */
 export async function rawRest(conn: jsforce.Connection, method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<{ status: number; headers: Headers; body: Any }> {
   const res = await fetch(`${conn.instanceUrl}${path}`, {

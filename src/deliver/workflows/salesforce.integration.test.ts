@@ -10,7 +10,7 @@ import { emulatorEgress } from '../../../testkit/source/polling.js';
 import { OrgSession } from '../../source/session.js';
 import type { ConnectionRecord } from '../../state/records.js';
 import type { RunningEmulator } from '../../emulator/server.js';
-import { adminCall, createOrg, startTestEmulator, type OrgCredentials } from '../../../test/support/stack.js';
+import { adminCall, createOrg, startTestEmulator, type OrgCredentials } from '../../../testkit/service.js';
 import { WorkflowSalesforce } from './salesforce.js';
 
 let emulator: RunningEmulator;
