@@ -69,12 +69,15 @@ describe('durability', () => {
       await waitUntil(async () => (await fetch(`${svc!.ready.url as string}/readyz`)).status === 200, 60_000, 'first instance ready');
       await connectAndSubscribe(httpApi(svc.ready.url as string), org);
       await adminCall(emulator.url, 'POST', `/__emulator/orgs/${org.orgId}/activity`, { perSecond: 40, objects: ['Lead'], seconds: 8 });
-      await new Promise((r) => setTimeout(r, 3_000));
+      // Killed mid-stream: once changes are flowing to Kafka.
+      await reader.waitFor((evs) => evs.length >= 40, 30_000, 'events flowing before the kill');
       await svc.kill('SIGKILL');
       const seenBeforeKill = reader.events.length;
-      await new Promise((r) => setTimeout(r, 2_000));
+      // Down while the org keeps changing: the restart must pick those up from the checkpoint.
+      await waitUntil(() => expectedLeadEvents(emulator, org).size >= seenBeforeKill + 40, 30_000, 'changes committed while the service is down');
       svc = await spawnForcehook(['serve'], env);
-      await new Promise((r) => setTimeout(r, 5_000)); // the activity runs out meanwhile
+      const stats = () => adminCall<{ activity: unknown }>(emulator.url, 'GET', `/__emulator/orgs/${org.orgId}/stats`);
+      await waitUntil(async () => (await stats()).activity === null, 30_000, 'the activity to run out');
       const expected = expectedLeadEvents(emulator, org);
       expect(expected.size).toBeGreaterThan(100);
       await reader.waitFor((evs) => {
