@@ -1,7 +1,7 @@
 # syntax=docker/dockerfile:1
 # forcehook: `docker build -t forcehook .` then
 #   docker run -e KAFKA_BROKERS=... -e FORCEHOOK_API_TOKEN=... -e FORCEHOOK_SECRET_KEY=... -p 8080:8080 forcehook
-# Checked without a Docker engine by test/dockerfile.test.ts (see README, "How the Dockerfile is checked").
+# Checked without a Docker engine by test/dockerfile.integration.test.ts (see README, "How the Dockerfile is checked").
 
 # Build: compile TypeScript with the full dependency tree.
 FROM node:24-bookworm-slim AS build

@@ -1,10 +1,15 @@
 import { defineConfig } from 'vitest/config';
 
+/**
+ * Three tiers. `unit`: no broker, no child process (`*.test.ts`). `integration`: a real broker, child
+ * processes (`*.integration.test.ts` outside test/e2e). `e2e`: whole stacks (test/e2e). The broker is
+ * started once per run and shared by the projects that need it (test/global-setup.ts).
+ */
+const BROKER = ['test/global-setup.ts'];
+const ROOTS = ['src', 'test', 'testkit'];
+
 export default defineConfig({
   test: {
-    include: ['src/**/*.test.ts', 'test/**/*.test.ts', 'testkit/**/*.test.ts'],
-    // One real broker for the whole run; each file isolates itself by topic prefix.
-    globalSetup: ['test/global-setup.ts'],
     testTimeout: 60_000,
     hookTimeout: 120_000,
     pool: 'forks',
@@ -12,5 +17,32 @@ export default defineConfig({
     maxWorkers: 2,
     fileParallelism: true,
     reporters: ['default'],
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: 'unit',
+          include: ROOTS.map((r) => `${r}/**/*.test.ts`),
+          exclude: ['**/*.integration.test.ts', 'test/e2e/**', '**/node_modules/**'],
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'integration',
+          include: ROOTS.map((r) => `${r}/**/*.integration.test.ts`),
+          exclude: ['test/e2e/**', '**/node_modules/**'],
+          globalSetup: BROKER,
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'e2e',
+          include: ['test/e2e/**/*.test.ts'],
+          globalSetup: BROKER,
+        },
+      },
+    ],
   },
 });

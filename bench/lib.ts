@@ -14,6 +14,8 @@ import { createLogger, type Logger } from '../src/core/log.js';
 import { createKafka, kafkaSecurityFromEnv, topicSpecs, topics } from '../src/kafka/index.js';
 import type { KafkaClient } from '../src/kafka/types.js';
 import { startService, type RunningService } from '../src/service/service.js';
+import { httpApi, type Api } from '../testkit/api.js';
+import { waitUntil } from '../testkit/wait.js';
 
 export interface BenchContext {
   /** Bootstrap servers of the one broker all benches share. */
@@ -89,15 +91,7 @@ export function uniquePrefix(name: string): string {
   return `bench-${name}-${randomBytes(4).toString('hex')}`;
 }
 
-export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
-export async function waitUntil(pred: () => boolean | Promise<boolean>, timeoutMs: number, what: string, stepMs = 100): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await pred())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(stepMs);
-  }
-}
+export { sleep, waitUntil } from '../testkit/wait.js';
 
 // ---------------------------------------------------------------- statistics
 
@@ -232,7 +226,7 @@ export function createOrg(em: EmulatorProcess, body: Record<string, unknown> = {
 export interface BenchService {
   service: RunningService;
   prefix: string;
-  api<T = unknown>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T }>;
+  api: Api;
   /** Connects the org and subscribes `record.created/updated/deleted` on each object. */
   follow(org: OrgCredentials, objects: readonly string[]): Promise<string>;
   /** Waits until every given connection's subscriber runs with all its objects in `mode`. */
@@ -258,15 +252,7 @@ export async function startBenchService(ctx: BenchContext, opts: { prefix: strin
   });
   const service = await startService({ config, logger: ctx.logger });
   await service.loaded;
-  const api = async <T>(method: string, path: string, body?: unknown) => {
-    const res = await fetch(`${service.url}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${API_TOKEN}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const text = await res.text();
-    return { status: res.status, body: (text ? JSON.parse(text) : undefined) as T };
-  };
+  const api = httpApi(service.url, API_TOKEN);
   return {
     service,
     prefix: opts.prefix,

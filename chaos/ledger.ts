@@ -25,7 +25,18 @@
 import { cdcEventId } from '../src/events/id.js';
 import { toId18 } from '../src/events/salesforce-id.js';
 import type { EventType } from '../src/events/schema.js';
-import { sleep, waitFor, type Counts, type Ctx, type Published, type Receiver } from './lib.js';
+import type { Receiver } from '../testkit/receiver.js';
+import { sleep, waitFor } from '../testkit/wait.js';
+import type { Ctx } from './lib.js';
+import type { Counts } from './verdict.js';
+
+/** What the ledger reads of an event on Kafka (testkit's reader gives more). */
+export interface Published {
+  id: string;
+  /** What the change is, independent of its id: `type subject commitTimestamp`. */
+  content: string;
+  data: { record?: Record<string, unknown>; detectedBy?: string };
+}
 
 const TYPE_OF: Record<string, EventType> = { CREATE: 'salesforce.record.created', UPDATE: 'salesforce.record.updated', DELETE: 'salesforce.record.deleted', UNDELETE: 'salesforce.record.undeleted' };
 const UPDATED: EventType = 'salesforce.record.updated';
@@ -184,7 +195,7 @@ export class Ledger {
    */
   async settle(reader: { events: Published[] }, receiver: Receiver, timeoutMs: number, latestState?: () => LatestStateWindow | undefined): Promise<LedgerCounts> {
     this.snapshot();
-    await waitFor(() => this.count(reader.events, receiver, latestState?.()).lost === 0, timeoutMs);
+    await waitFor(() => this.count(reader.events, receiver, latestState?.()).lost === 0, timeoutMs, 200);
     await sleep(1_000); // late duplicates
     return this.count(reader.events, receiver, latestState?.());
   }
@@ -286,7 +297,7 @@ export class Ledger {
       list.push({ change: c, state });
       byRecord.set(c.recordId, list);
     }
-    const pub = this.#account(events.map(seen), byRecord);
+    const pub = this.#account(events.map((e) => seen({ id: e.id, content: e.content, ...(e.data.record ? { record: e.data.record } : {}) })), byRecord);
     const del = this.#account(receiver.deliveries.map((d) => seen({ ...d, id: d.webhookId })), byRecord);
 
     const covered = (acc: Accounting, id: string): 'seen' | 'superseded' | undefined => {

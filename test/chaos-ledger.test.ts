@@ -29,7 +29,7 @@ function setup() {
   const events: Published[] = [];
   const receiver = { deliveries: [], invalid: [] } as unknown as Receiver;
   const deliver = (c: { id: string; content: string; record?: Record<string, unknown> }) => {
-    events.push({ id: c.id, content: c.content, detectedBy: 'reconcile', ...(c.record ? { record: c.record } : {}) });
+    events.push({ id: c.id, content: c.content, data: { detectedBy: 'reconcile', ...(c.record ? { record: c.record } : {}) } });
     receiver.deliveries.push({ webhookId: c.id, content: c.content, ...(c.record ? { record: c.record } : {}) });
   };
   /** What polling or reconcile publishes for a row: a row id, dated with the row's stamp, with its values. */

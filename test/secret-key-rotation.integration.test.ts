@@ -16,8 +16,8 @@ import { topics } from '../src/kafka/topics.js';
 import { TokenKeeper } from '../src/salesforce/tokens.js';
 import { sealedPlace, type ConnectionRecord } from '../src/state/records.js';
 import { ServiceStore } from '../src/state/store.js';
-import { testBrokers, uniquePrefix } from './support/kafka.js';
-import { sealUnbound } from './support/sealed.js';
+import { testBrokers, uniquePrefix } from '../testkit/kafka/brokers.js';
+import { sealUnbound } from '../testkit/sealed.js';
 
 const exec = promisify(execFile);
 const BIN = fileURLToPath(new URL('../bin/forcehook.js', import.meta.url));

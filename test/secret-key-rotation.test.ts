@@ -13,7 +13,7 @@ import { TokenKeeper } from '../src/salesforce/tokens.js';
 import { sealedPlace, type ConnectionRecord, type SubscriptionRecord } from '../src/state/records.js';
 import { ServiceStore } from '../src/state/store.js';
 import { MemoryKafka } from '../testkit/kafka/memory.js';
-import { sealUnbound } from './support/sealed.js';
+import { sealUnbound } from '../testkit/sealed.js';
 
 const dir = join(fileURLToPath(new URL('..', import.meta.url)), 'config');
 const key = () => randomBytes(32).toString('base64');

@@ -77,12 +77,12 @@ function scenario(kind: Kind, quick: boolean): Scenario {
         // reconcile's read (after the stream was live again: later changes are streamed one by one).
         const window = () => {
           if (replayLostSince === undefined) return undefined;
-          const read = o.reader.events.filter((e) => e.detectedBy === 'reconcile').map((e) => Number(e.content.split(' ')[2]));
+          const read = o.reader.events.filter((e) => e.data.detectedBy === 'reconcile').map((e) => Number(e.content.split(' ')[2]));
           return read.length > 0 ? { sinceMs: replayLostSince, untilMs: Math.max(...read) } : undefined;
         };
         const c = await o.ledger.settle(o.reader, o.receiver, 60_000, window);
         if (kind === 'expire-replay') {
-          extra.reconciled = o.reader.events.filter((e) => e.detectedBy === 'reconcile').length;
+          extra.reconciled = o.reader.events.filter((e) => e.data.detectedBy === 'reconcile').length;
           const w = window();
           extra.latestStateWindowMs = w ? w.untilMs - w.sinceMs : null;
         }

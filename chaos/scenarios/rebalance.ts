@@ -7,8 +7,8 @@ export const rebalance: Scenario = {
   async run(ctx: Ctx) {
     const prefix = prefixFor('rebalance');
     const live: Instance[] = [];
-    const receiver = await startReceiver();
-    const reader = await readEvents(ctx.brokers, prefix);
+    const receiver = await startReceiver({ verify: 'any' });
+    const reader = await readEvents(prefix, ctx.brokers);
     const orgIds: string[] = [];
     try {
       live.push(...(await Promise.all(['a', 'b'].map((instanceId) => inProcessInstance(ctx, { prefix, instanceId })))));

@@ -9,7 +9,7 @@ import { forcehookEventSchema, type ForcehookEvent, type Trigger } from '../even
 import { createKafka, topics } from '../kafka/index.js';
 import type { KafkaClient } from '../kafka/types.js';
 import { toKafkaMessage } from '../publish/message.js';
-import { hasTestBrokers, testBrokers, uniquePrefix } from '../../test/support/kafka.js';
+import { hasTestBrokers, testBrokers, uniquePrefix } from '../../testkit/kafka/brokers.js';
 import { createEventConsumer, type EventConsumer, type EventMeta } from './index.js';
 
 const ORG = '00D000000000001AAA';

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { ForcehookEvent } from '../events/schema.js';
 import { toKafkaMessage } from '../publish/message.js';
 import { decodeEvent, typeFilter } from './decode.js';
-import { leadCreatedEvent } from '../events/test-event.js';
+import { leadCreatedEvent } from '../../testkit/lead-event.js';
 
 const event: ForcehookEvent = leadCreatedEvent;
 

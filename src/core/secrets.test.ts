@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
-import { sealUnbound } from '../../test/support/sealed.js';
+import { sealUnbound } from '../../testkit/sealed.js';
 import { SecretBox, constantTimeEqual, type SealedPlace } from './secrets.js';
 
 describe('SecretBox', () => {

@@ -2,7 +2,7 @@ import { CloudEvent } from 'cloudevents';
 import { describe, expect, it } from 'vitest';
 import { forcehookEventSchema, type ForcehookEvent } from '../events/schema.js';
 import { normalizeChangeEvent } from '../normalize/change-event.js';
-import { cdcMessage, fixture, type CdcSpec } from '../normalize/fixtures/load.js';
+import { cdcMessage, fixture, type CdcSpec } from '../../testkit/fixtures/normalize/load.js';
 import { normalizePolledRow } from '../normalize/polled-row.js';
 import type { ChangesResult, RawChange } from '../normalize/raw-change.js';
 import { detectBatch } from './batch.js';

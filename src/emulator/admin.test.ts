@@ -1,8 +1,7 @@
-import { spawn } from 'node:child_process';
-import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningEmulator } from './server.js';
-import { admin, connect, newOrg, start, type Any } from './test-support.js';
+import { admin, connect, newOrg, start, type Any } from '../../testkit/emulator/support.js';
+import { waitUntil } from '../../testkit/wait.js';
 
 let em: RunningEmulator;
 beforeAll(async () => {
@@ -53,31 +52,13 @@ describe('admin API', () => {
     const org = await newOrg(em.url);
     const started = await admin(em.url, 'POST', `/__emulator/orgs/${org.orgId}/activity`, { perSecond: 200, objects: ['Lead', 'Account', 'CampaignMember'], seconds: 0.5 });
     expect(started.body.activity).toMatchObject({ perSecond: 200, objects: ['Lead', 'Account', 'CampaignMember'] });
-    await new Promise((r) => setTimeout(r, 700));
+    // The activity ends by itself after its half second.
+    await waitUntil(async () => (await admin(em.url, 'GET', `/__emulator/orgs/${org.orgId}/stats`)).body.activity === null, 5_000, 'the activity to end');
     const stats = await admin(em.url, 'GET', `/__emulator/orgs/${org.orgId}/stats`);
     expect(stats.body.eventsPublished).toBeGreaterThan(50);
     expect(stats.body.activity).toBeNull();
     const conn = connect(org);
     const members = await conn.query('SELECT Id, CampaignId, LeadId FROM CampaignMember');
     expect(members.totalSize).toBeGreaterThan(0);
-  });
-});
-
-describe('forcehook emulator', () => {
-  it('prints exactly one ready line and stops on SIGTERM', async () => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'emulator', '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
-    const lines = createInterface({ input: child.stdout! });
-    const first = await new Promise<string>((resolve, reject) => {
-      lines.once('line', resolve);
-      child.once('exit', (code) => reject(new Error(`exited ${code}`)));
-    });
-    const ready = JSON.parse(first);
-    expect(ready).toEqual({ event: 'ready', url: expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+$/) });
-    const org = await newOrg(ready.url);
-    const conn = connect(org);
-    expect((await conn.query('SELECT Id FROM User')).totalSize).toBe(1);
-    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
-    child.kill('SIGTERM');
-    expect(await exited).toBe(0);
   });
 });

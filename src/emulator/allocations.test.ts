@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningEmulator } from './server.js';
-import { admin, connect, newOrg, RawBayeux as Raw, start, type Any, type OrgCredentials } from './test-support.js';
+import { admin, connect, newOrg, RawBayeux as Raw, start, type Any, type OrgCredentials } from '../../testkit/emulator/support.js';
 
 /**
  * Streaming allocations by edition: concurrent clients and the event delivery

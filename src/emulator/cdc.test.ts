@@ -2,7 +2,8 @@ import jsforce from 'jsforce';
 import { StreamingExtension } from 'jsforce/lib/api/streaming.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningEmulator } from './server.js';
-import { admin, connect, newOrg, start, waitFor, type Any, type OrgCredentials } from './test-support.js';
+import { admin, connect, newOrg, start, type Any, type OrgCredentials } from '../../testkit/emulator/support.js';
+import { waitUntil } from '../../testkit/wait.js';
 
 let em: RunningEmulator;
 
@@ -29,7 +30,7 @@ async function listen(conn: jsforce.Connection, channel = '/data/ChangeEvents', 
     events,
     client,
     async next(n = 1) {
-      await waitFor(() => events.length >= seen + n, 5000, `${n} change event(s)`);
+      await waitUntil(() => events.length >= seen + n, 5000, `${n} change event(s)`);
       const out = events.slice(seen, seen + n);
       seen += n;
       return out;
@@ -219,7 +220,7 @@ describe('change data capture', () => {
     const stats = await admin(em.url, 'GET', `/__emulator/orgs/${org.orgId}/stats`);
     expect(stats.body.streamingClients).toBe(1);
     await admin(em.url, 'POST', `/__emulator/orgs/${org.orgId}/faults`, { kind: 'revoke-refresh-tokens' });
-    await waitFor(() => failures.length > 0, 5000, 'AuthFailure');
+    await waitUntil(() => failures.length > 0, 5000, 'AuthFailure');
     expect(failures[0]).toMatchObject({ channel: '/meta/connect', error: '401::Authentication invalid', advice: { reconnect: 'none' } });
     l.client.disconnect();
   });

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningEmulator } from './server.js';
-import { admin, connect, newOrg, start, type Any, type OrgCredentials } from './test-support.js';
+import { admin, connect, newOrg, start, type Any, type OrgCredentials } from '../../testkit/emulator/support.js';
 
 /** An org that moves to another instance (fault move-instance), seen from outside. */
 

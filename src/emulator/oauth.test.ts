@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import jsforce from 'jsforce';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningEmulator } from './server.js';
-import { admin, connect, expectSfError, fixture, newOrg, start, type Any, type OrgCredentials } from './test-support.js';
+import { admin, connect, expectSfError, fixture, newOrg, start, type Any, type OrgCredentials } from '../../testkit/emulator/support.js';
 
 let em: RunningEmulator;
 let org: OrgCredentials;

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningEmulator } from './server.js';
-import { admin, connect, expectSfError, newOrg, RawBayeux, start, type Any, type OrgCredentials } from './test-support.js';
+import { admin, connect, expectSfError, newOrg, RawBayeux, start, type Any, type OrgCredentials } from '../../testkit/emulator/support.js';
 
 /**
  * The connecting user's permissions: without View Setup and Configuration the Tooling API

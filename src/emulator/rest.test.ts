@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningEmulator } from './server.js';
-import { admin, connect, expectSfError, fixture, newOrg, rawRest, start, type Any, type OrgCredentials } from './test-support.js';
+import { admin, connect, expectSfError, fixture, newOrg, rawRest, start, type Any, type OrgCredentials } from '../../testkit/emulator/support.js';
 import { normalizeId } from './ids.js';
 
 let em: RunningEmulator;

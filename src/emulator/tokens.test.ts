@@ -7,7 +7,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { RunningEmulator } from './server.js';
 import { ROTATION_GRACE_MS } from './tokens.js';
-import { admin, fixture, newOrg, start, type Any, type OrgCredentials } from './test-support.js';
+import { admin, fixture, newOrg, start, type Any, type OrgCredentials } from '../../testkit/emulator/support.js';
 
 let em: RunningEmulator | undefined;
 afterEach(async () => {

@@ -3,7 +3,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { ForcehookError } from '../core/errors.js';
 import { testLogger } from '../core/log.js';
 import { createKafka } from './index.js';
-import { hasTestBrokers, testBrokers, uniquePrefix as unique } from '../../test/support/kafka.js';
+import { hasTestBrokers, testBrokers, uniquePrefix as unique } from '../../testkit/kafka/brokers.js';
 import { nextOffset, type ConsumedMessage, type GroupConsumer, type KafkaClient } from './types.js';
 
 const brokers = hasTestBrokers() ? testBrokers() : [];

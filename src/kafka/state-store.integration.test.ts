@@ -2,7 +2,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { ValidationError } from '../core/errors.js';
 import { testLogger } from '../core/log.js';
-import { hasTestBrokers, testBrokers, uniquePrefix } from '../../test/support/kafka.js';
+import { hasTestBrokers, testBrokers, uniquePrefix } from '../../testkit/kafka/brokers.js';
 import { createKafka } from './index.js';
 import { CompactedStore } from './state-store.js';
 import type { KafkaClient } from './types.js';

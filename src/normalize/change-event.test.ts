@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { normalizeChangeEvent } from './change-event.js';
 import { quoteCommitNumbers } from './commit-number.js';
-import { cdcMessage, fixture, fixtureText } from './fixtures/load.js';
+import { cdcMessage, fixture, fixtureText } from '../../testkit/fixtures/normalize/load.js';
 import type { ChangesResult, NormalizeResult, RawChange } from './raw-change.js';
 
 const ctx = { orgId: '00D000000000001AAA', connectionId: 'conn-1' };

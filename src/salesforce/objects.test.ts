@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ForcehookError, TransientError } from '../core/errors.js';
 import { startEmulator, type RunningEmulator } from '../emulator/server.js';
 import { createObjectResolver } from './objects.js';
-import { admin, apiCalls, newOrg, sessionFor, silent } from '../source/polling/test-support.js';
+import { admin, apiCalls, newOrg, sessionFor, silent } from '../../testkit/source/polling.js';
 
 let em: RunningEmulator;
 beforeAll(async () => {

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testLogger } from '../core/log.js';
 import { startEmulator, type RunningEmulator } from '../emulator/server.js';
-import { admin, emulatorEgress, newOrg } from '../source/polling/test-support.js';
+import { admin, emulatorEgress, newOrg } from '../../testkit/source/polling.js';
 import { OrgSession } from './session.js';
 
 let em: RunningEmulator;

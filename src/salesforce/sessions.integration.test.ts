@@ -6,11 +6,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TerminalError, TransientError } from '../core/errors.js';
 import { createLogger } from '../core/log.js';
-import { emulatorEgress } from '../source/polling/test-support.js';
+import { emulatorEgress } from '../../testkit/source/polling.js';
 import { OrgSession } from './session.js';
 import type { ConnectionRecord } from '../state/records.js';
 import type { RunningEmulator } from '../emulator/server.js';
-import { adminCall, createOrg, startTestEmulator, type OrgCredentials } from '../../test/support/stack.js';
+import { adminCall, createOrg, startTestEmulator, type OrgCredentials } from '../../testkit/service.js';
 import { OrgSessions } from './sessions.js';
 
 let emulator: RunningEmulator;

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { testLogger } from '../core/log.js';
 import { TransientError } from '../core/errors.js';
 import { createNormalizer, type RawChange } from '../normalize/index.js';
-import { cdcMessage } from '../normalize/fixtures/load.js';
+import { cdcMessage } from '../../testkit/fixtures/normalize/load.js';
 import type { CdcMessage } from './cdc/types.js';
 import { changesOfCdcBatch, gapStart, reconcileWindow, type OrgReads } from './gaps.js';
 import { OVERLAP_MARGIN_MS } from './overlap.js';

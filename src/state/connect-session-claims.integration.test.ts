@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { testLogger } from '../core/log.js';
-import { hasTestBrokers, testBrokers, uniquePrefix } from '../../test/support/kafka.js';
+import { hasTestBrokers, testBrokers, uniquePrefix } from '../../testkit/kafka/brokers.js';
 import { createKafka } from '../kafka/index.js';
 import type { KafkaClient } from '../kafka/types.js';
 import type { ConnectSessionRecord } from './records.js';

@@ -8,9 +8,9 @@
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { RunningEmulator } from '../../src/emulator/server.js';
-import { uniquePrefix } from '../support/kafka.js';
-import { createOrg, orgUser, startTestEmulator, startTestService, waitUntil, type OrgCredentials, type TestService } from '../support/stack.js';
-import { startReceiver, type Receiver } from '../support/webhooks.js';
+import { uniquePrefix } from '../../testkit/kafka/brokers.js';
+import { createOrg, orgUser, startTestEmulator, startTestService, waitUntil, type OrgCredentials, type TestService } from '../../testkit/service.js';
+import { startReceiver, type Receiver } from '../../testkit/receiver.js';
 
 let emulator: RunningEmulator;
 let org: OrgCredentials;

@@ -9,8 +9,8 @@ import type { RunningEmulator } from '../../src/emulator/server.js';
 import type { Ctx } from '../../chaos/lib.js';
 import { runScenarios } from '../../chaos/runner.js';
 import { SCENARIOS } from '../../chaos/scenarios/index.js';
-import { hasTestBrokers, testBrokers } from '../support/kafka.js';
-import { startTestEmulator } from '../support/stack.js';
+import { hasTestBrokers, testBrokers } from '../../testkit/kafka/brokers.js';
+import { startTestEmulator } from '../../testkit/service.js';
 
 let emulator: RunningEmulator;
 let ctx: Ctx;

@@ -7,10 +7,11 @@
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { RunningEmulator } from '../../src/emulator/server.js';
-import { testBrokers, uniquePrefix } from '../support/kafka.js';
-import { spawnForcehook, type Spawned } from '../support/process.js';
-import { API_TOKEN, SECRET_KEY, createOrg, startTestEmulator, waitUntil } from '../support/stack.js';
-import { produceEvents, startReceiver, syntheticEvent, type Receiver } from '../support/webhooks.js';
+import { testBrokers, uniquePrefix } from '../../testkit/kafka/brokers.js';
+import { spawnForcehook, type Spawned } from '../../testkit/process.js';
+import { API_TOKEN, SECRET_KEY, createOrg, startTestEmulator, waitUntil } from '../../testkit/service.js';
+import { produceEvents, syntheticEvent } from '../../testkit/events.js';
+import { startReceiver, type Receiver } from '../../testkit/receiver.js';
 
 let emulator: RunningEmulator;
 let rx: Receiver;
@@ -61,7 +62,7 @@ it('kill -9 in the middle of a retry loop loses nothing', async () => {
   rx.secrets = [sub.body.secret];
 
   const sent = Array.from({ length: 20 }, (_, i) => syntheticEvent({ orgId: org.orgId, connectionId: conn.body.id }, i, { recordSuffix: 'KILL' }));
-  await produceEvents(prefix, sent);
+  await produceEvents(prefix, sent, testBrokers());
   // Mid-loop: attempts failed (the breaker then short-circuits the rest onto the
   // retry topics), and retry records came back around at least once.
   await waitUntil(() => rx.requests >= 5, 30_000, 'failed attempts');

@@ -6,9 +6,10 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningEmulator } from '../../src/emulator/server.js';
-import { uniquePrefix } from '../support/kafka.js';
-import { createOrg, orgUser, startTestEmulator, startTestService, waitUntil, type OrgCredentials, type TestService } from '../support/stack.js';
-import { produceEvents, startReceiver, syntheticEvent, type Receiver } from '../support/webhooks.js';
+import { testBrokers, uniquePrefix } from '../../testkit/kafka/brokers.js';
+import { createOrg, orgUser, startTestEmulator, startTestService, waitUntil, type OrgCredentials, type TestService } from '../../testkit/service.js';
+import { produceEvents, syntheticEvent } from '../../testkit/events.js';
+import { startReceiver, type Receiver } from '../../testkit/receiver.js';
 
 const SCHEDULE = [200, 400, 800, 1_600, 3_200];
 
@@ -93,7 +94,7 @@ describe('webhooks', () => {
     healthyFrom = Date.now() + 2_500;
     const id = await subscribe(rx);
     const sent = events(30, 'FAIL');
-    await produceEvents(prefix, sent);
+    await produceEvents(prefix, sent, testBrokers());
     await waitUntil(() => new Set(rx.ids()).size === sent.length, 30_000, 'all 30 events');
     expect(rx.invalid).toEqual([]);
     expect(new Set(rx.ids())).toEqual(new Set(sent.map((e) => e.id)));
@@ -109,7 +110,7 @@ describe('webhooks', () => {
     const rx = await receiver(() => (ok ? { status: 200 } : { status: 503 }));
     const id = await subscribe(rx);
     const sent = events(5, 'DEAD');
-    await produceEvents(prefix, sent);
+    await produceEvents(prefix, sent, testBrokers());
     await waitUntil(async () => (await view(id)).delivery.dlqCount === 5, 30_000, '5 dead letters');
     const v = await view(id);
     expect(v.delivery.state).toBe('failing');
@@ -130,7 +131,7 @@ describe('webhooks', () => {
   it('410 Gone disables the subscription', async () => {
     const rx = await receiver(() => ({ status: 410 }));
     const id = await subscribe(rx);
-    await produceEvents(prefix, events(3, 'GONE'));
+    await produceEvents(prefix, events(3, 'GONE'), testBrokers());
     await waitUntil(async () => (await view(id)).delivery.state === 'disabled', 20_000, 'disabled');
     await waitUntil(async () => (await view(id)).delivery.dlqCount === 3, 20_000, '3 dead letters');
     expect(rx.requests).toBeLessThanOrEqual(3);
@@ -143,7 +144,7 @@ describe('webhooks', () => {
       return n === 0 ? { status: 429, headers: { 'retry-after': '2' } } : { status: 200 };
     });
     await subscribe(rx);
-    await produceEvents(prefix, events(1, 'SLOW'));
+    await produceEvents(prefix, events(1, 'SLOW'), testBrokers());
     await waitUntil(() => rx.received.length === 1, 20_000, 'the retried event');
     const waited = times[1]! - times[0]!;
     console.log(`[429] Retry-After: 2 s → waited ${waited} ms (schedule's first delay is ${SCHEDULE[0]} ms)`);
@@ -160,7 +161,7 @@ describe('webhooks', () => {
     expect(rot.body.secret).not.toBe(old);
     expect(Date.parse(rot.body.previousSecretsValidUntil) - Date.now()).toBeGreaterThan(23 * 3_600_000);
     rx.secrets = [rot.body.secret, old];
-    await produceEvents(prefix, events(1, 'ROTA'));
+    await produceEvents(prefix, events(1, 'ROTA'), testBrokers());
     await waitUntil(() => rx.received.length === 1 || rx.invalid.length > 0, 20_000, 'the event');
     expect(rx.invalid).toEqual([]);
     expect(rx.received[0]!.verifiedWith).toEqual([0, 1]);
@@ -172,7 +173,7 @@ describe('webhooks', () => {
     const id = await subscribe(rx);
     const from = new Date(Date.now() - 1).toISOString();
     const sent = events(4, 'RANG');
-    await produceEvents(prefix, sent);
+    await produceEvents(prefix, sent, testBrokers());
     await waitUntil(() => rx.received.length === 4, 20_000, 'first delivery');
     const to = new Date(Date.now() + 1).toISOString();
     const r = await svc.api<{ count: number }>('POST', `/v1/subscriptions/${id}/redeliver`, { from, to });
@@ -191,7 +192,7 @@ describe('webhooks', () => {
       const start = healthy.received.length;
       const sent = Array.from({ length: 40 }, (_, i) => syntheticEvent({ orgId: org.orgId, connectionId }, i, { recordSuffix: suffix, type: 'updated' }));
       const t0 = Date.now();
-      await produceEvents(prefix, sent);
+      await produceEvents(prefix, sent, testBrokers());
       await waitUntil(() => healthy.received.length - start === sent.length, 30_000, `healthy deliveries (${suffix})`);
       const lat = healthy.received.slice(start).map((x) => x.at - t0).sort((a, b) => a - b);
       return { p50: lat[Math.floor(lat.length / 2)]!, max: lat[lat.length - 1]! };

@@ -12,9 +12,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningEmulator } from '../../src/emulator/server.js';
-import { testBrokers, uniquePrefix } from '../support/kafka.js';
-import { spawnForcehook, type Spawned } from '../support/process.js';
-import { API_TOKEN, SECRET_KEY, adminCall, createOrg, readEvents, startTestEmulator, startTestService, waitUntil, type OrgCredentials, type TestService, expectedLeadEvents, httpApi} from '../support/stack.js';
+import { testBrokers, uniquePrefix } from '../../testkit/kafka/brokers.js';
+import { spawnForcehook, type Spawned } from '../../testkit/process.js';
+import { API_TOKEN, SECRET_KEY, adminCall, createOrg, readEvents, startTestEmulator, startTestService, waitUntil, type OrgCredentials, type TestService, expectedLeadEvents, httpApi} from '../../testkit/service.js';
 
 const SESSION_MS = 8_000;
 const HANDOVER_MS = 3_000;

@@ -7,10 +7,10 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningEmulator } from '../../src/emulator/server.js';
-import { uniquePrefix } from '../support/kafka.js';
-import { spawnForcehook, type Spawned } from '../support/process.js';
-import { API_TOKEN, createOrg, orgUser, SECRET_KEY, startTestEmulator, startTestService, waitUntil, type TestService } from '../support/stack.js';
-import { startReceiver, type Receiver } from '../support/webhooks.js';
+import { uniquePrefix } from '../../testkit/kafka/brokers.js';
+import { spawnForcehook, type Spawned } from '../../testkit/process.js';
+import { API_TOKEN, createOrg, orgUser, SECRET_KEY, startTestEmulator, startTestService, waitUntil, type TestService } from '../../testkit/service.js';
+import { startReceiver, type Receiver } from '../../testkit/receiver.js';
 
 const USER = 'forcehook';
 const PASSWORD = 'correct horse battery';

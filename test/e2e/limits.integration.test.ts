@@ -8,7 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { retryPolicy } from '../../src/core/retry.js';
 import type { RunningEmulator } from '../../src/emulator/server.js';
-import { uniquePrefix } from '../support/kafka.js';
+import { uniquePrefix } from '../../testkit/kafka/brokers.js';
 import {
   adminCall,
   createOrg,
@@ -20,13 +20,9 @@ import {
   waitUntil,
   type OrgCredentials,
   type TestService,
-} from '../support/stack.js';
+} from '../../testkit/service.js';
+import { follow as followOrg, viewConnection, type ConnectionView as View } from '../../testkit/connections.js';
 
-interface View {
-  subscriber: string;
-  objects: { object: string; mode: string }[];
-  warnings: { code: string; message: string; since: string }[];
-}
 
 let emulator: RunningEmulator;
 let svc: TestService;
@@ -44,19 +40,8 @@ afterAll(async () => {
   await emulator?.close();
 });
 
-async function view(id: string): Promise<View> {
-  return (await svc.api<View>('GET', `/v1/connections/${id}`)).body;
-}
-
-async function follow(org: OrgCredentials): Promise<string> {
-  const c = await svc.api<{ id: string }>('POST', '/v1/connections', { loginUrl: org.loginUrl, clientId: org.clientId, clientSecret: org.clientSecret, refreshToken: org.refreshToken });
-  expect(c.status).toBe(201);
-  for (const trigger of ['record.created', 'record.updated']) {
-    const s = await svc.api('POST', '/v1/subscriptions', { connectionId: c.body.id, trigger, object: 'Lead', destination: { type: 'webhook', url: 'http://127.0.0.1:9/h' } });
-    expect(s.status).toBe(201);
-  }
-  return c.body.id;
-}
+const view = (id: string): Promise<View> => viewConnection(svc.api, id);
+const follow = (org: OrgCredentials): Promise<string> => followOrg(svc.api, org, { triggers: ['record.created', 'record.updated'] });
 
 async function metric(name: string, orgId: string): Promise<number> {
   const text = await (await fetch(`${svc.service.url}/metrics`)).text();

@@ -9,10 +9,10 @@ import { detectBatch } from '../../src/detect/index.js';
 import type { ForcehookEvent } from '../../src/events/schema.js';
 import type { RunningEmulator } from '../../src/emulator/server.js';
 import { createPoller } from '../../src/source/polling/index.js';
-import { emulatorEgress } from '../../src/source/polling/test-support.js';
+import { emulatorEgress } from '../../testkit/source/polling.js';
 import { OrgSession } from '../../src/salesforce/session.js';
-import { uniquePrefix } from '../support/kafka.js';
-import { adminCall, createOrg, orgUser, readEvents, startTestEmulator, startTestService, waitUntil } from '../support/stack.js';
+import { uniquePrefix } from '../../testkit/kafka/brokers.js';
+import { adminCall, createOrg, orgUser, readEvents, startTestEmulator, startTestService, waitUntil } from '../../testkit/service.js';
 
 let emulator: RunningEmulator;
 beforeAll(async () => {

@@ -6,14 +6,10 @@
 import jsforce from 'jsforce';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningEmulator } from '../../src/emulator/server.js';
-import { uniquePrefix } from '../support/kafka.js';
-import { adminCall, createOrg, expectedLeadEvents, readEvents, startTestEmulator, startTestService, waitUntil, type OrgCredentials, type TestService } from '../support/stack.js';
+import { uniquePrefix } from '../../testkit/kafka/brokers.js';
+import { adminCall, createOrg, expectedLeadEvents, readEvents, startTestEmulator, startTestService, waitUntil, type OrgCredentials, type TestService } from '../../testkit/service.js';
+import { viewConnection } from '../../testkit/connections.js';
 
-interface View {
-  instanceUrl: string;
-  subscriber: string;
-  objects: { object: string; mode: string }[];
-}
 
 let emulator: RunningEmulator;
 let svc: TestService;
@@ -49,7 +45,7 @@ describe('an org that moves', () => {
     for (const [trigger, object] of [['record.created', 'Lead'], ['record.updated', 'Lead'], ['record.created', 'Contact']] as const) {
       expect((await svc.api('POST', '/v1/subscriptions', { connectionId: c.body.id, trigger, object, destination: { type: 'webhook', url: 'http://127.0.0.1:9/h' } })).status).toBe(201);
     }
-    const view = async () => (await svc.api<View>('GET', `/v1/connections/${c.body.id}`)).body;
+    const view = () => viewConnection(svc.api, c.body.id);
     await waitUntil(async () => {
       const v = await view();
       return v.subscriber === 'running' && v.objects.some((o) => o.object === 'Lead' && o.mode === 'cdc');

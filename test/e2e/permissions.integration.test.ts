@@ -8,7 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/core/log.js';
 import type { RunningEmulator } from '../../src/emulator/server.js';
-import { uniquePrefix } from '../support/kafka.js';
+import { uniquePrefix } from '../../testkit/kafka/brokers.js';
 import {
   adminCall,
   createOrg,
@@ -20,13 +20,9 @@ import {
   waitUntil,
   type OrgCredentials,
   type TestService,
-} from '../support/stack.js';
+} from '../../testkit/service.js';
+import { follow as followOrg, viewConnection, type ConnectionView as View } from '../../testkit/connections.js';
 
-interface View {
-  subscriber: string;
-  objects: { object: string; mode: string }[];
-  warnings: { code: string; message: string; since: string }[];
-}
 
 /** The CDC selection and the permissions are read every second here (production: every 10 minutes). */
 const REFRESH_MS = 1_000;
@@ -58,19 +54,8 @@ afterAll(async () => {
   await emulator?.close();
 });
 
-async function view(id: string): Promise<View> {
-  return (await svc.api<View>('GET', `/v1/connections/${id}`)).body;
-}
-
-async function follow(org: OrgCredentials): Promise<string> {
-  const c = await svc.api<{ id: string }>('POST', '/v1/connections', { loginUrl: org.loginUrl, clientId: org.clientId, clientSecret: org.clientSecret, refreshToken: org.refreshToken });
-  expect(c.status).toBe(201);
-  for (const trigger of ['record.created', 'record.updated']) {
-    const s = await svc.api('POST', '/v1/subscriptions', { connectionId: c.body.id, trigger, object: 'Lead', destination: { type: 'webhook', url: 'http://127.0.0.1:9/h' } });
-    expect(s.status).toBe(201);
-  }
-  return c.body.id;
-}
+const view = (id: string): Promise<View> => viewConnection(svc.api, id);
+const follow = (org: OrgCredentials): Promise<string> => followOrg(svc.api, org, { triggers: ['record.created', 'record.updated'] });
 
 const setPermissions = (org: OrgCredentials, body: Record<string, boolean>) => adminCall(emulator.url, 'PUT', `/__emulator/orgs/${org.orgId}/permissions`, body);
 

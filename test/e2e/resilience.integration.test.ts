@@ -6,8 +6,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningEmulator } from '../../src/emulator/server.js';
-import { testBrokers, uniquePrefix } from '../support/kafka.js';
-import { spawnForcehook, type Spawned } from '../support/process.js';
+import { testBrokers, uniquePrefix } from '../../testkit/kafka/brokers.js';
+import { spawnForcehook, type Spawned } from '../../testkit/process.js';
 import {
   API_TOKEN,
   SECRET_KEY,
@@ -22,7 +22,8 @@ import {
   type TestService,
   expectedLeadEvents,
   httpApi,
-} from '../support/stack.js';
+} from '../../testkit/service.js';
+import { follow } from '../../testkit/connections.js';
 
 let emulator: RunningEmulator;
 beforeAll(async () => {
@@ -34,16 +35,8 @@ afterAll(async () => {
 
 
 
-async function connectAndSubscribe(api: TestService['api'], org: OrgCredentials, triggers = ['record.created', 'record.updated', 'record.deleted', 'record.undeleted']): Promise<string> {
-  const c = await api<{ id: string }>('POST', '/v1/connections', { loginUrl: org.loginUrl, clientId: org.clientId, clientSecret: org.clientSecret, refreshToken: org.refreshToken });
-  expect(c.status).toBe(201);
-  for (const trigger of triggers) {
-    const s = await api('POST', '/v1/subscriptions', { connectionId: c.body.id, trigger, object: 'Lead', destination: { type: 'webhook', url: 'http://127.0.0.1:9/h' } });
-    expect(s.status).toBe(201);
-  }
-  await waitUntil(async () => (await api<{ subscriber: string }>('GET', `/v1/connections/${c.body.id}`)).body.subscriber === 'running', 20_000, 'subscriber running');
-  return c.body.id;
-}
+const connectAndSubscribe = (api: TestService['api'], org: OrgCredentials, triggers = ['record.created', 'record.updated', 'record.deleted', 'record.undeleted']) =>
+  follow(api, org, { triggers, running: true });
 
 async function retryUser<T>(fn: () => Promise<T>): Promise<T> {
   for (let i = 0; ; i++) {
@@ -76,12 +69,15 @@ describe('durability', () => {
       await waitUntil(async () => (await fetch(`${svc!.ready.url as string}/readyz`)).status === 200, 60_000, 'first instance ready');
       await connectAndSubscribe(httpApi(svc.ready.url as string), org);
       await adminCall(emulator.url, 'POST', `/__emulator/orgs/${org.orgId}/activity`, { perSecond: 40, objects: ['Lead'], seconds: 8 });
-      await new Promise((r) => setTimeout(r, 3_000));
+      // Killed mid-stream: once changes are flowing to Kafka.
+      await reader.waitFor((evs) => evs.length >= 40, 30_000, 'events flowing before the kill');
       await svc.kill('SIGKILL');
       const seenBeforeKill = reader.events.length;
-      await new Promise((r) => setTimeout(r, 2_000));
+      // Down while the org keeps changing: the restart must pick those up from the checkpoint.
+      await waitUntil(() => expectedLeadEvents(emulator, org).size >= seenBeforeKill + 40, 30_000, 'changes committed while the service is down');
       svc = await spawnForcehook(['serve'], env);
-      await new Promise((r) => setTimeout(r, 5_000)); // the activity runs out meanwhile
+      const stats = () => adminCall<{ activity: unknown }>(emulator.url, 'GET', `/__emulator/orgs/${org.orgId}/stats`);
+      await waitUntil(async () => (await stats()).activity === null, 30_000, 'the activity to run out');
       const expected = expectedLeadEvents(emulator, org);
       expect(expected.size).toBeGreaterThan(100);
       await reader.waitFor((evs) => {

@@ -3,9 +3,9 @@
  * delivery-only instance on the same prefix delivers. Neither does the other's work.
  */
 import { describe, expect, it } from 'vitest';
-import { uniquePrefix } from '../support/kafka.js';
-import { createOrg, orgUser, readEvents, startTestEmulator, startTestService, waitUntil } from '../support/stack.js';
-import { startReceiver } from '../support/webhooks.js';
+import { uniquePrefix } from '../../testkit/kafka/brokers.js';
+import { createOrg, orgUser, readEvents, startTestEmulator, startTestService, waitUntil } from '../../testkit/service.js';
+import { startReceiver } from '../../testkit/receiver.js';
 
 describe('roles', () => {
   it('a source-only and a delivery-only instance together deliver a change; alone, the source one delivers nothing', async () => {

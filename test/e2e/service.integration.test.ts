@@ -5,9 +5,9 @@
 import { createServer } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { startLocalKafka } from '../../src/kafka/local/index.js';
-import { uniquePrefix } from '../support/kafka.js';
-import { spawnForcehook } from '../support/process.js';
-import { API_TOKEN, SECRET_KEY, createOrg, startTestEmulator, startTestService, waitUntil } from '../support/stack.js';
+import { uniquePrefix } from '../../testkit/kafka/brokers.js';
+import { spawnForcehook } from '../../testkit/process.js';
+import { API_TOKEN, SECRET_KEY, createOrg, startTestEmulator, startTestService, waitUntil } from '../../testkit/service.js';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 

@@ -9,7 +9,7 @@
 import jsforce from 'jsforce';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningEmulator } from '../../src/emulator/server.js';
-import { uniquePrefix } from '../support/kafka.js';
+import { uniquePrefix } from '../../testkit/kafka/brokers.js';
 import {
   adminCall,
   createOrg,
@@ -19,7 +19,8 @@ import {
   waitUntil,
   type OrgCredentials,
   type TestService,
-} from '../support/stack.js';
+} from '../../testkit/service.js';
+import { follow as followOrg, subscribe, viewConnection } from '../../testkit/connections.js';
 
 let emulator: RunningEmulator;
 beforeAll(async () => {
@@ -38,26 +39,10 @@ interface TokenStats {
 const stats = (org: OrgCredentials) => adminCall<TokenStats>(emulator.url, 'GET', `/__emulator/orgs/${org.orgId}/stats`);
 const fault = (org: OrgCredentials, kind: string) => adminCall(emulator.url, 'POST', `/__emulator/orgs/${org.orgId}/faults`, { kind });
 
-interface View {
-  status: string;
-  subscriber: string;
-  tokenRefreshedAt: string | null;
-}
-const view = async (svc: TestService, id: string) => (await svc.api<View>('GET', `/v1/connections/${id}`)).body;
+const view = (svc: TestService, id: string) => viewConnection(svc.api, id);
 
-async function connectAndFollowLeads(svc: TestService, org: OrgCredentials): Promise<string> {
-  const conn = await svc.api<{ id: string; status: string }>('POST', '/v1/connections', {
-    loginUrl: org.loginUrl, clientId: org.clientId, clientSecret: org.clientSecret, refreshToken: org.refreshToken,
-  });
-  expect(conn.status).toBe(201);
-  await follow(svc, conn.body.id);
-  return conn.body.id;
-}
-
-async function follow(svc: TestService, connectionId: string): Promise<void> {
-  const sub = await svc.api('POST', '/v1/subscriptions', { connectionId, trigger: 'record.created', object: 'Lead', destination: { type: 'webhook', url: 'http://127.0.0.1:9/h' } });
-  expect(sub.status).toBe(201);
-}
+const connectAndFollowLeads = (svc: TestService, org: OrgCredentials) => followOrg(svc.api, org, { triggers: ['record.created'] });
+const follow = async (svc: TestService, connectionId: string) => void (await subscribe(svc.api, connectionId, { triggers: ['record.created'] }));
 
 /** The org's sessions end and its streaming clients must handshake again: only a refresh gets the service back in. */
 async function endSessions(org: OrgCredentials): Promise<void> {

@@ -8,8 +8,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { forcehookEventSchema } from '../../src/events/schema.js';
 import type { RunningEmulator } from '../../src/emulator/server.js';
-import { uniquePrefix } from '../support/kafka.js';
-import { adminCall, createOrg, orgUser, readEvents, startTestEmulator, startTestService, waitUntil, type ReceivedEvent, type TestService } from '../support/stack.js';
+import { uniquePrefix } from '../../testkit/kafka/brokers.js';
+import { adminCall, createOrg, orgUser, readEvents, startTestEmulator, startTestService, waitUntil, type ReceivedEvent, type TestService } from '../../testkit/service.js';
 
 const CUSTOM = [{ name: 'Invoice__c', fields: [{ name: 'Amount__c', type: 'currency' }] }];
 const TRIGGERS: { trigger: string; object?: string }[] = [

@@ -11,9 +11,9 @@ import { testLogger } from '../../src/core/log.js';
 import type { RunningEmulator } from '../../src/emulator/server.js';
 import { forcehookEventSchema, type ForcehookEvent } from '../../src/events/schema.js';
 import { startService, type RunningService } from '../../src/service/service.js';
-import { testBrokers, uniquePrefix } from '../support/kafka.js';
-import { API_TOKEN, SECRET_KEY, createOrg, orgUser, startTestEmulator, waitUntil, type OrgCredentials } from '../support/stack.js';
-import { RETRY_SAFE_SUBJECT, workflowRuns } from './workflow-fixtures.js';
+import { testBrokers, uniquePrefix } from '../../testkit/kafka/brokers.js';
+import { API_TOKEN, SECRET_KEY, createOrg, orgUser, startTestEmulator, waitUntil, type OrgCredentials } from '../../testkit/service.js';
+import { RETRY_SAFE_SUBJECT, workflowRuns } from '../../testkit/fixtures/workflow-fixtures.js';
 
 let emulator: RunningEmulator;
 let service: RunningService;
@@ -50,7 +50,7 @@ beforeAll(async () => {
       // Hours scaled down to milliseconds: two retries, then the dead-letter topic.
       retrySchedule: [100, 200],
       // By name from config/workflows/, and by path, as an operator would list them.
-      workflows: ['lead-followup', 'test/e2e/workflow-fixtures.ts'],
+      workflows: ['lead-followup', 'testkit/fixtures/workflow-fixtures.ts'],
     },
   });
   service = await startService({ config, logger: testLogger() });

@@ -5,7 +5,7 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { spawnForcehook } from '../support/process.js';
+import { spawnForcehook } from '../../testkit/process.js';
 
 const SCRIPT = fileURLToPath(new URL('./jsforce-docs-script.cjs', import.meta.url));
 

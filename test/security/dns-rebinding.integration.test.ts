@@ -12,8 +12,8 @@ import { createSalesforceEgress } from '../../src/net/salesforce-egress.js';
 import { createFayeClient, closeFayeClient } from '../../src/source/cdc/faye-client.js';
 import { refreshAccessToken } from '../../src/salesforce/oauth.js';
 import { OrgSession } from '../../src/salesforce/session.js';
-import { waitUntil } from '../support/stack.js';
-import { canary, type Listener } from './support.js';
+import { waitUntil } from '../../testkit/service.js';
+import { canary, type Listener } from '../../testkit/hostile.js';
 
 // Private networks not allowed (the production default); `localhost` passes the host rule.
 const egress = createSalesforceEgress({ hosts: ['localhost'], allowPrivate: false });

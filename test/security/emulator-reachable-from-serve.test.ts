@@ -3,7 +3,7 @@
  * from the service could be made to talk to a fake org. The service process must not
  * load it, directly or through anything it imports (statically or with `import()`),
  * and neither must the library users import. (The container image leaves it out
- * altogether: test/dockerfile.test.ts.)
+ * altogether: test/dockerfile.integration.test.ts.)
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';

@@ -7,9 +7,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningEmulator } from '../../src/emulator/server.js';
-import { uniquePrefix } from '../support/kafka.js';
-import { createOrg, startTestEmulator, startTestService, type TestService } from '../support/stack.js';
-import { fakeLogin, type FakeLogin } from './support.js';
+import { uniquePrefix } from '../../testkit/kafka/brokers.js';
+import { createOrg, startTestEmulator, startTestService, type TestService } from '../../testkit/service.js';
+import { fakeLogin, type FakeLogin } from '../../testkit/hostile.js';
 
 let emulator: RunningEmulator;
 let svc: TestService;

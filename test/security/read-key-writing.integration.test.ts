@@ -7,8 +7,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningEmulator } from '../../src/emulator/server.js';
-import { uniquePrefix } from '../support/kafka.js';
-import { createOrg, startTestEmulator, startTestService, waitUntil, type TestService } from '../support/stack.js';
+import { uniquePrefix } from '../../testkit/kafka/brokers.js';
+import { createOrg, startTestEmulator, startTestService, waitUntil, type TestService } from '../../testkit/service.js';
 
 const METRICS_TOKEN = 'metrics-token-for-tests';
 

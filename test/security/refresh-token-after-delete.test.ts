@@ -14,7 +14,7 @@ import { ConnectionService } from '../../src/salesforce/connections.js';
 import { ReauthRequiredError, refreshAccessToken } from '../../src/salesforce/oauth.js';
 import { sealedPlace } from '../../src/state/records.js';
 import { ServiceStore } from '../../src/state/store.js';
-import { createOrg, startTestEmulator } from '../support/stack.js';
+import { createOrg, startTestEmulator } from '../../testkit/service.js';
 
 const box = new SecretBox([randomBytes(32)]);
 let em: RunningEmulator;

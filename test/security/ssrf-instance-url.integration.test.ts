@@ -6,9 +6,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningEmulator } from '../../src/emulator/server.js';
-import { uniquePrefix } from '../support/kafka.js';
-import { adminCall, createOrg, startTestEmulator, startTestService, waitUntil, type TestService } from '../support/stack.js';
-import { canary, fakeLogin, type FakeLogin, type Listener } from './support.js';
+import { uniquePrefix } from '../../testkit/kafka/brokers.js';
+import { adminCall, createOrg, startTestEmulator, startTestService, waitUntil, type TestService } from '../../testkit/service.js';
+import { canary, fakeLogin, type FakeLogin, type Listener } from '../../testkit/hostile.js';
 
 let emulator: RunningEmulator;
 let svc: TestService;

@@ -11,7 +11,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { MemoryKafka } from '../../../testkit/kafka/memory.js';
 import { createLogger } from '../../core/log.js';
-import { leadCreatedEvent } from '../../events/test-event.js';
+import { leadCreatedEvent } from '../../../testkit/lead-event.js';
 import type { ForcehookEvent } from '../../events/schema.js';
 import { topics as topicsFor, topicSpecs } from '../../kafka/topics.js';
 import { toKafkaMessage } from '../../publish/message.js';

@@ -13,7 +13,7 @@ import { createKafka, topics as topicsOf, topicSpecs, type Topics } from '../../
 import type { KafkaClient } from '../../kafka/types.js';
 import { toKafkaMessage } from '../../publish/message.js';
 import type { SubscriptionRecord } from '../../state/records.js';
-import { hasTestBrokers, testBrokers, uniquePrefix } from '../../../test/support/kafka.js';
+import { hasTestBrokers, testBrokers, uniquePrefix } from '../../../testkit/kafka/brokers.js';
 import type { DeliveryStateKeeper } from '../state/keeper.js';
 import type { AttemptOutcome, DeliveryAttempt, Executor } from '../types.js';
 import { createDispatcher, type Dispatcher } from './dispatcher.js';

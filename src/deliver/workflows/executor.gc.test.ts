@@ -7,7 +7,7 @@ import { EngineAttempt } from '../dispatcher/attempt.js';
 import type { DeliveryAttempt } from '../types.js';
 import { createWorkflowExecutor } from './executor.js';
 import { defineWorkflow, WorkflowRegistry } from './index.js';
-import { leadCreatedEvent } from '../../events/test-event.js';
+import { leadCreatedEvent } from '../../../testkit/lead-event.js';
 
 // A file of its own: whether a weakly held signal survives depends on what else the
 // process did before (other tests here kept it alive by chance and hid the bug).

@@ -16,10 +16,10 @@ import type { DeliveryAttempt } from '../types.js';
 import leadFollowup from '../../../config/workflows/lead-followup.js';
 import { classify, createWorkflowExecutor } from './executor.js';
 import { defineWorkflow, isWorkflow, loadWorkflows, resolveWorkflowPath, WorkflowRegistry, type WorkflowContext } from './index.js';
-import { leadCreatedEvent, TEST_LEAD, TEST_ORG } from '../../events/test-event.js';
+import { leadCreatedEvent, TEST_LEAD, TEST_ORG } from '../../../testkit/lead-event.js';
 
 const ROOT = join(import.meta.dirname, '../../..');
-const FIX = 'src/deliver/workflows/__fixtures__';
+const FIX = 'testkit/fixtures/workflows';
 
 describe('defineWorkflow', () => {
   it('types run(event, ctx) with our event and an authenticated jsforce Connection', () => {

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { SoqlError, executeSoql, parseSoql } from './index.js';
-import { id, memorySource } from './test-support.js';
+import { id, memorySource } from '../../../testkit/emulator/soql.js';
 
 const source = memorySource({
   Account: [{ Id: id('001', 1), Name: 'Acme', IsDeleted: false, CreatedDate: '2024-01-01T00:00:00.000+0000' }],

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { SoqlError, executeSoql, parseSoql } from './index.js';
-import { id, memorySource, type Rows } from './test-support.js';
+import { id, memorySource, type Rows } from '../../../testkit/emulator/soql.js';
 
 // Copies of the recorded responses in shared/reference/salesforce-fixtures (see ../fixtures/README.md).
 const FIXTURES = new URL('../fixtures', import.meta.url).pathname;

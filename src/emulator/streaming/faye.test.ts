@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { faye, startHarness, waitFor, type Harness } from './test-harness.js';
+import { faye, startHarness, type Harness } from '../../../testkit/emulator/streaming.js';
+import { waitUntil } from '../../../testkit/wait.js';
 
 const ORG = '00D000000000001AAA';
 const TOKEN = 'tok-faye';
@@ -32,7 +33,7 @@ describe('streaming over a bare faye client', () => {
     await c.subscribe('/data/AccountChangeEvent', (d: Message) => got.push(d));
     const r1 = h.publish(ORG, 'Account', { Name: 'one' });
     const r2 = h.publish(ORG, 'Account', { Name: 'two' });
-    await waitFor(() => got.length === 2, 5000, 'two events');
+    await waitUntil(() => got.length === 2, 5000, 'two events');
     expect(got.map((d) => d.event.replayId)).toEqual([r1, r2]);
     expect(got[0].payload.Name).toBe('one');
     expect(got[0].payload.ChangeEventHeader.entityName).toBe('Account');
@@ -48,7 +49,7 @@ describe('streaming over a bare faye client', () => {
     await c.subscribe('/data/AccountChangeEvent', (d: Message) => acc.push(d));
     const ra = h.publish(ORG, 'Account');
     const rc = h.publish(ORG, 'Contact');
-    await waitFor(() => all.length === 2 && acc.length === 1, 5000, 'events');
+    await waitUntil(() => all.length === 2 && acc.length === 1, 5000, 'events');
     expect(all.map((d) => d.event.replayId)).toEqual([ra, rc]);
     expect(acc[0].event.replayId).toBe(ra);
     const delivered = seen.filter((m) => m.data !== undefined);
@@ -63,13 +64,13 @@ describe('streaming over a bare faye client', () => {
     const got: Message[] = [];
     await c.subscribe('/data/AccountChangeEvent', (d: Message) => got.push(d));
     h.publish(ORG, 'Account');
-    await waitFor(() => got.length === 1);
+    await waitUntil(() => got.length === 1);
     const firstId = seen.find((m) => m.channel === '/meta/handshake')?.clientId;
-    await waitFor(() => seen.filter((m) => m.channel === '/meta/connect').length >= 2, 5000, 'a held connect');
+    await waitUntil(() => seen.filter((m) => m.channel === '/meta/connect').length >= 2, 5000, 'a held connect');
 
     expect(h.server.dropClients(ORG)).toBe(1);
     expect(h.server.stats(ORG).streamingClients).toBe(0);
-    await waitFor(() => seen.filter((m) => m.channel === '/meta/subscribe' && m.successful).length >= 2, 10000, 're-subscribe');
+    await waitUntil(() => seen.filter((m) => m.channel === '/meta/subscribe' && m.successful).length >= 2, 10000, 're-subscribe');
     const unknown = seen.find((m) => m.error === '403::Unknown client');
     expect(unknown.advice).toEqual({ interval: 0, reconnect: 'handshake' });
     const handshakes = seen.filter((m) => m.channel === '/meta/handshake' && m.successful);
@@ -78,7 +79,7 @@ describe('streaming over a bare faye client', () => {
     expect(h.server.stats(ORG).streamingClients).toBe(1);
 
     const r = h.publish(ORG, 'Account', { Name: 'after drop' });
-    await waitFor(() => got.length === 2, 5000, 'event after re-handshake');
+    await waitUntil(() => got.length === 2, 5000, 'event after re-handshake');
     expect(got[1].event.replayId).toBe(r);
     c.disconnect();
   });
@@ -86,7 +87,7 @@ describe('streaming over a bare faye client', () => {
   it('a bad token gets 403::Handshake denied with ext.sfdc.failureReason and advice reconnect none', async () => {
     const { c, seen } = client(h, 'no-such-token');
     c.subscribe('/data/AccountChangeEvent', () => {});
-    await waitFor(() => seen.some((m) => m.channel === '/meta/handshake'));
+    await waitUntil(() => seen.some((m) => m.channel === '/meta/handshake'));
     const hs = seen.find((m) => m.channel === '/meta/handshake');
     expect(hs).toMatchObject({
       ext: { sfdc: { failureReason: '401::Authentication invalid' }, replay: true, 'payload.format': true },
@@ -109,6 +110,6 @@ describe('streaming over a bare faye client', () => {
     });
     expect(((await res.json()) as Message[])[0].successful).toBe(true);
     expect(h.server.stats(ORG).streamingClients).toBe(1);
-    await waitFor(() => h.server.stats(ORG).streamingClients === 0, 3000, 'expiry');
+    await waitUntil(() => h.server.stats(ORG).streamingClients === 0, 3000, 'expiry');
   });
 });

@@ -2,7 +2,8 @@ import jsforce from 'jsforce';
 import { StreamingExtension } from 'jsforce/lib/api/streaming.js';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { EventBus } from './bus.js';
-import { startHarness, waitFor, type Harness } from './test-harness.js';
+import { startHarness, type Harness } from '../../../testkit/emulator/streaming.js';
+import { waitUntil } from '../../../testkit/wait.js';
 
 const ORG = '00D000000000002AAA';
 const TOKEN = 'tok-jsforce';
@@ -38,10 +39,10 @@ describe('streaming through jsforce 3 with its Replay and AuthFailure extensions
     const client = conn(h).streaming.createClient([new StreamingExtension.Replay(CH, -2)]);
     const got: Message[] = [];
     await client.subscribe(CH, (m: Message) => got.push(m));
-    await waitFor(() => got.length === 2, 5000, 'replayed events');
+    await waitUntil(() => got.length === 2, 5000, 'replayed events');
     expect(got.map((m) => m.event.replayId)).toEqual([ids[0], ids[2]]);
     const next = h.publish(ORG, 'Account');
-    await waitFor(() => got.length === 3, 5000, 'new event');
+    await waitUntil(() => got.length === 3, 5000, 'new event');
     expect(got[2].event.replayId).toBe(next);
     (client as Message).disconnect();
   });
@@ -51,7 +52,7 @@ describe('streaming through jsforce 3 with its Replay and AuthFailure extensions
     const client = conn(h).streaming.createClient([new StreamingExtension.Replay(CH, ids[1])]);
     const got: Message[] = [];
     await client.subscribe(CH, (m: Message) => got.push(m));
-    await waitFor(() => got.length === 2, 5000, 'events after N');
+    await waitUntil(() => got.length === 2, 5000, 'events after N');
     expect(got.map((m) => m.event.replayId)).toEqual([ids[2], ids[3]]);
     (client as Message).disconnect();
   });
@@ -91,7 +92,7 @@ describe('streaming through jsforce 3 with its Replay and AuthFailure extensions
     const good = conn(h).streaming.createClient([new StreamingExtension.Replay(CH, -2)]);
     await good.subscribe(CH, (m: Message) => got.push(m));
     const next = h.publish(ORG, 'Account');
-    await waitFor(() => got.length === 1);
+    await waitUntil(() => got.length === 1);
     expect(got[0].event.replayId).toBe(next);
     (good as Message).disconnect();
   });
@@ -102,12 +103,12 @@ describe('streaming through jsforce 3 with its Replay and AuthFailure extensions
     const got: Message[] = [];
     await client.subscribe(CH, (m: Message) => got.push(m));
     const first = h.publish(ORG, 'Account');
-    await waitFor(() => got.length === 1);
-    await waitFor(() => rec.seen.filter((m) => m.channel === '/meta/connect').length >= 2, 5000, 'a held connect');
+    await waitUntil(() => got.length === 1);
+    await waitUntil(() => rec.seen.filter((m) => m.channel === '/meta/connect').length >= 2, 5000, 'a held connect');
     h.server.dropClients(ORG);
     // Published while the client is gone: the replay map of the re-subscribe must bring it back.
     const missed = h.publish(ORG, 'Account');
-    await waitFor(() => got.length === 2, 10000, 'the missed event');
+    await waitUntil(() => got.length === 2, 10000, 'the missed event');
     expect(got.map((m) => m.event.replayId)).toEqual([first, missed]);
     expect(rec.seen.some((m) => m.error === '403::Unknown client')).toBe(true);
     (client as Message).disconnect();
@@ -154,12 +155,12 @@ describe('streaming through jsforce 3 with its Replay and AuthFailure extensions
     const got: Message[] = [];
     await client.subscribe(CH, (m: Message) => got.push(m));
     h.publish(ORG, 'Account');
-    await waitFor(() => got.length === 1);
-    await waitFor(() => rec.seen.filter((m) => m.channel === '/meta/connect').length >= 2, 5000, 'a held connect');
+    await waitUntil(() => got.length === 1);
+    await waitUntil(() => rec.seen.filter((m) => m.channel === '/meta/connect').length >= 2, 5000, 'a held connect');
 
     h.revokeToken(TOKEN);
     h.server.revalidate();
-    await waitFor(() => failures.length === 1, 5000, 'AuthFailure callback');
+    await waitUntil(() => failures.length === 1, 5000, 'AuthFailure callback');
     expect(failures[0]).toMatchObject({
       channel: '/meta/connect',
       error: '401::Authentication invalid',
@@ -173,7 +174,7 @@ describe('streaming through jsforce 3 with its Replay and AuthFailure extensions
     const failures: Message[] = [];
     const client = conn(h, 'revoked').streaming.createClient([new StreamingExtension.AuthFailure((m: Message) => failures.push(m))]);
     client.subscribe(CH, () => {});
-    await waitFor(() => failures.length === 1, 5000, 'AuthFailure callback');
+    await waitUntil(() => failures.length === 1, 5000, 'AuthFailure callback');
     expect(failures[0]).toMatchObject({
       channel: '/meta/handshake',
       error: '403::Handshake denied',

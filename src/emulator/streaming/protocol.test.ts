@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { EventBus } from './bus.js';
-import { startHarness, type Harness } from './test-harness.js';
+import { startHarness, type Harness } from '../../../testkit/emulator/streaming.js';
 
 /**
  * Raw Bayeux over fetch, compared field by field with the exchanges quoted in

@@ -1,7 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import { Agent } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startHarness, type Harness } from './test-harness.js';
+import { startHarness, type Harness } from '../../../testkit/emulator/streaming.js';
 
 /**
  * Issue 3 item 7 at the streaming layer: 2,000 orgs, each with one live long-polling

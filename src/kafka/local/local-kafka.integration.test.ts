@@ -6,7 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { Kafka, logLevel, Partitioners } from 'kafkajs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { hasTestBrokers, testBrokers, uniquePrefix } from '../../../test/support/kafka.js';
+import { hasTestBrokers, testBrokers, uniquePrefix } from '../../../testkit/kafka/brokers.js';
 import { isAlive } from './local-kafka.js';
 
 const here = dirname(fileURLToPath(import.meta.url));

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { testLogger } from '../../core/log.js';
 import { Committer } from './committer.js';
 import { Cursors } from './cursors.js';
-import { FAST_RETRY } from './test-support.js';
+import { FAST_RETRY } from '../../../testkit/source/cdc.js';
 import type { CdcPosition } from './types.js';
 
 const CH = '/data/AccountChangeEvent';

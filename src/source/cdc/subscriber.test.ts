@@ -1,8 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { waitFor } from '../../emulator/streaming/test-harness.js';
 import { createCdcSubscriber } from './index.js';
-import { ACCOUNT, CONTACT, ORG, fakeSession, options, silentProxy, sink, startCdcHarness, type CdcHarness } from './test-support.js';
+import { ACCOUNT, CONTACT, ORG, fakeSession, options, silentProxy, sink, startCdcHarness, type CdcHarness } from '../../../testkit/source/cdc.js';
 import type { CdcState, CdcSubscriber } from './types.js';
+import { waitUntil } from '../../../testkit/wait.js';
 
 const settle = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -18,7 +18,7 @@ describe('CDC subscriber against the emulator streaming server', () => {
     await ch.close();
   });
   const track = (s: CdcSubscriber) => (subs.push(s), s);
-  const subscribed = (s: CdcSubscriber, what = 'subscribed') => waitFor(() => s.state() === 'subscribed', 5000, what);
+  const subscribed = (s: CdcSubscriber, what = 'subscribed') => waitUntil(() => s.state() === 'subscribed', 5000, what);
 
   it('delivers events in order and checkpoints a position only after handle resolved for it', async () => {
     let release: () => void = () => {};
@@ -36,7 +36,7 @@ describe('CDC subscriber against the emulator streaming server', () => {
     expect(s.positions().size).toBe(0);
     release();
     gate = Promise.resolve();
-    await waitFor(() => k.store.get(ACCOUNT)?.replayId === ids[4], 5000, 'checkpoint of the last event');
+    await waitUntil(() => k.store.get(ACCOUNT)?.replayId === ids[4], 5000, 'checkpoint of the last event');
 
     expect(k.ids()).toEqual(ids);
     expect(k.prematureCommits).toEqual([]);
@@ -55,10 +55,10 @@ describe('CDC subscriber against the emulator streaming server', () => {
       ids.push(ch.publish('Account'));
       if (i % 5 === 0) await settle(15);
     }
-    await waitFor(() => k.handled.length >= 20, 5000, 'all events');
+    await waitUntil(() => k.handled.length >= 20, 5000, 'all events');
     await settle(100);
     expect(k.ids()).toEqual(ids);
-    await waitFor(() => k.store.get(ACCOUNT)?.replayId === ids[19], 5000, 'final checkpoint');
+    await waitUntil(() => k.store.get(ACCOUNT)?.replayId === ids[19], 5000, 'final checkpoint');
     expect(k.prematureCommits).toEqual([]);
   });
 
@@ -69,7 +69,7 @@ describe('CDC subscriber against the emulator streaming server', () => {
     await s1.start();
     await subscribed(s1);
     const first = [1, 2, 3].map(() => ch.publish('Account'));
-    await waitFor(() => k1.store.get(ACCOUNT)?.replayId === first[2], 5000, 'first checkpoint');
+    await waitUntil(() => k1.store.get(ACCOUNT)?.replayId === first[2], 5000, 'first checkpoint');
     await s1.stop();
     expect(s1.state()).toBe('stopped');
 
@@ -77,9 +77,9 @@ describe('CDC subscriber against the emulator streaming server', () => {
     const k2 = sink();
     const s2 = track(createCdcSubscriber(options(session, k2, { positions: new Map(k1.store) })));
     await s2.start();
-    await waitFor(() => k2.handled.length >= 4, 5000, 'events published while down');
+    await waitUntil(() => k2.handled.length >= 4, 5000, 'events published while down');
     const after = ch.publish('Account');
-    await waitFor(() => k2.handled.length >= 5, 5000, 'a new event');
+    await waitUntil(() => k2.handled.length >= 5, 5000, 'a new event');
     expect(k2.ids()).toEqual([...whileDown, after]);
     expect(k1.ids()).toEqual(first);
   });
@@ -91,7 +91,7 @@ describe('CDC subscriber against the emulator streaming server', () => {
     const k = sink();
     const s = track(createCdcSubscriber(options(session, k, { positions: new Map([[ACCOUNT, { replayId: ids[2]!, commitTimestamp: 1 }]]) })));
     await s.start();
-    await waitFor(() => k.handled.length >= 3, 5000, 'uncommitted events');
+    await waitUntil(() => k.handled.length >= 3, 5000, 'uncommitted events');
     await settle(100);
     expect(k.ids()).toEqual(ids.slice(3));
   });
@@ -110,12 +110,12 @@ describe('CDC subscriber against the emulator streaming server', () => {
     const s = track(createCdcSubscriber(options(session, k, { positions: new Map([[ACCOUNT, { replayId: old, commitTimestamp: 42 }]]) })));
     await s.start();
     await subscribed(s);
-    await waitFor(() => k.gaps.length === 1 && duringGap !== undefined, 5000, 'onGap');
+    await waitUntil(() => k.gaps.length === 1 && duringGap !== undefined, 5000, 'onGap');
     expect(k.gaps[0]).toEqual({ channel: ACCOUNT, since: { replayId: old, commitTimestamp: 42 } });
-    await waitFor(() => k.handled.length === 1, 5000, 'the event published during the reconcile');
+    await waitUntil(() => k.handled.length === 1, 5000, 'the event published during the reconcile');
     expect(k.ids()).toEqual([duringGap]);
     const next = ch.publish('Account');
-    await waitFor(() => k.handled.length === 2, 5000, 'next event');
+    await waitUntil(() => k.handled.length === 2, 5000, 'next event');
     expect(k.ids()).toEqual([duringGap, next]);
     expect(k.gaps).toHaveLength(1);
   });
@@ -132,9 +132,9 @@ describe('CDC subscriber against the emulator streaming server', () => {
     const since = { replayId: '-1', commitTimestamp: 1_000 };
     const s = track(createCdcSubscriber(options(session, k, { channels: [ACCOUNT, CONTACT], catchUp: new Map([[ACCOUNT, since], [CONTACT, since]]), positions: new Map([[CONTACT, { replayId: ch.publish('Contact'), commitTimestamp: 5 }]]) })));
     await s.start();
-    await waitFor(() => k.gaps.length === 1 && duringCatchUp !== undefined, 5000, 'the catch-up');
+    await waitUntil(() => k.gaps.length === 1 && duringCatchUp !== undefined, 5000, 'the catch-up');
     expect(k.gaps).toEqual([{ channel: ACCOUNT, since }]);
-    await waitFor(() => k.ids().includes(duringCatchUp!), 5000, 'the change made during the catch-up, streamed');
+    await waitUntil(() => k.ids().includes(duringCatchUp!), 5000, 'the change made during the catch-up, streamed');
     await settle(200);
     expect(k.gaps).toHaveLength(1);
   });
@@ -146,23 +146,23 @@ describe('CDC subscriber against the emulator streaming server', () => {
     const k = sink();
     const s = track(createCdcSubscriber(options(session, k, { positions: new Map([[ACCOUNT, { replayId: old, commitTimestamp: 7 }]]) })));
     await s.start();
-    await waitFor(() => k.gaps.length === 1 && s.state() === 'subscribed', 5000, 'gap handled');
+    await waitUntil(() => k.gaps.length === 1 && s.state() === 'subscribed', 5000, 'gap handled');
     expect(k.gaps[0]!.since).toEqual({ replayId: old, commitTimestamp: 7 });
 
     ch.h.server.dropClients(ORG);
     // Published while the client is unknown: a subscribe at -1 skips it, so the window is reconciled again.
     ch.publish('Account', 'while dropped');
-    await waitFor(() => k.gaps.length === 2 && s.state() === 'subscribed', 5000, 'second gap');
+    await waitUntil(() => k.gaps.length === 2 && s.state() === 'subscribed', 5000, 'second gap');
     expect(k.gaps[1]!.since).toEqual({ replayId: old, commitTimestamp: 7 });
     const next = ch.publish('Account');
-    await waitFor(() => k.handled.length === 1, 5000, 'event after re-handshake');
+    await waitUntil(() => k.handled.length === 1, 5000, 'event after re-handshake');
     expect(k.ids()).toEqual([next]);
 
     // Once an event was processed the replay map covers re-handshakes again: no more gaps.
-    await waitFor(() => k.store.get(ACCOUNT)?.replayId === next, 5000, 'checkpoint');
+    await waitUntil(() => k.store.get(ACCOUNT)?.replayId === next, 5000, 'checkpoint');
     ch.h.server.dropClients(ORG);
     const after = ch.publish('Account', 'while dropped again');
-    await waitFor(() => k.handled.length === 2, 5000, 'event published while dropped');
+    await waitUntil(() => k.handled.length === 2, 5000, 'event published while dropped');
     expect(k.ids()).toEqual([next, after]);
     expect(k.gaps).toHaveLength(2);
   });
@@ -174,7 +174,7 @@ describe('CDC subscriber against the emulator streaming server', () => {
     await s.start();
     await subscribed(s);
     ch.h.server.dropClients(ORG);
-    await waitFor(() => k.gaps.length === 1, 5000, 'window reported');
+    await waitUntil(() => k.gaps.length === 1, 5000, 'window reported');
     expect(k.gaps[0]!.channel).toBe(ACCOUNT);
     expect(k.gaps[0]!.since!.replayId).toBe('-1');
     expect(k.gaps[0]!.since!.commitTimestamp).toBeLessThanOrEqual(before);
@@ -188,14 +188,14 @@ describe('CDC subscriber against the emulator streaming server', () => {
     await subscribed(s);
     const a1 = ch.publish('Account');
     const c1 = ch.publish('Contact');
-    await waitFor(() => k.handled.length === 2, 5000, 'first events');
+    await waitUntil(() => k.handled.length === 2, 5000, 'first events');
 
     expect(ch.h.server.dropClients(ORG)).toBe(1);
     // Published while the client is unknown to the server: only a correct replay map brings them back.
     const a2 = ch.publish('Account');
     const c2 = ch.publish('Contact');
     const a3 = ch.publish('Account');
-    await waitFor(() => k.handled.length >= 5, 8000, 'events published while dropped');
+    await waitUntil(() => k.handled.length >= 5, 8000, 'events published while dropped');
     await settle(200);
     expect(k.ids(ACCOUNT)).toEqual([a1, a2, a3]);
     expect(k.ids(CONTACT)).toEqual([c1, c2]);
@@ -216,9 +216,9 @@ describe('CDC subscriber against the emulator streaming server', () => {
     ]);
     const s = track(createCdcSubscriber(options(fakeSession(ch), k, { channels: [ACCOUNT, CONTACT], positions })));
     await s.start();
-    await waitFor(() => k.handled.length >= 2, 5000, 'replayed events');
+    await waitUntil(() => k.handled.length >= 2, 5000, 'replayed events');
     const c3 = ch.publish('Contact');
-    await waitFor(() => k.handled.length >= 3, 5000, 'new contact');
+    await waitUntil(() => k.handled.length >= 3, 5000, 'new contact');
     await settle(100);
     expect(k.ids(ACCOUNT)).toEqual([a2, a3]);
     expect(k.ids(CONTACT)).toEqual([c3]);
@@ -233,7 +233,7 @@ describe('CDC subscriber against the emulator streaming server', () => {
     await s.start();
     await subscribed(s);
     const next = ch.publish('Account');
-    await waitFor(() => k.handled.length === 1);
+    await waitUntil(() => k.handled.length === 1);
     await settle(100);
     expect(k.ids()).toEqual([next]);
   });
@@ -246,13 +246,13 @@ describe('CDC subscriber against the emulator streaming server', () => {
     await subscribed(s);
     const first = session.current;
     const a1 = ch.publish('Account');
-    await waitFor(() => k.handled.length === 1);
+    await waitUntil(() => k.handled.length === 1);
 
     ch.revoke(first);
     const a2 = ch.publish('Account');
-    await waitFor(() => session.current !== first && s.state() === 'subscribed', 5000, 'rebuilt with a new token');
+    await waitUntil(() => session.current !== first && s.state() === 'subscribed', 5000, 'rebuilt with a new token');
     const a3 = ch.publish('Account');
-    await waitFor(() => k.handled.length === 3, 5000, 'events after the refresh');
+    await waitUntil(() => k.handled.length === 3, 5000, 'events after the refresh');
     expect(k.ids()).toEqual([a1, a2, a3]);
     expect(session.refreshes).toBe(1);
     expect(ch.h.server.stats(ORG).streamingClients).toBe(1);
@@ -267,7 +267,7 @@ describe('CDC subscriber against the emulator streaming server', () => {
     await subscribed(s);
     session.revokeGrant();
     ch.revoke(session.current);
-    await waitFor(() => s.state() === 'needs_reauth', 5000, 'needs_reauth');
+    await waitUntil(() => s.state() === 'needs_reauth', 5000, 'needs_reauth');
     await settle(500);
     expect(session.refreshes).toBe(1);
     expect(s.state()).toBe('needs_reauth');
@@ -285,14 +285,14 @@ describe('CDC subscriber against the emulator streaming server', () => {
     await s.start();
     await subscribed(s);
     const first = ch.publish('Account');
-    await waitFor(() => k.handled.length === 1, 5000, 'the first event');
+    await waitUntil(() => k.handled.length === 1, 5000, 'the first event');
     const old = session.current;
     session.rotate();
     await settle(300);
     expect(states).toEqual(['connecting', 'subscribed']);
     ch.revoke(old);
     const a = ch.publish('Account');
-    await waitFor(() => k.handled.length === 2, 5000, 'the event published while the client was refused, replayed on the new client');
+    await waitUntil(() => k.handled.length === 2, 5000, 'the event published while the client was refused, replayed on the new client');
     expect(k.ids()).toEqual([first, a]);
     expect(states).toEqual(['connecting', 'subscribed', 'reconnecting', 'subscribed']);
     expect(session.refreshes).toBe(0);
@@ -315,10 +315,10 @@ describe('CDC subscriber against the emulator streaming server', () => {
       ids.push(ch.publish('Account'));
       await settle(5);
     }
-    await waitFor(() => s.state() === 'paused', 5000, 'paused');
+    await waitUntil(() => s.state() === 'paused', 5000, 'paused');
     expect(ch.h.server.stats(ORG).streamingClients).toBe(0);
     open = true;
-    await waitFor(() => k.handled.length >= 30, 8000, 'everything after resuming');
+    await waitUntil(() => k.handled.length >= 30, 8000, 'everything after resuming');
     await settle(100);
     expect(k.ids()).toEqual(ids);
     await subscribed(s, 'subscribed after the backlog drained');
@@ -334,27 +334,27 @@ describe('CDC subscriber against the emulator streaming server', () => {
     await s.setChannels([ACCOUNT, CONTACT]);
     // Until the new channel's subscribe is acknowledged, a change to it would be in no stream.
     expect(s.state()).toBe('connecting');
-    await waitFor(() => s.state() === 'subscribed', 5000);
+    await waitUntil(() => s.state() === 'subscribed', 5000);
     expect(states).toEqual(['connecting', 'subscribed', 'connecting', 'subscribed']);
     // Subscribed means live: a change made right away streams in.
     const c = ch.publish('Contact');
-    await waitFor(() => k.handled.length === 1, 5000, 'contact event');
+    await waitUntil(() => k.handled.length === 1, 5000, 'contact event');
     await s.setChannels([CONTACT]);
     await settle(100);
     ch.publish('Account');
     const c2 = ch.publish('Contact');
-    await waitFor(() => k.handled.length === 2, 5000, 'second contact');
+    await waitUntil(() => k.handled.length === 2, 5000, 'second contact');
     await settle(150);
     expect(k.handled.map((m) => m.channel)).toEqual([CONTACT, CONTACT]);
     expect(k.ids()).toEqual([c, c2]);
 
     // No channel left: no client either; a channel added back builds one again.
     await s.setChannels([]);
-    await waitFor(() => ch.h.server.stats(ORG).streamingClients === 0, 5000, 'client gone');
+    await waitUntil(() => ch.h.server.stats(ORG).streamingClients === 0, 5000, 'client gone');
     await s.setChannels([ACCOUNT]);
-    await waitFor(() => ch.h.server.stats(ORG).streamingClients === 1 && s.state() === 'subscribed', 5000, 'client back');
+    await waitUntil(() => ch.h.server.stats(ORG).streamingClients === 1 && s.state() === 'subscribed', 5000, 'client back');
     const a = ch.publish('Account');
-    await waitFor(() => k.handled.length === 3, 5000, 'account event');
+    await waitUntil(() => k.handled.length === 3, 5000, 'account event');
     expect(k.ids(ACCOUNT)).toEqual([a]);
   });
 });
@@ -368,18 +368,18 @@ describe('CDC subscriber watchdog', () => {
     const s = createCdcSubscriber(options(fakeSession(ch, proxy.url), k, { silenceTimeoutMs: 600 }));
     try {
       await s.start();
-      await waitFor(() => s.state() === 'subscribed', 5000);
+      await waitUntil(() => s.state() === 'subscribed', 5000);
       const a1 = ch.publish('Account');
-      await waitFor(() => k.handled.length === 1, 5000, 'first event');
+      await waitUntil(() => k.handled.length === 1, 5000, 'first event');
 
       proxy.freeze();
       // This event is queued for the frozen client and never reaches it.
       const a2 = ch.publish('Account');
-      await waitFor(() => k.handled.length >= 2, 8000, 'event after the watchdog rebuilt the client');
+      await waitUntil(() => k.handled.length >= 2, 8000, 'event after the watchdog rebuilt the client');
       const a3 = ch.publish('Account');
-      await waitFor(() => k.handled.length >= 3, 5000, 'next event');
+      await waitUntil(() => k.handled.length >= 3, 5000, 'next event');
       expect(k.ids()).toEqual([a1, a2, a3]);
-      await waitFor(() => ch.h.server.stats(ORG).streamingClients === 1, 5000, 'the frozen client disconnected');
+      await waitUntil(() => ch.h.server.stats(ORG).streamingClients === 1, 5000, 'the frozen client disconnected');
     } finally {
       await s.stop();
       await proxy.close();
@@ -397,17 +397,17 @@ describe('CDC subscriber over a failing network', () => {
     const s = createCdcSubscriber(options(fakeSession(ch, proxy.url), k, { onStateChange: (st) => states.push(st) }));
     try {
       await s.start();
-      await waitFor(() => s.state() === 'subscribed', 5000);
+      await waitUntil(() => s.state() === 'subscribed', 5000);
       const a1 = ch.publish('Account');
-      await waitFor(() => k.handled.length === 1, 5000, 'first event');
+      await waitUntil(() => k.handled.length === 1, 5000, 'first event');
       proxy.cut();
-      await waitFor(() => s.state() === 'reconnecting', 5000, 'reconnecting');
+      await waitUntil(() => s.state() === 'reconnecting', 5000, 'reconnecting');
       const a2 = ch.publish('Account');
       const a3 = ch.publish('Account');
       await settle(300);
       proxy.restore();
-      await waitFor(() => k.handled.length >= 3, 8000, 'events published during the outage');
-      await waitFor(() => s.state() === 'subscribed', 5000, 'subscribed again');
+      await waitUntil(() => k.handled.length >= 3, 8000, 'events published during the outage');
+      await waitUntil(() => s.state() === 'subscribed', 5000, 'subscribed again');
       expect(k.ids()).toEqual([a1, a2, a3]);
       expect(states).toEqual(['connecting', 'subscribed', 'reconnecting', 'subscribed']);
     } finally {
@@ -433,11 +433,11 @@ describe('CDC subscriber gaps on one channel of two', () => {
       ]);
       const s = createCdcSubscriber(options(fakeSession(ch), k, { channels: [ACCOUNT, CONTACT], positions }));
       await s.start();
-      await waitFor(() => s.state() === 'subscribed' && k.gaps.length === 1 && k.handled.length === 1, 5000, 'gap and replay');
+      await waitUntil(() => s.state() === 'subscribed' && k.gaps.length === 1 && k.handled.length === 1, 5000, 'gap and replay');
       expect(k.gaps).toEqual([{ channel: ACCOUNT, since: { replayId: oldA, commitTimestamp: 5 } }]);
       expect(k.ids(CONTACT)).toEqual([c2]);
       const a = ch.publish('Account');
-      await waitFor(() => k.handled.length === 2, 5000, 'new account event');
+      await waitUntil(() => k.handled.length === 2, 5000, 'new account event');
       expect(k.ids(ACCOUNT)).toEqual([a]);
       await s.stop();
       // The contact checkpoint moved; the account one only moves once an account event is processed.

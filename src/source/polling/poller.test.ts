@@ -6,7 +6,7 @@ import { Transaction } from '../../emulator/transaction.js';
 import { createRecordMemory } from './memory.js';
 import { createPoller, type PollCursor, type PollerOptions } from './poller.js';
 import { floorToMinute } from '../../salesforce/soql.js';
-import { admin, apiCalls, newOrg, sessionFor, silent, Sink, writer, type OrgCreds } from './test-support.js';
+import { admin, apiCalls, newOrg, sessionFor, silent, Sink, writer, type OrgCreds } from '../../../testkit/source/polling.js';
 
 let em: RunningEmulator;
 beforeAll(async () => {

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmulator, type RunningEmulator } from '../../emulator/server.js';
 import { fetchRecords, reconcile } from './reconcile.js';
-import { admin, apiCalls, newOrg, sessionFor, silent, writer } from './test-support.js';
+import { admin, apiCalls, newOrg, sessionFor, silent, writer } from '../../../testkit/source/polling.js';
 
 let em: RunningEmulator;
 beforeAll(async () => {

@@ -1,9 +1,9 @@
 /** Helpers for the emulator's own tests: they drive it only through jsforce, faye and fetch. */
 import { readFileSync } from 'node:fs';
 import jsforce from 'jsforce';
-import { testLogger } from '../core/log.js';
-import type { OrgCredentials } from './emulator.js';
-import { startEmulator, type EmulatorOptions, type RunningEmulator } from './server.js';
+import { testLogger } from '../../src/core/log.js';
+import type { OrgCredentials } from '../../src/emulator/emulator.js';
+import { startEmulator, type EmulatorOptions, type RunningEmulator } from '../../src/emulator/server.js';
 
 export type { OrgCredentials };
 
@@ -11,7 +11,7 @@ export type { OrgCredentials };
 export type Any = any;
 
 export function fixture(name: string): Any {
-  return JSON.parse(readFileSync(new URL(`./fixtures/${name}`, import.meta.url), 'utf8'));
+  return JSON.parse(readFileSync(new URL(`../../src/emulator/fixtures/${name}`, import.meta.url), 'utf8'));
 }
 
 export async function start(opts: EmulatorOptions = {}): Promise<RunningEmulator> {
@@ -51,14 +51,6 @@ export async function expectSfError(p: Promise<unknown>): Promise<Any> {
     return err;
   }
   throw new Error('expected a Salesforce error');
-}
-
-export async function waitFor(pred: () => boolean, timeoutMs = 5000, what = 'condition'): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!pred()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
 }
 
 /** Raw REST call with a fresh session, to see status codes and headers jsforce hides. */

@@ -1,5 +1,5 @@
 /** An in-memory SoqlDataSource for the unit tests: a few standard objects shaped like the emulator's. */
-import type { SoqlDataSource, SoqlFieldInfo, SoqlObjectInfo } from './types.js';
+import type { SoqlDataSource, SoqlFieldInfo, SoqlObjectInfo } from '../../src/emulator/soql/types.js';
 
 const system: SoqlFieldInfo[] = [
   { name: 'Id', type: 'id' },

@@ -2,8 +2,8 @@ import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { createRequire } from 'node:module';
 import express from 'express';
-import { EventBus } from './bus.js';
-import { createCometdServer, type CometdServer, type CometdServerOptions, type StreamingAuth } from './server.js';
+import { EventBus } from '../../src/emulator/streaming/bus.js';
+import { createCometdServer, type CometdServer, type CometdServerOptions, type StreamingAuth } from '../../src/emulator/streaming/server.js';
 
 /** faye ships no types; tests use it exactly as a third party would, through its public API. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -86,10 +86,3 @@ export async function startHarness(overrides: Partial<CometdServerOptions> = {})
   };
 }
 
-export async function waitFor(pred: () => boolean, timeoutMs = 5000, what = 'condition'): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!pred()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}

@@ -10,7 +10,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
-import { hasTestBrokers, testBrokers, uniquePrefix } from './support/kafka.js';
+import { hasTestBrokers, testBrokers, uniquePrefix } from '../testkit/kafka/brokers.js';
 
 /**
  * No Docker engine runs on the project's machines, so the Dockerfile is checked in two ways:

@@ -1,4 +1,4 @@
-import type { ForcehookEvent } from './schema.js';
+import type { ForcehookEvent } from '../src/events/schema.js';
 
 /** For tests: one valid event, a Lead created in an org. */
 export const TEST_ORG = '00D000000000001AAA';

@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
 
-const BIN = fileURLToPath(new URL('../../bin/forcehook.js', import.meta.url));
+const BIN = fileURLToPath(new URL('../bin/forcehook.js', import.meta.url));
 
 export interface Spawned {
   child: ChildProcess;

@@ -1,10 +1,10 @@
 /** Emulator orgs and sessions for the polling tests. */
 import type { Connection } from 'jsforce';
-import { createLogger } from '../../core/log.js';
-import { createSalesforceEgress } from '../../net/salesforce-egress.js';
-import type { RawChange } from '../../normalize/raw-change.js';
-import { OrgSession } from '../../salesforce/session.js';
-import type { PollCursor, PollHandleContext } from './poller.js';
+import { createLogger } from '../../src/core/log.js';
+import { createSalesforceEgress } from '../../src/net/salesforce-egress.js';
+import type { RawChange } from '../../src/normalize/raw-change.js';
+import { OrgSession } from '../../src/salesforce/session.js';
+import type { PollCursor, PollHandleContext } from '../../src/source/polling/poller.js';
 
 export const silent = createLogger({ level: 'silent' });
 

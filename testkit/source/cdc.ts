@@ -1,10 +1,10 @@
 import net from 'node:net';
-import { retryPolicy } from '../../core/retry.js';
-import { testLogger } from '../../core/log.js';
-import type { EventBus, StreamingAuth } from '../../emulator/streaming/index.js';
-import { changePayload, startHarness, type Harness } from '../../emulator/streaming/test-harness.js';
-import { ReauthRequiredError } from '../../salesforce/oauth.js';
-import type { CdcMessage, CdcPosition, CdcSession, CdcSubscriberOptions } from './types.js';
+import { retryPolicy } from '../../src/core/retry.js';
+import { testLogger } from '../../src/core/log.js';
+import type { EventBus, StreamingAuth } from '../../src/emulator/streaming/index.js';
+import { changePayload, startHarness, type Harness } from '../emulator/streaming.js';
+import { ReauthRequiredError } from '../../src/salesforce/oauth.js';
+import type { CdcMessage, CdcPosition, CdcSubscriberOptions, CdcSession } from '../../src/source/cdc/types.js';
 
 export const ORG = '00D000000000001AAA';
 export const ACCOUNT = '/data/AccountChangeEvent';
