@@ -32,7 +32,12 @@ module.exports = {
       comment: 'Normalizing and detecting are functions of their input: no I/O, no Kafka, no Salesforce client.',
       severity: 'error',
       from: { path: '^src/(normalize|detect)/', pathNot: '\\.test\\.ts$' },
-      to: { path: ['^src/(kafka|source|salesforce|deliver|api|http|service|state|publish|net|emulator|demo|cli)/', '^(node:)?(fs|net|http|https|child_process|dgram|tls)$'] },
+      to: {
+        path: [
+          '^src/(kafka|source|salesforce|deliver|api|http|service|state|publish|net|emulator|demo|cli)/',
+          '^(node:)?(fs|net|http|https|child_process|dgram|tls)$',
+        ],
+      },
     },
   ],
   options: {

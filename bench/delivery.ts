@@ -59,29 +59,32 @@ interface Received {
 function dispatchPost(agent: Agent, target: URL, headers: Record<string, string>, body: string): Promise<number> {
   return new Promise((resolve, reject) => {
     let status = 0;
-    agent.dispatch(
-      { origin: target.origin, path: target.pathname, method: 'POST', headers, body },
-      {
-        onConnect() {},
-        onHeaders(s: number) {
-          status = s;
-          return true;
-        },
-        onData() {
-          return true;
-        },
-        onComplete() {
-          resolve(status);
-        },
-        onError(err: Error) {
-          reject(err);
-        },
-      } as never,
-    );
+    agent.dispatch({ origin: target.origin, path: target.pathname, method: 'POST', headers, body }, {
+      onConnect() {},
+      onHeaders(s: number) {
+        status = s;
+        return true;
+      },
+      onData() {
+        return true;
+      },
+      onComplete() {
+        resolve(status);
+      },
+      onError(err: Error) {
+        reject(err);
+      },
+    } as never);
   });
 }
 
-async function rawUndici(url: string, sample: Record<string, unknown>, n: number, concurrency: number, api: 'request' | 'dispatch' = 'request'): Promise<{ requests: number; ms: number; perS: number; cpuCores: number; cpuUsPerRequest: number }> {
+async function rawUndici(
+  url: string,
+  sample: Record<string, unknown>,
+  n: number,
+  concurrency: number,
+  api: 'request' | 'dispatch' = 'request',
+): Promise<{ requests: number; ms: number; perS: number; cpuCores: number; cpuUsPerRequest: number }> {
   const agent = new Agent({ connect: { timeout: 5_000 } });
   const target = new URL(url);
   // The signing the service does per attempt (Standard Webhooks v1, node:crypto HMAC-SHA256).
@@ -99,7 +102,10 @@ async function rawUndici(url: string, sample: Record<string, unknown>, n: number
         'user-agent': 'forcehook-webhooks/1',
         'webhook-id': event.id,
         'webhook-timestamp': String(Math.floor(now / 1000)),
-        'webhook-signature': `v1,${createHmac('sha256', key).update(`${event.id}.${Math.floor(now / 1000)}.`).update(body).digest('base64')}`,
+        'webhook-signature': `v1,${createHmac('sha256', key)
+          .update(`${event.id}.${Math.floor(now / 1000)}.`)
+          .update(body)
+          .digest('base64')}`,
       };
       if (api === 'dispatch') {
         if ((await dispatchPost(agent, target, headers, body)) !== 204) failed++;
@@ -117,7 +123,13 @@ async function rawUndici(url: string, sample: Record<string, unknown>, n: number
   const cpu = process.cpuUsage(cpu0);
   await agent.close();
   if (failed) throw new Error(`raw baseline: ${failed} requests not answered 204`);
-  return { requests: n, ms: Math.round(ms), perS: Math.round(n / (ms / 1000)), cpuCores: round((cpu.user + cpu.system) / 1e3 / ms, 2)!, cpuUsPerRequest: Math.round((cpu.user + cpu.system) / n) };
+  return {
+    requests: n,
+    ms: Math.round(ms),
+    perS: Math.round(n / (ms / 1000)),
+    cpuCores: round((cpu.user + cpu.system) / 1e3 / ms, 2)!,
+    cpuUsPerRequest: Math.round((cpu.user + cpu.system) / n),
+  };
 }
 
 /** BENCH_PROFILE=<path>: a CPU profile of this process per round, from the first receipt to the last (`<path>.<round>.cpuprofile`). */
@@ -177,11 +189,24 @@ export const delivery: Bench = {
       // receipt), CPU from its first receipt (start-up is not delivery work).
       const ROUND = Number(process.env.BENCH_DELIVERY_ROUND ?? (ctx.quick ? 8_000 : 10_000));
       const ROUNDS = Number(process.env.BENCH_DELIVERY_ROUNDS ?? (ctx.quick ? 3 : 5));
-      ctx.log(`  ${ROUNDS} paired rounds of ${ROUND}: raw undici (${ROUND} signed POSTs of ${bodyBytes} B, ${concurrency} at a time), then the same number of events on ${prefix}.events drained by a delivery-only instance (${OBJECTS.length} subscriptions × ${PER_SUBSCRIPTION_CONCURRENCY} in flight)`);
+      ctx.log(
+        `  ${ROUNDS} paired rounds of ${ROUND}: raw undici (${ROUND} signed POSTs of ${bodyBytes} B, ${concurrency} at a time), then the same number of events on ${prefix}.events drained by a delivery-only instance (${OBJECTS.length} subscriptions × ${PER_SUBSCRIPTION_CONCURRENCY} in flight)`,
+      );
       await rawUndici(ready.hookUrl, structured, 2_000, concurrency); // its own warm-up
       await svc.stop();
       svc = undefined;
-      const rounds: { perS: number; rawPerS: number; ratio: number; rawDispatchPerS: number; ratioToDispatch: number; cpuCores: number; elu: number; wallMs: number; cpuUsPerDelivery: number; rawCpuUsPerRequest: number }[] = [];
+      const rounds: {
+        perS: number;
+        rawPerS: number;
+        ratio: number;
+        rawDispatchPerS: number;
+        ratioToDispatch: number;
+        cpuCores: number;
+        elu: number;
+        wallMs: number;
+        cpuUsPerDelivery: number;
+        rawCpuUsPerRequest: number;
+      }[] = [];
       let fed = { ms: 0 };
       let got: Received = { received: 0, firstAt: 0, lastAt: 0, distinct: 0 };
       for (let r = 0; r < ROUNDS; r++) {
@@ -223,7 +248,9 @@ export const delivery: Bench = {
             cpuUsPerDelivery: Math.round((cpu.user + cpu.system) / Math.max(1, ROUND - before)),
             rawCpuUsPerRequest: raw.cpuUsPerRequest,
           });
-          ctx.log(`    round ${r + 1}: ${perS} deliveries/s (${rounds.at(-1)!.cpuUsPerDelivery} µs CPU each) vs raw request() ${raw.perS}/s (${raw.cpuUsPerRequest} µs): ${rounds.at(-1)!.ratio}; vs raw dispatch ${rawDispatch.perS}/s (${rawDispatch.cpuUsPerRequest} µs): ${rounds.at(-1)!.ratioToDispatch}`);
+          ctx.log(
+            `    round ${r + 1}: ${perS} deliveries/s (${rounds.at(-1)!.cpuUsPerDelivery} µs CPU each) vs raw request() ${raw.perS}/s (${raw.cpuUsPerRequest} µs): ${rounds.at(-1)!.ratio}; vs raw dispatch ${rawDispatch.perS}/s (${rawDispatch.cpuUsPerRequest} µs): ${rounds.at(-1)!.ratioToDispatch}`,
+          );
         } finally {
           await dlv.stop();
         }
@@ -249,7 +276,9 @@ export const delivery: Bench = {
       const lwall = Date.now() - l0;
       const lcpu = process.cpuUsage(lcpu0);
       const lelu = performance.eventLoopUtilization(lelu0).utilization;
-      await waitUntil(async () => (await ipcCall<{ missing: number }>(child, { op: 'latencies' })).missing === 0, 30_000, 'every steady-phase webhook').catch(() => undefined);
+      await waitUntil(async () => (await ipcCall<{ missing: number }>(child, { op: 'latencies' })).missing === 0, 30_000, 'every steady-phase webhook').catch(
+        () => undefined,
+      );
       const { lat, missing } = await ipcCall<{ lat: number[]; missing: number }>(child, { op: 'latencies' });
 
       const p99 = quantile(lat, 0.99);
@@ -261,7 +290,15 @@ export const delivery: Bench = {
         throughput: {
           deliveriesPerRound: ROUND,
           rounds: rounds.map((r) => r.perS),
-          pairs: rounds.map((r) => ({ deliveriesPerS: r.perS, rawPerS: r.rawPerS, ratio: r.ratio, rawDispatchPerS: r.rawDispatchPerS, ratioToDispatch: r.ratioToDispatch, cpuUsPerDelivery: r.cpuUsPerDelivery, rawCpuUsPerRequest: r.rawCpuUsPerRequest })),
+          pairs: rounds.map((r) => ({
+            deliveriesPerS: r.perS,
+            rawPerS: r.rawPerS,
+            ratio: r.ratio,
+            rawDispatchPerS: r.rawDispatchPerS,
+            ratioToDispatch: r.ratioToDispatch,
+            cpuUsPerDelivery: r.cpuUsPerDelivery,
+            rawCpuUsPerRequest: r.rawCpuUsPerRequest,
+          })),
           deliveriesPerS: servicePerS,
           feederMs: fed.ms,
           wallMs: wall,
@@ -289,7 +326,9 @@ export const delivery: Bench = {
       ctx.log(
         `  ${servicePerS} deliveries/s vs raw undici ${rawPerS}/s (medians); ratio ${ratioToRaw} (median of the pairs ${rounds.map((r) => r.ratio).join('/')}); ${ratioToRawDispatch} of raw dispatch; CPU per delivery ${mid.cpuUsPerDelivery} µs vs ${figures.rawUndici.cpuUsPerRequest} µs per raw POST`,
       );
-      ctx.log(`  Kafka → receipt at ${RATE}/s: p50 ${figures.latency.kafkaToReceiptMs.p50} ms, p99 ${p99} ms, max ${figures.latency.kafkaToReceiptMs.max} ms (${lat.length} samples, ${missing} missing)`);
+      ctx.log(
+        `  Kafka → receipt at ${RATE}/s: p50 ${figures.latency.kafkaToReceiptMs.p50} ms, p99 ${p99} ms, max ${figures.latency.kafkaToReceiptMs.max} ms (${lat.length} samples, ${missing} missing)`,
+      );
       return figures;
     } finally {
       await svc?.stop().catch(() => {});

@@ -45,20 +45,31 @@ export const emulatorScale: Bench = {
 
       let t = Date.now();
       const orgs: OrgCredentials[] = [];
-      await pool(Array.from({ length: ORGS }, (_, i) => i), 16, async () => {
-        orgs.push(await createOrg(em));
-      });
+      await pool(
+        Array.from({ length: ORGS }, (_, i) => i),
+        16,
+        async () => {
+          orgs.push(await createOrg(em));
+        },
+      );
       const createMs = Date.now() - t;
       ctx.log(`  ${orgs.length} orgs created in ${createMs} ms`);
       const memOrgs = await em.memory(true);
 
       const opened = await ipcCall<{ connected: number; errors: string[]; ms: number }>(
         clients,
-        { op: 'open', url: em.url, orgs: orgs.map(({ orgId, clientId, clientSecret, refreshToken }) => ({ orgId, clientId, clientSecret, refreshToken })), concurrency: 50 },
+        {
+          op: 'open',
+          url: em.url,
+          orgs: orgs.map(({ orgId, clientId, clientSecret, refreshToken }) => ({ orgId, clientId, clientSecret, refreshToken })),
+          concurrency: 50,
+        },
         300_000,
       );
       const stats0 = await em.admin<{ streamingClients: number; eventsPublished: number }>('GET', '/__emulator/stats');
-      ctx.log(`  ${opened.connected} faye clients subscribed in ${opened.ms} ms; emulator counts ${stats0.streamingClients} streaming clients${opened.errors.length ? `; errors: ${opened.errors.slice(0, 3).join(' | ')}` : ''}`);
+      ctx.log(
+        `  ${opened.connected} faye clients subscribed in ${opened.ms} ms; emulator counts ${stats0.streamingClients} streaming clients${opened.errors.length ? `; errors: ${opened.errors.slice(0, 3).join(' | ')}` : ''}`,
+      );
       const memClients = await em.memory(true);
 
       // Every org gets RATE/ORGS changes a second until the emulator closes (starting 2,000 orgs'

@@ -53,7 +53,10 @@ export function benchLogger(): Logger {
       write(line: string) {
         try {
           const j = JSON.parse(line) as { level: number; msg?: string; error?: string; err?: { message?: string } };
-          const key = `${j.level >= 50 ? 'error' : 'warn'}: ${j.msg ?? ''}${j.error ? ` (${j.error})` : j.err?.message ? ` (${j.err.message})` : ''}`.slice(0, 200);
+          const key = `${j.level >= 50 ? 'error' : 'warn'}: ${j.msg ?? ''}${j.error ? ` (${j.error})` : j.err?.message ? ` (${j.err.message})` : ''}`.slice(
+            0,
+            200,
+          );
           logCounts.set(key, (logCounts.get(key) ?? 0) + 1);
         } catch {
           logCounts.set(line.slice(0, 200), (logCounts.get(line.slice(0, 200)) ?? 0) + 1);
@@ -102,7 +105,10 @@ export function quantile(sorted: readonly number[], q: number): number | null {
 }
 
 export function median(values: readonly number[]): number | null {
-  return quantile([...values].sort((a, b) => a - b), 0.5);
+  return quantile(
+    [...values].sort((a, b) => a - b),
+    0.5,
+  );
 }
 
 export function round(n: number | null | undefined, digits = 1): number | null {
@@ -234,7 +240,10 @@ export interface BenchService {
   stop(): Promise<void>;
 }
 
-export async function startBenchService(ctx: BenchContext, opts: { prefix: string; pollIntervalS?: number; hookUrl?: string; roles?: ('source' | 'delivery')[] }): Promise<BenchService> {
+export async function startBenchService(
+  ctx: BenchContext,
+  opts: { prefix: string; pollIntervalS?: number; hookUrl?: string; roles?: ('source' | 'delivery')[] },
+): Promise<BenchService> {
   const config = loadConfig({
     env: {},
     overrides: {

@@ -12,7 +12,18 @@ import { performance } from 'node:perf_hooks';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import type { Bench, BenchContext, Figures } from './lib.js';
-import { createOrg, mib, round, sleep, startBenchService, startEmulatorProcess, uniquePrefix, waitUntil, type BenchService, type OrgCredentials } from './lib.js';
+import {
+  createOrg,
+  mib,
+  round,
+  sleep,
+  startBenchService,
+  startEmulatorProcess,
+  uniquePrefix,
+  waitUntil,
+  type BenchService,
+  type OrgCredentials,
+} from './lib.js';
 
 /** A GC on demand without --expose-gc on the command line (npm run bench is plain tsx). */
 function gcFunction(): () => void {
@@ -60,9 +71,13 @@ export const orgScale: Bench = {
       const baseIdleCpuCore = (baseCpu.user + baseCpu.system) / 1000 / (Date.now() - bw0);
 
       const orgs: OrgCredentials[] = [];
-      await pool(Array.from({ length: ORGS }, (_, i) => i), 16, async () => {
-        orgs.push(await createOrg(em, { cdcEntities: ['Lead'] }));
-      });
+      await pool(
+        Array.from({ length: ORGS }, (_, i) => i),
+        16,
+        async () => {
+          orgs.push(await createOrg(em, { cdcEntities: ['Lead'] }));
+        },
+      );
       const t0 = Date.now();
       const ids: string[] = [];
       const streaming = () =>
@@ -83,9 +98,19 @@ export const orgScale: Bench = {
       let createdS: number;
       try {
         await pool(orgs, 16, async (org) => {
-          const c = await s.api<{ id: string }>('POST', '/v1/connections', { loginUrl: org.loginUrl, clientId: org.clientId, clientSecret: org.clientSecret, refreshToken: org.refreshToken });
+          const c = await s.api<{ id: string }>('POST', '/v1/connections', {
+            loginUrl: org.loginUrl,
+            clientId: org.clientId,
+            clientSecret: org.clientSecret,
+            refreshToken: org.refreshToken,
+          });
           if (c.status !== 201) throw new Error(`POST /v1/connections: ${c.status} ${JSON.stringify(c.body)}`);
-          const sub = await s.api('POST', '/v1/subscriptions', { connectionId: c.body.id, trigger: 'record.created', object: 'Lead', destination: { type: 'webhook', url: 'http://127.0.0.1:9/hook' } });
+          const sub = await s.api('POST', '/v1/subscriptions', {
+            connectionId: c.body.id,
+            trigger: 'record.created',
+            object: 'Lead',
+            destination: { type: 'webhook', url: 'http://127.0.0.1:9/hook' },
+          });
           if (sub.status !== 201) throw new Error(`POST /v1/subscriptions: ${sub.status} ${JSON.stringify(sub.body)}`);
           ids.push(c.body.id);
         });
@@ -124,7 +149,13 @@ export const orgScale: Bench = {
         steady: { rssMiB: mib(mem.rss), heapUsedMiB: mib(mem.heapUsed), externalMiB: mib(mem.external), arrayBuffersMiB: mib(mem.arrayBuffers) },
         afterIdleWindow: { rssMiB: mib(memEnd.rss), heapUsedMiB: mib(memEnd.heapUsed) },
         perOrg: { heapKiB: perOrgHeapKiB, rssKiB: perOrgRssKiB },
-        idle: { windowS: round(windowMs / 1000, 1), cpuCore: round(idleCpuCore, 3), withoutOrgsCpuCore: round(baseIdleCpuCore, 3), eventLoopUtilization: round(elu.utilization, 3), stillStreaming },
+        idle: {
+          windowS: round(windowMs / 1000, 1),
+          cpuCore: round(idleCpuCore, 3),
+          withoutOrgsCpuCore: round(baseIdleCpuCore, 3),
+          eventLoopUtilization: round(elu.utilization, 3),
+          stillStreaming,
+        },
         emulator: { cpuCore: round((emCpu1.user + emCpu1.system - emCpu0.user - emCpu0.system) / 1000 / windowMs, 3), rssMiB: mib(emMem.rss) },
         targets: { rssMiB: 1024, idleCpuCore: 0.1 },
         met: mem.rss < 1024 * 1024 * 1024 && idleCpuCore < 0.1 && stillStreaming === ORGS,
@@ -132,7 +163,9 @@ export const orgScale: Bench = {
       ctx.log(
         `  steady: RSS ${figures.steady.rssMiB} MiB, heap ${figures.steady.heapUsedMiB} MiB (baseline ${figures.baseline.rssMiB} / ${figures.baseline.heapUsedMiB}); per org ${perOrgHeapKiB} KiB heap, ${perOrgRssKiB} KiB RSS`,
       );
-      ctx.log(`  idle: ${round(idleCpuCore * 100, 1)} % of a core (event loop ${round(elu.utilization * 100, 1)} %) over ${figures.idle.windowS} s (${round(baseIdleCpuCore * 100, 1)} % with no org); ${stillStreaming}/${ORGS} still streaming`);
+      ctx.log(
+        `  idle: ${round(idleCpuCore * 100, 1)} % of a core (event loop ${round(elu.utilization * 100, 1)} %) over ${figures.idle.windowS} s (${round(baseIdleCpuCore * 100, 1)} % with no org); ${stillStreaming}/${ORGS} still streaming`,
+      );
       return figures;
     } finally {
       await svc?.stop().catch(() => {});

@@ -24,7 +24,6 @@ import {
   startBenchService,
   startEmulatorProcess,
   uniquePrefix,
-  waitUntil,
   type BenchService,
   type EventsReader,
   type OrgCredentials,
@@ -96,7 +95,9 @@ async function measure(ctx: BenchContext, roles: Roles | undefined): Promise<Fig
       await svc.waitFollowing(ids, OBJECTS.length, 'cdc');
       ctx.log(`  ${ORGS} orgs followed by CDC; ${RATE} changes/s for ${WARM_S} s warm-up + ${WINDOW_S} s`);
 
-      await Promise.all(orgs.map((o) => em.admin('POST', `/__emulator/orgs/${o.orgId}/activity`, { perSecond: RATE / ORGS, objects: OBJECTS, seconds: WARM_S + WINDOW_S })));
+      await Promise.all(
+        orgs.map((o) => em.admin('POST', `/__emulator/orgs/${o.orgId}/activity`, { perSecond: RATE / ORGS, objects: OBJECTS, seconds: WARM_S + WINDOW_S })),
+      );
       await sleep(WARM_S * 1000);
       const histogram = svc.service.metrics.publishLatency;
       histogram.reset();
@@ -176,7 +177,8 @@ async function measure(ctx: BenchContext, roles: Roles | undefined): Promise<Fig
               expected: receipts.expected,
               missing: receipts.missing,
               mismatched: receipts.mismatched,
-              source: "receiver's receipt time − the body's data.commitTimestamp (the emulator's commit), every event on Kafka with a commit in the window, checked against its commitTimestamp on Kafka",
+              source:
+                "receiver's receipt time − the body's data.commitTimestamp (the emulator's commit), every event on Kafka with a commit in the window, checked against its commitTimestamp on Kafka",
             }
           : null,
         serviceCpuCores: round((cpu1.user + cpu1.system) / 1e6 / ((w1 - w0) / 1000), 2),

@@ -165,12 +165,17 @@ export const pipelineThroughput: Bench = {
       const backlogRate = Math.min(RATE, BACKLOG / 2);
       await activity(em, orgs, backlogRate, BACKLOG / backlogRate);
       let made = base;
-      await waitUntil(async () => {
-        const now = await eventsPublished(em);
-        const done = now === made && now > base;
-        made = now;
-        return done;
-      }, 60_000, 'backlog', 500);
+      await waitUntil(
+        async () => {
+          const now = await eventsPublished(em);
+          const done = now === made && now > base;
+          made = now;
+          return done;
+        },
+        60_000,
+        'backlog',
+        500,
+      );
       const backlog = made - base;
       t0 = Date.now();
       cpu0 = process.cpuUsage();
@@ -203,7 +208,9 @@ export const pipelineThroughput: Bench = {
       await svc.stop();
       svc = undefined;
       const raw = await reader.rawBaseline({ ...burstRange, partitions, maxBatch: 2_000, maxBytes: MAX_REQUEST_BYTES });
-      ctx.log(`  raw kafkajs producer (idempotent, acks=all, 1 in flight), same ${raw.messages} messages (~${raw.avgMessageBytes} B), ${raw.requests} requests of ≤ 2000 messages / ${MAX_REQUEST_BYTES} B: ${raw.eventsPerS} ev/s (${raw.cpuCores} cores)`);
+      ctx.log(
+        `  raw kafkajs producer (idempotent, acks=all, 1 in flight), same ${raw.messages} messages (~${raw.avgMessageBytes} B), ${raw.requests} requests of ≤ 2000 messages / ${MAX_REQUEST_BYTES} B: ${raw.eventsPerS} ev/s (${raw.cpuCores} cores)`,
+      );
       // The broker's limit on this machine: the same messages through kcat (librdkafka), in the same run.
       let kcat: Figures;
       try {

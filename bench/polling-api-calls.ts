@@ -64,7 +64,9 @@ export const pollingApiCalls: Bench = {
         targetCallsPerCycle: 1,
         met: callsPerCycle !== null && callsPerCycle <= 1,
       };
-      ctx.log(`  ${total} API calls in ${cycles} cycles over ${figures.windowS} s: ${figures.callsPerCycle} calls/cycle → ${figures.callsPerHourAtDefault30s} calls/org/hour at the default 30 s interval`);
+      ctx.log(
+        `  ${total} API calls in ${cycles} cycles over ${figures.windowS} s: ${figures.callsPerCycle} calls/cycle → ${figures.callsPerHourAtDefault30s} calls/org/hour at the default 30 s interval`,
+      );
       return figures;
     } finally {
       await svc?.stop().catch(() => {});

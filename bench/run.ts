@@ -103,11 +103,23 @@ try {
           timer = setTimeout(() => reject(new Error(`timed out after ${timeoutMs} ms`)), timeoutMs);
         }),
       ]);
-      results[bench.name] = { ...figures, serviceLog: takeLogCounts(), seconds: round((Date.now() - t) / 1000, 1), loadAvgBefore: loadBefore, loadAvgAfter: load() };
+      results[bench.name] = {
+        ...figures,
+        serviceLog: takeLogCounts(),
+        seconds: round((Date.now() - t) / 1000, 1),
+        loadAvgBefore: loadBefore,
+        loadAvgAfter: load(),
+      };
       log(`[${bench.name}] done in ${round((Date.now() - t) / 1000, 1)} s (load average ${load().join(' ')})`);
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
-      results[bench.name] = { error: message, serviceLog: takeLogCounts(), seconds: round((Date.now() - t) / 1000, 1), loadAvgBefore: loadBefore, loadAvgAfter: load() };
+      results[bench.name] = {
+        error: message,
+        serviceLog: takeLogCounts(),
+        seconds: round((Date.now() - t) / 1000, 1),
+        loadAvgBefore: loadBefore,
+        loadAvgAfter: load(),
+      };
       log(`[${bench.name}] FAILED: ${message}`);
     } finally {
       clearTimeout(timer);

@@ -31,14 +31,19 @@ function get(o: unknown, path: string): unknown {
 
 const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
 
-function headline(bench: string, r: Figures, path: string, unit: string, target?: Target, extra: { value?: number | null; met?: boolean; note?: string } = {}): Headline {
+function headline(
+  bench: string,
+  r: Figures,
+  path: string,
+  unit: string,
+  target?: Target,
+  extra: { value?: number | null; met?: boolean; note?: string } = {},
+): Headline {
   const value = 'value' in extra ? (extra.value ?? null) : num(get(r, path));
   const h: Headline = { value, unit, from: `${bench}: ${path}` };
   if (target) {
     h.target = `${target.op} ${target.bound}`;
-    h.met =
-      extra.met ??
-      (value !== null && (target.op === '≥' ? value >= target.bound : target.op === '≤' ? value <= target.bound : value < target.bound));
+    h.met = extra.met ?? (value !== null && (target.op === '≥' ? value >= target.bound : target.op === '≤' ? value <= target.bound : value < target.bound));
   }
   if (extra.note) h.note = extra.note;
   return h;
@@ -62,15 +67,26 @@ export function headlineFigures(results: Readonly<Record<string, Figures>>): Rec
     const b = 'pipeline-throughput';
     const kcat = get(tp, 'kcat') as Record<string, unknown> | undefined;
     out.publish = {
-      oursCatchupEventsPerS: headline(b, tp, 'catchup.eventsPerS', 'events/s', { op: '≥', bound: 5_000 }, { note: 'commit → Kafka, a backlog replayed: the pipeline\'s capacity' }),
-      oursLiveEventsPerS: headline(b, tp, 'live.eventsPerS', 'events/s', undefined, { note: `bounded by the generator too (${String(get(tp, 'live.generatedEventsPerS'))} ev/s generated)` }),
-      rawKafkajsEventsPerS: headline(b, tp, 'rawKafkajs.eventsPerS', 'events/s', undefined, { note: 'the client\'s limit: same messages, bare kafkajs, idempotent, 1 in flight' }),
+      oursCatchupEventsPerS: headline(
+        b,
+        tp,
+        'catchup.eventsPerS',
+        'events/s',
+        { op: '≥', bound: 5_000 },
+        { note: "commit → Kafka, a backlog replayed: the pipeline's capacity" },
+      ),
+      oursLiveEventsPerS: headline(b, tp, 'live.eventsPerS', 'events/s', undefined, {
+        note: `bounded by the generator too (${String(get(tp, 'live.generatedEventsPerS'))} ev/s generated)`,
+      }),
+      rawKafkajsEventsPerS: headline(b, tp, 'rawKafkajs.eventsPerS', 'events/s', undefined, {
+        note: "the client's limit: same messages, bare kafkajs, idempotent, 1 in flight",
+      }),
       kcatEventsPerS:
         kcat && 'skipped' in kcat
           ? { value: null, unit: 'events/s', from: `${b}: kcat`, note: `skipped: ${String(kcat.skipped)}` }
           : kcat && 'error' in kcat
             ? { value: null, unit: 'events/s', from: `${b}: kcat`, note: `failed: ${String(kcat.error)}` }
-            : headline(b, tp, 'kcat.eventsPerS', 'events/s', undefined, { note: 'the broker\'s limit on this machine: same messages, librdkafka' }),
+            : headline(b, tp, 'kcat.eventsPerS', 'events/s', undefined, { note: "the broker's limit on this machine: same messages, librdkafka" }),
       ratioCatchupToRawKafkajs: headline(b, tp, 'ratioCatchupToRaw', 'ratio'),
       ratioCatchupToKcat: headline(b, tp, 'ratioCatchupToKcat', 'ratio'),
       ratioRawKafkajsToKcat: headline(b, tp, 'ratioRawToKcat', 'ratio'),
@@ -84,11 +100,20 @@ export function headlineFigures(results: Readonly<Record<string, Figures>>): Rec
     const b = 'pipeline-latency';
     out.latency = {
       commitToKafkaAckP50Ms: headline(b, lat, 'sourceOnly.commitToAckMs.p50', 'ms', undefined, { note: 'instance with roles=source' }),
-      commitToKafkaAckP99Ms: headline(b, lat, 'sourceOnly.commitToAckMs.p99', 'ms', { op: '≤', bound: 250 }, {
-        met: get(lat, 'sourceOnly.met') === true,
-        note: `instance with roles=source; interpolated in the histogram bucket, met by the bucket bound (p99 ≤ ${String(get(lat, 'sourceOnly.commitToAckMs.p99BucketLe'))} ms)`,
+      commitToKafkaAckP99Ms: headline(
+        b,
+        lat,
+        'sourceOnly.commitToAckMs.p99',
+        'ms',
+        { op: '≤', bound: 250 },
+        {
+          met: get(lat, 'sourceOnly.met') === true,
+          note: `instance with roles=source; interpolated in the histogram bucket, met by the bucket bound (p99 ≤ ${String(get(lat, 'sourceOnly.commitToAckMs.p99BucketLe'))} ms)`,
+        },
+      ),
+      commitToKafkaAckP99MsAllRoles: headline(b, lat, 'allRoles.commitToAckMs.p99', 'ms', undefined, {
+        note: 'instance with both roles, delivering every event on the same event loop',
       }),
-      commitToKafkaAckP99MsAllRoles: headline(b, lat, 'allRoles.commitToAckMs.p99', 'ms', undefined, { note: 'instance with both roles, delivering every event on the same event loop' }),
       commitToWebhookP50Ms: headline(b, lat, 'allRoles.commitToWebhookMs.p50', 'ms', undefined, { note: 'no separate target; instance with both roles' }),
       commitToWebhookP99Ms: headline(b, lat, 'allRoles.commitToWebhookMs.p99', 'ms', undefined, {
         note: `no separate target; ${String(get(lat, 'allRoles.commitToWebhookMs.samples'))} receipts, ${String(get(lat, 'allRoles.commitToWebhookMs.missing'))} missing`,
@@ -114,7 +139,14 @@ export function headlineFigures(results: Readonly<Record<string, Figures>>): Rec
   if (poll) {
     const b = 'polling-api-calls';
     out.polling = {
-      callsPerCycle: headline(b, poll, 'callsPerCycle', 'API calls per poll cycle', { op: '≤', bound: 1 }, { note: `${String((get(poll, 'watchedObjects') as unknown[] | undefined)?.length)} watched objects, no changes` }),
+      callsPerCycle: headline(
+        b,
+        poll,
+        'callsPerCycle',
+        'API calls per poll cycle',
+        { op: '≤', bound: 1 },
+        { note: `${String((get(poll, 'watchedObjects') as unknown[] | undefined)?.length)} watched objects, no changes` },
+      ),
       callsPerHourAtDefault30s: headline(b, poll, 'callsPerHourAtDefault30s', 'API calls per org per hour'),
     };
   }
@@ -129,10 +161,17 @@ export function headlineFigures(results: Readonly<Record<string, Figures>>): Rec
       memoryPerFollowedOrgRssKiB: headline(b, org, 'perOrg.rssKiB', 'KiB', undefined, { note: `RSS after GC over the instance before any org; ${note}` }),
       memoryPerFollowedOrgHeapKiB: headline(b, org, 'perOrg.heapKiB', 'KiB', undefined, { note }),
       rssMiB: headline(b, org, 'steady.rssMiB', 'MiB', { op: '<', bound: 1_024 }, { note }),
-      idleCpuPercentOfCore: headline(b, org, 'idle.cpuCore', '% of a core', { op: '<', bound: 10 }, {
-        value: num(get(org, 'idle.cpuCore')) === null ? null : Math.round(num(get(org, 'idle.cpuCore'))! * 1000) / 10,
-        note: `${note}; ${String(Math.round((num(get(org, 'idle.withoutOrgsCpuCore')) ?? NaN) * 1000) / 10)} % with no org`,
-      }),
+      idleCpuPercentOfCore: headline(
+        b,
+        org,
+        'idle.cpuCore',
+        '% of a core',
+        { op: '<', bound: 10 },
+        {
+          value: num(get(org, 'idle.cpuCore')) === null ? null : Math.round(num(get(org, 'idle.cpuCore'))! * 1000) / 10,
+          note: `${note}; ${String(Math.round((num(get(org, 'idle.withoutOrgsCpuCore')) ?? NaN) * 1000) / 10)} % with no org`,
+        },
+      ),
       allFollowingS: headline(b, org, 'allFollowingS', 's'),
     };
   }
@@ -145,7 +184,14 @@ export function headlineFigures(results: Readonly<Record<string, Figures>>): Rec
     out.emulator = {
       orgs,
       generatedEventsPerS: headline(b, em, 'generatedEventsPerS', 'events/s', { op: '≥', bound: Math.round(target * 0.95) }),
-      receivedEventsPerS: headline(b, em, 'receivedEventsPerS', 'events/s', { op: '≥', bound: Math.round(target * 0.95) }, { note: `by ${String(get(em, 'clientsConnected'))} streaming clients` }),
+      receivedEventsPerS: headline(
+        b,
+        em,
+        'receivedEventsPerS',
+        'events/s',
+        { op: '≥', bound: Math.round(target * 0.95) },
+        { note: `by ${String(get(em, 'clientsConnected'))} streaming clients` },
+      ),
       commitToClientP99Ms: headline(b, em, 'deliveryLatencyMs.p99', 'ms'),
       heapKiBPerOrgWithClient: headline(b, em, 'emulatorHeapKiBPerOrgWithClient', 'KiB'),
       cpuCoresUnderLoad: headline(b, em, 'emulatorCpuCoresUnderLoad', 'cores'),

@@ -51,7 +51,12 @@ export async function inProcessInstance(ctx: Ctx, o: InstanceOpts): Promise<Inst
       logLevel: 'silent',
     },
   });
-  const service = await startService({ config, logger: testLogger(), ...(o.instanceId ? { instanceId: o.instanceId } : {}), ...(o.streamingLimitRetry ? { streamingLimitRetry: o.streamingLimitRetry } : {}) });
+  const service = await startService({
+    config,
+    logger: testLogger(),
+    ...(o.instanceId ? { instanceId: o.instanceId } : {}),
+    ...(o.streamingLimitRetry ? { streamingLimitRetry: o.streamingLimitRetry } : {}),
+  });
   await service.loaded;
   return { url: service.url, api: httpApi(() => service.url), stop: () => service.stop(), service };
 }

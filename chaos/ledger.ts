@@ -38,7 +38,12 @@ export interface Published {
   data: { record?: Record<string, unknown>; detectedBy?: string };
 }
 
-const TYPE_OF: Record<string, EventType> = { CREATE: 'salesforce.record.created', UPDATE: 'salesforce.record.updated', DELETE: 'salesforce.record.deleted', UNDELETE: 'salesforce.record.undeleted' };
+const TYPE_OF: Record<string, EventType> = {
+  CREATE: 'salesforce.record.created',
+  UPDATE: 'salesforce.record.updated',
+  DELETE: 'salesforce.record.deleted',
+  UNDELETE: 'salesforce.record.undeleted',
+};
 const UPDATED: EventType = 'salesforce.record.updated';
 
 /** A window after which the service can only report each record's latest state (an expired replay window). */
@@ -154,8 +159,17 @@ export class Ledger {
 
   #add(orgId: string, ev: { replayId: number; payload: unknown }): void {
     const payload = ev.payload as Record<string, unknown>;
-    const h = payload?.['ChangeEventHeader'] as { entityName: string; recordIds: string[]; changeType: string; commitTimestamp: number; transactionKey?: unknown; sequenceNumber?: unknown } | undefined;
-    if (!h || typeof h !== 'object' || !this.objects.includes(h.entityName) || !Object.hasOwn(TYPE_OF, h.changeType) || !Array.isArray(h.recordIds) || typeof h.commitTimestamp !== 'number') return;
+    const h = payload?.['ChangeEventHeader'] as
+      { entityName: string; recordIds: string[]; changeType: string; commitTimestamp: number; transactionKey?: unknown; sequenceNumber?: unknown } | undefined;
+    if (
+      !h ||
+      typeof h !== 'object' ||
+      !this.objects.includes(h.entityName) ||
+      !Object.hasOwn(TYPE_OF, h.changeType) ||
+      !Array.isArray(h.recordIds) ||
+      typeof h.commitTimestamp !== 'number'
+    )
+      return;
     for (const rawId of h.recordIds) {
       if (typeof rawId !== 'string') continue;
       const type = TYPE_OF[h.changeType]!;
@@ -186,14 +200,28 @@ export class Ledger {
       const seconds = new Set([sec(h.commitTimestamp)]);
       const stamp = fields.get('LastModifiedDate');
       if (stamp?.startsWith('@')) seconds.add(sec(Number(stamp.slice(1))));
-      this.#changes.set(id, { id, seq: ev.replayId, recordId: toId18(rawId) ?? rawId, type, commitTimestamp: h.commitTimestamp, seconds: [...seconds], fields, content });
+      this.#changes.set(id, {
+        id,
+        seq: ev.replayId,
+        recordId: toId18(rawId) ?? rawId,
+        type,
+        commitTimestamp: h.commitTimestamp,
+        seconds: [...seconds],
+        fields,
+        content,
+      });
     }
   }
 
   /**
    * Waits (bounded) until every expected change was delivered (or superseded), then counts.
    */
-  async settle(reader: { events: Published[] }, receiver: Receiver, timeoutMs: number, latestState?: () => LatestStateWindow | undefined): Promise<LedgerCounts> {
+  async settle(
+    reader: { events: Published[] },
+    receiver: Receiver,
+    timeoutMs: number,
+    latestState?: () => LatestStateWindow | undefined,
+  ): Promise<LedgerCounts> {
     this.snapshot();
     await waitFor(() => this.count(reader.events, receiver, latestState?.()).lost === 0, timeoutMs, 200);
     await sleep(1_000); // late duplicates
@@ -297,8 +325,14 @@ export class Ledger {
       list.push({ change: c, state });
       byRecord.set(c.recordId, list);
     }
-    const pub = this.#account(events.map((e) => seen({ id: e.id, content: e.content, ...(e.data.record ? { record: e.data.record } : {}) })), byRecord);
-    const del = this.#account(receiver.deliveries.map((d) => seen({ ...d, id: d.webhookId })), byRecord);
+    const pub = this.#account(
+      events.map((e) => seen({ id: e.id, content: e.content, ...(e.data.record ? { record: e.data.record } : {}) })),
+      byRecord,
+    );
+    const del = this.#account(
+      receiver.deliveries.map((d) => seen({ ...d, id: d.webhookId })),
+      byRecord,
+    );
 
     const covered = (acc: Accounting, id: string): 'seen' | 'superseded' | undefined => {
       if (acc.seen.has(id)) return 'seen';

@@ -21,7 +21,14 @@ export function createOrg(ctx: Ctx, options: Record<string, unknown> = {}): Prom
 /** A fresh refresh token through the web-server flow, as a person re-approving the app would get one. */
 export async function freshRefreshToken(org: OrgCredentials): Promise<string> {
   const redirectUri = 'https://chaos.example/callback';
-  const form = new URLSearchParams({ response_type: 'code', client_id: org.clientId, redirect_uri: redirectUri, username: org.username, password: org.password, action: 'allow' });
+  const form = new URLSearchParams({
+    response_type: 'code',
+    client_id: org.clientId,
+    redirect_uri: redirectUri,
+    username: org.username,
+    password: org.password,
+    action: 'allow',
+  });
   const approved = await fetch(new URL('/services/oauth2/authorize', org.loginUrl), { method: 'POST', body: form, redirect: 'manual' });
   const code = new URL(approved.headers.get('location') ?? 'x:').searchParams.get('code');
   if (!code) throw new Error(`no authorization code (status ${approved.status})`);
@@ -37,19 +44,43 @@ export async function freshRefreshToken(org: OrgCredentials): Promise<string> {
 export const TRIGGERS = ['record.created', 'record.updated', 'record.deleted', 'record.undeleted'];
 
 /** Connects the org and subscribes the receiver to every change of `objects`; returns the connection and subscription ids. */
-export async function connectOrg(api: Api, org: OrgCredentials, receiver: Receiver, objects: string[], running?: (connectionId: string) => boolean): Promise<{ connectionId: string; subscriptionIds: string[] }> {
-  const c = await api<{ id: string }>('POST', '/v1/connections', { loginUrl: org.loginUrl, clientId: org.clientId, clientSecret: org.clientSecret, refreshToken: org.refreshToken });
+export async function connectOrg(
+  api: Api,
+  org: OrgCredentials,
+  receiver: Receiver,
+  objects: string[],
+  running?: (connectionId: string) => boolean,
+): Promise<{ connectionId: string; subscriptionIds: string[] }> {
+  const c = await api<{ id: string }>('POST', '/v1/connections', {
+    loginUrl: org.loginUrl,
+    clientId: org.clientId,
+    clientSecret: org.clientSecret,
+    refreshToken: org.refreshToken,
+  });
   if (c.status !== 201) throw new Error(`connect: ${c.status} ${c.text}`);
   const subscriptionIds: string[] = [];
   for (const object of objects) {
     for (const trigger of TRIGGERS) {
-      const s = await api<{ id: string; secret: string }>('POST', '/v1/subscriptions', { connectionId: c.body.id, trigger, object, destination: { type: 'webhook', url: receiver.url } });
+      const s = await api<{ id: string; secret: string }>('POST', '/v1/subscriptions', {
+        connectionId: c.body.id,
+        trigger,
+        object,
+        destination: { type: 'webhook', url: receiver.url },
+      });
       if (s.status !== 201) throw new Error(`subscribe: ${s.status} ${s.text}`);
       receiver.secrets.push(s.body.secret);
       subscriptionIds.push(s.body.id);
     }
   }
-  await waitUntil(async () => (running ? running(c.body.id) : (await api<{ subscriber: string }>('GET', `/v1/connections/${c.body.id}`).catch(() => undefined))?.body?.subscriber === 'running'), 30_000, 'subscriber running', 100);
+  await waitUntil(
+    async () =>
+      running
+        ? running(c.body.id)
+        : (await api<{ subscriber: string }>('GET', `/v1/connections/${c.body.id}`).catch(() => undefined))?.body?.subscriber === 'running',
+    30_000,
+    'subscriber running',
+    100,
+  );
   return { connectionId: c.body.id, subscriptionIds };
 }
 

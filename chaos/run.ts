@@ -14,7 +14,10 @@ import { runScenarios } from './runner.js';
 import { SCENARIOS } from './scenarios/index.js';
 
 const quick = process.env.CHAOS_QUICK === '1';
-const only = (process.env.CHAOS_ONLY ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+const only = (process.env.CHAOS_ONLY ?? '')
+  .split(',')
+  .map((s) => s.trim())
+  .filter(Boolean);
 const unknown = only.filter((n) => !SCENARIOS.some((s) => s.name === n));
 if (unknown.length) {
   process.stderr.write(`unknown scenario(s) ${unknown.join(', ')}; known: ${SCENARIOS.map((s) => s.name).join(', ')}\n`);
@@ -26,9 +29,13 @@ let kafka: LocalKafka | undefined;
 const brokers = process.env.KAFKA_BROKERS ? process.env.KAFKA_BROKERS.split(',') : [(kafka = await startLocalKafka()).brokers];
 const emulator = await startEmulator({ logger: testLogger(), connectTimeoutMs: 2_000 });
 const ctx: Ctx = { brokers, emulator, quick, log: (m) => process.stderr.write(`[chaos] ${m}\n`) };
-let results: Record<string, ScenarioResult> = {};
+let results: Record<string, ScenarioResult>;
 try {
-  results = await runScenarios(ctx, chosen, (name, r) => process.stdout.write(`${name}: ${r.ok ? 'ok' : 'FAIL'} changes=${r.changes} published=${r.published} delivered=${r.delivered} lost=${r.lost}${r.superseded !== undefined ? ` superseded=${String(r.superseded)}` : ''} duplicates=${r.duplicates} (same id ${String(r.duplicatesSameId ?? '?')}, other id ${String(r.duplicatesOtherId ?? '?')}${r.duplicatesUnderAnotherIdAllowed ? ', allowed' : ''}) sameId=${r.duplicatesWithSameId} ${r.ms} ms${r.error ? ` error=${String(r.error)}` : ''}\n`));
+  results = await runScenarios(ctx, chosen, (name, r) =>
+    process.stdout.write(
+      `${name}: ${r.ok ? 'ok' : 'FAIL'} changes=${r.changes} published=${r.published} delivered=${r.delivered} lost=${r.lost}${r.superseded !== undefined ? ` superseded=${String(r.superseded)}` : ''} duplicates=${r.duplicates} (same id ${String(r.duplicatesSameId ?? '?')}, other id ${String(r.duplicatesOtherId ?? '?')}${r.duplicatesUnderAnotherIdAllowed ? ', allowed' : ''}) sameId=${r.duplicatesWithSameId} ${r.ms} ms${r.error ? ` error=${String(r.error)}` : ''}\n`,
+    ),
+  );
 } finally {
   await emulator.close();
   await kafka?.stop();

@@ -28,7 +28,11 @@ export interface Expectations {
   duplicatesUnderAnotherId?: boolean;
 }
 
-export function verdict(c: Counts & { invalid?: number; missing?: string[]; idCollisions?: number }, extra: Record<string, unknown> = {}, expect: Expectations = {}): ScenarioResult {
+export function verdict(
+  c: Counts & { invalid?: number; missing?: string[]; idCollisions?: number },
+  extra: Record<string, unknown> = {},
+  expect: Expectations = {},
+): ScenarioResult {
   const allowed = expect.duplicatesUnderAnotherId === true;
   return {
     ...c,

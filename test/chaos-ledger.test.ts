@@ -22,7 +22,10 @@ function setup() {
   let tx = 0;
   const change = (changeType: keyof typeof TYPE, recordId: string, commitTimestamp: number, fields: Record<string, unknown> = {}) => {
     const transactionKey = `tx-${recordId}-${commitTimestamp}-${++tx}`;
-    bus.publish('/data/LeadChangeEvent', { ChangeEventHeader: { entityName: 'Lead', recordIds: [recordId], changeType, commitTimestamp, transactionKey, sequenceNumber: 1 }, ...fields });
+    bus.publish('/data/LeadChangeEvent', {
+      ChangeEventHeader: { entityName: 'Lead', recordIds: [recordId], changeType, commitTimestamp, transactionKey, sequenceNumber: 1 },
+      ...fields,
+    });
     const id = cdcEventId({ orgId: ORG, recordId, type: TYPE[changeType], commitTimestamp, transactionKey, sequenceNumber: 1 });
     return { id, content: `${TYPE[changeType]} ${recordId} ${commitTimestamp}` };
   };
@@ -127,7 +130,16 @@ describe('chaos Ledger', () => {
     deliver(created);
     deliver(row('CREATE', A, 1_000, { LastName: 'a' }));
     deliver(created); // read again under its own id
-    expect(ledger.count(events, receiver)).toMatchObject({ changes: 1, delivered: 1, lost: 0, duplicates: 4, duplicatesSameId: 2, duplicatesOtherId: 2, duplicatesWithSameId: false, idCollisions: 0 });
+    expect(ledger.count(events, receiver)).toMatchObject({
+      changes: 1,
+      delivered: 1,
+      lost: 0,
+      duplicates: 4,
+      duplicatesSameId: 2,
+      duplicatesOtherId: 2,
+      duplicatesWithSameId: false,
+      idCollisions: 0,
+    });
   });
 
   it('one id carried by two changes is a collision', () => {

@@ -16,7 +16,7 @@ import { hasTestBrokers, testBrokers, uniquePrefix } from '../testkit/kafka/brok
  * No Docker engine runs on the project's machines, so the Dockerfile is checked in two ways:
  *
  * 1. Statically: parsed (continuations, comments, exec/shell forms) and held to the rules of
- *    issue 7: multi-stage, pinned base images (no `latest`), a non-root USER, a HEALTHCHECK,
+ *    multi-stage, pinned base images (no `latest`), a non-root USER, a HEALTHCHECK,
  *    `forcehook serve` as the command, production dependencies only, every COPY source present.
  * 2. By simulating its stages on this machine: each stage is a temp dir standing for its
  *    WORKDIR; COPY copies from the repository (or from the earlier stage's dir for --from);
@@ -152,8 +152,15 @@ describe('Dockerfile (static)', () => {
     expect(runs.join(' ')).not.toMatch(/npm run build|\btsc\b/);
     const copies = runtime.instructions.filter((i) => i.cmd === 'COPY').map((i) => copyOf(i.args));
     expect(copies.some((c) => c.from && c.sources.some((s) => /dist/.test(s)))).toBe(true);
-    for (const needed of ['bin', 'config']) expect(copies.some((c) => !c.from && c.sources.some((src) => src === needed || src.startsWith(`${needed}/`))), `COPY ${needed}`).toBe(true);
-    expect(copies.some((c) => !c.from && c.sources.includes('src')), 'no TypeScript sources in the runtime image').toBe(false);
+    for (const needed of ['bin', 'config'])
+      expect(
+        copies.some((c) => !c.from && c.sources.some((src) => src === needed || src.startsWith(`${needed}/`))),
+        `COPY ${needed}`,
+      ).toBe(true);
+    expect(
+      copies.some((c) => !c.from && c.sources.includes('src')),
+      'no TypeScript sources in the runtime image',
+    ).toBe(false);
   });
 
   it('runs a supported Node LTS (22 or 24)', () => {
@@ -164,14 +171,20 @@ describe('Dockerfile (static)', () => {
   });
 
   it('has no TypeScript loader at run time: tsx is a development dependency', () => {
-    const pkg = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as { dependencies: Record<string, string>; devDependencies: Record<string, string> };
+    const pkg = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as {
+      dependencies: Record<string, string>;
+      devDependencies: Record<string, string>;
+    };
     for (const loader of ['tsx', 'esbuild', 'ts-node']) expect(Object.keys(pkg.dependencies), loader).not.toContain(loader);
     expect(pkg.devDependencies.tsx).toBeDefined();
   });
 
   it('leaves the Salesforce emulator and the demo out of the runtime image', () => {
     const build = stages.find((s) => runtime.instructions.some((i) => i.cmd === 'COPY' && i.args.includes(`--from=${s.name}`) && i.args.includes('dist')))!;
-    const runs = build.instructions.filter((i) => i.cmd === 'RUN').map((i) => i.args).join(' && ');
+    const runs = build.instructions
+      .filter((i) => i.cmd === 'RUN')
+      .map((i) => i.args)
+      .join(' && ');
     expect(runs).toMatch(/rm -rf[^&]*\bdist\/emulator\b/);
     expect(runs).toMatch(/rm -rf[^&]*\bdist\/demo\b/);
   });
@@ -191,7 +204,9 @@ describe('Dockerfile (static)', () => {
   });
 
   it('keeps node_modules and build output out of the build context', () => {
-    const ignore = readFileSync(join(REPO, '.dockerignore'), 'utf8').split('\n').map((l) => l.trim());
+    const ignore = readFileSync(join(REPO, '.dockerignore'), 'utf8')
+      .split('\n')
+      .map((l) => l.trim());
     expect(ignore).toEqual(expect.arrayContaining(['node_modules', 'dist', '.git']));
   });
 });

@@ -29,7 +29,10 @@ export default async function setup(project: TestProject): Promise<() => Promise
     const started = Date.now();
     const broker = acquireBroker({ logger: createLogger({ name: 'global-setup', level: process.env.LOG_LEVEL ?? 'warn' }) });
     shared.__forcehookTestBroker = { broker, users: 0, hadEnv: process.env.KAFKA_BROKERS !== undefined };
-    void broker.then((b) => process.stderr.write(`[global-setup] Kafka (${b.kind}) ready at ${b.brokers} in ${Date.now() - started} ms\n`), () => undefined);
+    void broker.then(
+      (b) => process.stderr.write(`[global-setup] Kafka (${b.kind}) ready at ${b.brokers} in ${Date.now() - started} ms\n`),
+      () => undefined,
+    );
   }
   const entry = shared.__forcehookTestBroker;
   entry.users++;

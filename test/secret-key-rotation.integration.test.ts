@@ -46,7 +46,15 @@ describe('forcehook rekey', () => {
       updatedAt: now,
     };
     await store.putConnection(c);
-    await store.putSubscription({ id: 's1', connectionId: 'c1', trigger: 'record.created', object: 'Lead', destination: { type: 'webhook', url: 'https://r.example/h' }, secrets: [{ sealed: old.seal('whsec_AAAA', sealedPlace.webhookSecret('s1')), createdAt: now }], createdAt: now });
+    await store.putSubscription({
+      id: 's1',
+      connectionId: 'c1',
+      trigger: 'record.created',
+      object: 'Lead',
+      destination: { type: 'webhook', url: 'https://r.example/h' },
+      secrets: [{ sealed: old.seal('whsec_AAAA', sealedPlace.webhookSecret('s1')), createdAt: now }],
+      createdAt: now,
+    });
 
     const env = {
       ...process.env,
@@ -59,11 +67,22 @@ describe('forcehook rekey', () => {
     const rekey = () =>
       exec(process.execPath, [BIN, 'rekey'], { env, timeout: 60_000 }).then(
         (r) => ({ code: 0, out: JSON.parse(r.stdout) as unknown }),
-        (err: { code?: number; stdout?: string; stderr?: string }) => ({ code: err.code ?? -1, out: err.stdout ? (JSON.parse(err.stdout) as unknown) : err.stderr }),
+        (err: { code?: number; stdout?: string; stderr?: string }) => ({
+          code: err.code ?? -1,
+          out: err.stdout ? (JSON.parse(err.stdout) as unknown) : err.stderr,
+        }),
       );
     expect(await rekey()).toEqual({ code: 1, out: { event: 'rekey', done: false, stale: { connections: ['c1'], subscriptions: ['s1'] } } });
 
-    const keeper = new TokenKeeper({ store, box: new SecretBox([newKey, oldKey]), logger, egress: createSalesforceEgress({ hosts: ['127.0.0.1'], allowPrivate: true }), owns: () => true, intervalMs: 3_600_000, onReauthRequired: () => undefined });
+    const keeper = new TokenKeeper({
+      store,
+      box: new SecretBox([newKey, oldKey]),
+      logger,
+      egress: createSalesforceEgress({ hosts: ['127.0.0.1'], allowPrivate: true }),
+      owns: () => true,
+      intervalMs: 3_600_000,
+      onReauthRequired: () => undefined,
+    });
     await keeper.resealOwned();
     expect(await rekey()).toEqual({ code: 0, out: { event: 'rekey', done: true, stale: { connections: [], subscriptions: [] } } });
     await store.stop();

@@ -56,7 +56,7 @@ describe('FORCEHOOK_SECRET_KEY rotation (FORCEHOOK_SECRET_KEY_PREVIOUS)', () => 
 });
 
 describe('re-sealing after a rotation, then dropping the old key', () => {
-  it("the owner re-seals every sealed value of its orgs (old key, or written unbound by an older version); afterwards the new key alone opens them all", async () => {
+  it('the owner re-seals every sealed value of its orgs (old key, or written unbound by an older version); afterwards the new key alone opens them all', async () => {
     const [oldKey, newKey] = [randomBytes(32), randomBytes(32)];
     const oldBox = new SecretBox([oldKey]);
     const now = new Date().toISOString();
@@ -85,7 +85,15 @@ describe('re-sealing after a rotation, then dropping the old key', () => {
       createdAt: now,
       updatedAt: now,
     };
-    const c2: ConnectionRecord = { ...c1, id: 'c2', orgId: '00D000000000002AAA', clientSecret: sealUnbound(oldKey, 'cs-2'), refreshToken: sealUnbound(oldKey, 'rt-2'), accessToken: sealUnbound(oldKey, 'at-2'), status: 'needs_reauth' };
+    const c2: ConnectionRecord = {
+      ...c1,
+      id: 'c2',
+      orgId: '00D000000000002AAA',
+      clientSecret: sealUnbound(oldKey, 'cs-2'),
+      refreshToken: sealUnbound(oldKey, 'rt-2'),
+      accessToken: sealUnbound(oldKey, 'at-2'),
+      status: 'needs_reauth',
+    };
     const s1 = subOf('s1', 'c1', [oldBox.seal(whsec(1), sealedPlace.webhookSecret('s1'))]);
     const s2 = subOf('s2', 'c2', [sealUnbound(oldKey, whsec(2)), sealUnbound(oldKey, whsec(3))]);
 
@@ -99,7 +107,15 @@ describe('re-sealing after a rotation, then dropping the old key', () => {
 
     // Rotated: the new key seals, the old one only opens.
     const rotated = new SecretBox([newKey, oldKey]);
-    const keeper = new TokenKeeper({ store, box: rotated, logger, egress: createSalesforceEgress({ hosts: ['127.0.0.1'], allowPrivate: true }), owns: () => true, intervalMs: 3_600_000, onReauthRequired: () => undefined });
+    const keeper = new TokenKeeper({
+      store,
+      box: rotated,
+      logger,
+      egress: createSalesforceEgress({ hosts: ['127.0.0.1'], allowPrivate: true }),
+      owns: () => true,
+      intervalMs: 3_600_000,
+      onReauthRequired: () => undefined,
+    });
     await keeper.resealOwned();
     await store.stop();
 
@@ -107,10 +123,29 @@ describe('re-sealing after a rotation, then dropping the old key', () => {
     const newOnly = new SecretBox([newKey]);
     const after = open(kafka);
     await after.start();
-    const connections = new ConnectionService({ store: after, box: newOnly, egress: createSalesforceEgress({ hosts: ['127.0.0.1'], allowPrivate: false }), logger });
-    expect(connections.credentials(after.connection('c1')!)).toEqual({ oauth: { loginUrl: c1.loginUrl, clientId: 'client', clientSecret: 'cs-1' }, refreshToken: 'rt-1' });
-    expect(connections.credentials(after.connection('c2')!)).toEqual({ oauth: { loginUrl: c1.loginUrl, clientId: 'client', clientSecret: 'cs-2' }, refreshToken: 'rt-2' });
-    const tokens = new TokenKeeper({ store: after, box: newOnly, logger, egress: createSalesforceEgress({ hosts: ['127.0.0.1'], allowPrivate: true }), owns: () => true, intervalMs: 3_600_000, onReauthRequired: () => undefined });
+    const connections = new ConnectionService({
+      store: after,
+      box: newOnly,
+      egress: createSalesforceEgress({ hosts: ['127.0.0.1'], allowPrivate: false }),
+      logger,
+    });
+    expect(connections.credentials(after.connection('c1')!)).toEqual({
+      oauth: { loginUrl: c1.loginUrl, clientId: 'client', clientSecret: 'cs-1' },
+      refreshToken: 'rt-1',
+    });
+    expect(connections.credentials(after.connection('c2')!)).toEqual({
+      oauth: { loginUrl: c1.loginUrl, clientId: 'client', clientSecret: 'cs-2' },
+      refreshToken: 'rt-2',
+    });
+    const tokens = new TokenKeeper({
+      store: after,
+      box: newOnly,
+      logger,
+      egress: createSalesforceEgress({ hosts: ['127.0.0.1'], allowPrivate: true }),
+      owns: () => true,
+      intervalMs: 3_600_000,
+      onReauthRequired: () => undefined,
+    });
     expect(tokens.source('c1').current()?.accessToken).toBe('at-1');
     expect(newOnly.open(after.connection('c2')!.accessToken!, sealedPlace.connection('c2', 'accessToken'))).toBe('at-2');
     const sign = (secret: string) => new Signer(secret).sign('m', 1, 'b');

@@ -21,16 +21,30 @@ export async function viewConnection(api: Api, id: string): Promise<ConnectionVi
 export const NOWHERE = 'http://127.0.0.1:9/h';
 
 export async function connect(api: Api, org: OrgCredentials): Promise<string> {
-  const c = await api<{ id: string }>('POST', '/v1/connections', { loginUrl: org.loginUrl, clientId: org.clientId, clientSecret: org.clientSecret, refreshToken: org.refreshToken });
+  const c = await api<{ id: string }>('POST', '/v1/connections', {
+    loginUrl: org.loginUrl,
+    clientId: org.clientId,
+    clientSecret: org.clientSecret,
+    refreshToken: org.refreshToken,
+  });
   if (c.status !== 201) throw new Error(`POST /v1/connections: ${c.status} ${c.text}`);
   return c.body.id;
 }
 
-export async function subscribe(api: Api, connectionId: string, opts: { triggers: readonly string[]; objects?: readonly string[]; url?: string }): Promise<string[]> {
+export async function subscribe(
+  api: Api,
+  connectionId: string,
+  opts: { triggers: readonly string[]; objects?: readonly string[]; url?: string },
+): Promise<string[]> {
   const ids: string[] = [];
   for (const object of opts.objects ?? ['Lead']) {
     for (const trigger of opts.triggers) {
-      const s = await api<{ id: string }>('POST', '/v1/subscriptions', { connectionId, trigger, object, destination: { type: 'webhook', url: opts.url ?? NOWHERE } });
+      const s = await api<{ id: string }>('POST', '/v1/subscriptions', {
+        connectionId,
+        trigger,
+        object,
+        destination: { type: 'webhook', url: opts.url ?? NOWHERE },
+      });
       if (s.status !== 201) throw new Error(`POST /v1/subscriptions: ${s.status} ${s.text}`);
       ids.push(s.body.id);
     }
@@ -39,7 +53,11 @@ export async function subscribe(api: Api, connectionId: string, opts: { triggers
 }
 
 /** Connects the org and subscribes to `triggers` on `objects` (Lead); with `running`, waits until its subscriber runs. */
-export async function follow(api: Api, org: OrgCredentials, opts: { triggers: readonly string[]; objects?: readonly string[]; url?: string; running?: boolean }): Promise<string> {
+export async function follow(
+  api: Api,
+  org: OrgCredentials,
+  opts: { triggers: readonly string[]; objects?: readonly string[]; url?: string; running?: boolean },
+): Promise<string> {
   const id = await connect(api, org);
   await subscribe(api, id, opts);
   if (opts.running) await waitUntil(async () => (await viewConnection(api, id)).subscriber === 'running', 20_000, 'subscriber running');

@@ -64,7 +64,16 @@ export async function readEvents(prefix: string, brokers: string[]): Promise<Eve
         raw.push(m);
         const ce = fromKafkaMessage(m);
         const data = ce.data as ReceivedEvent['data'];
-        events.push({ id: ce.id, type: ce.type, subject: ce.subject!, source: ce.source, time: ce.time!, key: m.key, content: `${ce.type} ${ce.subject} ${data.commitTimestamp}`, data });
+        events.push({
+          id: ce.id,
+          type: ce.type,
+          subject: ce.subject!,
+          source: ce.source,
+          time: ce.time!,
+          key: m.key,
+          content: `${ce.type} ${ce.subject} ${data.commitTimestamp}`,
+          data,
+        });
       }
     },
   });
@@ -73,7 +82,9 @@ export async function readEvents(prefix: string, brokers: string[]): Promise<Eve
     raw,
     async waitFor(pred, timeoutMs = 30_000, what = 'events') {
       if (!(await waitFor(() => pred(events), timeoutMs))) {
-        throw new Error(`timed out waiting for ${what}; got ${events.length}: ${events.map((e) => `${e.type}/${e.data.object}/${e.data.detectedBy}`).join(', ')}`);
+        throw new Error(
+          `timed out waiting for ${what}; got ${events.length}: ${events.map((e) => `${e.type}/${e.data.object}/${e.data.detectedBy}`).join(', ')}`,
+        );
       }
     },
     async stop() {
@@ -83,25 +94,48 @@ export async function readEvents(prefix: string, brokers: string[]): Promise<Eve
   };
 }
 
-const TYPE_OF: Record<string, EventType> = { CREATE: 'salesforce.record.created', UPDATE: 'salesforce.record.updated', DELETE: 'salesforce.record.deleted', UNDELETE: 'salesforce.record.undeleted' };
+const TYPE_OF: Record<string, EventType> = {
+  CREATE: 'salesforce.record.created',
+  UPDATE: 'salesforce.record.updated',
+  DELETE: 'salesforce.record.deleted',
+  UNDELETE: 'salesforce.record.undeleted',
+};
 
 /** The events the contract promises (id → "type recordId") for every Lead change the emulator committed to `org`. */
 export function expectedLeadEvents(emulator: RunningEmulator, org: OrgCredentials): Map<string, string> {
   const out = new Map<string, string>();
   for (const ev of emulator.emulator.org(org.orgId)!.bus.eventsAfter(0)) {
-    const h = (ev.payload as { ChangeEventHeader: { entityName: string; recordIds: string[]; changeType: string; commitTimestamp: number; transactionKey?: string; sequenceNumber?: number } }).ChangeEventHeader;
+    const h = (
+      ev.payload as {
+        ChangeEventHeader: {
+          entityName: string;
+          recordIds: string[];
+          changeType: string;
+          commitTimestamp: number;
+          transactionKey?: string;
+          sequenceNumber?: number;
+        };
+      }
+    ).ChangeEventHeader;
     if (h.entityName !== 'Lead' || !TYPE_OF[h.changeType]) continue;
     for (const recordId of h.recordIds) {
       const type = TYPE_OF[h.changeType]!;
       const { commitTimestamp, transactionKey, sequenceNumber } = h;
-      out.set(cdcEventId({ orgId: org.orgId, recordId, type, commitTimestamp, transactionKey, sequenceNumber, replayId: String(ev.replayId) }), `${type} ${recordId}`);
+      out.set(
+        cdcEventId({ orgId: org.orgId, recordId, type, commitTimestamp, transactionKey, sequenceNumber, replayId: String(ev.replayId) }),
+        `${type} ${recordId}`,
+      );
     }
   }
   return out;
 }
 
 /** A valid event of `connectionId` for record number `n` (ids are deterministic per n and suffix). */
-export function syntheticEvent(org: { orgId: string; connectionId: string }, n: number, opts: { object?: string; recordSuffix?: string; type?: 'created' | 'updated' } = {}): ForcehookEvent {
+export function syntheticEvent(
+  org: { orgId: string; connectionId: string },
+  n: number,
+  opts: { object?: string; recordSuffix?: string; type?: 'created' | 'updated' } = {},
+): ForcehookEvent {
   const recordId = `00Q${(opts.recordSuffix ?? 'AAAA').padEnd(4, 'A').slice(0, 4)}${String(n).padStart(8, '0')}AAA`;
   const commit = Date.now();
   return {

@@ -21,7 +21,10 @@ export interface Listener {
   close(): Promise<void>;
 }
 
-async function listen(handler: (req: IncomingMessage, res: ServerResponse, body: Buffer) => void | Promise<void>, host = '127.0.0.1'): Promise<Listener & { server: Server }> {
+async function listen(
+  handler: (req: IncomingMessage, res: ServerResponse, body: Buffer) => void | Promise<void>,
+  host = '127.0.0.1',
+): Promise<Listener & { server: Server }> {
   const seen: Seen[] = [];
   const server = createServer((req, res) => {
     // Recorded on arrival: the headers (the bearer token) are what leaks, whether or not a body follows.

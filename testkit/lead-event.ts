@@ -11,5 +11,15 @@ export const leadCreatedEvent: ForcehookEvent = {
   subject: TEST_LEAD,
   time: '2030-01-01T00:00:00.000Z',
   datacontenttype: 'application/json',
-  data: { orgId: TEST_ORG, connectionId: 'c1', object: 'Lead', recordId: TEST_LEAD, changeType: 'CREATE', changedFields: [], record: { LastName: 'L' }, detectedBy: 'cdc', commitTimestamp: 1 },
+  data: {
+    orgId: TEST_ORG,
+    connectionId: 'c1',
+    object: 'Lead',
+    recordId: TEST_LEAD,
+    changeType: 'CREATE',
+    changedFields: [],
+    record: { LastName: 'L' },
+    detectedBy: 'cdc',
+    commitTimestamp: 1,
+  },
 };

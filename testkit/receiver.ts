@@ -99,7 +99,11 @@ export async function startReceiver(opts: { secrets?: string[]; behave?: Receive
         });
         const verified = r.secrets.length > 0 && (r.verify === 'any' ? verifiedWith.length > 0 : verifiedWith.length === r.secrets.length);
         if (!verified) {
-          r.invalid.push(r.secrets.length === 0 ? 'receiver has no secret to verify with' : `unverified ${headers['webhook-id'] ?? '?'} (verified by ${verifiedWith.length} of ${r.secrets.length} secrets)`);
+          r.invalid.push(
+            r.secrets.length === 0
+              ? 'receiver has no secret to verify with'
+              : `unverified ${headers['webhook-id'] ?? '?'} (verified by ${verifiedWith.length} of ${r.secrets.length} secrets)`,
+          );
           reply = { status: 401 };
         } else {
           try {
@@ -107,7 +111,11 @@ export async function startReceiver(opts: { secrets?: string[]; behave?: Receive
             if (event.id !== headers['webhook-id']) r.invalid.push(`webhook-id ${headers['webhook-id']} != event id ${event.id}`);
             r.received.push({ event, headers, at: Date.now(), verifiedWith });
             const data = event.data as { commitTimestamp?: number; record?: Record<string, unknown> } | undefined;
-            r.deliveries.push({ webhookId: headers['webhook-id']!, content: `${event.type} ${event.subject} ${data?.commitTimestamp}`, ...(data?.record ? { record: data.record } : {}) });
+            r.deliveries.push({
+              webhookId: headers['webhook-id']!,
+              content: `${event.type} ${event.subject} ${data?.commitTimestamp}`,
+              ...(data?.record ? { record: data.record } : {}),
+            });
           } catch (err) {
             r.invalid.push((err as Error).message);
           }

@@ -116,7 +116,6 @@ export async function startTestService(opts: {
   };
 }
 
-
 /** Reads `<prefix>.events` on the run's test broker from the beginning. */
 export function readEvents(prefix: string): Promise<EventsReader> {
   return readEventsFrom(prefix, testBrokers());

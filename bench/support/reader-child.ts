@@ -114,7 +114,7 @@ async function rawBaseline(from: number, to: number, partitions: number, maxBatc
   const t = performance.now();
   const cpu0 = process.cpuUsage();
   let requests = 0;
-  for (let i = 0; i < out.length; ) {
+  for (let i = 0; i < out.length;) {
     let j = i;
     let bytes = 0;
     while (j < out.length && j - i < maxBatch && (j === i || bytes + sizeOf(msgs[j]!) <= maxBytes)) bytes += sizeOf(msgs[j++]!);
@@ -229,8 +229,25 @@ async function kcatBaseline(from: number, to: number, partitions: number) {
   await admin.connect();
   try {
     await admin.createTopics({ topics: [{ topic, numPartitions: partitions }], waitForLeaders: true });
-    const config = ['enable.idempotence=true', 'acks=all', 'linger.ms=5', 'partitioner=murmur2_random', 'compression.codec=none', ...librdkafkaSecurity(kafkaSecurityFromEnv())];
-    const args = ['-P', '-b', brokers.join(','), '-t', topic, '-K', '\t', ...config.flatMap((c) => ['-X', c]), ...headers.flatMap(([k, v]) => ['-H', `${k}=${v}`])];
+    const config = [
+      'enable.idempotence=true',
+      'acks=all',
+      'linger.ms=5',
+      'partitioner=murmur2_random',
+      'compression.codec=none',
+      ...librdkafkaSecurity(kafkaSecurityFromEnv()),
+    ];
+    const args = [
+      '-P',
+      '-b',
+      brokers.join(','),
+      '-t',
+      topic,
+      '-K',
+      '\t',
+      ...config.flatMap((c) => ['-X', c]),
+      ...headers.flatMap(([k, v]) => ['-H', `${k}=${v}`]),
+    ];
     const warm = await runKcat(kcat, args, warmFile);
     if (warm.code !== 0) throw new Error(`kcat exited ${warm.code}: ${warm.stderr.slice(0, 500)}`);
     // Three timed runs (each well under a second at these sizes), the median reported.
@@ -270,17 +287,30 @@ async function kcatBaseline(from: number, to: number, partitions: number) {
   }
 }
 
-process.on('message', (m: { id: string; op: string; from?: number; to?: number; partitions?: number; maxBatch?: number; maxBytes?: number; commitFrom?: number; commitTo?: number }) => {
-  const reply = (result: unknown) => process.send!({ id: m.id, result });
-  const fail = (err: unknown) => process.send!({ id: m.id, error: String(err) });
-  if (m.op === 'count') reply(messages.length);
-  else if (m.op === 'webhooks') reply(webhooks);
-  else if (m.op === 'stamps') reply(stamps.slice(m.from ?? 0, m.to ?? stamps.length));
-  else if (m.op === 'receipts') reply(receiptFigures(m.commitFrom ?? 0, m.commitTo ?? Infinity));
-  else if (m.op === 'kcat') kcatBaseline(m.from ?? 0, m.to ?? messages.length, m.partitions ?? 1).then(reply, fail);
-  else if (m.op === 'raw') rawBaseline(m.from ?? 0, m.to ?? messages.length, m.partitions ?? 1, m.maxBatch ?? 2000, m.maxBytes ?? 900_000).then(reply, fail);
-  else fail(`unknown op ${m.op}`);
-});
+process.on(
+  'message',
+  (m: {
+    id: string;
+    op: string;
+    from?: number;
+    to?: number;
+    partitions?: number;
+    maxBatch?: number;
+    maxBytes?: number;
+    commitFrom?: number;
+    commitTo?: number;
+  }) => {
+    const reply = (result: unknown) => process.send!({ id: m.id, result });
+    const fail = (err: unknown) => process.send!({ id: m.id, error: String(err) });
+    if (m.op === 'count') reply(messages.length);
+    else if (m.op === 'webhooks') reply(webhooks);
+    else if (m.op === 'stamps') reply(stamps.slice(m.from ?? 0, m.to ?? stamps.length));
+    else if (m.op === 'receipts') reply(receiptFigures(m.commitFrom ?? 0, m.commitTo ?? Infinity));
+    else if (m.op === 'kcat') kcatBaseline(m.from ?? 0, m.to ?? messages.length, m.partitions ?? 1).then(reply, fail);
+    else if (m.op === 'raw') rawBaseline(m.from ?? 0, m.to ?? messages.length, m.partitions ?? 1, m.maxBatch ?? 2000, m.maxBytes ?? 900_000).then(reply, fail);
+    else fail(`unknown op ${m.op}`);
+  },
+);
 
 let closing = false;
 const close = () => {

@@ -12,7 +12,21 @@
  *   duplicates under another id are expected there.
  */
 import { channelFor } from '../../src/salesforce/channels.js';
-import { activity, fault, freshRefreshToken, inProcessInstance, prefixFor, sleep, steadyOrg, verdict, waitUntil, type Ctx, type Instance, type Scenario, type ScenarioResult } from '../lib.js';
+import {
+  activity,
+  fault,
+  freshRefreshToken,
+  inProcessInstance,
+  prefixFor,
+  sleep,
+  steadyOrg,
+  verdict,
+  waitUntil,
+  type Ctx,
+  type Instance,
+  type Scenario,
+  type ScenarioResult,
+} from '../lib.js';
 
 type Kind = 'expire-access-tokens' | 'revoke-refresh-tokens' | 'drop-streaming-clients' | 'fail-requests' | 'slow-requests' | 'expire-replay';
 
@@ -47,7 +61,11 @@ function scenario(kind: Kind, quick: boolean): Scenario {
           case 'revoke-refresh-tokens': {
             const before = o.ledger.snapshot().size;
             await fault(ctx, o.org.orgId, { kind });
-            await waitUntil(async () => (await svc.api<{ status: string }>('GET', `/v1/connections/${o.connectionId}`)).body.status === 'needs_reauth', 30_000, 'needs_reauth');
+            await waitUntil(
+              async () => (await svc.api<{ status: string }>('GET', `/v1/connections/${o.connectionId}`)).body.status === 'needs_reauth',
+              30_000,
+              'needs_reauth',
+            );
             await sleep(3_000); // changes keep coming while nobody follows the org
             const refreshToken = await freshRefreshToken(o.org);
             const atReauth = o.ledger.snapshot().size;

@@ -9,13 +9,31 @@
  * (takeover); a forged and a replayed OAuth callback; a read key writing; a stranger's oversized body.
  */
 import fc from 'fast-check';
-import { activity, adminCall, childInstance, prefixFor, sleep, steadyOrg, verdict, type Ctx, type Instance, type Scenario } from '../lib.js';
+import { activity, childInstance, prefixFor, sleep, steadyOrg, verdict, type Ctx, type Instance, type Scenario } from '../lib.js';
 
 const HOSTILE_KEYS = ['__proto__', 'constructor', 'prototype', 'toString', 'hasOwnProperty', '$where', 'valueOf'];
 const hostileString = fc.oneof(
   fc.string(),
   fc.string({ unit: 'grapheme', maxLength: 50 }),
-  fc.constantFrom('', ' ', '\u0000', '../../etc/passwd', '%2e%2e%2f', '<script>alert(1)</script>', "' OR 1=1 --", '${jndi:ldap://x}', 'javascript:alert(1)', 'http://169.254.169.254/latest', 'file:///etc/passwd', '\ud800', 'NaN', '-1', '1e309', '__proto__', 'constructor'),
+  fc.constantFrom(
+    '',
+    ' ',
+    '\u0000',
+    '../../etc/passwd',
+    '%2e%2e%2f',
+    '<script>alert(1)</script>',
+    "' OR 1=1 --",
+    '${jndi:ldap://x}',
+    'javascript:alert(1)',
+    'http://169.254.169.254/latest',
+    'file:///etc/passwd',
+    '\ud800',
+    'NaN',
+    '-1',
+    '1e309',
+    '__proto__',
+    'constructor',
+  ),
   fc.integer({ min: 10_000, max: 200_000 }).map((n) => 'x'.repeat(n)),
 );
 const scalar = fc.oneof(hostileString, fc.integer(), fc.double(), fc.boolean(), fc.constant(null));
@@ -52,8 +70,17 @@ interface Req {
   headers: Record<string, string>;
 }
 
-function requests(ids: { connectionId: string; subscriptionId: string }, validSub: Record<string, unknown>, validConn: Record<string, unknown>): fc.Arbitrary<Req> {
-  const id = fc.oneof(fc.constant(ids.connectionId), fc.constant(ids.subscriptionId), hostileString.map((s) => enc(s)), fc.constantFrom('..', '%00', '%E0%A4%A', 'a/b', '%2F', '__proto__', 'constructor'));
+function requests(
+  ids: { connectionId: string; subscriptionId: string },
+  validSub: Record<string, unknown>,
+  validConn: Record<string, unknown>,
+): fc.Arbitrary<Req> {
+  const id = fc.oneof(
+    fc.constant(ids.connectionId),
+    fc.constant(ids.subscriptionId),
+    hostileString.map((s) => enc(s)),
+    fc.constantFrom('..', '%00', '%E0%A4%A', 'a/b', '%2F', '__proto__', 'constructor'),
+  );
   const routes = fc.oneof(
     fc.constant({ method: 'GET', path: '/v1/connections' }),
     fc.constant({ method: 'POST', path: '/v1/connections' }),
@@ -68,7 +95,9 @@ function requests(ids: { connectionId: string; subscriptionId: string }, validSu
     // Not on the live subscription: rotating its secret twice ends the one the receiver verifies with (as it should).
     hostileString.map((s) => ({ method: 'POST', path: `/v1/subscriptions/${enc(s)}/rotate-secret` })),
     id.map((i) => ({ method: 'POST', path: `/v1/subscriptions/${i}/redeliver` })),
-    fc.dictionary(fc.constantFrom('code', 'state', 'error', 'error_description', '__proto__'), hostileString, { maxKeys: 3 }).map((q) => ({ method: 'GET', path: `/oauth/callback?${new URLSearchParams(q).toString()}` })),
+    fc
+      .dictionary(fc.constantFrom('code', 'state', 'error', 'error_description', '__proto__'), hostileString, { maxKeys: 3 })
+      .map((q) => ({ method: 'GET', path: `/oauth/callback?${new URLSearchParams(q).toString()}` })),
     fc.constantFrom('PUT', 'PATCH', 'OPTIONS').map((m) => ({ method: m, path: '/v1/subscriptions' })),
   );
   const body = fc.oneof(
@@ -76,11 +105,35 @@ function requests(ids: { connectionId: string; subscriptionId: string }, validSu
     hostileObject.map((v) => JSON.stringify(v) ?? 'null'),
     fieldsMutated(validSub).map((v) => JSON.stringify(v)),
     fieldsMutated(validConn).map((v) => JSON.stringify(v)),
-    fc.constantFrom('{"dlq":true}', '{"from":"2020-01-01T00:00:00Z","to":"2030-01-01T00:00:00Z"}', '{"from":"x","to":1}', '{"__proto__":{"dlq":true}}', '{"constructor":{"prototype":{"polluted":1}}}', '{', '[', 'null', '"', '{"a":' + '['.repeat(5000), '\u0000', ''),
+    fc.constantFrom(
+      '{"dlq":true}',
+      '{"from":"2020-01-01T00:00:00Z","to":"2030-01-01T00:00:00Z"}',
+      '{"from":"x","to":1}',
+      '{"__proto__":{"dlq":true}}',
+      '{"constructor":{"prototype":{"polluted":1}}}',
+      '{',
+      '[',
+      'null',
+      '"',
+      '{"a":' + '['.repeat(5000),
+      '\u0000',
+      '',
+    ),
     hostileString,
   );
-  const contentType = fc.constantFrom('application/json', 'application/json; charset=utf-8', 'text/plain', 'application/x-www-form-urlencoded', 'application/json; charset=latin1', 'multipart/form-data; boundary=x', '');
-  const auth = fc.oneof({ weight: 8, arbitrary: fc.constant('ok') }, fc.constantFrom('', 'Bearer', 'Bearer x', 'Basic Zm9vOmJhcg==', 'Bearer ' + 'x'.repeat(10_000)));
+  const contentType = fc.constantFrom(
+    'application/json',
+    'application/json; charset=utf-8',
+    'text/plain',
+    'application/x-www-form-urlencoded',
+    'application/json; charset=latin1',
+    'multipart/form-data; boundary=x',
+    '',
+  );
+  const auth = fc.oneof(
+    { weight: 8, arbitrary: fc.constant('ok') },
+    fc.constantFrom('', 'Bearer', 'Bearer x', 'Basic Zm9vOmJhcg==', 'Bearer ' + 'x'.repeat(10_000)),
+  );
   return fc.record({ route: routes, body, contentType, auth }).map(({ route, body, contentType, auth }) => ({
     method: route.method,
     path: route.path,
@@ -109,7 +162,11 @@ const cdcGarbage: fc.Arbitrary<Record<string, unknown>> = fc.oneof(
       },
       { requiredKeys: [] },
     )
-    .chain((h) => fc.dictionary(fc.oneof(fc.string(), fc.constantFrom(...HOSTILE_KEYS)), hostileObject, { maxKeys: 4 }).map((fields) => ({ ...fields, ChangeEventHeader: h }))),
+    .chain((h) =>
+      fc
+        .dictionary(fc.oneof(fc.string(), fc.constantFrom(...HOSTILE_KEYS)), hostileObject, { maxKeys: 4 })
+        .map((fields) => ({ ...fields, ChangeEventHeader: h })),
+    ),
 );
 
 export const fuzz: Scenario = {
@@ -117,7 +174,7 @@ export const fuzz: Scenario = {
   quick: true,
   async run(ctx: Ctx) {
     const prefix = prefixFor('fuzz');
-    let svc: Instance = await childInstance(ctx, { prefix });
+    const svc: Instance = await childInstance(ctx, { prefix });
     const o = await steadyOrg(ctx, ctx.brokers, prefix, (...a) => svc.api(...a));
     const seed = Number(process.env.CHAOS_SEED ?? Date.now() % 1_000_000);
     const statuses: Record<string, number> = {};
@@ -126,17 +183,28 @@ export const fuzz: Scenario = {
       // (a) the API
       const validSub = { connectionId: o.connectionId, trigger: 'record.created', object: 'Lead', destination: { type: 'webhook', url: o.receiver.url } };
       const validConn = { loginUrl: o.org.loginUrl, clientId: o.org.clientId, clientSecret: o.org.clientSecret, refreshToken: 'x' };
-      const reqs = fc.sample(requests({ connectionId: o.connectionId, subscriptionId: o.subscriptionIds[0]! }, validSub, validConn), { numRuns: ctx.quick ? 300 : 1_500, seed });
+      const reqs = fc.sample(requests({ connectionId: o.connectionId, subscriptionId: o.subscriptionIds[0]! }, validSub, validConn), {
+        numRuns: ctx.quick ? 300 : 1_500,
+        seed,
+      });
       for (const r of reqs) {
         let status: number;
         try {
-          const res = await fetch(`${svc.url}${r.path}`, { method: r.method, headers: { authorization: `Bearer ${'chaos-api-token-0123456789'}`, ...r.headers }, ...(r.body !== undefined ? { body: r.body } : {}), redirect: 'manual', signal: AbortSignal.timeout(20_000) });
+          const res = await fetch(`${svc.url}${r.path}`, {
+            method: r.method,
+            headers: { authorization: `Bearer ${'chaos-api-token-0123456789'}`, ...r.headers },
+            ...(r.body !== undefined ? { body: r.body } : {}),
+            redirect: 'manual',
+            signal: AbortSignal.timeout(20_000),
+          });
           await res.arrayBuffer();
           status = res.status;
         } catch (err) {
           status = 0; // connection reset / timeout: as bad as a 500
           const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-          fiveHundreds.push(`${r.method} ${r.path.slice(0, 80)}: ${(err as Error).message}${cause ? ` (${cause.code ?? ''} ${cause.message ?? ''})` : ''} body=${(r.body ?? '').slice(0, 80)} headers=${JSON.stringify(r.headers).slice(0, 120)}`);
+          fiveHundreds.push(
+            `${r.method} ${r.path.slice(0, 80)}: ${(err as Error).message}${cause ? ` (${cause.code ?? ''} ${cause.message ?? ''})` : ''} body=${(r.body ?? '').slice(0, 80)} headers=${JSON.stringify(r.headers).slice(0, 120)}`,
+          );
         }
         statuses[String(status)[0] + 'xx'] = (statuses[String(status)[0] + 'xx'] ?? 0) + 1;
         if (status >= 500) fiveHundreds.push(`${status} ${r.method} ${r.path.slice(0, 80)} ${(r.body ?? '').slice(0, 120)}`);
@@ -148,7 +216,11 @@ export const fuzz: Scenario = {
       const garbage = fc.sample(cdcGarbage, { numRuns: ctx.quick ? 60 : 250, seed });
       let injected = 0;
       for (const payload of garbage) {
-        const res = await fetch(`${ctx.emulator.url}/__emulator/orgs/${o.org.orgId}/changes`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ payload }) });
+        const res = await fetch(`${ctx.emulator.url}/__emulator/orgs/${o.org.orgId}/changes`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ payload }),
+        });
         await res.arrayBuffer();
         if (res.ok) injected++;
       }
@@ -198,13 +270,21 @@ async function attack(svc: Instance, org: { loginUrl: string; clientId: string; 
   }
   await call('org takeover: the same org connected again', [409], 'POST', '/v1/connections', { loginUrl: org.loginUrl, ...creds });
   await call('forged OAuth callback state', [400], 'GET', '/oauth/callback?state=forged&code=x');
-  const session = JSON.parse(await call('connect session', [201], 'POST', '/v1/connect-sessions', { loginUrl: org.loginUrl, oauthApp: { clientId: org.clientId, clientSecret: org.clientSecret } })) as { authorizeUrl?: string };
+  const session = JSON.parse(
+    await call('connect session', [201], 'POST', '/v1/connect-sessions', {
+      loginUrl: org.loginUrl,
+      oauthApp: { clientId: org.clientId, clientSecret: org.clientSecret },
+    }),
+  ) as { authorizeUrl?: string };
   const state = session.authorizeUrl ? new URL(session.authorizeUrl).searchParams.get('state') : null;
   if (state) {
     await call('callback with a stolen state and a made-up code', [400, 502], 'GET', `/oauth/callback?state=${encodeURIComponent(state)}&code=made-up`);
     await call('the same callback replayed', [400], 'GET', `/oauth/callback?state=${encodeURIComponent(state)}&code=made-up`);
   }
-  const key = JSON.parse(await call('read key created', [201], 'POST', '/v1/api-keys', { name: 'chaos-read', scopes: ['read'] })) as { key?: string; id?: string };
+  const key = JSON.parse(await call('read key created', [201], 'POST', '/v1/api-keys', { name: 'chaos-read', scopes: ['read'] })) as {
+    key?: string;
+    id?: string;
+  };
   if (key.key) {
     const asReader = { authorization: `Bearer ${key.key}` };
     await call('read key writing a subscription', [403], 'POST', '/v1/subscriptions', { trigger: 'record.created' }, asReader);
@@ -213,6 +293,9 @@ async function attack(svc: Instance, org: { loginUrl: string; clientId: string; 
     await call('read key reading', [200], 'GET', '/v1/connections', undefined, asReader);
     await call('read key revoked', [204], 'DELETE', `/v1/api-keys/${key.id}`);
   }
-  await call('a stranger posting a 2 MB body', [401], 'POST', '/v1/subscriptions', 'x'.repeat(2_000_000), { authorization: '', 'content-type': 'application/json' });
+  await call('a stranger posting a 2 MB body', [401], 'POST', '/v1/subscriptions', 'x'.repeat(2_000_000), {
+    authorization: '',
+    'content-type': 'application/json',
+  });
   return out;
 }

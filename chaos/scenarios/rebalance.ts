@@ -1,5 +1,21 @@
 /** 3. Under load, a third instance joins two, then one of the first two leaves (SIGTERM-like stop). */
-import { activity, connectOrg, createOrg, inProcessInstance, Ledger, prefixFor, readEvents, sleep, startReceiver, streamingLive, adminCall, verdict, type Ctx, type Instance, type Scenario } from '../lib.js';
+import {
+  activity,
+  connectOrg,
+  createOrg,
+  inProcessInstance,
+  Ledger,
+  prefixFor,
+  readEvents,
+  sleep,
+  startReceiver,
+  streamingLive,
+  adminCall,
+  verdict,
+  type Ctx,
+  type Instance,
+  type Scenario,
+} from '../lib.js';
 
 export const rebalance: Scenario = {
   name: 'rebalance',

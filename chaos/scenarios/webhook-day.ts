@@ -25,7 +25,8 @@ export const webhookDay: Scenario = {
       ctx.log('webhook-day: endpoint back up');
       const dlqCount = async () => {
         let n = 0;
-        for (const id of o.subscriptionIds) n += (await svc.api<{ delivery?: { dlqCount?: number } }>('GET', `/v1/subscriptions/${id}`)).body.delivery?.dlqCount ?? 0;
+        for (const id of o.subscriptionIds)
+          n += (await svc.api<{ delivery?: { dlqCount?: number } }>('GET', `/v1/subscriptions/${id}`)).body.delivery?.dlqCount ?? 0;
         return n;
       };
       // Counters are written coalesced (about once a second), and under load the last events reach the DLQ

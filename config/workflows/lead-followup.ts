@@ -15,9 +15,7 @@ export default defineWorkflow({
     // Looking for our own Task first keeps the effect single (Description carries the event id;
     // Salesforce cannot filter on a long text field, so the match is made here).
     const marker = `forcehook event ${event.id}`;
-    const existing = await salesforce.query<{ Id: string; Description: string | null }>(
-      `SELECT Id, Description FROM Task WHERE WhoId = '${leadId}'`,
-    );
+    const existing = await salesforce.query<{ Id: string; Description: string | null }>(`SELECT Id, Description FROM Task WHERE WhoId = '${leadId}'`);
     if (existing.records.some((t) => t.Description === marker)) {
       logger.info({ leadId, attempt }, 'follow-up task already exists');
       return;

@@ -22,15 +22,21 @@ const SCOPES = 'api refresh_token';
 export const CreateConnectSessionSchema = z
   .object({
     environment: z.enum(['production', 'sandbox']).optional(),
-    loginUrl: z.url({ protocol: /^https?$/ }).optional().describe('My Domain login URL; wins over environment'),
-    oauthApp: z.object({ clientId: z.string().min(1).max(512), clientSecret: z.string().min(1).max(512) }).strict().optional(),
+    loginUrl: z
+      .url({ protocol: /^https?$/ })
+      .optional()
+      .describe('My Domain login URL; wins over environment'),
+    oauthApp: z
+      .object({ clientId: z.string().min(1).max(512), clientSecret: z.string().min(1).max(512) })
+      .strict()
+      .optional(),
     returnUrl: z.url({ protocol: /^https?$/ }).optional(),
     connectionId: z
       .string()
       .min(1)
       .max(200)
       .optional()
-      .describe("re-authorize this connection (its login URL and OAuth app unless given); a callback for another org fails with org_mismatch"),
+      .describe('re-authorize this connection (its login URL and OAuth app unless given); a callback for another org fails with org_mismatch'),
   })
   .strict();
 
@@ -103,7 +109,10 @@ export function connectSessionsRouter(deps: ConnectSessionDeps): Router {
       target = deps.store.connection(body.connectionId);
       if (!target) throw new NotFoundError(`connection ${body.connectionId} not found`);
     }
-    const app = body.oauthApp ?? deps.defaultApp ?? (target ? { clientId: target.clientId, clientSecret: deps.box.open(target.clientSecret, sealedPlace.connection(target.id, 'clientSecret')) } : undefined);
+    const app =
+      body.oauthApp ??
+      deps.defaultApp ??
+      (target ? { clientId: target.clientId, clientSecret: deps.box.open(target.clientSecret, sealedPlace.connection(target.id, 'clientSecret')) } : undefined);
     if (!app) throw new ValidationError('body.oauthApp: required (no default OAuth app is configured)');
     const loginUrl = body.loginUrl ?? (body.environment ? LOGIN_HOSTS[body.environment] : (target?.loginUrl ?? LOGIN_HOSTS.production));
     deps.egress.hosts.check(loginUrl, 'body.loginUrl');
@@ -217,10 +226,16 @@ export function oauthCallbackRouter(deps: ConnectSessionDeps): Router {
       await fail(error, q.error_description ?? 'Salesforce sent no authorization code');
       return;
     }
-    const oauth = { loginUrl: session.loginUrl, clientId: session.clientId, clientSecret: deps.box.open(session.clientSecret, sessionPlace(session.id, 'clientSecret')) };
+    const oauth = {
+      loginUrl: session.loginUrl,
+      clientId: session.clientId,
+      clientSecret: deps.box.open(session.clientSecret, sessionPlace(session.id, 'clientSecret')),
+    };
     let record: ConnectionRecord;
     try {
-      const token = await exchangeCode(oauth, q.code, session.redirectUri, deps.egress, { codeVerifier: deps.box.open(session.codeVerifier, sessionPlace(session.id, 'codeVerifier')) });
+      const token = await exchangeCode(oauth, q.code, session.redirectUri, deps.egress, {
+        codeVerifier: deps.box.open(session.codeVerifier, sessionPlace(session.id, 'codeVerifier')),
+      });
       const refreshToken = token.refresh_token;
       if (!refreshToken) {
         throw new ValidationError('the OAuth app did not issue a refresh token: add the "refresh_token" scope to it', { reason: 'no_refresh_token' });

@@ -13,7 +13,10 @@ export const CreateConnectionSchema = z
     clientId: z.string().min(1).max(512),
     clientSecret: z.string().min(1).max(512),
     refreshToken: z.string().min(1).max(4096),
-    instanceUrl: z.url({ protocol: /^https?$/ }).optional().describe('informative: the org reports its own instance URL'),
+    instanceUrl: z
+      .url({ protocol: /^https?$/ })
+      .optional()
+      .describe('informative: the org reports its own instance URL'),
   })
   .strict();
 

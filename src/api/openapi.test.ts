@@ -19,7 +19,15 @@ const stub = {} as never;
 
 /** The app as service.ts composes it (same routers, same mount points). */
 function serviceLikeApp(): Express {
-  const sessionDeps = { box: stub, store: stub, connections: stub, publicUrl: () => 'http://x', allowPrivateNetworks: true, egress: stub, logger: testLogger() } as ConnectSessionDeps;
+  const sessionDeps = {
+    box: stub,
+    store: stub,
+    connections: stub,
+    publicUrl: () => 'http://x',
+    allowPrivateNetworks: true,
+    egress: stub,
+    logger: testLogger(),
+  } as ConnectSessionDeps;
   return createHttpApp({
     apiToken: TOKEN,
     bodyLimit: '1mb',
@@ -84,7 +92,7 @@ describe('OpenAPI document', () => {
     const app = serviceLikeApp();
     const extra = express.Router();
     extra.get('/undocumented', (_req, res) => res.end());
-    (app as unknown as { router: { stack: Layer[] } }).router.stack.unshift(...((extra as unknown as { stack: Layer[] }).stack));
+    (app as unknown as { router: { stack: Layer[] } }).router.stack.unshift(...(extra as unknown as { stack: Layer[] }).stack);
     expect(expressRoutes(app).has('GET /undocumented')).toBe(true);
     expect(documentedRoutes(doc).has('GET /undocumented')).toBe(false);
   });
@@ -114,7 +122,8 @@ describe('OpenAPI document', () => {
   });
 
   it('takes request bodies from the zod schemas the routes validate with', () => {
-    const s = (doc.components as { schemas: Record<string, { properties?: Record<string, unknown>; required?: string[]; additionalProperties?: unknown }> }).schemas;
+    const s = (doc.components as { schemas: Record<string, { properties?: Record<string, unknown>; required?: string[]; additionalProperties?: unknown }> })
+      .schemas;
     expect(s.CreateConnection!.required?.sort()).toEqual(['clientId', 'clientSecret', 'loginUrl', 'refreshToken']);
     expect(s.CreateConnection!.additionalProperties).toBe(false);
     expect(Object.keys(s.CreateSubscription!.properties!)).toEqual(['connectionId', 'trigger', 'object', 'campaignId', 'fields', 'destination']);

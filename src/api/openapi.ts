@@ -179,7 +179,11 @@ function paths(): Json {
           ...authErrors,
         },
       }),
-      get: op('List connections', { ...secured, tags: ['connections'], responses: { '200': { description: 'connections', ...json('ConnectionList') }, ...authErrors } }),
+      get: op('List connections', {
+        ...secured,
+        tags: ['connections'],
+        responses: { '200': { description: 'connections', ...json('ConnectionList') }, ...authErrors },
+      }),
     },
     '/v1/connections/{id}': {
       parameters: [idParam('connection')],
@@ -196,7 +200,7 @@ function paths(): Json {
     },
     '/v1/connections/{id}/credentials': {
       parameters: [idParam('connection')],
-      put: op("Re-authorize the connection with a new refresh token (and optionally another OAuth app) of the same org", {
+      put: op('Re-authorize the connection with a new refresh token (and optionally another OAuth app) of the same org', {
         ...secured,
         tags: ['connections'],
         requestBody: { required: true, ...json('ReauthorizeConnection') },
@@ -278,7 +282,11 @@ function paths(): Json {
           '503': errorResponse('state is still loading from Kafka, or the org could not be asked; retry shortly'),
         },
       }),
-      get: op('List subscriptions', { ...secured, tags: ['subscriptions'], responses: { '200': { description: 'subscriptions', ...json('SubscriptionList') }, ...authErrors } }),
+      get: op('List subscriptions', {
+        ...secured,
+        tags: ['subscriptions'],
+        responses: { '200': { description: 'subscriptions', ...json('SubscriptionList') }, ...authErrors },
+      }),
     },
     '/v1/subscriptions/{id}': {
       parameters: [idParam('subscription')],
@@ -287,14 +295,23 @@ function paths(): Json {
         tags: ['subscriptions'],
         responses: { '200': { description: 'the subscription', ...json('Subscription') }, ...notFound, ...authErrors },
       }),
-      delete: op('Delete a subscription', { ...secured, tags: ['subscriptions'], responses: { '204': { description: 'deleted' }, ...notFound, ...authErrors } }),
+      delete: op('Delete a subscription', {
+        ...secured,
+        tags: ['subscriptions'],
+        responses: { '204': { description: 'deleted' }, ...notFound, ...authErrors },
+      }),
     },
     '/v1/subscriptions/{id}/rotate-secret': {
       parameters: [idParam('subscription')],
       post: op('New webhook signing secret; the old ones keep signing for 24 h', {
         ...secured,
         tags: ['subscriptions'],
-        responses: { '200': { description: 'the new secret, shown once', ...json('RotatedSecret') }, '400': errorResponse('not a webhook subscription'), ...notFound, ...authErrors },
+        responses: {
+          '200': { description: 'the new secret, shown once', ...json('RotatedSecret') },
+          '400': errorResponse('not a webhook subscription'),
+          ...notFound,
+          ...authErrors,
+        },
       }),
     },
     '/v1/subscriptions/{id}/redeliver': {
@@ -327,7 +344,11 @@ function paths(): Json {
       }),
     },
     '/openapi.json': {
-      get: op('This document', { ...pub, tags: ['operations'], responses: { '200': { description: 'OpenAPI 3.1', content: { 'application/json': { schema: { type: 'object' } } } } } }),
+      get: op('This document', {
+        ...pub,
+        tags: ['operations'],
+        responses: { '200': { description: 'OpenAPI 3.1', content: { 'application/json': { schema: { type: 'object' } } } } },
+      }),
     },
   };
 }

@@ -20,7 +20,11 @@ export const CreateSubscriptionSchema = z
     trigger: z.enum(TRIGGERS),
     object: z.string().regex(OBJECT_NAME, 'an sObject API name, e.g. Lead or Invoice__c').optional(),
     campaignId: z.string().refine(isSalesforceId, 'a 15- or 18-character Salesforce id').optional(),
-    fields: z.array(z.string().regex(/^[A-Za-z][A-Za-z0-9_.]{0,120}$/, 'a field API name')).min(1).max(100).optional(),
+    fields: z
+      .array(z.string().regex(/^[A-Za-z][A-Za-z0-9_.]{0,120}$/, 'a field API name'))
+      .min(1)
+      .max(100)
+      .optional(),
     destination: DestinationSchema,
   })
   .strict()
@@ -117,7 +121,10 @@ export function subscriptionsRouter(deps: SubscriptionsDeps): Router {
     // is often the answer to a leak: rotating twice must leave the leaked secret with no validity left.
     const current = s.secrets?.[0];
     const kept = current && (current.expiresAt === undefined || Date.parse(current.expiresAt) > now) ? [{ ...current, expiresAt: overlapEnds }] : [];
-    await deps.store.putSubscription({ ...s, secrets: [{ sealed: deps.box.seal(secret, sealedPlace.webhookSecret(s.id)), createdAt: new Date(now).toISOString() }, ...kept] });
+    await deps.store.putSubscription({
+      ...s,
+      secrets: [{ sealed: deps.box.seal(secret, sealedPlace.webhookSecret(s.id)), createdAt: new Date(now).toISOString() }, ...kept],
+    });
     // Shown once, like at creation.
     res.json({ id: s.id, secret, previousSecretsValidUntil: kept.length ? overlapEnds : undefined });
   });

@@ -37,7 +37,10 @@ describe('loadConfig', () => {
 
   it('FORCEHOOK_SALESFORCE_HOSTS: none by default, a list of host patterns, a bad entry named', () => {
     expect(loadConfig({ dir, env: good }).salesforceHosts).toEqual([]);
-    expect(loadConfig({ dir, env: { ...good, FORCEHOOK_SALESFORCE_HOSTS: '*.example.com,127.0.0.1' } }).salesforceHosts).toEqual(['*.example.com', '127.0.0.1']);
+    expect(loadConfig({ dir, env: { ...good, FORCEHOOK_SALESFORCE_HOSTS: '*.example.com,127.0.0.1' } }).salesforceHosts).toEqual([
+      '*.example.com',
+      '127.0.0.1',
+    ]);
     expect(errorOf({ ...good, FORCEHOOK_SALESFORCE_HOSTS: 'https://x.example.com' }).message).toMatch(/FORCEHOOK_SALESFORCE_HOSTS/);
   });
 

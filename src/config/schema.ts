@@ -10,17 +10,15 @@ import { parseSchedule } from './duration.js';
  */
 const hostPort = z.string().regex(/^[^\s:,]+:\d{1,5}$/, 'expected host:port');
 
-const schedule = z
-  .union([z.string(), z.array(z.number().int().min(0))])
-  .transform((v, ctx) => {
-    if (Array.isArray(v)) return v;
-    try {
-      return parseSchedule(v);
-    } catch (err) {
-      ctx.addIssue({ code: 'custom', message: (err as Error).message });
-      return z.NEVER;
-    }
-  });
+const schedule = z.union([z.string(), z.array(z.number().int().min(0))]).transform((v, ctx) => {
+  if (Array.isArray(v)) return v;
+  try {
+    return parseSchedule(v);
+  } catch (err) {
+    ctx.addIssue({ code: 'custom', message: (err as Error).message });
+    return z.NEVER;
+  }
+});
 
 const bool = z.union([z.boolean(), z.enum(['true', 'false', '1', '0'])]).transform((v) => v === true || v === 'true' || v === '1');
 
@@ -35,10 +33,20 @@ export const ConfigSchema = z
       .object({
         brokers: z
           .union([z.string(), z.array(z.string())])
-          .transform((v) => (Array.isArray(v) ? v : v.split(',').map((s) => s.trim()).filter(Boolean)))
+          .transform((v) =>
+            Array.isArray(v)
+              ? v
+              : v
+                  .split(',')
+                  .map((s) => s.trim())
+                  .filter(Boolean),
+          )
           .pipe(z.array(hostPort).min(1, 'required: at least one host:port')),
         clientId: z.string().min(1).default('forcehook'),
-        topicPrefix: z.string().regex(/^[A-Za-z0-9._-]+$/, 'letters, digits, . _ - only').default('forcehook'),
+        topicPrefix: z
+          .string()
+          .regex(/^[A-Za-z0-9._-]+$/, 'letters, digits, . _ - only')
+          .default('forcehook'),
         /**
          * Session timeout of the owners group (`<prefix>.owners`, scale-out): how long the coordinator
          * waits for a silent instance before handing its orgs to the others. Shorter: faster takeover
@@ -64,7 +72,14 @@ export const ConfigSchema = z
     /** Older secret keys, decrypt-only, while stored secrets still carry them (key rotation). */
     secretKeyPrevious: z
       .union([z.string(), z.array(z.string())])
-      .transform((v) => (Array.isArray(v) ? v : v.split(',').map((s) => s.trim()).filter(Boolean)))
+      .transform((v) =>
+        Array.isArray(v)
+          ? v
+          : v
+              .split(',')
+              .map((s) => s.trim())
+              .filter(Boolean),
+      )
       .pipe(z.array(base64Key))
       .default([]),
     publicUrl: z.url().optional(),
@@ -102,7 +117,14 @@ export const ConfigSchema = z
      */
     roles: z
       .union([z.string(), z.array(z.string())])
-      .transform((v) => (Array.isArray(v) ? v : v.split(',').map((s) => s.trim()).filter(Boolean)))
+      .transform((v) =>
+        Array.isArray(v)
+          ? v
+          : v
+              .split(',')
+              .map((s) => s.trim())
+              .filter(Boolean),
+      )
       .pipe(z.array(z.enum(['source', 'delivery'])).min(1, 'at least one of source, delivery'))
       .default(['source', 'delivery']),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

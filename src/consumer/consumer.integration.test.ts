@@ -26,7 +26,17 @@ function ev(trigger: Trigger, object = 'Lead'): ForcehookEvent {
     subject: recordId,
     time: new Date(1_900_000_000_000 + n).toISOString(),
     datacontenttype: 'application/json',
-    data: { orgId: ORG, connectionId: 'c1', object, recordId, changeType, changedFields: [], record: { Name: `r${n}` }, detectedBy: 'cdc', commitTimestamp: 1_900_000_000_000 + n },
+    data: {
+      orgId: ORG,
+      connectionId: 'c1',
+      object,
+      recordId,
+      changeType,
+      changedFields: [],
+      record: { Name: `r${n}` },
+      detectedBy: 'cdc',
+      commitTimestamp: 1_900_000_000_000 + n,
+    },
   };
 }
 
@@ -75,16 +85,26 @@ describe.skipIf(!hasTestBrokers())('createEventConsumer', () => {
     const flaky = ev('record.created');
     await send(created, updated, deleted, flaky);
     // Not an event of ours: reported and skipped, never handed to the handler.
-    await kafka.producer().send(topics(prefix).events, [{ key: `${ORG}:x`, value: Buffer.from('{"orgId":1}'), headers: { ce_specversion: '1.0', ce_id: 'x', ce_source: '/x', ce_type: 'salesforce.record.created', 'content-type': 'application/json' } }]);
+    await kafka.producer().send(topics(prefix).events, [
+      {
+        key: `${ORG}:x`,
+        value: Buffer.from('{"orgId":1}'),
+        headers: { ce_specversion: '1.0', ce_id: 'x', ce_source: '/x', ce_type: 'salesforce.record.created', 'content-type': 'application/json' },
+      },
+    ]);
 
     const group = uniquePrefix('group');
     const got: { event: ForcehookEvent; meta: EventMeta }[] = [];
     const invalid: string[] = [];
     let flakyCalls = 0;
-    const c = await start(group, (event, meta) => {
-      if (event.id === flaky.id && ++flakyCalls <= 2) throw new Error(`not yet (${flakyCalls})`);
-      got.push({ event, meta });
-    }, invalid);
+    const c = await start(
+      group,
+      (event, meta) => {
+        if (event.id === flaky.id && ++flakyCalls <= 2) throw new Error(`not yet (${flakyCalls})`);
+        got.push({ event, meta });
+      },
+      invalid,
+    );
     await until(() => got.length === 3 && invalid.length === 1, 30_000, 'three events');
 
     expect(got.map((g) => g.event.id).sort()).toEqual([created.id, deleted.id, flaky.id].sort());

@@ -132,7 +132,10 @@ export async function createEventConsumer(opts: EventConsumerOptions): Promise<E
           return !stopping.signal.aborted;
         },
         onRetry: (_err, attempt) => {
-          logger.warn({ err: failed, eventId: event.id, type: event.type, partition: m.partition, offset: m.offset, attempt }, 'event handler failed; retrying');
+          logger.warn(
+            { err: failed, eventId: event.id, type: event.type, partition: m.partition, offset: m.offset, attempt },
+            'event handler failed; retrying',
+          );
           opts.onError?.(failed, event, metaFor(attempt));
         },
         wait: async (delayMs) => {

@@ -3,7 +3,9 @@ import { ForcehookError, TerminalError, TransientError, isReauthRequired } from 
 
 describe('isReauthRequired', () => {
   it('recognizes our errors by their code, whatever class carries it', () => {
-    expect(isReauthRequired(new TerminalError('SALESFORCE_REAUTH_REQUIRED', 'Salesforce refused the grant (invalid_grant: expired access/refresh token)'))).toBe(true);
+    expect(
+      isReauthRequired(new TerminalError('SALESFORCE_REAUTH_REQUIRED', 'Salesforce refused the grant (invalid_grant: expired access/refresh token)')),
+    ).toBe(true);
     // The org sessions answer so while a re-authorization is pending: retried, and still a re-authorization.
     expect(isReauthRequired(new TransientError('SALESFORCE_REAUTH_REQUIRED', 'connection c1 needs re-authorization'))).toBe(true);
   });

@@ -59,7 +59,10 @@ export class ForcehookError extends Error {
 }
 
 export class ConfigError extends ForcehookError {
-  constructor(readonly setting: string, message: string) {
+  constructor(
+    readonly setting: string,
+    message: string,
+  ) {
     super('CONFIG_INVALID', `${setting}: ${message}`);
   }
 }

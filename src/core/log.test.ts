@@ -6,14 +6,22 @@ import { createLogger, logProcessWarnings } from './log.js';
 describe('logger redaction', () => {
   it('never writes tokens, secrets or Authorization headers', () => {
     const lines: string[] = [];
-    const sink = new Writable({ write(chunk, _enc, cb) { lines.push(String(chunk)); cb(); } });
+    const sink = new Writable({
+      write(chunk, _enc, cb) {
+        lines.push(String(chunk));
+        cb();
+      },
+    });
     const log = createLogger({ level: 'info', destination: sink });
-    log.info({
-      req: { headers: { authorization: 'Bearer TOPSECRET1' } },
-      connection: { refreshToken: 'TOPSECRET2', clientSecret: 'TOPSECRET3', accessToken: 'TOPSECRET4' },
-      secret: 'whsec_TOPSECRET5',
-      password: 'TOPSECRET6',
-    }, 'hello');
+    log.info(
+      {
+        req: { headers: { authorization: 'Bearer TOPSECRET1' } },
+        connection: { refreshToken: 'TOPSECRET2', clientSecret: 'TOPSECRET3', accessToken: 'TOPSECRET4' },
+        secret: 'whsec_TOPSECRET5',
+        password: 'TOPSECRET6',
+      },
+      'hello',
+    );
     const out = lines.join('');
     expect(out).toContain('hello');
     expect(out).not.toMatch(/TOPSECRET/);
@@ -24,9 +32,16 @@ describe('logger redaction', () => {
 describe('logged errors', () => {
   it('redact secrets at any depth of an error (details, cause, client config), keep the rest', () => {
     const lines: string[] = [];
-    const sink = new Writable({ write(chunk, _enc, cb) { lines.push(String(chunk)); cb(); } });
+    const sink = new Writable({
+      write(chunk, _enc, cb) {
+        lines.push(String(chunk));
+        cb();
+      },
+    });
     const log = createLogger({ level: 'info', destination: sink }).child({ component: 'x' });
-    const cause = Object.assign(new Error('token endpoint refused'), { body: { access_token: 'TOPSECRET1', refresh_token: 'TOPSECRET2', error: 'invalid_grant' } });
+    const cause = Object.assign(new Error('token endpoint refused'), {
+      body: { access_token: 'TOPSECRET1', refresh_token: 'TOPSECRET2', error: 'invalid_grant' },
+    });
     const details = { connection: { credentials: { refreshToken: 'TOPSECRET3', clientSecret: 'TOPSECRET4' } }, field: 'loginUrl' };
     const err = Object.assign(new Error('refresh failed', { cause }), {
       details,
@@ -49,7 +64,12 @@ describe('logged errors', () => {
 describe('process warnings', () => {
   it('are logged with the stack of the call that caused them', async () => {
     const lines: string[] = [];
-    const sink = new Writable({ write(chunk, _enc, cb) { lines.push(String(chunk)); cb(); } });
+    const sink = new Writable({
+      write(chunk, _enc, cb) {
+        lines.push(String(chunk));
+        cb();
+      },
+    });
     const stop = logProcessWarnings(createLogger({ level: 'info', destination: sink }));
     const signal = new AbortController().signal;
     setMaxListeners(2, signal);

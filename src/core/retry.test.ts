@@ -42,14 +42,28 @@ describe('retry', () => {
 
   it('stops at once on terminal and programmer errors', async () => {
     let n = 0;
-    await expect(retry(fast, async () => { n++; throw new TerminalError('VALIDATION', 'bad'); })).rejects.toThrow('bad');
-    await expect(retry(fast, async () => { n++; throw new TypeError('bug'); })).rejects.toThrow('bug');
+    await expect(
+      retry(fast, async () => {
+        n++;
+        throw new TerminalError('VALIDATION', 'bad');
+      }),
+    ).rejects.toThrow('bad');
+    await expect(
+      retry(fast, async () => {
+        n++;
+        throw new TypeError('bug');
+      }),
+    ).rejects.toThrow('bug');
     expect(n).toBe(2);
   });
 
   it('gives up after maxAttempts with the last error', async () => {
     let n = 0;
-    await expect(retry(fast, async () => { throw new TransientError('KAFKA', `fail ${++n}`); })).rejects.toThrow('fail 4');
+    await expect(
+      retry(fast, async () => {
+        throw new TransientError('KAFKA', `fail ${++n}`);
+      }),
+    ).rejects.toThrow('fail 4');
   });
 
   it('bail() ends the loop with the given error', async () => {
@@ -58,9 +72,13 @@ describe('retry', () => {
 
   it('stops when aborted', async () => {
     const ac = new AbortController();
-    const p = retry(retryPolicy({ maxAttempts: 100, initialDelayMs: 50, jitter: 0 }), async () => {
-      throw new TransientError('KAFKA', 'down');
-    }, { signal: ac.signal });
+    const p = retry(
+      retryPolicy({ maxAttempts: 100, initialDelayMs: 50, jitter: 0 }),
+      async () => {
+        throw new TransientError('KAFKA', 'down');
+      },
+      { signal: ac.signal },
+    );
     setTimeout(() => ac.abort(), 20);
     await expect(p).rejects.toThrow();
   });
@@ -68,11 +86,15 @@ describe('retry', () => {
   it('forever: keeps trying past maxAttempts until success, the policy only pacing the attempts', async () => {
     let n = 0;
     const delays: number[] = [];
-    const out = await retry(fast, async ({ attempt }) => {
-      n++;
-      if (attempt < 10) throw new TransientError('KAFKA', 'not yet');
-      return attempt;
-    }, { forever: true, onRetry: (_err, _attempt, delay) => delays.push(delay) });
+    const out = await retry(
+      fast,
+      async ({ attempt }) => {
+        n++;
+        if (attempt < 10) throw new TransientError('KAFKA', 'not yet');
+        return attempt;
+      },
+      { forever: true, onRetry: (_err, _attempt, delay) => delays.push(delay) },
+    );
     expect(out).toBe(10);
     expect(n).toBe(10);
     expect(delays).toEqual([1, 2, 4, 8, 16, 32, 64, 128, 256]);
@@ -80,26 +102,46 @@ describe('retry', () => {
 
   it('retryIf decides which failures are tried again, terminal ones included', async () => {
     let n = 0;
-    const out = await retry(fast, async () => {
-      if (++n < 3) throw new TypeError('a bug fixed by the next deploy');
-      return 'ok';
-    }, { retryIf: () => true });
+    const out = await retry(
+      fast,
+      async () => {
+        if (++n < 3) throw new TypeError('a bug fixed by the next deploy');
+        return 'ok';
+      },
+      { retryIf: () => true },
+    );
     expect(out).toBe('ok');
     let m = 0;
-    await expect(retry(fast, async () => { m++; throw new TransientError('KAFKA', 'down'); }, { retryIf: () => false })).rejects.toThrow('down');
+    await expect(
+      retry(
+        fast,
+        async () => {
+          m++;
+          throw new TransientError('KAFKA', 'down');
+        },
+        { retryIf: () => false },
+      ),
+    ).rejects.toThrow('down');
     expect(m).toBe(1);
   });
 
   it('waits through the given wait, and what it throws ends the retries', async () => {
     const waited: number[] = [];
     let n = 0;
-    const p = retry(fast, async () => { n++; throw new TransientError('KAFKA', 'down'); }, {
-      forever: true,
-      wait: async (ms) => {
-        waited.push(ms);
-        if (waited.length === 3) throw new Error('partition moved on');
+    const p = retry(
+      fast,
+      async () => {
+        n++;
+        throw new TransientError('KAFKA', 'down');
       },
-    });
+      {
+        forever: true,
+        wait: async (ms) => {
+          waited.push(ms);
+          if (waited.length === 3) throw new Error('partition moved on');
+        },
+      },
+    );
     await expect(p).rejects.toThrow('partition moved on');
     expect(waited).toEqual([1, 2, 4]);
     expect(n).toBe(3);

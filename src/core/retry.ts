@@ -81,11 +81,7 @@ export interface RetryOptions {
 }
 
 /** Runs `fn` until it succeeds, a non-retriable error occurs, or the policy's attempts run out. */
-export async function retry<T>(
-  policy: RetryPolicy,
-  fn: (ctx: RetryContext) => Promise<T>,
-  opts: RetryOptions = {},
-): Promise<T> {
+export async function retry<T>(policy: RetryPolicy, fn: (ctx: RetryContext) => Promise<T>, opts: RetryOptions = {}): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     opts.signal?.throwIfAborted();
     try {

@@ -75,7 +75,11 @@ export class SecretBox {
       decipher.setAuthTag(Buffer.from(tag, 'base64url'));
       return Buffer.concat([decipher.update(Buffer.from(ct, 'base64url')), decipher.final()]).toString('utf8');
     } catch (cause) {
-      throw new ForcehookError('CONFIG_INVALID', `a stored secret (${purpose(place)}) failed authentication (wrong key, tampered, or sealed for another place)`, { cause });
+      throw new ForcehookError(
+        'CONFIG_INVALID',
+        `a stored secret (${purpose(place)}) failed authentication (wrong key, tampered, or sealed for another place)`,
+        { cause },
+      );
     }
   }
 

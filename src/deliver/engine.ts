@@ -69,7 +69,15 @@ export function createDeliveryEngine(cfg: DeliveryEngineConfig, deps: DeliveryEn
       ...(deps.metrics ? { metrics: deps.metrics } : {}),
     },
   );
-  const redeliverer = createRedeliverer({ kafka: deps.kafka, topics: deps.topics, store: deps.store, keeper, logger: deps.logger, clock, groupPrefix: `${c.prefix}.redeliver` });
+  const redeliverer = createRedeliverer({
+    kafka: deps.kafka,
+    topics: deps.topics,
+    store: deps.store,
+    keeper,
+    logger: deps.logger,
+    clock,
+    groupPrefix: `${c.prefix}.redeliver`,
+  });
   if (deps.metrics) {
     const gauge = deps.metrics.deliveryDlqSize;
     // Collected on scrape: the store already holds every subscription's count.

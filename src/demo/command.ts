@@ -52,7 +52,9 @@ export async function runDemoCommand(argv: string[]): Promise<void> {
     stops.push(() => emulator.close());
     // The strict path is the everyday one: each refresh answers a new refresh token and retires the used one
     // (stamps are whole seconds on every emulated org).
-    const org = (await (await fetch(`${emulator.url}/__emulator/orgs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(DEMO_ORG) })).json()) as Record<string, string>;
+    const org = (await (
+      await fetch(`${emulator.url}/__emulator/orgs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(DEMO_ORG) })
+    ).json()) as Record<string, string>;
 
     const apiToken = randomBytes(18).toString('base64url');
     const config = loadConfig({
@@ -77,18 +79,35 @@ export async function runDemoCommand(argv: string[]): Promise<void> {
     const receiver = await startReceiver((d) => out(line(d)));
     stops.push(() => receiver.close());
     const api = async <T>(method: string, path: string, body?: unknown): Promise<T> => {
-      const res = await fetch(`${service.url}${path}`, { method, headers: { authorization: `Bearer ${apiToken}`, 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
+      const res = await fetch(`${service.url}${path}`, {
+        method,
+        headers: { authorization: `Bearer ${apiToken}`, 'content-type': 'application/json' },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
       const json = (await res.json()) as T;
       if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${JSON.stringify(json)}`);
       return json;
     };
-    const connection = await api<{ id: string; orgId: string }>('POST', '/v1/connections', { loginUrl: org.loginUrl, clientId: org.clientId, clientSecret: org.clientSecret, refreshToken: org.refreshToken });
+    const connection = await api<{ id: string; orgId: string }>('POST', '/v1/connections', {
+      loginUrl: org.loginUrl,
+      clientId: org.clientId,
+      clientSecret: org.clientSecret,
+      refreshToken: org.refreshToken,
+    });
     for (const s of SUBSCRIPTIONS) {
       const path = `/hooks/${s.trigger}${'object' in s ? `/${s.object}` : ''}`;
-      const sub = await api<{ id: string; secret: string }>('POST', '/v1/subscriptions', { connectionId: connection.id, ...s, destination: { type: 'webhook', url: `${receiver.url}${path}` } });
+      const sub = await api<{ id: string; secret: string }>('POST', '/v1/subscriptions', {
+        connectionId: connection.id,
+        ...s,
+        destination: { type: 'webhook', url: `${receiver.url}${path}` },
+      });
       receiver.setSecret(path, sub.secret);
     }
-    await fetch(`${emulator.url}/__emulator/orgs/${org.orgId}/activity`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(ACTIVITY) });
+    await fetch(`${emulator.url}/__emulator/orgs/${org.orgId}/activity`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(ACTIVITY),
+    });
 
     printReady({ url: service.url, brokers: broker.brokers, emulator: emulator.url, receiver: receiver.url });
     out('');

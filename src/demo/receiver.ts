@@ -15,7 +15,9 @@ export interface ReceivedDelivery {
  * Standard Webhooks signature with the secret of the subscription it was
  * registered for, then parses the CloudEvent with the SDK.
  */
-export async function startReceiver(onDelivery: (d: ReceivedDelivery) => void): Promise<{ url: string; setSecret(path: string, secret: string): void; close(): Promise<void> }> {
+export async function startReceiver(
+  onDelivery: (d: ReceivedDelivery) => void,
+): Promise<{ url: string; setSecret(path: string, secret: string): void; close(): Promise<void> }> {
   const secrets = new Map<string, Webhook>();
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];

@@ -9,7 +9,10 @@ import { detectBatch, type BatchContext } from './batch.js';
 import { detectTriggers, type DetectContext } from './triggers.js';
 
 export const detectConfigSchema = z.object({
-  orgId: z.string().regex(/^[a-zA-Z0-9]{18}$/).describe('18-character org id of the connection'),
+  orgId: z
+    .string()
+    .regex(/^[a-zA-Z0-9]{18}$/)
+    .describe('18-character org id of the connection'),
   connectionId: z.string().min(1).describe('forcehook connection id'),
 });
 export type DetectConfig = z.infer<typeof detectConfigSchema>;

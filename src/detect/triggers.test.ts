@@ -82,7 +82,11 @@ describe('record.* triggers', () => {
   it('works for custom objects, from the captured sample', () => {
     const r = normalizeChangeEvent(fixture('employee-update-emp.data.json', '/data/Employee__ChangeEvent'), ctx) as ChangesResult;
     const [e] = valid(detectTriggers(r.changes[0]!, ctx));
-    expect(e).toMatchObject({ type: 'salesforce.record.updated', subject: 'a097F00000XpKo9QAF', data: { object: 'Employee__c', changedFields: ['LastModifiedDate', 'Tenure__c'] } });
+    expect(e).toMatchObject({
+      type: 'salesforce.record.updated',
+      subject: 'a097F00000XpKo9QAF',
+      data: { object: 'Employee__c', changedFields: ['LastModifiedDate', 'Tenure__c'] },
+    });
   });
 
   it('a merged CDC event yields one event per record, with distinct ids', () => {
@@ -136,19 +140,27 @@ describe('campaign_opportunity.added', () => {
   const types = (events: ForcehookEvent[]) => events.map((e) => e.type);
 
   it('an Opportunity created with a campaign', () => {
-    const events = valid(detectTriggers(cdcOne({ entityName: 'Opportunity', recordIds: [OPP], changeType: 'CREATE', body: { Name: 'Big', CampaignId: CMP } }), ctx));
+    const events = valid(
+      detectTriggers(cdcOne({ entityName: 'Opportunity', recordIds: [OPP], changeType: 'CREATE', body: { Name: 'Big', CampaignId: CMP } }), ctx),
+    );
     expect(types(events)).toEqual(['salesforce.record.created', 'salesforce.campaign_opportunity.added']);
     expect(events[1]!.data).toMatchObject({ campaignId: CMP, opportunityId: OPP });
   });
 
   it('not when created without one', () => {
-    expect(types(detectTriggers(cdcOne({ entityName: 'Opportunity', recordIds: [OPP], changeType: 'CREATE', body: { Name: 'Big', CampaignId: null } }), ctx))).toEqual([
-      'salesforce.record.created',
-    ]);
+    expect(
+      types(detectTriggers(cdcOne({ entityName: 'Opportunity', recordIds: [OPP], changeType: 'CREATE', body: { Name: 'Big', CampaignId: null } }), ctx)),
+    ).toEqual(['salesforce.record.created']);
   });
 
   it('CDC UPDATE with CampaignId among changedFields and a new value', () => {
-    const change = cdcOne({ entityName: 'Opportunity', recordIds: [OPP], changeType: 'UPDATE', changedFields: ['CampaignId', 'LastModifiedDate'], body: { CampaignId: CMP } });
+    const change = cdcOne({
+      entityName: 'Opportunity',
+      recordIds: [OPP],
+      changeType: 'UPDATE',
+      changedFields: ['CampaignId', 'LastModifiedDate'],
+      body: { CampaignId: CMP },
+    });
     expect(types(valid(detectTriggers(change, ctx)))).toEqual(['salesforce.record.updated', 'salesforce.campaign_opportunity.added']);
   });
 
@@ -156,7 +168,13 @@ describe('campaign_opportunity.added', () => {
     const cleared = cdcOne({ entityName: 'Opportunity', recordIds: [OPP], changeType: 'UPDATE', changedFields: ['CampaignId'], body: { CampaignId: null } });
     expect(types(detectTriggers(cleared, ctx))).toEqual(['salesforce.record.updated']);
     // Enrichment can put an unchanged CampaignId in the body: changedFields decides.
-    const other = cdcOne({ entityName: 'Opportunity', recordIds: [OPP], changeType: 'UPDATE', changedFields: ['Amount'], body: { Amount: 5, CampaignId: CMP } });
+    const other = cdcOne({
+      entityName: 'Opportunity',
+      recordIds: [OPP],
+      changeType: 'UPDATE',
+      changedFields: ['Amount'],
+      body: { Amount: 5, CampaignId: CMP },
+    });
     expect(types(detectTriggers(other, { ...ctx, previousCampaignId: null }))).toEqual(['salesforce.record.updated']);
   });
 
@@ -197,7 +215,11 @@ describe('the same change via CDC and via a row', () => {
     const created = changeType === 'CREATE' ? SF_TS : '2024-01-01T00:00:00.000+0000';
     const streamed = cdcOne({ entityName: object, recordIds: [id], changeType, changedFields: ['Name'], body: { Name: 'N', LastModifiedDate: ISO } });
     const viaCdc = detectTriggers(streamed, ctx);
-    const row = normalizePolledRow({ object, row: { Id: id, Name: 'N', CreatedDate: created, LastModifiedDate: SF_TS, SystemModstamp: SF_TS }, detectedBy: 'polling' });
+    const row = normalizePolledRow({
+      object,
+      row: { Id: id, Name: 'N', CreatedDate: created, LastModifiedDate: SF_TS, SystemModstamp: SF_TS },
+      detectedBy: 'polling',
+    });
     const proven = detectBatch([row], { ...ctx, sameChange: () => sameAs(streamed) });
     expect(proven.map((e) => [e.type, e.id])).toEqual(viaCdc.map((e) => [e.type, e.id]));
     expect(proven[0]!.data.detectedBy).toBe('polling');
@@ -207,15 +229,27 @@ describe('the same change via CDC and via a row', () => {
   });
 
   it('DELETE via getDeleted and via queryAll share one row id; the campaign events follow a proven CREATE', () => {
-    const tombstone = detectTriggers(normalizePolledRow({ object: 'Account', row: { Id: ACC }, kind: 'deleted', deletedDate: SF_TS, detectedBy: 'reconcile' }), ctx);
-    const deletedRow = detectTriggers(normalizePolledRow({ object: 'Account', row: { Id: ACC, IsDeleted: true, SystemModstamp: SF_TS }, detectedBy: 'polling' }), ctx);
+    const tombstone = detectTriggers(
+      normalizePolledRow({ object: 'Account', row: { Id: ACC }, kind: 'deleted', deletedDate: SF_TS, detectedBy: 'reconcile' }),
+      ctx,
+    );
+    const deletedRow = detectTriggers(
+      normalizePolledRow({ object: 'Account', row: { Id: ACC, IsDeleted: true, SystemModstamp: SF_TS }, detectedBy: 'polling' }),
+      ctx,
+    );
     expect(deletedRow.map((e) => e.id)).toEqual(tombstone.map((e) => e.id));
 
     const cm = { CampaignId: CMP, LeadId: LEAD };
     const streamed = cdcOne({ entityName: 'CampaignMember', recordIds: [CM], changeType: 'CREATE', body: cm });
     const cmCdc = detectTriggers(streamed, ctx);
     const cmPoll = detectBatch(
-      [normalizePolledRow({ object: 'CampaignMember', row: { Id: CM, ...cm, CreatedDate: SF_TS, LastModifiedDate: SF_TS, SystemModstamp: SF_TS }, detectedBy: 'polling' })],
+      [
+        normalizePolledRow({
+          object: 'CampaignMember',
+          row: { Id: CM, ...cm, CreatedDate: SF_TS, LastModifiedDate: SF_TS, SystemModstamp: SF_TS },
+          detectedBy: 'polling',
+        }),
+      ],
       { ...ctx, sameChange: () => sameAs(streamed) },
     );
     expect(cmPoll.map((e) => e.id)).toEqual(cmCdc.map((e) => e.id));
@@ -223,11 +257,12 @@ describe('the same change via CDC and via a row', () => {
   });
 
   it('two polled versions of one row in one second get two ids; the same version read again, one', () => {
-    const row = (Email: string) => normalizePolledRow({
-      object: 'Contact',
-      row: { Id: CON, Email, CreatedDate: '2024-01-01T00:00:00.000+0000', LastModifiedDate: SF_TS, SystemModstamp: SF_TS },
-      detectedBy: 'polling',
-    });
+    const row = (Email: string) =>
+      normalizePolledRow({
+        object: 'Contact',
+        row: { Id: CON, Email, CreatedDate: '2024-01-01T00:00:00.000+0000', LastModifiedDate: SF_TS, SystemModstamp: SF_TS },
+        detectedBy: 'polling',
+      });
     const [a] = detectTriggers(row('a@example.com'), ctx);
     const [b] = detectTriggers(row('b@example.com'), ctx);
     const [again] = detectTriggers(row('a@example.com'), ctx);
@@ -238,7 +273,15 @@ describe('the same change via CDC and via a row', () => {
 
 describe('transactions', () => {
   const conversion = () => [
-    ...cdc({ entityName: 'Lead', recordIds: [LEAD], changeType: 'UPDATE', transactionKey: 'conv', sequenceNumber: 4, changedFields: ['IsConverted'], body: { IsConverted: true } }),
+    ...cdc({
+      entityName: 'Lead',
+      recordIds: [LEAD],
+      changeType: 'UPDATE',
+      transactionKey: 'conv',
+      sequenceNumber: 4,
+      changedFields: ['IsConverted'],
+      body: { IsConverted: true },
+    }),
     ...cdc({ entityName: 'Opportunity', recordIds: [OPP], changeType: 'CREATE', transactionKey: 'conv', sequenceNumber: 3, body: { CampaignId: CMP } }),
     ...cdc({ entityName: 'Account', recordIds: [ACC], changeType: 'CREATE', transactionKey: 'conv', sequenceNumber: 1 }),
     ...cdc({ entityName: 'Contact', recordIds: [CON], changeType: 'CREATE', transactionKey: 'conv', sequenceNumber: 2 }),
@@ -256,7 +299,10 @@ describe('transactions', () => {
   });
 
   it('orderTransaction reorders within a transaction only, keeping other events in their slots', () => {
-    const other = detectTriggers(cdcOne({ entityName: 'Account', recordIds: ['001000000000009AAA'], changeType: 'UPDATE', transactionKey: 'other', sequenceNumber: 9 }), ctx);
+    const other = detectTriggers(
+      cdcOne({ entityName: 'Account', recordIds: ['001000000000009AAA'], changeType: 'UPDATE', transactionKey: 'other', sequenceNumber: 9 }),
+      ctx,
+    );
     const conv = conversion().flatMap((c) => detectTriggers(c, ctx));
     const mixed = [conv[0]!, ...other, ...conv.slice(1)];
     const ordered = orderTransaction(mixed);

@@ -6,14 +6,7 @@
 import { ValidationError } from '../core/errors.js';
 import { cdcEventId, rowEventId, rowVersion } from '../events/id.js';
 import { sameSalesforceId, toId18 } from '../events/salesforce-id.js';
-import {
-  eventTypeFor,
-  type ChangeType,
-  type EventType,
-  type ForcehookEvent,
-  type ForcehookEventData,
-  type Trigger,
-} from '../events/schema.js';
+import { eventTypeFor, type ChangeType, type EventType, type ForcehookEvent, type ForcehookEventData, type Trigger } from '../events/schema.js';
 import type { RawChange } from '../normalize/raw-change.js';
 
 export interface DetectContext {
@@ -61,18 +54,20 @@ function opportunityGainedCampaign(change: RawChange, ctx: DetectContext, campai
  */
 function idOf(type: EventType, c: RawChange, orgId: string): string {
   if (c.detectedBy === 'cdc' || (c.transactionKey !== undefined && c.sequenceNumber !== undefined)) {
-    return cdcEventId({ orgId, recordId: c.recordId, type, commitTimestamp: c.commitTimestamp, transactionKey: c.transactionKey, sequenceNumber: c.sequenceNumber, replayId: c.replayId });
+    return cdcEventId({
+      orgId,
+      recordId: c.recordId,
+      type,
+      commitTimestamp: c.commitTimestamp,
+      transactionKey: c.transactionKey,
+      sequenceNumber: c.sequenceNumber,
+      replayId: c.replayId,
+    });
   }
   return rowEventId({ orgId, recordId: c.recordId, type, stamp: c.commitTimestamp, ...(c.changeType === 'UPDATE' ? { version: rowVersion(c.record) } : {}) });
 }
 
-function buildEvent(
-  type: EventType,
-  change: RawChange,
-  orgId: string,
-  ctx: DetectContext,
-  extra: Partial<ForcehookEventData>,
-): ForcehookEvent {
+function buildEvent(type: EventType, change: RawChange, orgId: string, ctx: DetectContext, extra: Partial<ForcehookEventData>): ForcehookEvent {
   const { object, recordId, changeType, changedFields, record, detectedBy, commitTimestamp } = change;
   const data: ForcehookEventData = {
     orgId,
@@ -124,9 +119,7 @@ export function detectTriggers(change: RawChange, ctx: DetectContext): Forcehook
     );
   }
   if (object === 'opportunity' && opportunityGainedCampaign(c, ctx, campaignId)) {
-    events.push(
-      buildEvent(eventTypeFor('campaign_opportunity.added'), c, orgId, ctx, { campaignId: campaignId!, opportunityId: recordId }),
-    );
+    events.push(buildEvent(eventTypeFor('campaign_opportunity.added'), c, orgId, ctx, { campaignId: campaignId!, opportunityId: recordId }));
   }
   return events;
 }

@@ -37,17 +37,30 @@ export interface ActivityStatus {
 
 function valueFor(f: FieldMeta, n: number): unknown {
   switch (f.type) {
-    case 'boolean': return n % 2 === 0;
-    case 'int': return n % 1000;
-    case 'double': case 'currency': case 'percent': return (n % 1000) + 0.5;
-    case 'date': return sfDate(Date.UTC(2024, 0, 1) + (n % 365) * 86_400_000);
-    case 'datetime': return new Date(Date.UTC(2024, 0, 1) + n * 60_000).toISOString();
-    case 'email': return `user${n}@example.com`;
-    case 'url': return `https://example.com/${n}`;
-    case 'phone': return `+1 555 ${String(n % 10_000).padStart(4, '0')}`;
-    case 'picklist': return f.picklistValues.find((p) => p.active)?.value ?? null;
-    case 'reference': return null;
-    default: return `${f.label} ${n}`.slice(0, f.length || 80);
+    case 'boolean':
+      return n % 2 === 0;
+    case 'int':
+      return n % 1000;
+    case 'double':
+    case 'currency':
+    case 'percent':
+      return (n % 1000) + 0.5;
+    case 'date':
+      return sfDate(Date.UTC(2024, 0, 1) + (n % 365) * 86_400_000);
+    case 'datetime':
+      return new Date(Date.UTC(2024, 0, 1) + n * 60_000).toISOString();
+    case 'email':
+      return `user${n}@example.com`;
+    case 'url':
+      return `https://example.com/${n}`;
+    case 'phone':
+      return `+1 555 ${String(n % 10_000).padStart(4, '0')}`;
+    case 'picklist':
+      return f.picklistValues.find((p) => p.active)?.value ?? null;
+    case 'reference':
+      return null;
+    default:
+      return `${f.label} ${n}`.slice(0, f.length || 80);
   }
 }
 
@@ -160,7 +173,10 @@ export class ActivityScheduler {
     } catch (err) {
       if (!(err instanceof SfApiError)) throw err;
       // A record deleted through the API meanwhile: forget it and carry on.
-      a.ids.set(meta.name, ids.filter((id) => a.org.store.get(id)?.values.IsDeleted === false));
+      a.ids.set(
+        meta.name,
+        ids.filter((id) => a.org.store.get(id)?.values.IsDeleted === false),
+      );
     }
   }
 
@@ -175,18 +191,31 @@ export class ActivityScheduler {
 
   private body(a: OrgActivity, meta: ObjectMeta, n: number): Record<string, unknown> {
     switch (meta.name) {
-      case 'Lead': return { FirstName: `Ada${n}`, LastName: `Lovelace${n}`, Company: `Analytical ${n}`, Email: `ada${n}@example.com` };
-      case 'Contact': return { FirstName: `Grace${n}`, LastName: `Hopper${n}`, Email: `grace${n}@example.com` };
-      case 'Account': return { Name: `Account ${n}`, BillingCity: 'San Francisco', Industry: 'Technology' };
+      case 'Lead':
+        return { FirstName: `Ada${n}`, LastName: `Lovelace${n}`, Company: `Analytical ${n}`, Email: `ada${n}@example.com` };
+      case 'Contact':
+        return { FirstName: `Grace${n}`, LastName: `Hopper${n}`, Email: `grace${n}@example.com` };
+      case 'Account':
+        return { Name: `Account ${n}`, BillingCity: 'San Francisco', Industry: 'Technology' };
       case 'Opportunity': {
         // Where campaigns are part of the activity, every other deal is sourced from one (campaign_opportunity.added).
         const withCampaign = Math.floor(n / a.objects.length) % 2 === 0 && a.objects.some((o) => o.name === 'CampaignMember');
-        return { Name: `Deal ${n}`, StageName: 'Prospecting', CloseDate: sfDate(Date.UTC(2025, 0, 1)), Amount: n * 10, ...(withCampaign ? { CampaignId: this.idOf(a, 'Campaign', n) } : {}) };
+        return {
+          Name: `Deal ${n}`,
+          StageName: 'Prospecting',
+          CloseDate: sfDate(Date.UTC(2025, 0, 1)),
+          Amount: n * 10,
+          ...(withCampaign ? { CampaignId: this.idOf(a, 'Campaign', n) } : {}),
+        };
       }
-      case 'Campaign': return { Name: `Campaign ${n}`, IsActive: true };
-      case 'CampaignMember': return { CampaignId: this.idOf(a, 'Campaign', n), LeadId: this.newLead(a, n), Status: 'Sent' };
-      case 'Case': return { Subject: `Case ${n}`, Origin: 'Web' };
-      case 'Task': return { Subject: `Call ${n}` };
+      case 'Campaign':
+        return { Name: `Campaign ${n}`, IsActive: true };
+      case 'CampaignMember':
+        return { CampaignId: this.idOf(a, 'Campaign', n), LeadId: this.newLead(a, n), Status: 'Sent' };
+      case 'Case':
+        return { Subject: `Case ${n}`, Origin: 'Web' };
+      case 'Task':
+        return { Subject: `Call ${n}` };
     }
     const body: Record<string, unknown> = {};
     for (const f of meta.fields) {
@@ -203,14 +232,22 @@ export class ActivityScheduler {
 
   private change(meta: ObjectMeta, n: number): Record<string, unknown> {
     switch (meta.name) {
-      case 'Lead': return { Title: `Title ${n}` };
-      case 'Contact': return { Title: `Title ${n}` };
-      case 'Account': return { BillingCity: `City ${n}` };
-      case 'Opportunity': return { Amount: n * 10 };
-      case 'Campaign': return { Description: `Description ${n}` };
-      case 'CampaignMember': return { Status: n % 2 === 0 ? 'Responded' : 'Sent' };
-      case 'Case': return { Subject: `Case ${n}` };
-      case 'Task': return { Subject: `Call ${n}` };
+      case 'Lead':
+        return { Title: `Title ${n}` };
+      case 'Contact':
+        return { Title: `Title ${n}` };
+      case 'Account':
+        return { BillingCity: `City ${n}` };
+      case 'Opportunity':
+        return { Amount: n * 10 };
+      case 'Campaign':
+        return { Description: `Description ${n}` };
+      case 'CampaignMember':
+        return { Status: n % 2 === 0 ? 'Responded' : 'Sent' };
+      case 'Case':
+        return { Subject: `Case ${n}` };
+      case 'Task':
+        return { Subject: `Call ${n}` };
     }
     const f = meta.fields.find((x) => x.updateable && x.describe.custom === true && x.type !== 'reference') ?? meta.byLower.get('name');
     return f ? { [f.name]: valueFor(f, n) } : {};

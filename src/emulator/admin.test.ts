@@ -12,7 +12,7 @@ afterAll(async () => {
 });
 
 describe('admin API', () => {
-  it('creates orgs per contract §5 with 18-character ids and answers clear 400s', async () => {
+  it('creates orgs with 18-character ids and answers clear 400s', async () => {
     const org = await newOrg(em.url, { apiDailyLimit: 1000, cdcEntities: ['Lead'] });
     expect(Object.keys(org).sort()).toEqual(['clientId', 'clientSecret', 'instanceUrl', 'loginUrl', 'orgId', 'password', 'refreshToken', 'username'].sort());
     expect(org.orgId).toMatch(/^00D[a-zA-Z0-9]{12}[A-Z0-5]{3}$/);
@@ -33,7 +33,10 @@ describe('admin API', () => {
 
   it('custom objects can be added later; stats and the clock', async () => {
     const org = await newOrg(em.url);
-    const added = await admin(em.url, 'POST', `/__emulator/orgs/${org.orgId}/custom-objects`, { name: 'Shipment__c', fields: [{ name: 'Weight__c', type: 'number' }] });
+    const added = await admin(em.url, 'POST', `/__emulator/orgs/${org.orgId}/custom-objects`, {
+      name: 'Shipment__c',
+      fields: [{ name: 'Weight__c', type: 'number' }],
+    });
     expect(added.status).toBe(201);
     expect(added.body.channel).toBe('/data/Shipment__ChangeEvent');
     const conn = connect(org);
@@ -50,7 +53,11 @@ describe('admin API', () => {
 
   it('synthetic activity writes records and change events through the REST write path', async () => {
     const org = await newOrg(em.url);
-    const started = await admin(em.url, 'POST', `/__emulator/orgs/${org.orgId}/activity`, { perSecond: 200, objects: ['Lead', 'Account', 'CampaignMember'], seconds: 0.5 });
+    const started = await admin(em.url, 'POST', `/__emulator/orgs/${org.orgId}/activity`, {
+      perSecond: 200,
+      objects: ['Lead', 'Account', 'CampaignMember'],
+      seconds: 0.5,
+    });
     expect(started.body.activity).toMatchObject({ perSecond: 200, objects: ['Lead', 'Account', 'CampaignMember'] });
     // The activity ends by itself after its half second.
     await waitUntil(async () => (await admin(em.url, 'GET', `/__emulator/orgs/${org.orgId}/stats`)).body.activity === null, 5_000, 'the activity to end');

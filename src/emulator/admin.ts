@@ -171,7 +171,8 @@ export function adminRouter({ em, cometd, activity }: AdminDeps): Router {
     const entity = typeof header?.entityName === 'string' ? header.entityName : undefined;
     const target = channel ?? (entity ? changeEventChannel(entity) : undefined);
     if (!target) throw new AdminError(400, 'VALIDATION', 'channel: required when payload.ChangeEventHeader.entityName is absent');
-    if (target === ALL_CHANGE_EVENTS && !entity) throw new AdminError(400, 'VALIDATION', 'payload.ChangeEventHeader.entityName: required for /data/ChangeEvents');
+    if (target === ALL_CHANGE_EVENTS && !entity)
+      throw new AdminError(400, 'VALIDATION', 'payload.ChangeEventHeader.entityName: required for /data/ChangeEvents');
     const event = org.bus.publish(target, payload);
     org.eventsPublished++;
     res.json({ replayId: event.replayId, channel: event.channel });
@@ -217,9 +218,7 @@ export function adminRouter({ em, cometd, activity }: AdminDeps): Router {
     const body = parse(schemas.leadConvert, req.body);
     const leadId = normalizeId(body.leadId);
     if (!leadId) throw new AdminError(400, 'VALIDATION', `leadId: not a record id: ${body.leadId}`);
-    const result = inTransaction(org, 'com/salesforce/api/rest/59.0;client=forcehook-emulator-admin', (txn) =>
-      convertLead(org, txn, leadId, body),
-    );
+    const result = inTransaction(org, 'com/salesforce/api/rest/59.0;client=forcehook-emulator-admin', (txn) => convertLead(org, txn, leadId, body));
     res.json(result);
   });
 

@@ -43,9 +43,16 @@ describe('concurrent Streaming API clients by edition', () => {
     const unlimited = await newOrg(em.url);
     const token = await accessToken(unlimited);
     for (let i = 0; i < 21; i++) expect((await new Raw(em.url, token).handshake()).successful).toBe(true);
-    expect((await admin(em.url, 'GET', `/__emulator/orgs/${unlimited.orgId}/stats`)).body).toMatchObject({ edition: 'unlimited', maxStreamingClients: 2000, eventDeliveryDailyLimit: 50_000 });
+    expect((await admin(em.url, 'GET', `/__emulator/orgs/${unlimited.orgId}/stats`)).body).toMatchObject({
+      edition: 'unlimited',
+      maxStreamingClients: 2000,
+      eventDeliveryDailyLimit: 50_000,
+    });
     const enterprise = await newOrg(em.url, { edition: 'enterprise' });
-    expect((await admin(em.url, 'GET', `/__emulator/orgs/${enterprise.orgId}/stats`)).body).toMatchObject({ maxStreamingClients: 1000, eventDeliveryDailyLimit: 25_000 });
+    expect((await admin(em.url, 'GET', `/__emulator/orgs/${enterprise.orgId}/stats`)).body).toMatchObject({
+      maxStreamingClients: 1000,
+      eventDeliveryDailyLimit: 25_000,
+    });
     expect((await admin(em.url, 'POST', '/__emulator/orgs', { edition: 'professional' })).status).toBe(400);
   });
 });
@@ -69,7 +76,12 @@ describe('event delivery allocation', () => {
     expect(second.events).toHaveLength(2);
     const refused = await b.connect();
     expect(refused.events).toHaveLength(0);
-    expect(refused.reply).toMatchObject({ channel: '/meta/connect', successful: false, error: '403::Organization total events daily limit exceeded', advice: { reconnect: 'none' } });
+    expect(refused.reply).toMatchObject({
+      channel: '/meta/connect',
+      successful: false,
+      error: '403::Organization total events daily limit exceeded',
+      advice: { reconnect: 'none' },
+    });
     expect((await admin(em.url, 'GET', `/__emulator/orgs/${org.orgId}/stats`)).body).toMatchObject({ eventsDelivered: 5, eventDeliveryDailyLimit: 5 });
     const limits: Any = await connect(org).request('/services/data/v59.0/limits');
     expect(limits.DailyDeliveredPlatformEvents).toEqual({ Max: 5, Remaining: 0 });

@@ -49,12 +49,32 @@ describe('change data capture', () => {
   it('CREATE, UPDATE (changed fields only, compound sub-fields), DELETE and UNDELETE of an Account', async () => {
     const { org, conn } = await setup();
     const l = await listen(conn);
-    const { id }: Any = await conn.sobject('Account').create({ Name: 'Acme', BillingStreet: '415 Mission Street', BillingCity: 'San Francisco', Industry: 'Apparel' });
+    const { id }: Any = await conn
+      .sobject('Account')
+      .create({ Name: 'Acme', BillingStreet: '415 Mission Street', BillingCity: 'San Francisco', Industry: 'Apparel' });
     const [created] = await l.next();
     const rec: Any = await conn.sobject('Account').retrieve(id);
     const h = created.payload.ChangeEventHeader;
-    expect(Object.keys(h)).toEqual(['entityName', 'recordIds', 'changeType', 'changeOrigin', 'transactionKey', 'sequenceNumber', 'commitTimestamp', 'commitNumber', 'commitUser', 'changedFields']);
-    expect(h).toMatchObject({ entityName: 'Account', recordIds: [id], changeType: 'CREATE', changeOrigin: 'com/salesforce/api/rest/59.0;client=SfdcInternalAPI/', sequenceNumber: 1, changedFields: [] });
+    expect(Object.keys(h)).toEqual([
+      'entityName',
+      'recordIds',
+      'changeType',
+      'changeOrigin',
+      'transactionKey',
+      'sequenceNumber',
+      'commitTimestamp',
+      'commitNumber',
+      'commitUser',
+      'changedFields',
+    ]);
+    expect(h).toMatchObject({
+      entityName: 'Account',
+      recordIds: [id],
+      changeType: 'CREATE',
+      changeOrigin: 'com/salesforce/api/rest/59.0;client=SfdcInternalAPI/',
+      sequenceNumber: 1,
+      changedFields: [],
+    });
     expect(h.transactionKey).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
     expect(h.commitUser).toBe(rec.OwnerId);
     expect(Number.isSafeInteger(h.commitNumber) && h.commitNumber > 1e12).toBe(true);
@@ -81,7 +101,12 @@ describe('change data capture', () => {
     expect(updated.payload.ChangeEventHeader.changeType).toBe('UPDATE');
     expect(updated.payload.ChangeEventHeader.changedFields).toEqual(['BillingAddress.City', 'Phone', 'Industry', 'LastModifiedDate']);
     const { ChangeEventHeader: _u, ...changed } = updated.payload;
-    expect(changed).toEqual({ BillingAddress: { City: 'Oakland' }, Phone: '555-0100', Industry: null, LastModifiedDate: after.LastModifiedDate.replace('+0000', 'Z') });
+    expect(changed).toEqual({
+      BillingAddress: { City: 'Oakland' },
+      Phone: '555-0100',
+      Industry: null,
+      LastModifiedDate: after.LastModifiedDate.replace('+0000', 'Z'),
+    });
 
     await conn.sobject('Account').destroy(id);
     const [deleted] = await l.next();
@@ -116,7 +141,10 @@ describe('change data capture', () => {
     const l = await listen(conn);
     const created: Any = await conn.requestPost('/services/data/v59.0/composite/sobjects', {
       allOrNone: true,
-      records: [{ attributes: { type: 'Account' }, Name: 'One' }, { attributes: { type: 'Account' }, Name: 'Two' }],
+      records: [
+        { attributes: { type: 'Account' }, Name: 'One' },
+        { attributes: { type: 'Account' }, Name: 'Two' },
+      ],
     });
     const [c1, c2] = await l.next(2);
     expect(c1.payload.ChangeEventHeader.transactionKey).toBe(c2.payload.ChangeEventHeader.transactionKey);
@@ -150,7 +178,10 @@ describe('change data capture', () => {
   });
 
   it('unselected entities make no change events; custom objects have their own channel', async () => {
-    const { org, conn } = await setup({ cdcEntities: ['Invoice__c'], customObjects: [{ name: 'Invoice__c', fields: [{ name: 'Amount__c', type: 'currency' }] }] });
+    const { org, conn } = await setup({
+      cdcEntities: ['Invoice__c'],
+      customObjects: [{ name: 'Invoice__c', fields: [{ name: 'Amount__c', type: 'currency' }] }],
+    });
     const all = await listen(conn);
     await conn.sobject('Lead').create({ LastName: 'Unselected', Company: 'X' });
     const { id }: Any = await conn.sobject('Invoice__c').create({ Amount__c: 12.5 });
@@ -177,7 +208,9 @@ describe('change data capture', () => {
     const converted = await admin(em.url, 'POST', `/__emulator/orgs/${org.orgId}/lead-convert`, { leadId: id });
     expect(converted.status).toBe(200);
     const events = await l.next(4);
-    expect(events.map((e) => [e.payload.ChangeEventHeader.entityName, e.payload.ChangeEventHeader.changeType, e.payload.ChangeEventHeader.sequenceNumber])).toEqual([
+    expect(
+      events.map((e) => [e.payload.ChangeEventHeader.entityName, e.payload.ChangeEventHeader.changeType, e.payload.ChangeEventHeader.sequenceNumber]),
+    ).toEqual([
       ['Account', 'CREATE', 1],
       ['Contact', 'CREATE', 2],
       ['Opportunity', 'CREATE', 3],
@@ -200,13 +233,31 @@ describe('change data capture', () => {
     expect(first.payload.Name).toBe('Before');
     replay.client.disconnect();
     const injected = await admin(em.url, 'POST', `/__emulator/orgs/${org.orgId}/changes`, {
-      payload: { ChangeEventHeader: { entityName: 'Account', recordIds: ['000000000000000AAA'], changeType: 'GAP_OVERFLOW', changeOrigin: '', transactionKey: 'k', sequenceNumber: 1, commitTimestamp: 1, commitNumber: 1, commitUser: org.orgId, changedFields: [] } },
+      payload: {
+        ChangeEventHeader: {
+          entityName: 'Account',
+          recordIds: ['000000000000000AAA'],
+          changeType: 'GAP_OVERFLOW',
+          changeOrigin: '',
+          transactionKey: 'k',
+          sequenceNumber: 1,
+          commitTimestamp: 1,
+          commitNumber: 1,
+          commitUser: org.orgId,
+          changedFields: [],
+        },
+      },
     });
     expect(injected.status).toBe(200);
     expect(injected.body.replayId).toBeGreaterThan(first.event.replayId);
     await admin(em.url, 'POST', `/__emulator/orgs/${org.orgId}/faults`, { kind: 'expire-replay' });
     const stale: Any = conn.streaming.createClient([new StreamingExtension.Replay('/data/AccountChangeEvent', first.event.replayId)]);
-    const err: Any = await stale.subscribe('/data/AccountChangeEvent', () => {}).then(() => null, (e: Any) => e);
+    const err: Any = await stale
+      .subscribe('/data/AccountChangeEvent', () => {})
+      .then(
+        () => null,
+        (e: Any) => e,
+      );
     expect(String(err?.message ?? err)).toContain(
       `The replayId {${first.event.replayId}} you provided was invalid.  Please provide a valid ID, -2 to replay all events, or -1 to replay only new events.`,
     );

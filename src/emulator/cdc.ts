@@ -74,11 +74,7 @@ function eventBody(change: Change, values: Values | undefined): { fields: Record
  * the same change (same type, fields and values) to several records of one
  * entity becomes one event listing every recordId.
  */
-export function buildChangeEvents(
-  txn: Transaction,
-  valuesOf: (id: string) => Values | undefined,
-  selected: (meta: ObjectMeta) => boolean,
-): ChangeEventOut[] {
+export function buildChangeEvents(txn: Transaction, valuesOf: (id: string) => Values | undefined, selected: (meta: ObjectMeta) => boolean): ChangeEventOut[] {
   const groups = new Map<string, { change: Change; ids: string[]; fields: Record<string, unknown>; changedFields: string[] }>();
   for (const change of txn.changes) {
     if (!selected(change.meta)) continue;

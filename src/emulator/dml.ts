@@ -27,7 +27,11 @@ export function begin(org: Org, origin: string): Transaction {
  */
 export function commit(org: Org, txn: Transaction): void {
   txn.committed(org.clock.now());
-  const events = buildChangeEvents(txn, (id) => org.store.get(id)?.values, (m) => org.isCdcSelected(m));
+  const events = buildChangeEvents(
+    txn,
+    (id) => org.store.get(id)?.values,
+    (m) => org.isCdcSelected(m),
+  );
   for (const e of events) org.bus.publish(e.channel, e.payload);
   org.eventsPublished += events.length;
 }

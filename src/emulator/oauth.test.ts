@@ -26,7 +26,10 @@ async function approve(authorizeUrl: string, password = org.password, action = '
   const html = await page.text();
   const form = new URLSearchParams();
   for (const m of html.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g)) {
-    form.set(m[1]!, m[2]!.replace(/&#(\d+);/g, (_s, c: string) => String.fromCharCode(Number(c))));
+    form.set(
+      m[1]!,
+      m[2]!.replace(/&#(\d+);/g, (_s, c: string) => String.fromCharCode(Number(c))),
+    );
   }
   form.set('username', org.username);
   form.set('password', password);
@@ -89,7 +92,9 @@ describe('OAuth 2.0', () => {
   it('denial and wrong passwords', async () => {
     const redirect = await approve(oauth2().getAuthorizationUrl({ state: 's' }), org.password, 'deny');
     expect(redirect.searchParams.get('error')).toBe('access_denied');
-    const page = await fetch(`${org.loginUrl}/services/oauth2/authorize?response_type=code&client_id=nope&redirect_uri=${encodeURIComponent('https://x.example/cb')}`);
+    const page = await fetch(
+      `${org.loginUrl}/services/oauth2/authorize?response_type=code&client_id=nope&redirect_uri=${encodeURIComponent('https://x.example/cb')}`,
+    );
     expect(page.status).toBe(400);
   });
 
@@ -152,7 +157,11 @@ describe('OAuth 2.0', () => {
     const other = (await app().authenticate(o.username, o.password)).access_token;
     const userinfo = (token: string) => fetch(`${o.instanceUrl}/services/oauth2/userinfo`, { headers: { authorization: `Bearer ${token}` } });
     expect((await userinfo(fromRefresh)).status).toBe(200);
-    const revoked = await fetch(`${o.loginUrl}/services/oauth2/revoke`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ token: o.refreshToken }) });
+    const revoked = await fetch(`${o.loginUrl}/services/oauth2/revoke`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ token: o.refreshToken }),
+    });
     expect(revoked.status).toBe(200);
     expect((await userinfo(fromRefresh)).status).toBe(403);
     expect((await userinfo(other)).status).toBe(200);
@@ -168,7 +177,9 @@ describe('OAuth 2.0', () => {
     const userinfo: Any = await conn.request(`${o.instanceUrl}/services/oauth2/userinfo`);
     expect(Object.keys(userinfo).sort()).toEqual(Object.keys(fixture('userinfo.json')).sort());
     await new jsforce.OAuth2({ loginUrl: o.loginUrl, clientId: o.clientId, clientSecret: o.clientSecret }).revokeToken(o.refreshToken);
-    const err = await expectSfError(new jsforce.OAuth2({ loginUrl: o.loginUrl, clientId: o.clientId, clientSecret: o.clientSecret }).refreshToken(o.refreshToken));
+    const err = await expectSfError(
+      new jsforce.OAuth2({ loginUrl: o.loginUrl, clientId: o.clientId, clientSecret: o.clientSecret }).refreshToken(o.refreshToken),
+    );
     expect(err.name).toBe('invalid_grant');
     expect(err.message).toBe('expired access/refresh token');
   });
@@ -186,14 +197,29 @@ describe('PKCE (org option requirePkce)', () => {
 
   /** The user approves; the code from the redirect. */
   async function codeFor(o: OrgCredentials, extra: Record<string, string>): Promise<string> {
-    const form = new URLSearchParams({ response_type: 'code', client_id: o.clientId, redirect_uri: redirectUri, state: 's1', ...extra, username: o.username, password: o.password, action: 'allow' });
+    const form = new URLSearchParams({
+      response_type: 'code',
+      client_id: o.clientId,
+      redirect_uri: redirectUri,
+      state: 's1',
+      ...extra,
+      username: o.username,
+      password: o.password,
+      action: 'allow',
+    });
     const res = await fetch(`${o.loginUrl}/services/oauth2/authorize`, { method: 'POST', body: form, redirect: 'manual' });
     expect(res.status).toBe(302);
     return new URL(res.headers.get('location')!).searchParams.get('code')!;
   }
 
   async function exchange(o: OrgCredentials, code: string, codeVerifier?: string): Promise<{ status: number; body: Any }> {
-    const form = new URLSearchParams({ grant_type: 'authorization_code', code, client_id: o.clientId, client_secret: o.clientSecret, redirect_uri: redirectUri });
+    const form = new URLSearchParams({
+      grant_type: 'authorization_code',
+      code,
+      client_id: o.clientId,
+      client_secret: o.clientSecret,
+      redirect_uri: redirectUri,
+    });
     if (codeVerifier !== undefined) form.set('code_verifier', codeVerifier);
     const res = await fetch(`${o.loginUrl}/services/oauth2/token`, { method: 'POST', body: form });
     return { status: res.status, body: await res.json() };
@@ -216,7 +242,10 @@ describe('PKCE (org option requirePkce)', () => {
     const o = await newOrg(em.url, { requirePkce: true });
     const pkce = { code_challenge: challenge, code_challenge_method: 'S256' };
     expect(await exchange(o, await codeFor(o, pkce))).toEqual({ status: 400, body: { error: 'invalid_grant', error_description: 'invalid code verifier' } });
-    expect(await exchange(o, await codeFor(o, pkce), 'x'.repeat(43))).toEqual({ status: 400, body: { error: 'invalid_grant', error_description: 'invalid code verifier' } });
+    expect(await exchange(o, await codeFor(o, pkce), 'x'.repeat(43))).toEqual({
+      status: 400,
+      body: { error: 'invalid_grant', error_description: 'invalid code verifier' },
+    });
     const ok = await exchange(o, await codeFor(o, pkce), verifier);
     expect(ok.status).toBe(200);
     expect(ok.body.refresh_token).toBeTruthy();

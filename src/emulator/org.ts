@@ -9,13 +9,7 @@ import type { Clock } from './clock.js';
 import { floorToSecond, sfDateTime } from './clock.js';
 import { newId } from './ids.js';
 import { ApiCounter, DeliveryAllocation, EDITION_LIMITS, type Edition } from './limits.js';
-import {
-  buildCustomObject,
-  STANDARD_OBJECTS,
-  type CustomObjectDef,
-  type Json,
-  type ObjectMeta,
-} from './metadata/objects.js';
+import { buildCustomObject, STANDARD_OBJECTS, type CustomObjectDef, type Json, type ObjectMeta } from './metadata/objects.js';
 import { RecordStore } from './store.js';
 import { EventBus } from './streaming/index.js';
 
@@ -165,10 +159,24 @@ export class Org {
       id: u.id,
       object: 'User',
       values: {
-        Id: u.id, Username: u.username, FirstName: u.firstName, LastName: u.lastName, Name: `${u.firstName} ${u.lastName}`,
-        Email: u.email, Alias: 'eadmin', IsActive: true, TimeZoneSidKey: 'America/Los_Angeles', LocaleSidKey: 'en_US',
-        LanguageLocaleKey: 'en_US', EmailEncodingKey: 'UTF-8', UserType: 'Standard', CreatedDate: ts, CreatedById: u.id,
-        LastModifiedDate: ts, LastModifiedById: u.id, SystemModstamp: ts,
+        Id: u.id,
+        Username: u.username,
+        FirstName: u.firstName,
+        LastName: u.lastName,
+        Name: `${u.firstName} ${u.lastName}`,
+        Email: u.email,
+        Alias: 'eadmin',
+        IsActive: true,
+        TimeZoneSidKey: 'America/Los_Angeles',
+        LocaleSidKey: 'en_US',
+        LanguageLocaleKey: 'en_US',
+        EmailEncodingKey: 'UTF-8',
+        UserType: 'Standard',
+        CreatedDate: ts,
+        CreatedById: u.id,
+        LastModifiedDate: ts,
+        LastModifiedById: u.id,
+        SystemModstamp: ts,
       },
     });
   }
@@ -237,8 +245,14 @@ export class Org {
       for (const f of c.fields) {
         if (f.type === 'reference' && f.describe.custom === true && f.referenceTo.includes(meta.name)) {
           extra.push({
-            cascadeDelete: false, childSObject: c.name, deprecatedAndHidden: false, field: f.name, junctionIdListNames: [],
-            junctionReferenceTo: [], relationshipName: `${c.name.slice(0, -3)}s__r`, restrictedDelete: false,
+            cascadeDelete: false,
+            childSObject: c.name,
+            deprecatedAndHidden: false,
+            field: f.name,
+            junctionIdListNames: [],
+            junctionReferenceTo: [],
+            relationshipName: `${c.name.slice(0, -3)}s__r`,
+            restrictedDelete: false,
           });
         }
       }

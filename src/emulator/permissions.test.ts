@@ -40,11 +40,23 @@ async function eventsOn(client: RawBayeux, rounds = 3): Promise<Any[]> {
 describe('org permissions', () => {
   it('are all granted by default, set at creation, changed at runtime and shown in stats', async () => {
     const org = await newOrg(em.url);
-    expect((await admin(em.url, 'GET', `/__emulator/orgs/${org.orgId}/stats`)).body.permissions).toEqual({ viewSetup: true, viewAllData: true, approveUninstalledApps: true });
+    expect((await admin(em.url, 'GET', `/__emulator/orgs/${org.orgId}/stats`)).body.permissions).toEqual({
+      viewSetup: true,
+      viewAllData: true,
+      approveUninstalledApps: true,
+    });
     const limited = await newOrg(em.url, { permissions: { viewAllData: false, approveUninstalledApps: false } });
-    expect((await admin(em.url, 'GET', `/__emulator/orgs/${limited.orgId}/stats`)).body.permissions).toEqual({ viewSetup: true, viewAllData: false, approveUninstalledApps: false });
+    expect((await admin(em.url, 'GET', `/__emulator/orgs/${limited.orgId}/stats`)).body.permissions).toEqual({
+      viewSetup: true,
+      viewAllData: false,
+      approveUninstalledApps: false,
+    });
     expect(await setPermissions(limited, { viewSetup: false })).toEqual({ viewSetup: false, viewAllData: false, approveUninstalledApps: false });
-    expect(await setPermissions(limited, { viewAllData: true, approveUninstalledApps: true })).toEqual({ viewSetup: false, viewAllData: true, approveUninstalledApps: true });
+    expect(await setPermissions(limited, { viewAllData: true, approveUninstalledApps: true })).toEqual({
+      viewSetup: false,
+      viewAllData: true,
+      approveUninstalledApps: true,
+    });
   });
 
   it('refuses a malformed permissions body and an unknown org', async () => {
@@ -66,7 +78,9 @@ describe('org permissions', () => {
     const err = await expectSfError(Promise.resolve(conn.tooling.query(SELECTION)));
     expect(err.errorCode).toBe('INVALID_TYPE');
     expect(err.message).toBe("sObject type 'PlatformEventChannelMember' is not supported.");
-    const raw = await fetch(`${conn.instanceUrl}/services/data/v59.0/tooling/query?q=${encodeURIComponent(SELECTION)}`, { headers: { Authorization: `Bearer ${conn.accessToken}` } });
+    const raw = await fetch(`${conn.instanceUrl}/services/data/v59.0/tooling/query?q=${encodeURIComponent(SELECTION)}`, {
+      headers: { Authorization: `Bearer ${conn.accessToken}` },
+    });
     expect(raw.status).toBe(400);
     expect(await raw.json()).toEqual([{ message: "sObject type 'PlatformEventChannelMember' is not supported.", errorCode: 'INVALID_TYPE' }]);
 
@@ -88,7 +102,9 @@ describe('org permissions', () => {
     const client = new RawBayeux(em.url, await token(org));
     expect((await client.handshake()).successful).toBe(true);
     expect(await client.subscribe('/data/LeadChangeEvent')).toMatchObject({
-      channel: '/meta/subscribe', subscription: '/data/LeadChangeEvent', successful: false,
+      channel: '/meta/subscribe',
+      subscription: '/data/LeadChangeEvent',
+      successful: false,
       error: '403::User not allowed to subscribe CDC without View All Data permissions',
     });
     // A channel that does not exist is still reported as such.

@@ -9,7 +9,17 @@ let conn: ReturnType<typeof connect>;
 
 beforeAll(async () => {
   em = await start();
-  org = await newOrg(em.url, { customObjects: [{ name: 'Invoice__c', fields: [{ name: 'Amount__c', type: 'currency', required: true }, { name: 'Account__c', type: 'lookup', referenceTo: 'Account' }] }] });
+  org = await newOrg(em.url, {
+    customObjects: [
+      {
+        name: 'Invoice__c',
+        fields: [
+          { name: 'Amount__c', type: 'currency', required: true },
+          { name: 'Account__c', type: 'lookup', referenceTo: 'Account' },
+        ],
+      },
+    ],
+  });
   conn = connect(org);
   await conn.query('SELECT Id FROM User'); // establishes the session
 });
@@ -20,7 +30,12 @@ afterAll(async () => {
 /** Shape equality: same keys, same value types, recursively (values may differ). */
 function shapeOf(v: unknown): unknown {
   if (Array.isArray(v)) return v.length ? [shapeOf(v[0])] : [];
-  if (v && typeof v === 'object') return Object.fromEntries(Object.keys(v).sort().map((k) => [k, shapeOf((v as Any)[k])]));
+  if (v && typeof v === 'object')
+    return Object.fromEntries(
+      Object.keys(v)
+        .sort()
+        .map((k) => [k, shapeOf((v as Any)[k])]),
+    );
   return v === null ? 'null' : typeof v;
 }
 
@@ -35,7 +50,16 @@ describe('sObject CRUD', () => {
     expect(rec.attributes).toEqual({ type: 'Lead', url: `/services/data/v59.0/sobjects/Lead/${created.id}` });
     expect(rec.Name).toBe('Ada Lovelace');
     expect(rec.Status).toBe('Open - Not Contacted');
-    expect(rec.Address).toEqual({ city: 'London', country: null, geocodeAccuracy: null, latitude: null, longitude: null, postalCode: null, state: null, street: null });
+    expect(rec.Address).toEqual({
+      city: 'London',
+      country: null,
+      geocodeAccuracy: null,
+      latitude: null,
+      longitude: null,
+      postalCode: null,
+      state: null,
+      street: null,
+    });
     expect(rec.CreatedDate).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+0000$/);
     expect(rec.SystemModstamp).toBe(rec.LastModifiedDate);
     const describe: Any = await conn.sobject('Lead').describe();
@@ -61,11 +85,13 @@ describe('sObject CRUD', () => {
     expect(rec.ShippingAddress).toBeNull();
   });
 
-  it('validation errors are Salesforce\'s bodies', async () => {
+  it("validation errors are Salesforce's bodies", async () => {
     const missing = await rawRest(conn, 'POST', '/services/data/v59.0/sobjects/Lead', { FirstName: 'x' });
     expect(missing.status).toBe(400);
     expect(shapeOf(missing.body)).toEqual(shapeOf(fixture('error-REQUIRED_FIELD_MISSING.json')));
-    expect(missing.body).toEqual([{ message: 'Required fields are missing: [LastName, Company]', errorCode: 'REQUIRED_FIELD_MISSING', fields: ['LastName', 'Company'] }]);
+    expect(missing.body).toEqual([
+      { message: 'Required fields are missing: [LastName, Company]', errorCode: 'REQUIRED_FIELD_MISSING', fields: ['LastName', 'Company'] },
+    ]);
 
     const custom = await rawRest(conn, 'POST', '/services/data/v59.0/sobjects/Invoice__c', {});
     expect(custom.body).toEqual([{ message: 'Required fields are missing: [Amount__c]', errorCode: 'REQUIRED_FIELD_MISSING', fields: ['Amount__c'] }]);
@@ -104,7 +130,8 @@ describe('sObject CRUD', () => {
   it('describeGlobal, describe and the versions list', async () => {
     const global: Any = await conn.describeGlobal();
     const names = global.sobjects.map((s: Any) => s.name);
-    for (const n of ['Account', 'Contact', 'Lead', 'Opportunity', 'Campaign', 'CampaignMember', 'Case', 'Task', 'User', 'Invoice__c']) expect(names).toContain(n);
+    for (const n of ['Account', 'Contact', 'Lead', 'Opportunity', 'Campaign', 'CampaignMember', 'Case', 'Task', 'User', 'Invoice__c'])
+      expect(names).toContain(n);
     const lead: Any = await conn.sobject('Lead').describe();
     const recorded = fixture('describe-Lead.json');
     expect(Object.keys(lead).sort()).toEqual(Object.keys(recorded).sort());
@@ -132,7 +159,13 @@ describe('upsert', () => {
     const twice = await rawRest(conn, 'PATCH', '/services/data/v59.0/sobjects/Contact/Email/test_upsert_004@example.com', { LastName: 'x' });
     expect(twice.status).toBe(300);
     expect(twice.body).toHaveLength(2);
-    const many: Any = await conn.sobject('Contact').upsert([{ LastName: 'M1', Email: 'm1@example.com' }, { LastName: 'M2', Email: 'm2@example.com' }], 'Email');
+    const many: Any = await conn.sobject('Contact').upsert(
+      [
+        { LastName: 'M1', Email: 'm1@example.com' },
+        { LastName: 'M2', Email: 'm2@example.com' },
+      ],
+      'Email',
+    );
     expect(many.map((r: Any) => r.created)).toEqual([true, true]);
     const notExternal = await rawRest(conn, 'PATCH', '/services/data/v59.0/sobjects/Contact/Title/x', { LastName: 'x' });
     expect(notExternal.status).toBe(404);
@@ -147,7 +180,11 @@ describe('query', () => {
       expect(res.every((r: Any) => r.success)).toBe(true);
     }
     const soql = "SELECT Id, LastName FROM Contact WHERE LastName LIKE 'Pager%' ORDER BY LastName";
-    const first: Any = await conn.request({ method: 'GET', url: `/services/data/v59.0/query?q=${encodeURIComponent(soql)}`, headers: { 'Sforce-Query-Options': 'batchSize=200' } });
+    const first: Any = await conn.request({
+      method: 'GET',
+      url: `/services/data/v59.0/query?q=${encodeURIComponent(soql)}`,
+      headers: { 'Sforce-Query-Options': 'batchSize=200' },
+    });
     expect(first.totalSize).toBe(450);
     expect(first.done).toBe(false);
     expect(first.records).toHaveLength(200);
@@ -166,7 +203,7 @@ describe('query', () => {
     expect(auto.records).toHaveLength(450);
   });
 
-  it('queryAll sees the recycle bin; query does not; SOQL errors are Salesforce\'s', async () => {
+  it("queryAll sees the recycle bin; query does not; SOQL errors are Salesforce's", async () => {
     const { id }: Any = await conn.sobject('Lead').create({ LastName: 'Binned', Company: 'X' });
     await conn.sobject('Lead').destroy(id);
     const live = await conn.query(`SELECT Id FROM Lead WHERE Id = '${id}'`);
@@ -262,7 +299,12 @@ describe('composite and collections', () => {
     const res: Any = await conn.requestPost('/services/data/v59.0/composite', {
       compositeRequest: [
         { method: 'POST', url: '/services/data/v59.0/sobjects/Account', referenceId: 'refAccount', body: { Name: 'Sample Account' } },
-        { method: 'POST', url: '/services/data/v59.0/sobjects/Contact', referenceId: 'refContact', body: { LastName: 'Sample Contact', AccountId: '@{refAccount.id}' } },
+        {
+          method: 'POST',
+          url: '/services/data/v59.0/sobjects/Contact',
+          referenceId: 'refContact',
+          body: { LastName: 'Sample Contact', AccountId: '@{refAccount.id}' },
+        },
         { method: 'GET', url: '/services/data/v59.0/query?q=SELECT+Id+FROM+Account+LIMIT+1', referenceId: 'q' },
         { method: 'GET', url: '/services/data/v59.0/sobjects/Foo', referenceId: 'missing' },
       ],
@@ -292,7 +334,10 @@ describe('composite and collections', () => {
   it('collections create, update (partial failure) and delete', async () => {
     const created: Any = await conn.requestPost('/services/data/v59.0/composite/sobjects', {
       allOrNone: false,
-      records: [{ attributes: { type: 'Account' }, Name: 'C1' }, { attributes: { type: 'Account' }, Name: 'C2' }],
+      records: [
+        { attributes: { type: 'Account' }, Name: 'C1' },
+        { attributes: { type: 'Account' }, Name: 'C2' },
+      ],
     });
     expect(shapeOf(created)).toEqual(shapeOf(fixture('sobject-collections-create.json')));
     const updated: Any = await conn.requestPatch('/services/data/v59.0/composite/sobjects', {
@@ -313,7 +358,9 @@ describe('composite and collections', () => {
   it('tooling query lists the CDC selection as PlatformEventChannelMember rows', async () => {
     const o = await newOrg(em.url, { cdcEntities: ['Account', 'LeadChangeEvent'] });
     const c = connect(o);
-    const res: Any = await c.tooling.query("SELECT Id, DeveloperName, EventChannel, SelectedEntity FROM PlatformEventChannelMember WHERE EventChannel = 'ChangeEvents' ORDER BY SelectedEntity");
+    const res: Any = await c.tooling.query(
+      "SELECT Id, DeveloperName, EventChannel, SelectedEntity FROM PlatformEventChannelMember WHERE EventChannel = 'ChangeEvents' ORDER BY SelectedEntity",
+    );
     expect(res.records.map((r: Any) => [r.DeveloperName, r.EventChannel, r.SelectedEntity])).toEqual([
       ['ChangeEvents_AccountChangeEvent', 'ChangeEvents', 'AccountChangeEvent'],
       ['ChangeEvents_LeadChangeEvent', 'ChangeEvents', 'LeadChangeEvent'],

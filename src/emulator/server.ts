@@ -53,9 +53,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Running
     // custom channels accept anyone and withhold the change events at delivery (README, Permissions).
     subscribeRefusal(orgId, _userId, channel) {
       const org = em.org(orgId);
-      return org && !org.permissions.viewAllData && isEntityChangeChannel(channel)
-        ? streamingErrors.CDC_PERMISSION
-        : undefined;
+      return org && !org.permissions.viewAllData && isEntityChangeChannel(channel) ? streamingErrors.CDC_PERMISSION : undefined;
     },
     mayReceive(orgId, _userId, channel) {
       const org = em.org(orgId);

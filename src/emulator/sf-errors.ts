@@ -33,16 +33,12 @@ export const errors = {
   /** Unknown sObject or API version: recorded with `errorCode` first. */
   notFoundResource: () => new SfApiError(404, [{ errorCode: 'NOT_FOUND', message: 'The requested resource does not exist' }]),
   notFound: () => sfError(404, 'NOT_FOUND', 'The requested resource does not exist'),
-  notFoundExternalId: (value: string) =>
-    sfError(404, 'NOT_FOUND', `Provided external ID field does not exist or is not accessible: ${value}`),
-  malformedId: (value: string, label = 'Record ID', field = 'Id') =>
-    sfError(400, 'MALFORMED_ID', `${label}: id value of incorrect type: ${value}`, [field]),
+  notFoundExternalId: (value: string) => sfError(404, 'NOT_FOUND', `Provided external ID field does not exist or is not accessible: ${value}`),
+  malformedId: (value: string, label = 'Record ID', field = 'Id') => sfError(400, 'MALFORMED_ID', `${label}: id value of incorrect type: ${value}`, [field]),
   entityIsDeleted: (status = 404) => sfError(status, 'ENTITY_IS_DELETED', 'entity is deleted', []),
   requestLimitExceeded: () => sfError(403, 'REQUEST_LIMIT_EXCEEDED', 'TotalRequests Limit exceeded.'),
-  invalidFieldWrite: (field: string, object: string) =>
-    sfError(400, 'INVALID_FIELD', `No such column '${field}' on sobject of type ${object}`),
-  requiredMissing: (fields: string[]) =>
-    sfError(400, 'REQUIRED_FIELD_MISSING', `Required fields are missing: [${fields.join(', ')}]`, fields),
+  invalidFieldWrite: (field: string, object: string) => sfError(400, 'INVALID_FIELD', `No such column '${field}' on sobject of type ${object}`),
+  requiredMissing: (fields: string[]) => sfError(400, 'REQUIRED_FIELD_MISSING', `Required fields are missing: [${fields.join(', ')}]`, fields),
   notWritable: (fields: string[]) =>
     sfError(
       400,
@@ -52,8 +48,7 @@ export const errors = {
     ),
   jsonParser: (message: string) => sfError(400, 'JSON_PARSER_ERROR', message),
   invalidCrossReference: () => sfError(400, 'INVALID_CROSS_REFERENCE_KEY', 'invalid cross reference id', []),
-  methodNotAllowed: (method: string) =>
-    sfError(405, 'METHOD_NOT_ALLOWED', `HTTP Method '${method}' not allowed. Allowed are GET,PATCH,HEAD,DELETE`),
+  methodNotAllowed: (method: string) => sfError(405, 'METHOD_NOT_ALLOWED', `HTTP Method '${method}' not allowed. Allowed are GET,PATCH,HEAD,DELETE`),
 };
 
 /** The body a `fail-requests` fault answers with, by status. */

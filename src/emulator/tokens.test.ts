@@ -90,7 +90,10 @@ describe('sessions (sessionTimeoutMs)', () => {
         headers: { 'content-type': 'application/json', authorization: `OAuth ${token}`, ...(cookie ? { cookie } : {}) },
         body: JSON.stringify([msg]),
       });
-      const set = res.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
+      const set = res.headers
+        .getSetCookie()
+        .map((c) => c.split(';')[0])
+        .join('; ');
       if (set) cookie = set;
       return ((await res.json()) as Any[])[0];
     };

@@ -98,14 +98,11 @@ function coerceValue(f: FieldMeta, value: unknown, body: Record<string, unknown>
   return value;
 }
 
-export function coerceBody(
-  meta: ObjectMeta,
-  body: unknown,
-  mode: 'create' | 'update',
-  ctx: WriteContext,
-): Values {
+export function coerceBody(meta: ObjectMeta, body: unknown, mode: 'create' | 'update', ctx: WriteContext): Values {
   if (body === null || typeof body !== 'object' || Array.isArray(body)) {
-    throw errors.jsonParser(`Cannot deserialize instance of ${meta.name} from ${jsonToken(body)} value or request may be missing a required field at [line:1, column:1]`);
+    throw errors.jsonParser(
+      `Cannot deserialize instance of ${meta.name} from ${jsonToken(body)} value or request may be missing a required field at [line:1, column:1]`,
+    );
   }
   const input = body as Record<string, unknown>;
   const pairs: Array<[FieldMeta, string, unknown]> = [];

@@ -75,10 +75,7 @@ function uuid(name: string): string {
 }
 
 export function cdcEventId(f: CdcIdFacts): string {
-  const change =
-    f.transactionKey !== undefined && f.sequenceNumber !== undefined
-      ? `${f.transactionKey}|${f.sequenceNumber}`
-      : `replay:${f.replayId ?? ''}`;
+  const change = f.transactionKey !== undefined && f.sequenceNumber !== undefined ? `${f.transactionKey}|${f.sequenceNumber}` : `replay:${f.replayId ?? ''}`;
   return uuid([RECIPE, 'cdc', f.orgId, f.recordId, f.type, second(f.commitTimestamp), change].join('|'));
 }
 

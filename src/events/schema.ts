@@ -20,10 +20,7 @@ export type Trigger = (typeof TRIGGERS)[number];
 export const EVENT_TYPE_PREFIX = 'salesforce.';
 
 export type EventType = `salesforce.${Trigger}`;
-export const EVENT_TYPES = TRIGGERS.map((t) => `${EVENT_TYPE_PREFIX}${t}` as EventType) as unknown as readonly [
-  EventType,
-  ...EventType[],
-];
+export const EVENT_TYPES = TRIGGERS.map((t) => `${EVENT_TYPE_PREFIX}${t}` as EventType) as unknown as readonly [EventType, ...EventType[]];
 
 export function eventTypeFor(trigger: Trigger): EventType {
   return `salesforce.${trigger}`;
@@ -58,16 +55,10 @@ export const eventDataSchema = z
         'Fields changed by an UPDATE, in Salesforce change-event naming (compound components as `BillingAddress.City`). ' +
           'Empty for other change types, and for polled updates without a previous snapshot.',
       ),
-    record: z
-      .record(z.string(), z.unknown())
-      .describe('Field values known for the change, flattened like the REST API shows them (BillingCity, FirstName)'),
+    record: z.record(z.string(), z.unknown()).describe('Field values known for the change, flattened like the REST API shows them (BillingCity, FirstName)'),
     detectedBy: z.enum(DETECTED_BY),
     commitTimestamp: z.number().int().nonnegative().describe('Commit time, epoch milliseconds'),
-    commitNumber: z
-      .string()
-      .regex(/^\d+$/)
-      .optional()
-      .describe('System change number as a decimal string (it can exceed 2^53); CDC only'),
+    commitNumber: z.string().regex(/^\d+$/).optional().describe('System change number as a decimal string (it can exceed 2^53); CDC only'),
     transactionKey: z.string().optional(),
     sequenceNumber: z.number().int().nonnegative().optional(),
     replayId: z.string().optional().describe('CDC replayId of the change event, as a string'),

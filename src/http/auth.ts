@@ -97,6 +97,10 @@ export function metricsAuth(token: string | undefined): RequestHandler {
   return (req, _res, next) => {
     if (token === undefined) return next();
     const presented = bearer(req.get('authorization'));
-    next(presented !== undefined && constantTimeEqual(presented, token) ? undefined : new UnauthorizedError('/metrics needs Authorization: Bearer <FORCEHOOK_METRICS_TOKEN>'));
+    next(
+      presented !== undefined && constantTimeEqual(presented, token)
+        ? undefined
+        : new UnauthorizedError('/metrics needs Authorization: Bearer <FORCEHOOK_METRICS_TOKEN>'),
+    );
   };
 }

@@ -12,7 +12,10 @@ export function fromZodError(err: ZodError, where = 'body'): ValidationError {
   const issue = err.issues[0];
   const field = issue && issue.path.length > 0 ? issue.path.map(String).join('.') : undefined;
   const message = field ? `${where}.${field}: ${issue!.message}` : `${where}: ${issue?.message ?? 'invalid'}`;
-  return new ValidationError(message, err.issues.map((i) => ({ path: i.path.map(String).join('.'), message: i.message })));
+  return new ValidationError(
+    message,
+    err.issues.map((i) => ({ path: i.path.map(String).join('.'), message: i.message })),
+  );
 }
 
 export const notFound: RequestHandler = (req, res) => {

@@ -94,7 +94,10 @@ describe.skipIf(!hasTestBrokers())('kafka client (kafkajs) against a real broker
     const kafka = client();
     const topic = unique('nocommit');
     await kafka.admin().ensureTopics([{ topic, partitions: 1 }]);
-    await kafka.producer().send(topic, [1, 2, 3, 4, 5].map((n) => ({ key: 'k', value: Buffer.from(String(n)), headers: {} })));
+    await kafka.producer().send(
+      topic,
+      [1, 2, 3, 4, 5].map((n) => ({ key: 'k', value: Buffer.from(String(n)), headers: {} })),
+    );
     const group = unique('g');
 
     const first = await collect(kafka, group, topic);
@@ -112,7 +115,10 @@ describe.skipIf(!hasTestBrokers())('kafka client (kafkajs) against a real broker
     const topic = unique('commit');
     await kafka.admin().ensureTopics([{ topic, partitions: 1 }]);
     const producer = kafka.producer();
-    await producer.send(topic, [1, 2, 3].map((n) => ({ key: 'k', value: Buffer.from(String(n)), headers: {} })));
+    await producer.send(
+      topic,
+      [1, 2, 3].map((n) => ({ key: 'k', value: Buffer.from(String(n)), headers: {} })),
+    );
     const group = unique('g');
 
     const first = await collect(kafka, group, topic, { commit: true });
@@ -120,7 +126,10 @@ describe.skipIf(!hasTestBrokers())('kafka client (kafkajs) against a real broker
     await first.consumer.stop();
     await expect(first.consumer.commit([{ topic, partition: 0, offset: '3' }])).rejects.toBeInstanceOf(ForcehookError);
 
-    await producer.send(topic, [4, 5].map((n) => ({ key: 'k', value: Buffer.from(String(n)), headers: {} })));
+    await producer.send(
+      topic,
+      [4, 5].map((n) => ({ key: 'k', value: Buffer.from(String(n)), headers: {} })),
+    );
     const second = await collect(kafka, group, topic);
     await until(() => second.seen.length === 2);
     await new Promise((r) => setTimeout(r, 500)); // nothing older trickles in
@@ -132,7 +141,10 @@ describe.skipIf(!hasTestBrokers())('kafka client (kafkajs) against a real broker
     const kafka = client();
     const topic = unique('partial');
     await kafka.admin().ensureTopics([{ topic, partitions: 1 }]);
-    await kafka.producer().send(topic, [0, 1, 2, 3].map((n) => ({ key: 'k', value: Buffer.from(String(n)), headers: {} })));
+    await kafka.producer().send(
+      topic,
+      [0, 1, 2, 3].map((n) => ({ key: 'k', value: Buffer.from(String(n)), headers: {} })),
+    );
     const group = unique('g');
     const seen: ConsumedMessage[] = [];
     const consumer = kafka.consumer(group, { maxWaitTimeMs: 500 });
@@ -174,8 +186,20 @@ describe.skipIf(!hasTestBrokers())('kafka client (kafkajs) against a real broker
     await kafka.admin().ensureTopics([{ topic, partitions: 2 }]);
     const events: string[] = [];
     const consumer = kafka.consumer(unique('g'), {
-      onAssigned: (tps) => void events.push(`+${tps.map((t) => t.partition).sort().join(',')}`),
-      onRevoked: (tps) => void events.push(`-${tps.map((t) => t.partition).sort().join(',')}`),
+      onAssigned: (tps) =>
+        void events.push(
+          `+${tps
+            .map((t) => t.partition)
+            .sort()
+            .join(',')}`,
+        ),
+      onRevoked: (tps) =>
+        void events.push(
+          `-${tps
+            .map((t) => t.partition)
+            .sort()
+            .join(',')}`,
+        ),
     });
     await consumer.subscribe([topic]);
     await consumer.run({ eachBatch: async () => undefined });
@@ -193,8 +217,20 @@ describe.skipIf(!hasTestBrokers())('kafka client (kafkajs) against a real broker
     const b: string[] = [];
     const member = async (log: string[]) => {
       const c = kafka.consumer(group, {
-        onAssigned: (tps) => void log.push(`+${tps.map((t) => t.partition).sort().join(',')}`),
-        onRevoked: (tps) => void log.push(`-${tps.map((t) => t.partition).sort().join(',')}`),
+        onAssigned: (tps) =>
+          void log.push(
+            `+${tps
+              .map((t) => t.partition)
+              .sort()
+              .join(',')}`,
+          ),
+        onRevoked: (tps) =>
+          void log.push(
+            `-${tps
+              .map((t) => t.partition)
+              .sort()
+              .join(',')}`,
+          ),
         sessionTimeoutMs: 10_000,
       });
       await c.subscribe([topic]);
@@ -265,9 +301,7 @@ describe.skipIf(!hasTestBrokers())('kafka client (kafkajs) against a real broker
   it('maps a refused produce into a ForcehookError, and the producer keeps working', async () => {
     const kafka = client();
     const producer = kafka.producer();
-    const err = await producer
-      .send(unique('missing'), [{ key: 'k', value: Buffer.from('x'), headers: {} }])
-      .catch((e: unknown) => e);
+    const err = await producer.send(unique('missing'), [{ key: 'k', value: Buffer.from('x'), headers: {} }]).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ForcehookError);
     expect(['KAFKA', 'KAFKA_UNAVAILABLE']).toContain((err as ForcehookError).code);
     expect(typeof (err as ForcehookError).retriable).toBe('boolean');

@@ -18,7 +18,14 @@ export const KafkaConfigSchema = z
   .object({
     brokers: z
       .union([z.string(), z.array(z.string())])
-      .transform((v) => (Array.isArray(v) ? v : v.split(',').map((s) => s.trim()).filter(Boolean)))
+      .transform((v) =>
+        Array.isArray(v)
+          ? v
+          : v
+              .split(',')
+              .map((s) => s.trim())
+              .filter(Boolean),
+      )
       .pipe(z.array(hostPort).min(1, 'at least one host:port'))
       .describe('bootstrap servers, host:port; a comma-separated string is accepted (KAFKA_BROKERS)')
       .meta({ examples: [['127.0.0.1:9092']] }),
@@ -55,7 +62,11 @@ export function createKafka(config: KafkaConfigInput & { logger?: Logger }): Kaf
         brokers: parsed.data.brokers,
         clientId: parsed.data.clientId,
         logger,
-        security: { ssl: parsed.data.ssl, ...(parsed.data.sslCaFile ? { sslCaFile: parsed.data.sslCaFile } : {}), ...(parsed.data.sasl ? { sasl: parsed.data.sasl } : {}) },
+        security: {
+          ssl: parsed.data.ssl,
+          ...(parsed.data.sslCaFile ? { sslCaFile: parsed.data.sslCaFile } : {}),
+          ...(parsed.data.sasl ? { sasl: parsed.data.sasl } : {}),
+        },
       });
   }
 }

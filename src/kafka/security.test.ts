@@ -12,10 +12,15 @@ describe('Kafka security settings from the environment', () => {
   });
 
   it('a bad setting names the variable', () => {
-    expect(() => kafkaSecurityFromEnv({ KAFKA_SASL_MECHANISM: 'gssapi', KAFKA_SASL_USERNAME: 'u', KAFKA_SASL_PASSWORD: 'p' })).toThrow(/^KAFKA_SASL_MECHANISM: /);
+    expect(() => kafkaSecurityFromEnv({ KAFKA_SASL_MECHANISM: 'gssapi', KAFKA_SASL_USERNAME: 'u', KAFKA_SASL_PASSWORD: 'p' })).toThrow(
+      /^KAFKA_SASL_MECHANISM: /,
+    );
     expect(() => kafkaSecurityFromEnv({ KAFKA_SASL_MECHANISM: 'plain', KAFKA_SASL_USERNAME: 'u' })).toThrow(/^KAFKA_SASL_PASSWORD: /);
     const env = { KAFKA_BROKERS: 'k:9092', FORCEHOOK_API_TOKEN: 'x'.repeat(20), FORCEHOOK_SECRET_KEY: Buffer.alloc(32).toString('base64') };
     expect(() => loadConfig({ dir: '/nonexistent', env: { ...env, KAFKA_SSL: 'yes' } })).toThrow(/^KAFKA_SSL: /);
-    expect(loadConfig({ dir: '/nonexistent', env: { ...env, KAFKA_SSL: 'true', KAFKA_SSL_CA_FILE: '/ca.pem' } }).kafka).toMatchObject({ ssl: true, sslCaFile: '/ca.pem' });
+    expect(loadConfig({ dir: '/nonexistent', env: { ...env, KAFKA_SSL: 'true', KAFKA_SSL_CA_FILE: '/ca.pem' } }).kafka).toMatchObject({
+      ssl: true,
+      sslCaFile: '/ca.pem',
+    });
   });
 });

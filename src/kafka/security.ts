@@ -14,11 +14,7 @@ const bool = z.union([z.boolean(), z.enum(['true', 'false', '1', '0'])]).transfo
 
 export const KafkaSecuritySchema = z.object({
   ssl: bool.default(false).describe('TLS to the brokers (KAFKA_SSL)'),
-  sslCaFile: z
-    .string()
-    .min(1)
-    .optional()
-    .describe("a PEM file of the CA to trust instead of the system's (KAFKA_SSL_CA_FILE)"),
+  sslCaFile: z.string().min(1).optional().describe("a PEM file of the CA to trust instead of the system's (KAFKA_SSL_CA_FILE)"),
   sasl: z
     .object({
       mechanism: z.enum(SASL_MECHANISMS).describe('KAFKA_SASL_MECHANISM'),

@@ -97,9 +97,7 @@ export class CompactedStore<V> {
     // The last record of a partition is never compacted away (the active segment
     // is not cleaned and a segment only rolls on append), so offset high-1 will
     // be seen whenever high > low.
-    const caughtUp = Promise.all(
-      ends.filter((p) => BigInt(p.high) > BigInt(p.low)).map((p) => this.waitFor(p.partition, BigInt(p.high) - 1n, Infinity)),
-    );
+    const caughtUp = Promise.all(ends.filter((p) => BigInt(p.high) > BigInt(p.low)).map((p) => this.waitFor(p.partition, BigInt(p.high) - 1n, Infinity)));
     await Promise.race([caughtUp, failed]);
   }
 
@@ -163,9 +161,7 @@ export class CompactedStore<V> {
       if (Number.isFinite(timeoutMs)) {
         waiter.timer = setTimeout(() => {
           this.waiters = this.waiters.filter((w) => w !== waiter);
-          reject(
-            new TransientError('TIMEOUT', `${this.opts.topic}: write at ${partition}/${offset} is durable but was not read back within ${timeoutMs} ms`),
-          );
+          reject(new TransientError('TIMEOUT', `${this.opts.topic}: write at ${partition}/${offset} is durable but was not read back within ${timeoutMs} ms`));
         }, timeoutMs);
       }
       this.waiters.push(waiter);

@@ -41,7 +41,11 @@ export function topics(prefix: string): Topics {
 
 /** 5000 → '5s', 300000 → '5m', 7200000 → '2h'; odd values fall back to ms. */
 export function delayLabel(ms: number): string {
-  for (const [unit, size] of [['h', 3_600_000], ['m', 60_000], ['s', 1_000]] as const) {
+  for (const [unit, size] of [
+    ['h', 3_600_000],
+    ['m', 60_000],
+    ['s', 1_000],
+  ] as const) {
     if (ms >= size && ms % size === 0) return `${ms / size}${unit}`;
   }
   return `${ms}ms`;
@@ -58,9 +62,7 @@ export const ASSIGNMENT_PARTITIONS = 32;
  */
 export function topicSpecs(t: Topics, retryDelaysMs: readonly number[], partitions?: number): TopicSpec[] {
   const sized = (spec: TopicSpec): TopicSpec => (partitions === undefined ? spec : { ...spec, partitions });
-  const retryTopics = [...new Set(retryDelaysMs)].map((ms) =>
-    sized({ topic: t.retry(ms), retentionMs: Math.max(2 * ms, DAY_MS) }),
-  );
+  const retryTopics = [...new Set(retryDelaysMs)].map((ms) => sized({ topic: t.retry(ms), retentionMs: Math.max(2 * ms, DAY_MS) }));
   return [
     sized({ topic: t.events }),
     // One partition: the whole state is small and one log keeps it totally ordered.

@@ -5,10 +5,22 @@ import { request } from 'undici';
 import { assertAllowedUrl, createEgressAgent, isPublicAddress } from './egress.js';
 
 describe('isPublicAddress', () => {
-  it.each(['127.0.0.1', '10.0.0.1', '172.16.3.4', '192.168.1.1', '169.254.169.254', '100.64.0.1', '0.0.0.0', '224.0.0.1', '::1', 'fd00::1', 'fe80::1', '::ffff:10.0.0.1', '::ffff:127.0.0.1', 'not-an-ip'])(
-    'refuses %s',
-    (ip) => expect(isPublicAddress(ip)).toBe(false),
-  );
+  it.each([
+    '127.0.0.1',
+    '10.0.0.1',
+    '172.16.3.4',
+    '192.168.1.1',
+    '169.254.169.254',
+    '100.64.0.1',
+    '0.0.0.0',
+    '224.0.0.1',
+    '::1',
+    'fd00::1',
+    'fe80::1',
+    '::ffff:10.0.0.1',
+    '::ffff:127.0.0.1',
+    'not-an-ip',
+  ])('refuses %s', (ip) => expect(isPublicAddress(ip)).toBe(false));
   it.each(['8.8.8.8', '1.1.1.1', '2606:4700:4700::1111'])('allows %s', (ip) => expect(isPublicAddress(ip)).toBe(true));
 });
 

@@ -57,7 +57,9 @@ export async function assertAllowedUrl(raw: string, opts: { allowPrivate: boolea
   }
   const bad = addresses.find((a) => !isPublicAddress(a));
   if (bad !== undefined) {
-    throw new ForbiddenDestinationError(`${opts.field}: '${host}' resolves to ${bad}, a private or reserved address (set FORCEHOOK_ALLOW_PRIVATE_NETWORKS=true to allow)`);
+    throw new ForbiddenDestinationError(
+      `${opts.field}: '${host}' resolves to ${bad}, a private or reserved address (set FORCEHOOK_ALLOW_PRIVATE_NETWORKS=true to allow)`,
+    );
   }
   return url;
 }

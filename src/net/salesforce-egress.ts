@@ -36,7 +36,9 @@ const SNIPPET_CHARS = 200;
  * who could otherwise read whatever the host was made to fetch.
  */
 export function snippet(text: string, max = SNIPPET_CHARS): string {
-  // eslint-disable-next-line no-control-regex
-  const flat = text.replace(/[\u0000-\u001f\u007f-\u009f]+/g, ' ').replace(/\s+/g, ' ').trim();
+  const flat = text
+    .replace(/\p{Cc}+/gu, ' ')
+    .replace(/\s+/g, ' ')
+    .trim();
   return flat.length > max ? `${flat.slice(0, max)}…` : flat;
 }

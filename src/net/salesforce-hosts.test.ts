@@ -3,13 +3,24 @@ import { parseHostPatterns, SalesforceHosts } from './salesforce-hosts.js';
 
 describe('SalesforceHosts', () => {
   const none = new SalesforceHosts();
-  it.each(['https://login.salesforce.com', 'https://test.salesforce.com', 'https://acme.my.salesforce.com', 'https://acme--dev.sandbox.my.salesforce.com', 'https://na1.salesforce.com', 'https://acme.lightning.force.com', 'https://acme.my.salesforce.mil', 'https://acme.my.sfcrmproducts.cn'])(
-    "allows Salesforce's own %s over https",
-    (u) => expect(none.allows(new URL(u))).toBe(true),
-  );
-  it.each(['http://login.salesforce.com', 'https://salesforce.com.evil.example', 'https://evilsalesforce.com', 'https://127.0.0.1', 'http://169.254.169.254/latest/meta-data', 'https://u:p@login.salesforce.com'])('refuses %s', (u) =>
-    expect(none.allows(new URL(u))).toBe(false),
-  );
+  it.each([
+    'https://login.salesforce.com',
+    'https://test.salesforce.com',
+    'https://acme.my.salesforce.com',
+    'https://acme--dev.sandbox.my.salesforce.com',
+    'https://na1.salesforce.com',
+    'https://acme.lightning.force.com',
+    'https://acme.my.salesforce.mil',
+    'https://acme.my.sfcrmproducts.cn',
+  ])("allows Salesforce's own %s over https", (u) => expect(none.allows(new URL(u))).toBe(true));
+  it.each([
+    'http://login.salesforce.com',
+    'https://salesforce.com.evil.example',
+    'https://evilsalesforce.com',
+    'https://127.0.0.1',
+    'http://169.254.169.254/latest/meta-data',
+    'https://u:p@login.salesforce.com',
+  ])('refuses %s', (u) => expect(none.allows(new URL(u))).toBe(false));
   it('allows what the operator lists, over http too', () => {
     const h = new SalesforceHosts(['127.0.0.1', '*.example.com']);
     expect(h.allows(new URL('http://127.0.0.1:4000'))).toBe(true);

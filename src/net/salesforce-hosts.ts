@@ -9,7 +9,15 @@ import { ForbiddenDestinationError } from './egress.js';
  * - salesforce.mil, cloudforce.mil: Government Cloud Plus - Defense;
  * - sfcrmproducts.cn, sfcrmapps.cn: Salesforce on Alibaba Cloud.
  */
-export const SALESFORCE_DOMAINS: readonly string[] = ['salesforce.com', 'force.com', 'cloudforce.com', 'salesforce.mil', 'cloudforce.mil', 'sfcrmproducts.cn', 'sfcrmapps.cn'];
+export const SALESFORCE_DOMAINS: readonly string[] = [
+  'salesforce.com',
+  'force.com',
+  'cloudforce.com',
+  'salesforce.mil',
+  'cloudforce.mil',
+  'sfcrmproducts.cn',
+  'sfcrmapps.cn',
+];
 
 /** `*` (any host), `*.example.com` (its subdomains) or an exact host name / IP literal. */
 const PATTERN = /^(\*|(\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*|\[[0-9a-f:.]+\]|[0-9a-f:.]+)$/;

@@ -6,17 +6,7 @@
  */
 import { z } from 'zod';
 
-export const CDC_CHANGE_TYPES = [
-  'CREATE',
-  'UPDATE',
-  'DELETE',
-  'UNDELETE',
-  'GAP_CREATE',
-  'GAP_UPDATE',
-  'GAP_DELETE',
-  'GAP_UNDELETE',
-  'GAP_OVERFLOW',
-] as const;
+export const CDC_CHANGE_TYPES = ['CREATE', 'UPDATE', 'DELETE', 'UNDELETE', 'GAP_CREATE', 'GAP_UPDATE', 'GAP_DELETE', 'GAP_UNDELETE', 'GAP_OVERFLOW'] as const;
 
 /** API names: letters, digits, underscores, starting with a letter (custom: `Foo__c`, namespaced `ns__Foo__c`). */
 export const FIELD_NAME = /^[A-Za-z][A-Za-z0-9_]{0,254}$/;

@@ -263,7 +263,12 @@ describe('normalizeChangeEvent: gap, overflow, invalid', () => {
     ['no record ids', cdcMessage({ entityName: 'Account', recordIds: [], changeType: 'UPDATE' })],
     ['a wildcard outside a gap event', cdcMessage({ entityName: 'Account', recordIds: ['001*'], changeType: 'UPDATE' })],
     ['a hostile entity name', cdcMessage({ entityName: '../../etc', recordIds: ['001000000000001AAA'], changeType: 'UPDATE' })],
-    ['a prototype-polluting field', JSON.parse('{"channel":"/data/X","data":{"payload":{"ChangeEventHeader":{"entityName":"Account","recordIds":["001000000000001AAA"],"changeType":"UPDATE","commitTimestamp":1},"__proto__":{"polluted":true}},"event":{"replayId":9}}}')],
+    [
+      'a prototype-polluting field',
+      JSON.parse(
+        '{"channel":"/data/X","data":{"payload":{"ChangeEventHeader":{"entityName":"Account","recordIds":["001000000000001AAA"],"changeType":"UPDATE","commitTimestamp":1},"__proto__":{"polluted":true}},"event":{"replayId":9}}}',
+      ),
+    ],
     ['deeply nested values', cdcMessage({ entityName: 'Account', recordIds: ['001000000000001AAA'], changeType: 'UPDATE', body: { A: { B: { C: 1 } } } })],
     ['a negative commit timestamp', cdcMessage({ entityName: 'Account', recordIds: ['001000000000001AAA'], changeType: 'UPDATE', commitTimestamp: -1 })],
   ])('%s is invalid, not an exception', (_name, msg) => {
@@ -295,7 +300,10 @@ describe('normalizeChangeEvent: gap, overflow, invalid', () => {
       channel: fc.oneof(fc.constant('/data/ChangeEvents'), fc.jsonValue()),
       data: fc.oneof(
         fc.record({
-          payload: fc.oneof(fc.dictionary(fc.string(), fc.jsonValue()).chain((body) => header.map((h) => ({ ...body, ChangeEventHeader: h }))), fc.jsonValue()),
+          payload: fc.oneof(
+            fc.dictionary(fc.string(), fc.jsonValue()).chain((body) => header.map((h) => ({ ...body, ChangeEventHeader: h }))),
+            fc.jsonValue(),
+          ),
           event: fc.oneof(fc.record({ replayId: fc.oneof(fc.integer(), fc.jsonValue()) }), fc.jsonValue()),
         }),
         fc.jsonValue(),

@@ -77,24 +77,22 @@ function normalizeParsed(msg: unknown): NormalizeResult {
 
   const changeType = h.changeType as RawChange['changeType'];
   const commitNumber = commitNumberToString(h.commitNumber);
-  const changes = recordIds.map(
-    (recordId): RawChange => ({
-      object: h.entityName,
-      recordId,
-      changeType,
-      changedFields: [...(h.changedFields ?? [])],
-      // Merged events: the same body applies to every listed record, so each gets its own copy.
-      record: { ...record, Id: recordId },
-      commitTimestamp: h.commitTimestamp,
-      ...opt('commitNumber', commitNumber),
-      ...opt('transactionKey', h.transactionKey),
-      ...opt('sequenceNumber', h.sequenceNumber),
-      replayId,
-      ...opt('changeOrigin', h.changeOrigin),
-      ...opt('commitUser', h.commitUser),
-      detectedBy: 'cdc',
-    }),
-  );
+  const changes = recordIds.map((recordId): RawChange => ({
+    object: h.entityName,
+    recordId,
+    changeType,
+    changedFields: [...(h.changedFields ?? [])],
+    // Merged events: the same body applies to every listed record, so each gets its own copy.
+    record: { ...record, Id: recordId },
+    commitTimestamp: h.commitTimestamp,
+    ...opt('commitNumber', commitNumber),
+    ...opt('transactionKey', h.transactionKey),
+    ...opt('sequenceNumber', h.sequenceNumber),
+    replayId,
+    ...opt('changeOrigin', h.changeOrigin),
+    ...opt('commitUser', h.commitUser),
+    detectedBy: 'cdc',
+  }));
   return { kind: 'changes', changes };
 }
 

@@ -8,7 +8,10 @@ import { normalizePolledRow, type PolledRowInput } from './polled-row.js';
 import type { NormalizeResult, RawChange } from './raw-change.js';
 
 export const normalizeConfigSchema = z.object({
-  orgId: z.string().regex(/^[a-zA-Z0-9]{18}$/).describe('18-character org id of the connection'),
+  orgId: z
+    .string()
+    .regex(/^[a-zA-Z0-9]{18}$/)
+    .describe('18-character org id of the connection'),
   connectionId: z.string().min(1).describe('forcehook connection id'),
 });
 export type NormalizeConfig = z.infer<typeof normalizeConfigSchema>;

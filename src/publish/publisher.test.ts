@@ -22,7 +22,17 @@ function event(n: number): ForcehookEvent {
     subject: recordId,
     time: '2030-01-01T00:00:00.000Z',
     datacontenttype: 'application/json',
-    data: { orgId: '00D000000000001AAA', connectionId: 'c1', object: 'Lead', recordId, changeType: 'CREATE', changedFields: [], record: { Id: recordId }, detectedBy: 'cdc', commitTimestamp: 1 },
+    data: {
+      orgId: '00D000000000001AAA',
+      connectionId: 'c1',
+      object: 'Lead',
+      recordId,
+      changeType: 'CREATE',
+      changedFields: [],
+      record: { Id: recordId },
+      detectedBy: 'cdc',
+      commitTimestamp: 1,
+    },
   };
 }
 

@@ -63,7 +63,10 @@ export function createPublisher(cfg: PublisherConfig, deps: { producer: Producer
         size += p.messages.length;
       }
       try {
-        await deps.producer.send(topic, batch.flatMap((p) => p.messages));
+        await deps.producer.send(
+          topic,
+          batch.flatMap((p) => p.messages),
+        );
         const ackedAt = now();
         for (const p of batch) {
           for (const e of p.events) deps.metrics?.publishLatency.observe(Math.max(0, ackedAt - e.data.commitTimestamp) / 1000);

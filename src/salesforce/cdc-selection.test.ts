@@ -54,7 +54,9 @@ describe('reading what the org will stream to the connecting user', () => {
 
   it('a Tooling refusal means View Setup is missing even where the permissions cannot be read', async () => {
     const refusal = () => Promise.reject(sfError('INVALID_TYPE', "sObject type 'PlatformEventChannelMember' is not supported."));
-    const a = await readStreamingAccess(org({ permissions: () => Promise.reject(sfError('INVALID_TYPE', "sObject type 'UserPermissionAccess' is not supported.")), selection: refusal }).c);
+    const a = await readStreamingAccess(
+      org({ permissions: () => Promise.reject(sfError('INVALID_TYPE', "sObject type 'UserPermissionAccess' is not supported.")), selection: refusal }).c,
+    );
     expect(a.selection).toBeUndefined();
     expect([...a.missing]).toEqual(['view_setup']);
   });

@@ -55,7 +55,11 @@ function refused(err: unknown): boolean {
 async function userPermissions(conn: Connection, timeoutMs: number): Promise<{ viewSetup?: boolean; viewAllData?: boolean } | undefined> {
   try {
     const res = await withTimeout(
-      Promise.resolve(conn.query<{ PermissionsViewSetup?: unknown; PermissionsViewAllData?: unknown }>('SELECT PermissionsViewSetup, PermissionsViewAllData FROM UserPermissionAccess')),
+      Promise.resolve(
+        conn.query<{ PermissionsViewSetup?: unknown; PermissionsViewAllData?: unknown }>(
+          'SELECT PermissionsViewSetup, PermissionsViewAllData FROM UserPermissionAccess',
+        ),
+      ),
       timeoutMs,
       "reading the user's permissions",
     );

@@ -60,10 +60,14 @@ export class ConnectionService {
     const existing = this.deps.store.connections().find((c) => c.orgId === v.orgId);
     if (existing || this.#connecting.has(v.orgId)) {
       const connectionId = existing?.id;
-      throw new ForcehookError('CONFLICT', `org ${v.orgId} is already connected${connectionId ? ` (connection ${connectionId})` : ''}; re-authorize that connection instead (PUT /v1/connections/{id}/credentials)`, {
-        status: 409,
-        ...(connectionId ? { details: { connectionId } } : {}),
-      });
+      throw new ForcehookError(
+        'CONFLICT',
+        `org ${v.orgId} is already connected${connectionId ? ` (connection ${connectionId})` : ''}; re-authorize that connection instead (PUT /v1/connections/{id}/credentials)`,
+        {
+          status: 409,
+          ...(connectionId ? { details: { connectionId } } : {}),
+        },
+      );
     }
     this.#connecting.add(v.orgId);
     try {

@@ -35,7 +35,12 @@ export interface OAuthClient {
 }
 
 /** One call to a Salesforce host: its address checked at connect time, no redirect followed. */
-async function salesforceCall(egress: SalesforceEgress, url: URL, opts: Pick<Dispatcher.RequestOptions, 'method' | 'headers' | 'body'>, what: string): Promise<{ status: number; text: string }> {
+async function salesforceCall(
+  egress: SalesforceEgress,
+  url: URL,
+  opts: Pick<Dispatcher.RequestOptions, 'method' | 'headers' | 'body'>,
+  what: string,
+): Promise<{ status: number; text: string }> {
   let res: Dispatcher.ResponseData;
   try {
     res = await request(url, { ...opts, headersTimeout: 15_000, bodyTimeout: 15_000, dispatcher: egress.dispatcher });
@@ -46,7 +51,9 @@ async function salesforceCall(egress: SalesforceEgress, url: URL, opts: Pick<Dis
   if (res.statusCode >= 300 && res.statusCode < 400) {
     // A redirect would carry the credentials (or the bearer token) to wherever it points.
     await res.body.dump();
-    throw new TerminalError('SALESFORCE_AUTH', `${what} ${url.origin} answered a redirect (HTTP ${res.statusCode}); redirects are not followed`, { status: 400 });
+    throw new TerminalError('SALESFORCE_AUTH', `${what} ${url.origin} answered a redirect (HTTP ${res.statusCode}); redirects are not followed`, {
+      status: 400,
+    });
   }
   return { status: res.statusCode, text: await res.body.text() };
 }
@@ -77,7 +84,11 @@ async function tokenCall(client: OAuthClient, params: Record<string, string>, eg
     egress.hosts.check(parsed.data.instance_url, 'instanceUrl (reported by the org)');
     const identity = egress.hosts.check(parsed.data.id, 'identity URL (reported by the org)');
     if (!egress.hosts.sameFamily(login, identity)) {
-      throw new TerminalError('SALESFORCE_AUTH', `the identity URL ${identity.origin} the token endpoint reported does not belong with the login URL ${login.origin}`, { status: 400 });
+      throw new TerminalError(
+        'SALESFORCE_AUTH',
+        `the identity URL ${identity.origin} the token endpoint reported does not belong with the login URL ${login.origin}`,
+        { status: 400 },
+      );
     }
     return parsed.data;
   }
@@ -95,7 +106,13 @@ export function refreshAccessToken(client: OAuthClient, refreshToken: string, eg
 }
 
 /** `pkce`: the verifier whose challenge the authorize request carried (Salesforce refuses the code without it). */
-export function exchangeCode(client: OAuthClient, code: string, redirectUri: string, egress: SalesforceEgress, pkce?: { codeVerifier: string }): Promise<TokenResponse> {
+export function exchangeCode(
+  client: OAuthClient,
+  code: string,
+  redirectUri: string,
+  egress: SalesforceEgress,
+  pkce?: { codeVerifier: string },
+): Promise<TokenResponse> {
   const params = { grant_type: 'authorization_code', code, redirect_uri: redirectUri, ...(pkce ? { code_verifier: pkce.codeVerifier } : {}) };
   return tokenCall(client, params, egress);
 }
@@ -110,7 +127,12 @@ const IdentitySchema = z.object({ organization_id: z.string().min(15), user_id: 
 export async function confirmIdentity(token: TokenResponse, egress: SalesforceEgress): Promise<{ orgId: string; userId: string }> {
   const claimed = parseIdentityUrl(token.id);
   const url = egress.hosts.check(token.id, 'identity URL (reported by the org)');
-  const res = await salesforceCall(egress, url, { method: 'GET', headers: { authorization: `Bearer ${token.access_token}`, accept: 'application/json' } }, 'identity URL');
+  const res = await salesforceCall(
+    egress,
+    url,
+    { method: 'GET', headers: { authorization: `Bearer ${token.access_token}`, accept: 'application/json' } },
+    'identity URL',
+  );
   if (res.status >= 500 || res.status === 429) throw new TransientError('SALESFORCE_AUTH', `identity URL failed (HTTP ${res.status})`);
   let body: unknown;
   try {
@@ -120,7 +142,11 @@ export async function confirmIdentity(token: TokenResponse, egress: SalesforceEg
   }
   const parsed = IdentitySchema.safeParse(body);
   if (res.status !== 200 || !parsed.success) {
-    throw new TerminalError('SALESFORCE_AUTH', `the identity URL did not confirm the token (HTTP ${res.status}${res.status === 200 ? ', unexpected body' : `: ${snippet(res.text, 80)}`})`, { status: 400 });
+    throw new TerminalError(
+      'SALESFORCE_AUTH',
+      `the identity URL did not confirm the token (HTTP ${res.status}${res.status === 200 ? ', unexpected body' : `: ${snippet(res.text, 80)}`})`,
+      { status: 400 },
+    );
   }
   const same = (a: string, b: string) => a.slice(0, 15) === b.slice(0, 15);
   if (!same(parsed.data.organization_id, claimed.orgId) || !same(parsed.data.user_id, claimed.userId)) {
@@ -135,7 +161,12 @@ export async function confirmIdentity(token: TokenResponse, egress: SalesforceEg
  */
 export async function revokeToken(client: Pick<OAuthClient, 'loginUrl'>, token: string, egress: SalesforceEgress): Promise<void> {
   const url = new URL('/services/oauth2/revoke', egress.hosts.check(client.loginUrl, 'loginUrl'));
-  const res = await salesforceCall(egress, url, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ token }).toString() }, 'revoke endpoint');
+  const res = await salesforceCall(
+    egress,
+    url,
+    { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ token }).toString() },
+    'revoke endpoint',
+  );
   if (res.status !== 200) {
     const err = OAuthErrorSchema.safeParse(safeJson(res.text));
     throw new TerminalError('SALESFORCE_AUTH', `revoke endpoint ${url.origin} answered HTTP ${res.status}${err.success ? ` (${err.data.error})` : ''}`);

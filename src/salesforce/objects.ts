@@ -58,5 +58,9 @@ function asApiError(err: unknown, object: string): ForcehookError {
     return new ValidationError(`body.object: ${message}`, [{ path: 'object', message }]);
   }
   const message = snippet(err instanceof Error ? err.message : String(err));
-  return new ForcehookError('SALESFORCE', `could not check '${object}' against the org, retry shortly: ${message}`, { status: 503, retriable: true, cause: err });
+  return new ForcehookError('SALESFORCE', `could not check '${object}' against the org, retry shortly: ${message}`, {
+    status: 503,
+    retriable: true,
+    cause: err,
+  });
 }

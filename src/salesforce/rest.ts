@@ -64,11 +64,7 @@ export interface RestOptions {
 
 export const DEFAULT_TIMEOUT_MS = 120_000;
 
-export async function call<T>(
-  session: OrgSession,
-  req: { method: 'GET' | 'POST'; url: string; body?: unknown },
-  opts: RestOptions = {},
-): Promise<T> {
+export async function call<T>(session: OrgSession, req: { method: 'GET' | 'POST'; url: string; body?: unknown }, opts: RestOptions = {}): Promise<T> {
   const conn = session.jsforce();
   if (opts.counter) opts.counter.calls++;
   const request =

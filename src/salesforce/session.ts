@@ -120,7 +120,11 @@ export class OrgSession {
       this.#accessToken = res.accessToken;
       const moved = res.instanceUrl !== this.#instanceUrl;
       if (moved) this.#movedAt = Date.now();
-      if (moved) this.opts.logger.warn({ connectionId: this.connectionId, orgId: this.orgId, from: this.#instanceUrl, to: res.instanceUrl }, 'the org answers from a new instance URL');
+      if (moved)
+        this.opts.logger.warn(
+          { connectionId: this.connectionId, orgId: this.orgId, from: this.#instanceUrl, to: res.instanceUrl },
+          'the org answers from a new instance URL',
+        );
       this.#instanceUrl = res.instanceUrl;
       if (this.#conn) {
         this.#conn.accessToken = res.accessToken;
@@ -163,22 +167,25 @@ export class OrgSession {
    */
   jsforce(): Connection {
     if (!this.#conn) {
-      const conn = guardConnection(new Connection({
-        instanceUrl: this.#instanceUrl,
-        version: API_VERSION,
-        ...(this.#accessToken ? { accessToken: this.#accessToken } : {}),
-        refreshFn: (c, callback) => {
-          if (c.accessToken === this.#accessToken && Date.now() - this.#movedAt < MOVED_MS) {
-            // The request fails instead; its caller retries it, built on the new instance URL.
-            callback(new TransientError('SALESFORCE_AUTH', `the org moved to ${this.#instanceUrl}; a request made for its old instance is retried there`));
-            return;
-          }
-          this.refresh(c.accessToken ?? undefined).then(
-            (token) => callback(null, token),
-            (err: unknown) => callback(err as Error),
-          );
-        },
-      }), this.opts.egress);
+      const conn = guardConnection(
+        new Connection({
+          instanceUrl: this.#instanceUrl,
+          version: API_VERSION,
+          ...(this.#accessToken ? { accessToken: this.#accessToken } : {}),
+          refreshFn: (c, callback) => {
+            if (c.accessToken === this.#accessToken && Date.now() - this.#movedAt < MOVED_MS) {
+              // The request fails instead; its caller retries it, built on the new instance URL.
+              callback(new TransientError('SALESFORCE_AUTH', `the org moved to ${this.#instanceUrl}; a request made for its old instance is retried there`));
+              return;
+            }
+            this.refresh(c.accessToken ?? undefined).then(
+              (token) => callback(null, token),
+              (err: unknown) => callback(err as Error),
+            );
+          },
+        }),
+        this.opts.egress,
+      );
       this.#conn = conn;
     }
     return this.#conn;

@@ -28,7 +28,21 @@ function setup(opts: { supervisorSession?: OrgSession } = {}) {
   const logger = createLogger({ level: 'info', destination: { write: (s: string) => void lines.push(JSON.parse(s) as { msg: string }) } });
   const now = new Date().toISOString();
   const records = new Map<string, ConnectionRecord>([
-    ['c1', { id: 'c1', orgId: org.orgId, loginUrl: org.loginUrl, instanceUrl: org.instanceUrl, clientId: org.clientId, clientSecret: 'sealed', refreshToken: 'sealed-grant-1', status: 'active', createdAt: now, updatedAt: now }],
+    [
+      'c1',
+      {
+        id: 'c1',
+        orgId: org.orgId,
+        loginUrl: org.loginUrl,
+        instanceUrl: org.instanceUrl,
+        clientId: org.clientId,
+        clientSecret: 'sealed',
+        refreshToken: 'sealed-grant-1',
+        status: 'active',
+        createdAt: now,
+        updatedAt: now,
+      },
+    ],
   ]);
   const reauth: string[] = [];
   const sf = new OrgSessions({
@@ -60,7 +74,15 @@ describe('OrgSessions', () => {
   });
 
   it('prefers the session of a supervisor following the org', () => {
-    const followed = new OrgSession({ connectionId: 'c1', orgId: org.orgId, instanceUrl: org.instanceUrl, oauth: { loginUrl: org.loginUrl, clientId: org.clientId, clientSecret: org.clientSecret }, refreshToken: org.refreshToken, logger: createLogger({ level: 'silent' }), egress: emulatorEgress });
+    const followed = new OrgSession({
+      connectionId: 'c1',
+      orgId: org.orgId,
+      instanceUrl: org.instanceUrl,
+      oauth: { loginUrl: org.loginUrl, clientId: org.clientId, clientSecret: org.clientSecret },
+      refreshToken: org.refreshToken,
+      logger: createLogger({ level: 'silent' }),
+      egress: emulatorEgress,
+    });
     const { sf } = setup({ supervisorSession: followed });
     expect(sf.session('c1')).toBe(followed);
     followed.close();

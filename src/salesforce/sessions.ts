@@ -88,9 +88,9 @@ export class OrgSessions {
       logger: this.deps.logger.child({ connectionId: c.id, orgId: c.orgId, for: 'workflows' }),
       egress: this.deps.egress,
       onReauthRequired: (reason) => {
-        void this.deps.connections.markNeedsReauth(c.id, reason).catch((err: unknown) =>
-          this.deps.logger.error({ err, connectionId: c.id }, 'could not record needs_reauth'),
-        );
+        void this.deps.connections
+          .markNeedsReauth(c.id, reason)
+          .catch((err: unknown) => this.deps.logger.error({ err, connectionId: c.id }, 'could not record needs_reauth'));
       },
     });
     this.#cache.set(connectionId, { session, grant: grantOf(c) });

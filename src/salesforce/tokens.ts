@@ -211,7 +211,8 @@ export class TokenKeeper {
         subscriptions++;
       }
     }
-    if (next || subscriptions > 0) this.#log.info({ connectionId, connection: next !== undefined, subscriptions }, 'sealed values re-sealed under the current key');
+    if (next || subscriptions > 0)
+      this.#log.info({ connectionId, connection: next !== undefined, subscriptions }, 'sealed values re-sealed under the current key');
   }
 
   /**
@@ -266,7 +267,13 @@ export class TokenKeeper {
         if (ch.kind === 'connection' && ch.id === connectionId) check();
       });
       timer = setTimeout(
-        () => reject(new TransientError('SALESFORCE_AUTH', `connection ${connectionId}: the instance following this org did not renew its session within ${timeoutMs} ms`)),
+        () =>
+          reject(
+            new TransientError(
+              'SALESFORCE_AUTH',
+              `connection ${connectionId}: the instance following this org did not renew its session within ${timeoutMs} ms`,
+            ),
+          ),
         timeoutMs,
       );
       check();

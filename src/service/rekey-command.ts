@@ -25,8 +25,14 @@ export async function runRekeyCommand(argv: string[]): Promise<number> {
   const store = new ServiceStore({ client: kafka, stateTopic: t.state, checkpointTopic: t.checkpoints, logger });
   try {
     await store.start();
-    const connections = store.connections().filter((c) => hasStaleSeals(box, c)).map((c) => c.id);
-    const subscriptions = store.subscriptions().filter((s) => hasStaleSeals(box, s)).map((s) => s.id);
+    const connections = store
+      .connections()
+      .filter((c) => hasStaleSeals(box, c))
+      .map((c) => c.id);
+    const subscriptions = store
+      .subscriptions()
+      .filter((s) => hasStaleSeals(box, s))
+      .map((s) => s.id);
     const done = connections.length === 0 && subscriptions.length === 0;
     process.stdout.write(`${JSON.stringify({ event: 'rekey', done, stale: { connections, subscriptions } })}\n`);
     return done ? 0 : 1;

@@ -44,33 +44,62 @@ describe('completing a CDC batch', () => {
 
   it("reads a GAP event's records and gives them the GAP event's own facts", async () => {
     const r = reads({ Account: [{ attributes: { type: 'Account' }, Id: A1, Name: 'read back', SystemModstamp: '2024-05-29T16:26:40.000+0000' }] });
-    const [c, ...rest] = await run([msg({ entityName: 'Account', recordIds: [A1], changeType: 'GAP_UPDATE', commitTimestamp: 1_717_000_002_000, transactionKey: 'tx-9', sequenceNumber: 3 })], r);
+    const [c, ...rest] = await run(
+      [
+        msg({
+          entityName: 'Account',
+          recordIds: [A1],
+          changeType: 'GAP_UPDATE',
+          commitTimestamp: 1_717_000_002_000,
+          transactionKey: 'tx-9',
+          sequenceNumber: 3,
+        }),
+      ],
+      r,
+    );
     expect(rest).toEqual([]);
     expect(r.calls).toEqual([`fetch Account ${A1}`]);
-    expect(c).toMatchObject<Partial<RawChange>>({ object: 'Account', recordId: A1, changeType: 'UPDATE', commitTimestamp: 1_717_000_002_000, transactionKey: 'tx-9', sequenceNumber: 3, detectedBy: 'reconcile' });
+    expect(c).toMatchObject<Partial<RawChange>>({
+      object: 'Account',
+      recordId: A1,
+      changeType: 'UPDATE',
+      commitTimestamp: 1_717_000_002_000,
+      transactionKey: 'tx-9',
+      sequenceNumber: 3,
+      detectedBy: 'reconcile',
+    });
     expect(c!.record['Name']).toBe('read back');
   });
 
   it('turns a GAP_DELETE into deletes without reading, since the rows are gone', async () => {
     const r = reads();
     const out = await run([msg({ entityName: 'Account', recordIds: [A1, A2], changeType: 'GAP_DELETE' })], r);
-    expect(out.map((c) => [c.recordId, c.changeType, c.detectedBy])).toEqual([[A1, 'DELETE', 'reconcile'], [A2, 'DELETE', 'reconcile']]);
+    expect(out.map((c) => [c.recordId, c.changeType, c.detectedBy])).toEqual([
+      [A1, 'DELETE', 'reconcile'],
+      [A2, 'DELETE', 'reconcile'],
+    ]);
     expect(r.calls).toEqual([]);
   });
 
   it('reads the object back from the overlap margin before the commit for a wildcard GAP and for an overflow', async () => {
     const r = reads();
     const t = 1_717_000_000_000;
-    const out = await run([
-      msg({ entityName: 'Account', recordIds: ['001*'], changeType: 'GAP_UPDATE', commitTimestamp: t }),
-      msg({ entityName: 'Account', recordIds: ['000000000000000AAA'], changeType: 'GAP_OVERFLOW', commitTimestamp: t + 5_000 }),
-    ], r);
+    const out = await run(
+      [
+        msg({ entityName: 'Account', recordIds: ['001*'], changeType: 'GAP_UPDATE', commitTimestamp: t }),
+        msg({ entityName: 'Account', recordIds: ['000000000000000AAA'], changeType: 'GAP_OVERFLOW', commitTimestamp: t + 5_000 }),
+      ],
+      r,
+    );
     expect(r.calls).toEqual([`reconcile Account ${t - OVERLAP_MARGIN_MS}`, `reconcile Account ${t + 5_000 - OVERLAP_MARGIN_MS}`]);
     expect(out).toHaveLength(2);
   });
 
   it('skips an unreadable event', async () => {
-    const out = await run([{ channel: '/data/AccountChangeEvent', data: { payload: 'garbage', event: { replayId: 4 } }, replayId: '4' } as unknown as CdcMessage], reads());
+    const out = await run(
+      [{ channel: '/data/AccountChangeEvent', data: { payload: 'garbage', event: { replayId: 4 } }, replayId: '4' } as unknown as CdcMessage],
+      reads(),
+    );
     expect(out).toEqual([]);
   });
 });

@@ -11,7 +11,16 @@ const LEAD = '00Q000000000001AAA';
 const ACCOUNT = '001000000000001AAA';
 
 function change(over: Partial<RawChange> = {}): RawChange {
-  return { object: 'Lead', recordId: LEAD, changeType: 'CREATE', changedFields: [], record: { Id: LEAD, LastName: 'L' }, commitTimestamp: 1_000, detectedBy: 'cdc', ...over };
+  return {
+    object: 'Lead',
+    recordId: LEAD,
+    changeType: 'CREATE',
+    changedFields: [],
+    record: { Id: LEAD, LastName: 'L' },
+    commitTimestamp: 1_000,
+    detectedBy: 'cdc',
+    ...over,
+  };
 }
 
 function publisher(opts: { fail?: boolean } = {}): Publisher & { events: ForcehookEvent[] } {
@@ -38,7 +47,15 @@ describe('the ingest stage', () => {
     const { ingest, metrics } = stage(p);
     await ingest.ingest([
       change({ commitTimestamp: 1_000 }),
-      change({ object: 'Account', recordId: ACCOUNT, changeType: 'UPDATE', changedFields: ['Name'], record: { Id: ACCOUNT, Name: 'A' }, commitTimestamp: 3_000, detectedBy: 'polling' }),
+      change({
+        object: 'Account',
+        recordId: ACCOUNT,
+        changeType: 'UPDATE',
+        changedFields: ['Name'],
+        record: { Id: ACCOUNT, Name: 'A' },
+        commitTimestamp: 3_000,
+        detectedBy: 'polling',
+      }),
     ]);
     expect(p.events.map((e) => [e.type, e.data.object, e.data.connectionId, e.data.orgId])).toEqual([
       ['salesforce.record.created', 'Lead', 'c1', ORG],
@@ -49,7 +66,12 @@ describe('the ingest stage', () => {
     expect(ingest.lastEventAt('lead')).toBe(1_000);
     expect(ingest.lastEventAt('ACCOUNT')).toBe(3_000);
     const counted = (await metrics.changesDetected.get()).values.map((v) => [v.labels.trigger, v.labels.mode, v.value]);
-    expect(counted).toEqual(expect.arrayContaining([['record.created', 'cdc', 1], ['record.updated', 'polling', 1]]));
+    expect(counted).toEqual(
+      expect.arrayContaining([
+        ['record.created', 'cdc', 1],
+        ['record.updated', 'polling', 1],
+      ]),
+    );
   });
 
   it('keeps the newest lag when an older batch is acknowledged later', async () => {

@@ -158,14 +158,14 @@ export class SourceManager implements ConnectionRuntime {
         ...(this.opts.modeRefreshMs ? { modeRefreshMs: this.opts.modeRefreshMs } : {}),
         ...(this.opts.streamingLimitRetry ? { streamingLimitRetry: this.opts.streamingLimitRetry } : {}),
         onInstanceUrl: (url) => {
-          void this.opts.connections.updateInstanceUrl(connectionId, url).catch((err: unknown) =>
-            this.opts.logger.error({ err, connectionId }, 'could not record the new instance URL'),
-          );
+          void this.opts.connections
+            .updateInstanceUrl(connectionId, url)
+            .catch((err: unknown) => this.opts.logger.error({ err, connectionId }, 'could not record the new instance URL'));
         },
         onReauthRequired: (reason) => {
-          void this.opts.connections.markNeedsReauth(connectionId, reason).catch((err: unknown) =>
-            this.opts.logger.error({ err, connectionId }, 'could not record needs_reauth'),
-          );
+          void this.opts.connections
+            .markNeedsReauth(connectionId, reason)
+            .catch((err: unknown) => this.opts.logger.error({ err, connectionId }, 'could not record needs_reauth'));
         },
       });
       this.#supervisors.set(connectionId, sup);

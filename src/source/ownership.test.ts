@@ -53,7 +53,10 @@ describe('rendezvousAssign', () => {
   const roundRobin = (members: string[], n: number) => new Map(parts(n).map((tp) => [tp.partition, [...members].sort()[tp.partition % members.length]!]));
 
   it('a join gives the newcomer its fair share and moves few others (the cap displaces a handful)', () => {
-    for (const members of [['m1', 'm2', 'm3', 'm4'], ['m1', 'm2', 'm3', 'm4', 'm5', 'm6', 'm7', 'm8']]) {
+    for (const members of [
+      ['m1', 'm2', 'm3', 'm4'],
+      ['m1', 'm2', 'm3', 'm4', 'm5', 'm6', 'm7', 'm8'],
+    ]) {
       const fair = 64 / (members.length + 1);
       const before = owners(rendezvousAssign(members, parts(64)));
       const after = owners(rendezvousAssign([...members, 'new'], parts(64)));
@@ -86,7 +89,14 @@ describe('OrgOwnership timing', () => {
     const client = {
       consumer: (_group: string, o: ConsumerOptions) => {
         opts = o;
-        return { subscribe: async () => undefined, run: async () => undefined, commit: async () => undefined, pause: () => undefined, resume: () => undefined, stop: async () => undefined };
+        return {
+          subscribe: async () => undefined,
+          run: async () => undefined,
+          commit: async () => undefined,
+          pause: () => undefined,
+          resume: () => undefined,
+          stop: async () => undefined,
+        };
       },
     } as unknown as KafkaClient;
     return { client, group: () => opts! };
@@ -103,7 +113,18 @@ describe('OrgOwnership timing', () => {
     changes.length = 0;
     const fake = fakeClient();
     group = fake.group;
-    own = new OrgOwnership({ client: fake.client, topic: 'p.assignments', groupId: 'p.owners', logger: testLogger(), partitions: 4, handoverMs: 3_000, sessionTimeoutMs: 10_000, fenceAfterMs: 8_000, now: () => Date.now(), onChange: async (c) => void changes.push(c) });
+    own = new OrgOwnership({
+      client: fake.client,
+      topic: 'p.assignments',
+      groupId: 'p.owners',
+      logger: testLogger(),
+      partitions: 4,
+      handoverMs: 3_000,
+      sessionTimeoutMs: 10_000,
+      fenceAfterMs: 8_000,
+      now: () => Date.now(),
+      onChange: async (c) => void changes.push(c),
+    });
     await own.start();
   });
   afterEach(async () => {

@@ -15,7 +15,12 @@ function memoryStore(initial: Checkpoint[] = []): CheckpointStore & { all: Check
     cdcCheckpoint: (connectionId, channel) => find('cdc', (c) => c.connectionId === connectionId && c.channel === channel),
     pollCheckpoint: (connectionId, object) => find('poll', (c) => c.connectionId === connectionId && c.object === object),
     async putCheckpoint(cp) {
-      const i = all.findIndex((c) => c.kind === cp.kind && c.connectionId === cp.connectionId && (c.kind === 'cdc' ? c.channel === (cp as typeof c).channel : c.object === (cp as typeof c).object));
+      const i = all.findIndex(
+        (c) =>
+          c.kind === cp.kind &&
+          c.connectionId === cp.connectionId &&
+          (c.kind === 'cdc' ? c.channel === (cp as typeof c).channel : c.object === (cp as typeof c).object),
+      );
       if (i >= 0) all[i] = cp;
       else all.push(cp);
     },
@@ -30,7 +35,16 @@ describe('CDC start positions', () => {
     const start = await cdcStart(store, C, ['/data/AccountChangeEvent'], NOW);
     expect(start.positions.size).toBe(0);
     expect(start.catchUp.get('/data/AccountChangeEvent')).toEqual({ replayId: '-1', commitTimestamp: NOW - OVERLAP_MARGIN_MS });
-    expect(store.all).toEqual([{ kind: 'cdc', connectionId: C, channel: '/data/AccountChangeEvent', replayId: FOLLOWED_SINCE, commitTimestamp: NOW - OVERLAP_MARGIN_MS, updatedAt: at(NOW) }]);
+    expect(store.all).toEqual([
+      {
+        kind: 'cdc',
+        connectionId: C,
+        channel: '/data/AccountChangeEvent',
+        replayId: FOLLOWED_SINCE,
+        commitTimestamp: NOW - OVERLAP_MARGIN_MS,
+        updatedAt: at(NOW),
+      },
+    ]);
     // A restart (or another instance) before the first event reads back from the same time, not a later "now".
     const again = await cdcStart(store, C, ['/data/AccountChangeEvent'], NOW + 60_000);
     expect(again.catchUp.get('/data/AccountChangeEvent')).toEqual({ replayId: '-1', commitTimestamp: NOW - OVERLAP_MARGIN_MS });
@@ -38,7 +52,9 @@ describe('CDC start positions', () => {
   });
 
   it('resumes after the last processed event', async () => {
-    const store = memoryStore([{ kind: 'cdc', connectionId: C, channel: '/data/LeadChangeEvent', replayId: '42', commitTimestamp: NOW - 5_000, updatedAt: at(NOW) }]);
+    const store = memoryStore([
+      { kind: 'cdc', connectionId: C, channel: '/data/LeadChangeEvent', replayId: '42', commitTimestamp: NOW - 5_000, updatedAt: at(NOW) },
+    ]);
     const start = await cdcStart(store, C, ['/data/LeadChangeEvent'], NOW);
     expect(start.positions.get('/data/LeadChangeEvent')).toEqual({ replayId: '42', commitTimestamp: NOW - 5_000 });
     expect(start.catchUp.size).toBe(0);

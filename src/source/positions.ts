@@ -42,8 +42,12 @@ export async function cdcStart(store: CheckpointStore, connectionId: string, cha
       // transactions that started before the subscribe and commit after it.
       const since = now - OVERLAP_MARGIN_MS;
       await store.putCheckpoint({
-        kind: 'cdc', connectionId, channel: ch, replayId: FOLLOWED_SINCE,
-        commitTimestamp: since, updatedAt: new Date(now).toISOString(),
+        kind: 'cdc',
+        connectionId,
+        channel: ch,
+        replayId: FOLLOWED_SINCE,
+        commitTimestamp: since,
+        updatedAt: new Date(now).toISOString(),
       });
       // And read back once the subscribe took effect: a change committed after
       // following began but before Salesforce processed the subscribe is in no stream
@@ -74,7 +78,13 @@ export async function pollStart(store: CheckpointStore, connectionId: string, ob
     // start is made durable, so that a restart or a handover before the first change
     // resumes from it rather than from a later "now" (which would skip what changed between).
     await store.putCheckpoint({
-      kind: 'poll', connectionId, object: o, systemModstamp: now, lastId: '', deletedUntil: now, updatedAt: new Date(now).toISOString(),
+      kind: 'poll',
+      connectionId,
+      object: o,
+      systemModstamp: now,
+      lastId: '',
+      deletedUntil: now,
+      updatedAt: new Date(now).toISOString(),
     });
   }
   return cursors;

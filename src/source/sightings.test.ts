@@ -24,7 +24,8 @@ function setup() {
   const streamed = (): RawChange[] =>
     org.bus.eventsAfter(seen).flatMap((e) => {
       seen = e.replayId;
-      return (normalizeChangeEvent({ channel: e.channel, data: { schema: 's', payload: e.payload, event: { replayId: e.replayId } } }, ctx) as ChangesResult).changes;
+      return (normalizeChangeEvent({ channel: e.channel, data: { schema: 's', payload: e.payload, event: { replayId: e.replayId } } }, ctx) as ChangesResult)
+        .changes;
     });
   /** The record as a reconcile reads it now. */
   const row = (id: string): RawChange => normalizePolledRow({ object: 'Lead', row: { ...org.store.get(id)!.values }, detectedBy: 'reconcile' });

@@ -181,7 +181,11 @@ export class OrgSupervisor {
     if (!l) return out;
     const { code, what } = LIMIT_WARNINGS[l.limit];
     const next = l.retryAt > this.#now() ? `; streaming is tried again at ${new Date(l.retryAt).toISOString()}` : '; streaming is being tried again';
-    out.push({ code, message: `Salesforce refused streaming (${l.error}): ${what}. Objects are followed by polling meanwhile${next}.`, since: new Date(l.since).toISOString() });
+    out.push({
+      code,
+      message: `Salesforce refused streaming (${l.error}): ${what}. Objects are followed by polling meanwhile${next}.`,
+      since: new Date(l.since).toISOString(),
+    });
     return out;
   }
 
@@ -411,7 +415,10 @@ export class OrgSupervisor {
     const delay = delayFor(this.#opts.streamingLimitRetry ?? DEFAULT_STREAMING_LIMIT_RETRY, attempts);
     this.#limited = { limit, error, since: this.#limited?.since ?? now, attempts, retryAt: now + delay };
     this.#opts.metrics?.streamingLimited.inc({ connection_id: this.#ctx.connectionId, org_id: this.#ctx.orgId, limit });
-    this.#log.warn({ limit, error, retryInMs: delay, attempts }, 'Salesforce refused streaming for the org; polling its objects until streaming is tried again');
+    this.#log.warn(
+      { limit, error, retryInMs: delay, attempts },
+      'Salesforce refused streaming for the org; polling its objects until streaming is tried again',
+    );
     clearTimeout(this.#limitTimer);
     this.#limitTimer = setTimeout(() => void this.#resolve(false), delay).unref();
     void this.#resolve(false);

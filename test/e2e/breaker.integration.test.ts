@@ -40,7 +40,12 @@ it('an endpoint failing the first two attempts of every event receives every eve
       return n <= 2 ? { status: 500 } : { status: 200 };
     },
   });
-  const c = await svc.api<{ id: string }>('POST', '/v1/connections', { loginUrl: org.loginUrl, clientId: org.clientId, clientSecret: org.clientSecret, refreshToken: org.refreshToken });
+  const c = await svc.api<{ id: string }>('POST', '/v1/connections', {
+    loginUrl: org.loginUrl,
+    clientId: org.clientId,
+    clientSecret: org.clientSecret,
+    refreshToken: org.refreshToken,
+  });
   expect(c.status).toBe(201);
   const sub = await svc.api<{ id: string; secret: string }>('POST', '/v1/subscriptions', {
     connectionId: c.body.id,
@@ -50,12 +55,22 @@ it('an endpoint failing the first two attempts of every event receives every eve
   });
   expect(sub.status).toBe(201);
   rx.secrets = [sub.body.secret];
-  await waitUntil(async () => {
-    const r = await svc.api<{ subscriber: string; objects: { object: string; mode: string }[] }>('GET', `/v1/connections/${c.body.id}`);
-    return r.body.subscriber === 'running' && r.body.objects.some((o) => o.object === 'Contact' && o.mode === 'cdc');
-  }, 20_000, 'Contact followed by cdc');
+  await waitUntil(
+    async () => {
+      const r = await svc.api<{ subscriber: string; objects: { object: string; mode: string }[] }>('GET', `/v1/connections/${c.body.id}`);
+      return r.body.subscriber === 'running' && r.body.objects.some((o) => o.object === 'Contact' && o.mode === 'cdc');
+    },
+    20_000,
+    'Contact followed by cdc',
+  );
 
-  const contacts = await Promise.all([1, 2, 3, 4, 5].map((n) => orgUser(org).sobject('Contact').create({ LastName: `Breaker ${n}` })));
+  const contacts = await Promise.all(
+    [1, 2, 3, 4, 5].map((n) =>
+      orgUser(org)
+        .sobject('Contact')
+        .create({ LastName: `Breaker ${n}` }),
+    ),
+  );
   const ids = contacts.map((x) => x.id!);
   await waitUntil(() => ids.every((id) => rx.received.some((x) => x.event.subject === id)), 60_000, 'all five Contacts delivered');
 

@@ -23,15 +23,19 @@ afterAll(async () => {
 });
 
 describe.skipIf(!hasTestBrokers())('reliability suite, quick subset', () => {
-  it.each(SCENARIOS.filter((s) => s.quick).map((s) => [s.name, s] as const))('%s: nothing lost, duplicates as the scenario expects', async (_name, scenario) => {
-    const { [scenario.name]: r } = await runScenarios(ctx, [scenario]);
-    expect(r!.error).toBeUndefined();
-    expect(r!.changes).toBeGreaterThan(0);
-    expect(r!.missing ?? []).toEqual([]);
-    expect(r!.lost).toBe(0);
-    // Duplicates under another id only where the scenario moves objects between streaming and polling.
-    if (!r!.duplicatesUnderAnotherIdAllowed) expect(r!.duplicatesWithSameId).toBe(true);
-    expect(r!.idCollisions ?? 0).toBe(0);
-    expect(r!.ok, JSON.stringify(r)).toBe(true);
-  }, 180_000);
+  it.each(SCENARIOS.filter((s) => s.quick).map((s) => [s.name, s] as const))(
+    '%s: nothing lost, duplicates as the scenario expects',
+    async (_name, scenario) => {
+      const { [scenario.name]: r } = await runScenarios(ctx, [scenario]);
+      expect(r!.error).toBeUndefined();
+      expect(r!.changes).toBeGreaterThan(0);
+      expect(r!.missing ?? []).toEqual([]);
+      expect(r!.lost).toBe(0);
+      // Duplicates under another id only where the scenario moves objects between streaming and polling.
+      if (!r!.duplicatesUnderAnotherIdAllowed) expect(r!.duplicatesWithSameId).toBe(true);
+      expect(r!.idCollisions ?? 0).toBe(0);
+      expect(r!.ok, JSON.stringify(r)).toBe(true);
+    },
+    180_000,
+  );
 });

@@ -21,10 +21,19 @@ afterAll(async () => {
 describe('connections', () => {
   it('refuses a refresh token the org does not accept, with a 400 that says why', async () => {
     const org = await createOrg(emulator.url);
-    const r = await svc.api<{ error: { code: string; message: string } }>('POST', '/v1/connections', { loginUrl: org.loginUrl, clientId: org.clientId, clientSecret: org.clientSecret, refreshToken: 'not-a-token' });
+    const r = await svc.api<{ error: { code: string; message: string } }>('POST', '/v1/connections', {
+      loginUrl: org.loginUrl,
+      clientId: org.clientId,
+      clientSecret: org.clientSecret,
+      refreshToken: 'not-a-token',
+    });
     expect(r.status).toBe(400);
     expect(r.body.error.message).toMatch(/invalid_grant/);
-    const missing = await svc.api<{ error: { message: string } }>('POST', '/v1/connections', { loginUrl: org.loginUrl, clientId: org.clientId, clientSecret: org.clientSecret });
+    const missing = await svc.api<{ error: { message: string } }>('POST', '/v1/connections', {
+      loginUrl: org.loginUrl,
+      clientId: org.clientId,
+      clientSecret: org.clientSecret,
+    });
     expect(missing.status).toBe(400);
     expect(missing.body.error.message).toMatch(/^body\.refreshToken/);
   });
@@ -66,11 +75,18 @@ describe('connections', () => {
 
   it('refuses a tampered state and reports a denied authorization to the return URL', async () => {
     const org = await createOrg(emulator.url);
-    const s = await svc.api<{ authorizeUrl: string }>('POST', '/v1/connect-sessions', { loginUrl: org.loginUrl, oauthApp: { clientId: org.clientId, clientSecret: org.clientSecret }, returnUrl: 'https://app.example.com/back' });
+    const s = await svc.api<{ authorizeUrl: string }>('POST', '/v1/connect-sessions', {
+      loginUrl: org.loginUrl,
+      oauthApp: { clientId: org.clientId, clientSecret: org.clientSecret },
+      returnUrl: 'https://app.example.com/back',
+    });
     const state = new URL(s.body.authorizeUrl).searchParams.get('state')!;
     const tampered = await fetch(`${svc.service.url}/oauth/callback?code=x&state=${encodeURIComponent(state.slice(0, -2) + 'AA')}`, { redirect: 'manual' });
     expect(tampered.status).toBe(400);
-    const denied = await fetch(`${svc.service.url}/oauth/callback?error=access_denied&error_description=end-user+denied+authorization&state=${encodeURIComponent(state)}`, { redirect: 'manual' });
+    const denied = await fetch(
+      `${svc.service.url}/oauth/callback?error=access_denied&error_description=end-user+denied+authorization&state=${encodeURIComponent(state)}`,
+      { redirect: 'manual' },
+    );
     expect(denied.status).toBe(303);
     expect(new URL(denied.headers.get('location')!).searchParams.get('error')).toBe('access_denied');
   });
@@ -78,11 +94,20 @@ describe('connections', () => {
   it('re-authorizes a connection through a connect session with connectionId, and refuses a grant for another org (org_mismatch)', async () => {
     const org = await createOrg(emulator.url);
     const other = await createOrg(emulator.url);
-    const c = await svc.api<{ id: string }>('POST', '/v1/connections', { loginUrl: org.loginUrl, clientId: org.clientId, clientSecret: org.clientSecret, refreshToken: org.refreshToken });
+    const c = await svc.api<{ id: string }>('POST', '/v1/connections', {
+      loginUrl: org.loginUrl,
+      clientId: org.clientId,
+      clientSecret: org.clientSecret,
+      refreshToken: org.refreshToken,
+    });
     expect(c.status).toBe(201);
     const before = await svc.api<{ updatedAt: string; tokenRefreshedAt: string }>('GET', `/v1/connections/${c.body.id}`);
     const walk = async (creds: typeof org, body: Record<string, unknown>) => {
-      const s = await svc.api<{ id: string; authorizeUrl: string }>('POST', '/v1/connect-sessions', { ...body, connectionId: c.body.id, returnUrl: 'https://app.example.com/back' });
+      const s = await svc.api<{ id: string; authorizeUrl: string }>('POST', '/v1/connect-sessions', {
+        ...body,
+        connectionId: c.body.id,
+        returnUrl: 'https://app.example.com/back',
+      });
       expect(s.status).toBe(201);
       const form = new URLSearchParams(Object.fromEntries(new URL(s.body.authorizeUrl).searchParams));
       form.set('username', creds.username);
@@ -121,16 +146,38 @@ describe('connections', () => {
 describe('subscriptions are checked against the org', () => {
   it("stores the org's spelling; refuses an object or a field the org does not have, naming it", async () => {
     const org = await createOrg(emulator.url, { customObjects: [{ name: 'Invoice__c', fields: [{ name: 'Status__c', type: 'text' }] }] });
-    const c = await svc.api<{ id: string }>('POST', '/v1/connections', { loginUrl: org.loginUrl, clientId: org.clientId, clientSecret: org.clientSecret, refreshToken: org.refreshToken });
+    const c = await svc.api<{ id: string }>('POST', '/v1/connections', {
+      loginUrl: org.loginUrl,
+      clientId: org.clientId,
+      clientSecret: org.clientSecret,
+      refreshToken: org.refreshToken,
+    });
     expect(c.status).toBe(201);
     const hook = { type: 'webhook', url: 'https://hooks.example.com/x' };
-    const ok = await svc.api<{ object: string; fields: string[] }>('POST', '/v1/subscriptions', { connectionId: c.body.id, trigger: 'record.updated', object: 'invoice__c', fields: ['status__c'], destination: hook });
+    const ok = await svc.api<{ object: string; fields: string[] }>('POST', '/v1/subscriptions', {
+      connectionId: c.body.id,
+      trigger: 'record.updated',
+      object: 'invoice__c',
+      fields: ['status__c'],
+      destination: hook,
+    });
     expect(ok.status).toBe(201);
     expect([ok.body.object, ok.body.fields]).toEqual(['Invoice__c', ['Status__c']]);
-    const noObject = await svc.api<{ error: { message: string } }>('POST', '/v1/subscriptions', { connectionId: c.body.id, trigger: 'record.created', object: 'Shipment__c', destination: hook });
+    const noObject = await svc.api<{ error: { message: string } }>('POST', '/v1/subscriptions', {
+      connectionId: c.body.id,
+      trigger: 'record.created',
+      object: 'Shipment__c',
+      destination: hook,
+    });
     expect(noObject.status).toBe(400);
     expect(noObject.body.error.message).toMatch(/^body\.object: the org has no object 'Shipment__c'/);
-    const noField = await svc.api<{ error: { message: string } }>('POST', '/v1/subscriptions', { connectionId: c.body.id, trigger: 'record.updated', object: 'Lead', fields: ['Compny'], destination: hook });
+    const noField = await svc.api<{ error: { message: string } }>('POST', '/v1/subscriptions', {
+      connectionId: c.body.id,
+      trigger: 'record.updated',
+      object: 'Lead',
+      fields: ['Compny'],
+      destination: hook,
+    });
     expect(noField.status).toBe(400);
     expect(noField.body.error.message).toBe("body.fields: Lead has no field 'Compny'");
   });

@@ -1,5 +1,5 @@
 /**
- * Issue 5: "the dispatcher killed with kill -9 in the middle of a retry loses
+ * "The dispatcher killed with kill -9 in the middle of a retry loses
  * nothing". The service runs as its own process; the endpoint answers 500, the
  * deliveries are in the retry loop, the process is SIGKILLed (no shutdown hook
  * runs), a new process starts on the same topics, the endpoint recovers, and
@@ -44,7 +44,11 @@ it('kill -9 in the middle of a retry loop loses nothing', async () => {
     procs.push(p);
     const url = String(p.ready.url);
     const api = async <T>(method: string, path: string, body?: unknown) => {
-      const res = await fetch(`${url}${path}`, { method, headers: { authorization: `Bearer ${API_TOKEN}`, 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
+      const res = await fetch(`${url}${path}`, {
+        method,
+        headers: { authorization: `Bearer ${API_TOKEN}`, 'content-type': 'application/json' },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
       return { status: res.status, body: (await res.json().catch(() => undefined)) as T };
     };
     await waitUntil(async () => (await fetch(`${url}/readyz`)).status === 200, 30_000, 'readyz');
@@ -55,9 +59,19 @@ it('kill -9 in the middle of a retry loop loses nothing', async () => {
   rx = await startReceiver({ behave: () => (healthy ? { status: 200 } : { status: 500 }) });
   const org = await createOrg(emulator.url);
   const first = await start();
-  const conn = await first.api<{ id: string }>('POST', '/v1/connections', { loginUrl: org.loginUrl, clientId: org.clientId, clientSecret: org.clientSecret, refreshToken: org.refreshToken });
+  const conn = await first.api<{ id: string }>('POST', '/v1/connections', {
+    loginUrl: org.loginUrl,
+    clientId: org.clientId,
+    clientSecret: org.clientSecret,
+    refreshToken: org.refreshToken,
+  });
   expect(conn.status).toBe(201);
-  const sub = await first.api<{ id: string; secret: string }>('POST', '/v1/subscriptions', { connectionId: conn.body.id, trigger: 'record.created', object: 'Lead', destination: { type: 'webhook', url: rx.url } });
+  const sub = await first.api<{ id: string; secret: string }>('POST', '/v1/subscriptions', {
+    connectionId: conn.body.id,
+    trigger: 'record.created',
+    object: 'Lead',
+    destination: { type: 'webhook', url: rx.url },
+  });
   expect(sub.status).toBe(201);
   rx.secrets = [sub.body.secret];
 
@@ -75,7 +89,9 @@ it('kill -9 in the middle of a retry loop loses nothing', async () => {
   const t0 = Date.now();
   await start();
   await waitUntil(() => new Set(rx.ids()).size === sent.length, 60_000, 'every event after the restart');
-  console.log(`[kill -9] ${failedBefore} failed requests before the kill; all ${sent.length} events delivered ${Date.now() - t0} ms after the restart began (${rx.received.length} deliveries incl. duplicates)`);
+  console.log(
+    `[kill -9] ${failedBefore} failed requests before the kill; all ${sent.length} events delivered ${Date.now() - t0} ms after the restart began (${rx.received.length} deliveries incl. duplicates)`,
+  );
   expect(new Set(rx.ids())).toEqual(new Set(sent.map((e) => e.id)));
   expect(rx.invalid).toEqual([]);
 });

@@ -1,5 +1,5 @@
 /**
- * Issue 5, webhooks: events on `<prefix>.events` reach signed webhooks, through
+ * Webhooks: events on `<prefix>.events` reach signed webhooks, through
  * the real broker. Receivers verify every request with `standardwebhooks` and
  * parse it with the cloudevents SDK. The retry schedule is scaled from hours
  * to hundreds of milliseconds (the schedule is data; the code path is the same).
@@ -47,14 +47,20 @@ async function receiver(behave?: Receiver['behave']): Promise<Receiver> {
 }
 
 const view = async (id: string) => (await svc.api<SubView>('GET', `/v1/subscriptions/${id}`)).body;
-const events = (n: number, suffix: string) => Array.from({ length: n }, (_, i) => syntheticEvent({ orgId: org.orgId, connectionId }, i, { recordSuffix: suffix }));
+const events = (n: number, suffix: string) =>
+  Array.from({ length: n }, (_, i) => syntheticEvent({ orgId: org.orgId, connectionId }, i, { recordSuffix: suffix }));
 
 beforeAll(async () => {
   emulator = await startTestEmulator();
   org = await createOrg(emulator.url);
   prefix = uniquePrefix('delivery');
   svc = await startTestService({ prefix, retrySchedule: SCHEDULE });
-  const c = await svc.api<{ id: string }>('POST', '/v1/connections', { loginUrl: org.loginUrl, clientId: org.clientId, clientSecret: org.clientSecret, refreshToken: org.refreshToken });
+  const c = await svc.api<{ id: string }>('POST', '/v1/connections', {
+    loginUrl: org.loginUrl,
+    clientId: org.clientId,
+    clientSecret: org.clientSecret,
+    refreshToken: org.refreshToken,
+  });
   expect(c.status).toBe(201);
   connectionId = c.body.id;
 });
@@ -70,10 +76,14 @@ describe('webhooks', () => {
     const rx = await receiver();
     const id = await subscribe(rx);
     // Following is asynchronous: wait until the Lead channel is followed before changing data.
-    await waitUntil(async () => {
-      const r = await svc.api<{ subscriber: string; objects: { object: string; mode: string }[] }>('GET', `/v1/connections/${connectionId}`);
-      return r.body.subscriber === 'running' && r.body.objects.some((o) => o.object === 'Lead' && o.mode === 'cdc');
-    }, 20_000, 'Lead followed by cdc');
+    await waitUntil(
+      async () => {
+        const r = await svc.api<{ subscriber: string; objects: { object: string; mode: string }[] }>('GET', `/v1/connections/${connectionId}`);
+        return r.body.subscriber === 'running' && r.body.objects.some((o) => o.object === 'Lead' && o.mode === 'cdc');
+      },
+      20_000,
+      'Lead followed by cdc',
+    );
     await new Promise((r) => setTimeout(r, 500));
     const lead = await orgUser(org).sobject('Lead').create({ LastName: 'Hopper', Company: 'Navy' });
     await waitUntil(() => rx.received.some((x) => x.event.subject === lead.id), 30_000, 'the webhook');
@@ -194,7 +204,10 @@ describe('webhooks', () => {
       const t0 = Date.now();
       await produceEvents(prefix, sent, testBrokers());
       await waitUntil(() => healthy.received.length - start === sent.length, 30_000, `healthy deliveries (${suffix})`);
-      const lat = healthy.received.slice(start).map((x) => x.at - t0).sort((a, b) => a - b);
+      const lat = healthy.received
+        .slice(start)
+        .map((x) => x.at - t0)
+        .sort((a, b) => a - b);
       return { p50: lat[Math.floor(lat.length / 2)]!, max: lat[lat.length - 1]! };
     };
     const alone = await measure('ALON');
@@ -202,7 +215,9 @@ describe('webhooks', () => {
     const dead = await receiver(() => ({ status: 200, delayMs: 3_600_000 }));
     const deadId = await subscribe(dead, { trigger: 'record.updated' });
     const beside = await measure('BESI');
-    console.log(`[head-of-line] healthy alone p50=${alone.p50} ms max=${alone.max} ms; beside a dead endpoint p50=${beside.p50} ms max=${beside.max} ms; dead endpoint got ${dead.requests} requests`);
+    console.log(
+      `[head-of-line] healthy alone p50=${alone.p50} ms max=${alone.max} ms; beside a dead endpoint p50=${beside.p50} ms max=${beside.max} ms; dead endpoint got ${dead.requests} requests`,
+    );
     expect(beside.max).toBeLessThan(alone.max + 2_000);
     expect(dead.requests).toBeGreaterThan(0);
     await svc.api('DELETE', `/v1/subscriptions/${deadId}`);
@@ -214,7 +229,12 @@ describe('SSRF guard at subscribe time', () => {
   it('refuses loopback, private, link-local, metadata and names resolving to them', async () => {
     const strict = await startTestService({ prefix: uniquePrefix('delivery-ssrf'), allowPrivateNetworks: false });
     try {
-      const c = await strict.api<{ id: string }>('POST', '/v1/connections', { loginUrl: org.loginUrl, clientId: org.clientId, clientSecret: org.clientSecret, refreshToken: org.refreshToken });
+      const c = await strict.api<{ id: string }>('POST', '/v1/connections', {
+        loginUrl: org.loginUrl,
+        clientId: org.clientId,
+        clientSecret: org.clientSecret,
+        refreshToken: org.refreshToken,
+      });
       // The emulator itself is on loopback, so this service refuses the connection too: subscribe checks come first.
       const conn = c.status === 201 ? c.body.id : undefined;
       for (const url of ['https://127.0.0.1/h', 'https://10.0.0.1/h', 'https://169.254.169.254/latest/meta-data', 'https://[::1]/h', 'https://localhost/h']) {

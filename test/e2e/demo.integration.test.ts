@@ -10,7 +10,7 @@ import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 
 /**
- * Issue 7, "the first five minutes": the demo as a newcomer runs it. A clone of the
+ * "The first five minutes": the demo as a newcomer runs it. A clone of the
  * committed HEAD (so nothing uncommitted or ignored, like dist/, can make it pass),
  * `npm start` in its own process group with KAFKA_BROKERS unset, so the demo starts its
  * own broker JVM from the cached jars, exactly as on a laptop. Then Ctrl-C (SIGINT to the
@@ -134,7 +134,10 @@ describe('npm start (the demo), as a newcomer runs it', () => {
         await sleep(200);
       }
       log(`ready line ${readyAt - tStart} ms after npm start`);
-      expect(lines.some((l) => /^ {2}kafka .*\((local|testcontainers)\)/.test(l)), `the demo started its own broker${context()}`).toBe(true);
+      expect(
+        lines.some((l) => /^ {2}kafka .*\((local|testcontainers)\)/.test(l)),
+        `the demo started its own broker${context()}`,
+      ).toBe(true);
 
       while (seen.size < TRIGGERS.length && Date.now() - readyAt < DELIVERIES_WITHIN_MS) {
         tree();
@@ -150,7 +153,10 @@ describe('npm start (the demo), as a newcomer runs it', () => {
       // used one it had already used.
       const ready = JSON.parse(lines.find((l) => l.startsWith('{') && l.includes('"event":"ready"'))!) as { emulator: string };
       const [demoOrg] = (await (await fetch(`${ready.emulator}/__emulator/orgs`)).json()) as { orgId: string }[];
-      const stats = (await (await fetch(`${ready.emulator}/__emulator/orgs/${demoOrg!.orgId}/stats`)).json()) as { rotateRefreshTokens: boolean; rotatedTokenReuses: number };
+      const stats = (await (await fetch(`${ready.emulator}/__emulator/orgs/${demoOrg!.orgId}/stats`)).json()) as {
+        rotateRefreshTokens: boolean;
+        rotatedTokenReuses: number;
+      };
       expect(stats).toMatchObject({ rotateRefreshTokens: true, rotatedTokenReuses: 0 });
 
       const jvms = [...started].filter(([, name]) => name === 'java');

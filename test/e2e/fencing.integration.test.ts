@@ -14,7 +14,20 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningEmulator } from '../../src/emulator/server.js';
 import { testBrokers, uniquePrefix } from '../../testkit/kafka/brokers.js';
 import { spawnForcehook, type Spawned } from '../../testkit/process.js';
-import { API_TOKEN, SECRET_KEY, adminCall, createOrg, readEvents, startTestEmulator, startTestService, waitUntil, type OrgCredentials, type TestService, expectedLeadEvents, httpApi} from '../../testkit/service.js';
+import {
+  API_TOKEN,
+  SECRET_KEY,
+  adminCall,
+  createOrg,
+  readEvents,
+  startTestEmulator,
+  startTestService,
+  waitUntil,
+  type OrgCredentials,
+  type TestService,
+  expectedLeadEvents,
+  httpApi,
+} from '../../testkit/service.js';
 
 const SESSION_MS = 8_000;
 const HANDOVER_MS = 3_000;
@@ -28,9 +41,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await emulator?.close();
 });
-
-
-
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -84,9 +94,19 @@ describe('fencing and crash, two instances', () => {
       const followedByB = (i: number): boolean => B.service.sources.status(ids[i]!)?.subscriber === 'running';
       const addOrg = async (): Promise<void> => {
         const org = await createOrg(emulator.url);
-        const conn = await B.api<{ id: string }>('POST', '/v1/connections', { loginUrl: org.loginUrl, clientId: org.clientId, clientSecret: org.clientSecret, refreshToken: org.refreshToken });
+        const conn = await B.api<{ id: string }>('POST', '/v1/connections', {
+          loginUrl: org.loginUrl,
+          clientId: org.clientId,
+          clientSecret: org.clientSecret,
+          refreshToken: org.refreshToken,
+        });
         expect(conn.status).toBe(201);
-        const sub = await B.api('POST', '/v1/subscriptions', { connectionId: conn.body.id, trigger: 'record.updated', object: 'Lead', destination: { type: 'webhook', url: 'http://127.0.0.1:9/h' } });
+        const sub = await B.api('POST', '/v1/subscriptions', {
+          connectionId: conn.body.id,
+          trigger: 'record.updated',
+          object: 'Lead',
+          destination: { type: 'webhook', url: 'http://127.0.0.1:9/h' },
+        });
         expect(sub.status).toBe(201);
         orgs.push(org);
         ids.push(conn.body.id);
@@ -97,7 +117,13 @@ describe('fencing and crash, two instances', () => {
       const aApi = httpApi(a.ready.url as string);
       /** Per org, whether A (its own API) says it follows it. */
       const aFollows = async (): Promise<boolean[]> =>
-        Promise.all(ids.map(async (id) => (await aApi<{ subscriber?: string }>('GET', `/v1/connections/${id}`).catch(() => ({ body: {} as { subscriber?: string } }))).body.subscriber === 'running'));
+        Promise.all(
+          ids.map(
+            async (id) =>
+              (await aApi<{ subscriber?: string }>('GET', `/v1/connections/${id}`).catch(() => ({ body: {} as { subscriber?: string } }))).body.subscriber ===
+              'running',
+          ),
+        );
       /** Each org has one streaming client, and exactly one of A and B follows it. */
       const split = async (): Promise<boolean[] | undefined> => {
         if (!oneEach()) return undefined;
@@ -192,10 +218,14 @@ describe('fencing and crash, two instances', () => {
       const expected = new Map<string, string>();
       for (const org of orgs) for (const [k, v] of expectedLeadEvents(emulator, org)) expected.set(k, v);
       expect(expected.size).toBeGreaterThan(300);
-      await reader.waitFor((evs) => {
-        const got = new Set(evs.map((e) => e.id));
-        return [...expected.keys()].every((id) => got.has(id));
-      }, 45_000, 'every committed Lead change on Kafka');
+      await reader.waitFor(
+        (evs) => {
+          const got = new Set(evs.map((e) => e.id));
+          return [...expected.keys()].every((id) => got.has(id));
+        },
+        45_000,
+        'every committed Lead change on Kafka',
+      );
       const received = reader.events;
       expect(received.filter((e) => !expected.has(e.id)).map((e) => `${e.id} ${e.type} ${e.subject}`)).toEqual([]);
       const byId = new Map<string, string>();

@@ -54,15 +54,29 @@ describe('Kafka over TLS and SASL/SCRAM', () => {
     const org = await createOrg(emulator.url);
     svc = await startTestService({ prefix: uniquePrefix('tls'), brokers: [brokers], env: secured(PASSWORD) });
     rx = await startReceiver();
-    const c = await svc.api<{ id: string }>('POST', '/v1/connections', { loginUrl: org.loginUrl, clientId: org.clientId, clientSecret: org.clientSecret, refreshToken: org.refreshToken });
+    const c = await svc.api<{ id: string }>('POST', '/v1/connections', {
+      loginUrl: org.loginUrl,
+      clientId: org.clientId,
+      clientSecret: org.clientSecret,
+      refreshToken: org.refreshToken,
+    });
     expect(c.status).toBe(201);
-    const sub = await svc.api<{ secret: string }>('POST', '/v1/subscriptions', { connectionId: c.body.id, trigger: 'record.created', object: 'Lead', destination: { type: 'webhook', url: rx.url } });
+    const sub = await svc.api<{ secret: string }>('POST', '/v1/subscriptions', {
+      connectionId: c.body.id,
+      trigger: 'record.created',
+      object: 'Lead',
+      destination: { type: 'webhook', url: rx.url },
+    });
     expect(sub.status).toBe(201);
     rx.secrets = [sub.body.secret];
-    await waitUntil(async () => {
-      const r = await svc!.api<{ subscriber: string; objects: { object: string; mode: string }[] }>('GET', `/v1/connections/${c.body.id}`);
-      return r.body.subscriber === 'running' && r.body.objects.some((o) => o.object === 'Lead' && o.mode === 'cdc');
-    }, 30_000, 'Lead followed by cdc');
+    await waitUntil(
+      async () => {
+        const r = await svc!.api<{ subscriber: string; objects: { object: string; mode: string }[] }>('GET', `/v1/connections/${c.body.id}`);
+        return r.body.subscriber === 'running' && r.body.objects.some((o) => o.object === 'Lead' && o.mode === 'cdc');
+      },
+      30_000,
+      'Lead followed by cdc',
+    );
     const lead = await orgUser(org).sobject('Lead').create({ LastName: 'Lovelace', Company: 'Analytical Engines' });
     await waitUntil(() => rx!.received.some((x) => x.event.subject === lead.id), 30_000, 'the webhook');
     expect(rx.invalid).toEqual([]);

@@ -23,7 +23,6 @@ import {
 } from '../../testkit/service.js';
 import { follow as followOrg, viewConnection, type ConnectionView as View } from '../../testkit/connections.js';
 
-
 let emulator: RunningEmulator;
 let svc: TestService;
 let reader: Awaited<ReturnType<typeof readEvents>>;
@@ -57,10 +56,14 @@ describe('streaming limits', () => {
   it('the daily event allocation used up: polled with a warning and a metric, no reconnect loop, streamed again from the checkpoint once it frees', async () => {
     const org = await createOrg(emulator.url, { edition: 'developer' });
     const id = await follow(org);
-    await waitUntil(async () => {
-      const v = await view(id);
-      return v.subscriber === 'running' && v.objects[0]?.mode === 'cdc';
-    }, 20_000, 'streaming');
+    await waitUntil(
+      async () => {
+        const v = await view(id);
+        return v.subscriber === 'running' && v.objects[0]?.mode === 'cdc';
+      },
+      20_000,
+      'streaming',
+    );
     const user = orgUser(org);
     const before = await user.sobject('Lead').create({ LastName: 'Before', Company: 'A' });
     await reader.waitFor(seen(before.id!, 'cdc'), 20_000, 'streamed before the limit');
@@ -88,10 +91,14 @@ describe('streaming limits', () => {
 
     // The allocation frees: streaming again, the warning gone, the stream live.
     await adminCall(emulator.url, 'POST', '/__emulator/clock', { advanceMs: 3_600_000 });
-    await waitUntil(async () => {
-      const v = await view(id);
-      return v.warnings.length === 0 && v.objects[0]?.mode === 'cdc' && v.subscriber === 'running';
-    }, 20_000, 'streaming again');
+    await waitUntil(
+      async () => {
+        const v = await view(id);
+        return v.warnings.length === 0 && v.objects[0]?.mode === 'cdc' && v.subscriber === 'running';
+      },
+      20_000,
+      'streaming again',
+    );
     expect(await metric('forcehook_org_streaming_limited', org.orgId)).toBe(0);
     const after = await user.sobject('Lead').create({ LastName: 'After', Company: 'C' });
     await reader.waitFor(seen(after.id!, 'cdc'), 20_000, 'streamed after the limit');
@@ -99,10 +106,14 @@ describe('streaming limits', () => {
     // Nothing lost: every change of the org's log is on Kafka under its id.
     const expected = expectedLeadEvents(emulator, org);
     expect(expected.size).toBe(4);
-    await reader.waitFor((evs) => {
-      const got = new Set(evs.map((e) => e.id));
-      return [...expected.keys()].every((k) => got.has(k));
-    }, 20_000, 'every change under its id');
+    await reader.waitFor(
+      (evs) => {
+        const got = new Set(evs.map((e) => e.id));
+        return [...expected.keys()].every((k) => got.has(k));
+      },
+      20_000,
+      'every change under its id',
+    );
   }, 120_000);
 
   it('a developer org with its 20 streaming clients taken: polled with a warning until a client slot frees', async () => {
@@ -126,10 +137,14 @@ describe('streaming limits', () => {
     expect(await metric('forcehook_streaming_reconnects_total', org.orgId)).toBe(0);
 
     await adminCall(emulator.url, 'POST', `/__emulator/orgs/${org.orgId}/faults`, { kind: 'drop-streaming-clients' });
-    await waitUntil(async () => {
-      const v = await view(id);
-      return v.warnings.length === 0 && v.objects[0]?.mode === 'cdc' && v.subscriber === 'running';
-    }, 20_000, 'streaming once a slot is free');
+    await waitUntil(
+      async () => {
+        const v = await view(id);
+        return v.warnings.length === 0 && v.objects[0]?.mode === 'cdc' && v.subscriber === 'running';
+      },
+      20_000,
+      'streaming once a slot is free',
+    );
     const after = await orgUser(org).sobject('Lead').create({ LastName: 'After', Company: 'C' });
     await reader.waitFor(seen(after.id!, 'cdc'), 20_000, 'streamed');
   }, 90_000);

@@ -1,5 +1,5 @@
 /**
- * Issue 7, "the metrics test": each metric on /metrics moves when its cause
+ * Each metric on /metrics moves when its cause
  * happens. One org follows Lead by CDC and Account by polling; both deliver to a
  * webhook nobody listens on, so deliveries fail, wait in the retry tier, then
  * reach the dead-letter topic. Faults of the emulator make the stream reconnect
@@ -9,7 +9,17 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningEmulator } from '../../src/emulator/server.js';
 import { uniquePrefix } from '../../testkit/kafka/brokers.js';
-import { API_TOKEN, adminCall, createOrg, orgUser, startTestEmulator, startTestService, waitUntil, type OrgCredentials, type TestService } from '../../testkit/service.js';
+import {
+  API_TOKEN,
+  adminCall,
+  createOrg,
+  orgUser,
+  startTestEmulator,
+  startTestService,
+  waitUntil,
+  type OrgCredentials,
+  type TestService,
+} from '../../testkit/service.js';
 
 type Labels = Record<string, string>;
 
@@ -47,10 +57,14 @@ async function value(name: string, labels: Labels = {}): Promise<number | undefi
 
 async function waitForValue(name: string, labels: Labels, pred: (v: number) => boolean, timeoutMs = 30_000): Promise<number> {
   let last: number | undefined;
-  await waitUntil(async () => {
-    last = await value(name, labels);
-    return last !== undefined && pred(last);
-  }, timeoutMs, `${name}${JSON.stringify(labels)} (last: ${last})`);
+  await waitUntil(
+    async () => {
+      last = await value(name, labels);
+      return last !== undefined && pred(last);
+    },
+    timeoutMs,
+    `${name}${JSON.stringify(labels)} (last: ${last})`,
+  );
   return last!;
 }
 
@@ -71,11 +85,15 @@ beforeAll(async () => {
     const r = await svc.api('POST', '/v1/subscriptions', { connectionId, trigger: 'record.created', object, destination: { type: 'webhook', url: DEAD_URL } });
     expect(r.status, JSON.stringify(r.body)).toBe(201);
   }
-  await waitUntil(async () => {
-    const r = await svc.api<{ subscriber: string; objects: { object: string; mode: string }[] }>('GET', `/v1/connections/${connectionId}`);
-    const mode = Object.fromEntries(r.body.objects.map((o) => [o.object, o.mode]));
-    return r.body.subscriber === 'running' && mode.Lead === 'cdc' && mode.Account === 'polling';
-  }, 30_000, 'Lead by CDC and Account by polling');
+  await waitUntil(
+    async () => {
+      const r = await svc.api<{ subscriber: string; objects: { object: string; mode: string }[] }>('GET', `/v1/connections/${connectionId}`);
+      const mode = Object.fromEntries(r.body.objects.map((o) => [o.object, o.mode]));
+      return r.body.subscriber === 'running' && mode.Lead === 'cdc' && mode.Account === 'polling';
+    },
+    30_000,
+    'Lead by CDC and Account by polling',
+  );
   // Let the first poll set the cursor, so the Account created below is a change, not history.
   await new Promise((r) => setTimeout(r, 1_500));
 });

@@ -29,7 +29,15 @@ describe('detection modes agree', () => {
     const svc = await startTestService({ prefix });
     const reader = await readEvents(prefix);
     // A second, independent observer of the same org: the polling source on its own session.
-    const session = new OrgSession({ connectionId: 'poll-observer', orgId: org.orgId, instanceUrl: org.instanceUrl, oauth: org, refreshToken: org.refreshToken, logger: testLogger(), egress: emulatorEgress });
+    const session = new OrgSession({
+      connectionId: 'poll-observer',
+      orgId: org.orgId,
+      instanceUrl: org.instanceUrl,
+      oauth: org,
+      refreshToken: org.refreshToken,
+      logger: testLogger(),
+      egress: emulatorEgress,
+    });
     const polled: ForcehookEvent[] = [];
     const poller = createPoller({
       session,
@@ -44,24 +52,42 @@ describe('detection modes agree', () => {
       commit: async () => undefined,
     });
     try {
-      const c = await svc.api<{ id: string }>('POST', '/v1/connections', { loginUrl: org.loginUrl, clientId: org.clientId, clientSecret: org.clientSecret, refreshToken: org.refreshToken });
+      const c = await svc.api<{ id: string }>('POST', '/v1/connections', {
+        loginUrl: org.loginUrl,
+        clientId: org.clientId,
+        clientSecret: org.clientSecret,
+        refreshToken: org.refreshToken,
+      });
       for (const trigger of ['record.created', 'record.updated', 'record.deleted']) {
-        await svc.api('POST', '/v1/subscriptions', { connectionId: c.body.id, trigger, object: 'Contact', destination: { type: 'webhook', url: 'http://127.0.0.1:9/h' } });
+        await svc.api('POST', '/v1/subscriptions', {
+          connectionId: c.body.id,
+          trigger,
+          object: 'Contact',
+          destination: { type: 'webhook', url: 'http://127.0.0.1:9/h' },
+        });
       }
       // `running`: the channel is live, so the change below streams (before, it is caught up through REST).
-      await waitUntil(async () => {
-        const view = (await svc.api<{ subscriber: string; objects: { mode: string }[] }>('GET', `/v1/connections/${c.body.id}`)).body;
-        return view.objects[0]?.mode === 'cdc' && view.subscriber === 'running';
-      }, 20_000, 'cdc mode, stream live');
+      await waitUntil(
+        async () => {
+          const view = (await svc.api<{ subscriber: string; objects: { mode: string }[] }>('GET', `/v1/connections/${c.body.id}`)).body;
+          return view.objects[0]?.mode === 'cdc' && view.subscriber === 'running';
+        },
+        20_000,
+        'cdc mode, stream live',
+      );
       await poller.pollOnce(); // sets the poller's starting point
       const user = orgUser(org);
       const contact = await user.sobject('Contact').create({ LastName: 'Hopper', Email: 'grace@example.com' });
       const both = async (type: string) => {
         await reader.waitFor((e) => e.some((x) => x.type === type && x.subject === contact.id), 20_000, `cdc ${type}`);
-        await waitUntil(async () => {
-          await poller.pollOnce();
-          return polled.some((x) => x.type === type && x.subject === contact.id);
-        }, 20_000, `polled ${type}`);
+        await waitUntil(
+          async () => {
+            await poller.pollOnce();
+            return polled.some((x) => x.type === type && x.subject === contact.id);
+          },
+          20_000,
+          `polled ${type}`,
+        );
       };
       await both('salesforce.record.created');
       await user.sobject('Contact').update({ Id: contact.id!, Email: 'hopper@example.com' });
@@ -85,7 +111,20 @@ describe('detection modes agree', () => {
       await user.sobject('Contact').update({ Id: second.id!, Email: 'ada@example.com' });
       await reader.waitFor((e) => e.some((x) => x.type === 'salesforce.record.updated' && x.subject === second.id), 20_000, 'cdc update');
       await adminCall(emulator.url, 'POST', `/__emulator/orgs/${org.orgId}/changes`, {
-        payload: { ChangeEventHeader: { entityName: 'Contact', recordIds: ['003000000000000AAA'], changeType: 'GAP_OVERFLOW', changeOrigin: '', transactionKey: 'overflow-1', sequenceNumber: 1, commitTimestamp: Date.now(), commitNumber: 1, commitUser: org.orgId, changedFields: [] } },
+        payload: {
+          ChangeEventHeader: {
+            entityName: 'Contact',
+            recordIds: ['003000000000000AAA'],
+            changeType: 'GAP_OVERFLOW',
+            changeOrigin: '',
+            transactionKey: 'overflow-1',
+            sequenceNumber: 1,
+            commitTimestamp: Date.now(),
+            commitNumber: 1,
+            commitUser: org.orgId,
+            changedFields: [],
+          },
+        },
       });
       await reader.waitFor((e) => e.some((x) => x.subject === second.id && x.data.detectedBy === 'reconcile'), 20_000, 'reconciled');
       const updates = reader.events.filter((e) => e.type === 'salesforce.record.updated' && e.subject === second.id);
@@ -105,18 +144,37 @@ describe('detection modes agree', () => {
     const svc = await startTestService({ prefix });
     const reader = await readEvents(prefix);
     try {
-      const c = await svc.api<{ id: string }>('POST', '/v1/connections', { loginUrl: org.loginUrl, clientId: org.clientId, clientSecret: org.clientSecret, refreshToken: org.refreshToken });
+      const c = await svc.api<{ id: string }>('POST', '/v1/connections', {
+        loginUrl: org.loginUrl,
+        clientId: org.clientId,
+        clientSecret: org.clientSecret,
+        refreshToken: org.refreshToken,
+      });
       const subs = [
         { trigger: 'record.created', object: 'Account' },
         { trigger: 'record.created', object: 'Contact' },
         { trigger: 'record.created', object: 'Opportunity' },
         { trigger: 'record.updated', object: 'Lead' },
       ];
-      for (const s of subs) await svc.api('POST', '/v1/subscriptions', { connectionId: c.body.id, ...s, destination: { type: 'webhook', url: 'http://127.0.0.1:9/h' } });
-      await waitUntil(async () => (await svc.api<{ subscriber: string; objects: unknown[] }>('GET', `/v1/connections/${c.body.id}`)).body.objects.length === 4, 20_000, 'following');
-      await waitUntil(async () => (await svc.api<{ subscriber: string }>('GET', `/v1/connections/${c.body.id}`)).body.subscriber === 'running', 20_000, 'running');
+      for (const s of subs)
+        await svc.api('POST', '/v1/subscriptions', { connectionId: c.body.id, ...s, destination: { type: 'webhook', url: 'http://127.0.0.1:9/h' } });
+      await waitUntil(
+        async () => (await svc.api<{ subscriber: string; objects: unknown[] }>('GET', `/v1/connections/${c.body.id}`)).body.objects.length === 4,
+        20_000,
+        'following',
+      );
+      await waitUntil(
+        async () => (await svc.api<{ subscriber: string }>('GET', `/v1/connections/${c.body.id}`)).body.subscriber === 'running',
+        20_000,
+        'running',
+      );
       const lead = await orgUser(org).sobject('Lead').create({ LastName: 'Convert', Company: 'Convertible Inc' });
-      const converted = await adminCall<{ accountId: string; contactId: string; opportunityId: string }>(emulator.url, 'POST', `/__emulator/orgs/${org.orgId}/lead-convert`, { leadId: lead.id });
+      const converted = await adminCall<{ accountId: string; contactId: string; opportunityId: string }>(
+        emulator.url,
+        'POST',
+        `/__emulator/orgs/${org.orgId}/lead-convert`,
+        { leadId: lead.id },
+      );
       await reader.waitFor((e) => e.some((x) => x.type === 'salesforce.record.updated' && x.subject === lead.id), 20_000, 'lead update');
       // The events topic carries every change of a followed object; the conversion is one transaction of them.
       const key = reader.events.find((e) => e.subject === converted.accountId)!.data.transactionKey;

@@ -7,9 +7,18 @@ import jsforce from 'jsforce';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningEmulator } from '../../src/emulator/server.js';
 import { uniquePrefix } from '../../testkit/kafka/brokers.js';
-import { adminCall, createOrg, expectedLeadEvents, readEvents, startTestEmulator, startTestService, waitUntil, type OrgCredentials, type TestService } from '../../testkit/service.js';
+import {
+  adminCall,
+  createOrg,
+  expectedLeadEvents,
+  readEvents,
+  startTestEmulator,
+  startTestService,
+  waitUntil,
+  type OrgCredentials,
+  type TestService,
+} from '../../testkit/service.js';
 import { viewConnection } from '../../testkit/connections.js';
-
 
 let emulator: RunningEmulator;
 let svc: TestService;
@@ -40,16 +49,38 @@ describe('an org that moves', () => {
   it('is followed at its new instance URL, streamed and polled, with nothing lost', async () => {
     // Lead streams, Contact is polled.
     const org = await createOrg(emulator.url, { cdcEntities: ['Lead'] });
-    const c = await svc.api<{ id: string }>('POST', '/v1/connections', { loginUrl: org.loginUrl, clientId: org.clientId, clientSecret: org.clientSecret, refreshToken: org.refreshToken });
+    const c = await svc.api<{ id: string }>('POST', '/v1/connections', {
+      loginUrl: org.loginUrl,
+      clientId: org.clientId,
+      clientSecret: org.clientSecret,
+      refreshToken: org.refreshToken,
+    });
     expect(c.status).toBe(201);
-    for (const [trigger, object] of [['record.created', 'Lead'], ['record.updated', 'Lead'], ['record.created', 'Contact']] as const) {
-      expect((await svc.api('POST', '/v1/subscriptions', { connectionId: c.body.id, trigger, object, destination: { type: 'webhook', url: 'http://127.0.0.1:9/h' } })).status).toBe(201);
+    for (const [trigger, object] of [
+      ['record.created', 'Lead'],
+      ['record.updated', 'Lead'],
+      ['record.created', 'Contact'],
+    ] as const) {
+      expect(
+        (
+          await svc.api('POST', '/v1/subscriptions', {
+            connectionId: c.body.id,
+            trigger,
+            object,
+            destination: { type: 'webhook', url: 'http://127.0.0.1:9/h' },
+          })
+        ).status,
+      ).toBe(201);
     }
     const view = () => viewConnection(svc.api, c.body.id);
-    await waitUntil(async () => {
-      const v = await view();
-      return v.subscriber === 'running' && v.objects.some((o) => o.object === 'Lead' && o.mode === 'cdc');
-    }, 20_000, 'streaming');
+    await waitUntil(
+      async () => {
+        const v = await view();
+        return v.subscriber === 'running' && v.objects.some((o) => o.object === 'Lead' && o.mode === 'cdc');
+      },
+      20_000,
+      'streaming',
+    );
     const before = await userAt(org, org.instanceUrl).sobject('Lead').create({ LastName: 'Before', Company: 'A' });
     await reader.waitFor((evs) => evs.some((e) => e.subject === before.id && e.data.detectedBy === 'cdc'), 20_000, 'streamed before the move');
 
@@ -66,10 +97,14 @@ describe('an org that moves', () => {
 
     const expected = expectedLeadEvents(emulator, org);
     expect(expected.size).toBe(3);
-    await reader.waitFor((evs) => {
-      const got = new Set(evs.map((e) => e.id));
-      return [...expected.keys()].every((k) => got.has(k));
-    }, 20_000, 'every Lead change under its id');
+    await reader.waitFor(
+      (evs) => {
+        const got = new Set(evs.map((e) => e.id));
+        return [...expected.keys()].every((k) => got.has(k));
+      },
+      20_000,
+      'every Lead change under its id',
+    );
     expect((await view()).subscriber).toBe('running');
   }, 90_000);
 });

@@ -23,7 +23,6 @@ import {
 } from '../../testkit/service.js';
 import { follow as followOrg, viewConnection, type ConnectionView as View } from '../../testkit/connections.js';
 
-
 /** The CDC selection and the permissions are read every second here (production: every 10 minutes). */
 const REFRESH_MS = 1_000;
 
@@ -57,7 +56,8 @@ afterAll(async () => {
 const view = (id: string): Promise<View> => viewConnection(svc.api, id);
 const follow = (org: OrgCredentials): Promise<string> => followOrg(svc.api, org, { triggers: ['record.created', 'record.updated'] });
 
-const setPermissions = (org: OrgCredentials, body: Record<string, boolean>) => adminCall(emulator.url, 'PUT', `/__emulator/orgs/${org.orgId}/permissions`, body);
+const setPermissions = (org: OrgCredentials, body: Record<string, boolean>) =>
+  adminCall(emulator.url, 'PUT', `/__emulator/orgs/${org.orgId}/permissions`, body);
 
 const switches = (id: string) => modeLines.filter((l) => l.connectionId === id && l.from !== null).map((l) => `${l.from}->${l.to}`);
 
@@ -65,10 +65,14 @@ const seen = (id: string, detectedBy?: string) => (evs: { subject: string; data:
   evs.some((e) => e.subject === id && (detectedBy === undefined || e.data.detectedBy === detectedBy));
 
 async function streaming(id: string): Promise<void> {
-  await waitUntil(async () => {
-    const v = await view(id);
-    return v.warnings.length === 0 && v.objects[0]?.mode === 'cdc' && v.subscriber === 'running';
-  }, 20_000, 'streaming');
+  await waitUntil(
+    async () => {
+      const v = await view(id);
+      return v.warnings.length === 0 && v.objects[0]?.mode === 'cdc' && v.subscriber === 'running';
+    },
+    20_000,
+    'streaming',
+  );
 }
 
 /** Several refreshes pass while the permission stays missing: no object changes mode. */
@@ -87,29 +91,39 @@ async function expectSteadyPolling(id: string): Promise<void> {
 async function everyChangeSeen(org: OrgCredentials, count: number): Promise<void> {
   const expected = [...expectedLeadEvents(emulator, org).values()];
   expect(expected.length).toBe(count);
-  await reader.waitFor((evs) => {
-    const got = new Set(evs.map((e) => `${e.type} ${e.subject}`));
-    return expected.every((k) => got.has(k));
-  }, 30_000, 'every change of the org');
+  await reader.waitFor(
+    (evs) => {
+      const got = new Set(evs.map((e) => `${e.type} ${e.subject}`));
+      return expected.every((k) => got.has(k));
+    },
+    30_000,
+    'every change of the org',
+  );
 }
 
 /** Every change of the org's log reached Kafka under the id of its change event (streamed or replayed). */
 async function everyChangeOnKafka(org: OrgCredentials, count: number): Promise<void> {
   const expected = expectedLeadEvents(emulator, org);
   expect(expected.size).toBe(count);
-  await reader.waitFor((evs) => {
-    const got = new Set(evs.map((e) => e.id));
-    return [...expected.keys()].every((k) => got.has(k));
-  }, 30_000, 'every change of the org under its id');
+  await reader.waitFor(
+    (evs) => {
+      const got = new Set(evs.map((e) => e.id));
+      return [...expected.keys()].every((k) => got.has(k));
+    },
+    30_000,
+    'every change of the org under its id',
+  );
 }
 
-describe('the connecting user\'s permissions', () => {
+describe("the connecting user's permissions", () => {
   it('without View Setup and Configuration: a warning naming it, polling, steady; streaming once it is granted', async () => {
     const org = await createOrg(emulator.url, { permissions: { viewSetup: false } });
     const id = await follow(org);
     await waitUntil(async () => (await view(id)).warnings.some((w) => w.code === 'missing_permission_view_setup'), 20_000, 'the View Setup warning');
     const v = await view(id);
-    expect(v.warnings).toEqual([expect.objectContaining({ code: 'missing_permission_view_setup', message: expect.stringContaining('View Setup and Configuration') })]);
+    expect(v.warnings).toEqual([
+      expect.objectContaining({ code: 'missing_permission_view_setup', message: expect.stringContaining('View Setup and Configuration') }),
+    ]);
     expect(v.objects).toEqual([expect.objectContaining({ object: 'Lead', mode: 'polling' })]);
 
     const user = orgUser(org);
@@ -138,7 +152,9 @@ describe('the connecting user\'s permissions', () => {
     await setPermissions(org, { viewAllData: false });
     const unseen = await user.sobject('Lead').create({ LastName: 'Withheld', Company: 'W' });
     await waitUntil(async () => (await view(id)).warnings.some((w) => w.code === 'missing_permission_view_all_data'), 20_000, 'the View All Data warning');
-    expect((await view(id)).warnings).toEqual([expect.objectContaining({ code: 'missing_permission_view_all_data', message: expect.stringContaining('View All Data') })]);
+    expect((await view(id)).warnings).toEqual([
+      expect.objectContaining({ code: 'missing_permission_view_all_data', message: expect.stringContaining('View All Data') }),
+    ]);
     await reader.waitFor(seen(unseen.id!), 20_000, 'a change made before the service noticed');
 
     const during = await user.sobject('Lead').create({ LastName: 'During', Company: 'B' });

@@ -1,5 +1,5 @@
 /**
- * Issue 4's durability claims, end to end: kill -9 in the middle of activity,
+ * The durability claims, end to end: kill -9 in the middle of activity,
  * a replay window lost while the service was down, and the org-side faults.
  * "Every change" is read from the emulator's own change-event log, and each
  * must appear on Kafka under the id the contract derives for it.
@@ -33,10 +33,11 @@ afterAll(async () => {
   await emulator?.close();
 });
 
-
-
-const connectAndSubscribe = (api: TestService['api'], org: OrgCredentials, triggers = ['record.created', 'record.updated', 'record.deleted', 'record.undeleted']) =>
-  follow(api, org, { triggers, running: true });
+const connectAndSubscribe = (
+  api: TestService['api'],
+  org: OrgCredentials,
+  triggers = ['record.created', 'record.updated', 'record.deleted', 'record.undeleted'],
+) => follow(api, org, { triggers, running: true });
 
 async function retryUser<T>(fn: () => Promise<T>): Promise<T> {
   for (let i = 0; ; i++) {
@@ -47,7 +48,6 @@ async function retryUser<T>(fn: () => Promise<T>): Promise<T> {
     }
   }
 }
-
 
 describe('durability', () => {
   it('kill -9 during steady activity, then restart: nothing missing, duplicates carry the same id', async () => {
@@ -80,10 +80,14 @@ describe('durability', () => {
       await waitUntil(async () => (await stats()).activity === null, 30_000, 'the activity to run out');
       const expected = expectedLeadEvents(emulator, org);
       expect(expected.size).toBeGreaterThan(100);
-      await reader.waitFor((evs) => {
-        const got = new Set(evs.map((e) => e.id));
-        return [...expected.keys()].every((id) => got.has(id));
-      }, 60_000, 'every committed change on Kafka');
+      await reader.waitFor(
+        (evs) => {
+          const got = new Set(evs.map((e) => e.id));
+          return [...expected.keys()].every((id) => got.has(id));
+        },
+        60_000,
+        'every committed change on Kafka',
+      );
       const received = reader.events;
       const unknown = received.filter((e) => !expected.has(e.id));
       expect(unknown.map((e) => `${e.type} ${e.subject} ${e.data.commitTimestamp}`)).toEqual([]);
@@ -161,28 +165,46 @@ describe('org-side faults', () => {
     ['drop-streaming-clients', {}],
     ['fail-requests', { status: 503, count: 3 }],
     ['slow-requests', { ms: 1500, count: 3 }],
-  ])('keeps publishing through %s', async (kind, extra) => {
-    const org = await createOrg(emulator.url);
-    await connectAndSubscribe(svc.api, org);
-    const user = orgUser(org);
-    const before = await user.sobject('Lead').create({ LastName: 'Before', Company: 'X' });
-    await reader.waitFor(created(before.id!), 20_000, 'before the fault');
-    await adminCall(emulator.url, 'POST', `/__emulator/orgs/${org.orgId}/faults`, { kind, ...extra });
-    // The org's own faults hit every client of it, including this user's: retry as a user would.
-    const after = await retryUser(() => orgUser(org).sobject('Lead').create({ LastName: 'After', Company: 'Y' }));
-    await reader.waitFor(created(after.id!), 30_000, `after ${kind}`);
-  }, 60_000);
+  ])(
+    'keeps publishing through %s',
+    async (kind, extra) => {
+      const org = await createOrg(emulator.url);
+      await connectAndSubscribe(svc.api, org);
+      const user = orgUser(org);
+      const before = await user.sobject('Lead').create({ LastName: 'Before', Company: 'X' });
+      await reader.waitFor(created(before.id!), 20_000, 'before the fault');
+      await adminCall(emulator.url, 'POST', `/__emulator/orgs/${org.orgId}/faults`, { kind, ...extra });
+      // The org's own faults hit every client of it, including this user's: retry as a user would.
+      const after = await retryUser(() => orgUser(org).sobject('Lead').create({ LastName: 'After', Company: 'Y' }));
+      await reader.waitFor(created(after.id!), 30_000, `after ${kind}`);
+    },
+    60_000,
+  );
 
   it('a change made right after subscribing, before the stream is even set up, is published (first-follow catch-up)', async () => {
     const org = await createOrg(emulator.url);
     const user = orgUser(org);
-    const c = await svc.api<{ id: string }>('POST', '/v1/connections', { loginUrl: org.loginUrl, clientId: org.clientId, clientSecret: org.clientSecret, refreshToken: org.refreshToken });
+    const c = await svc.api<{ id: string }>('POST', '/v1/connections', {
+      loginUrl: org.loginUrl,
+      clientId: org.clientId,
+      clientSecret: org.clientSecret,
+      refreshToken: org.refreshToken,
+    });
     expect(c.status).toBe(201);
-    const s = await svc.api('POST', '/v1/subscriptions', { connectionId: c.body.id, trigger: 'record.created', object: 'Lead', destination: { type: 'webhook', url: 'http://127.0.0.1:9/h' } });
+    const s = await svc.api('POST', '/v1/subscriptions', {
+      connectionId: c.body.id,
+      trigger: 'record.created',
+      object: 'Lead',
+      destination: { type: 'webhook', url: 'http://127.0.0.1:9/h' },
+    });
     expect(s.status).toBe(201);
     // No wait for the subscriber: a stream at -1 alone would never announce these.
     const early = await user.sobject('Lead').create({ LastName: 'Early', Company: 'X' });
-    await waitUntil(async () => (await svc.api<{ subscriber: string }>('GET', `/v1/connections/${c.body.id}`)).body.subscriber === 'running', 20_000, 'subscriber running');
+    await waitUntil(
+      async () => (await svc.api<{ subscriber: string }>('GET', `/v1/connections/${c.body.id}`)).body.subscriber === 'running',
+      20_000,
+      'subscriber running',
+    );
     const next = await user.sobject('Lead').create({ LastName: 'Next', Company: 'X' });
     await reader.waitFor(created(early.id!), 20_000, 'the Lead created before the stream took effect');
     await reader.waitFor(created(next.id!), 20_000, 'the Lead created just after');
@@ -216,11 +238,23 @@ describe('org-side faults', () => {
     await adminCall(emulator.url, 'POST', `/__emulator/orgs/${org.orgId}/changes`, {
       payload: {
         ChangeEventHeader: {
-          entityName: 'Lead', recordIds: [lead.id], changeType: 'GAP_UPDATE', changeOrigin: '', transactionKey: 'gap-1',
-          sequenceNumber: 1, commitTimestamp: now, commitNumber: 1, commitUser: '005000000000001AAA', changedFields: [],
+          entityName: 'Lead',
+          recordIds: [lead.id],
+          changeType: 'GAP_UPDATE',
+          changeOrigin: '',
+          transactionKey: 'gap-1',
+          sequenceNumber: 1,
+          commitTimestamp: now,
+          commitNumber: 1,
+          commitUser: '005000000000001AAA',
+          changedFields: [],
         },
       },
     });
-    await reader.waitFor((evs) => evs.some((e) => e.type === 'salesforce.record.updated' && e.subject === lead.id && e.data.record.LastName === 'Gappy'), 20_000, 'gap completed');
+    await reader.waitFor(
+      (evs) => evs.some((e) => e.type === 'salesforce.record.updated' && e.subject === lead.id && e.data.record.LastName === 'Gappy'),
+      20_000,
+      'gap completed',
+    );
   }, 60_000);
 });

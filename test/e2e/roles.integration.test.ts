@@ -17,10 +17,24 @@ describe('roles', () => {
     let delivery: Awaited<ReturnType<typeof startTestService>> | undefined;
     try {
       const org = await createOrg(emulator.url);
-      const c = await source.api<{ id: string }>('POST', '/v1/connections', { loginUrl: org.loginUrl, clientId: org.clientId, clientSecret: org.clientSecret, refreshToken: org.refreshToken });
-      const s = await source.api<{ id: string; secret: string }>('POST', '/v1/subscriptions', { connectionId: c.body.id, trigger: 'record.created', object: 'Lead', destination: { type: 'webhook', url: `${receiver.url}/hook` } });
+      const c = await source.api<{ id: string }>('POST', '/v1/connections', {
+        loginUrl: org.loginUrl,
+        clientId: org.clientId,
+        clientSecret: org.clientSecret,
+        refreshToken: org.refreshToken,
+      });
+      const s = await source.api<{ id: string; secret: string }>('POST', '/v1/subscriptions', {
+        connectionId: c.body.id,
+        trigger: 'record.created',
+        object: 'Lead',
+        destination: { type: 'webhook', url: `${receiver.url}/hook` },
+      });
       receiver.secrets.push(s.body.secret);
-      await waitUntil(async () => (await source.api<{ subscriber: string }>('GET', `/v1/connections/${c.body.id}`)).body.subscriber === 'running', 20_000, 'source follows the org');
+      await waitUntil(
+        async () => (await source.api<{ subscriber: string }>('GET', `/v1/connections/${c.body.id}`)).body.subscriber === 'running',
+        20_000,
+        'source follows the org',
+      );
       const lead = await orgUser(org).sobject('Lead').create({ LastName: 'Split', Company: 'Roles' });
       await reader.waitFor((e) => e.some((x) => x.subject === lead.id), 20_000, 'published by the source instance');
       await new Promise((r) => setTimeout(r, 2_000));

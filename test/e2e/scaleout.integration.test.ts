@@ -9,7 +9,17 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningEmulator } from '../../src/emulator/server.js';
 import { uniquePrefix } from '../../testkit/kafka/brokers.js';
-import { adminCall, createOrg, readEvents, startTestEmulator, startTestService, waitUntil, type OrgCredentials, type TestService, expectedLeadEvents} from '../../testkit/service.js';
+import {
+  adminCall,
+  createOrg,
+  readEvents,
+  startTestEmulator,
+  startTestService,
+  waitUntil,
+  type OrgCredentials,
+  type TestService,
+  expectedLeadEvents,
+} from '../../testkit/service.js';
 
 let emulator: RunningEmulator;
 beforeAll(async () => {
@@ -18,8 +28,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await emulator?.close();
 });
-
-
 
 const apiCalls = async (org: OrgCredentials): Promise<number> =>
   (await adminCall<{ apiCalls: number }>(emulator.url, 'GET', `/__emulator/orgs/${org.orgId}/stats`)).apiCalls;
@@ -48,9 +56,19 @@ describe('scale-out', () => {
       const ids: string[] = [];
       // State is shared through Kafka: everything is posted to one instance.
       for (const org of orgs) {
-        const conn = await a!.api<{ id: string }>('POST', '/v1/connections', { loginUrl: org.loginUrl, clientId: org.clientId, clientSecret: org.clientSecret, refreshToken: org.refreshToken });
+        const conn = await a!.api<{ id: string }>('POST', '/v1/connections', {
+          loginUrl: org.loginUrl,
+          clientId: org.clientId,
+          clientSecret: org.clientSecret,
+          refreshToken: org.refreshToken,
+        });
         expect(conn.status).toBe(201);
-        const sub = await a!.api('POST', '/v1/subscriptions', { connectionId: conn.body.id, trigger: 'record.created', object: 'Lead', destination: { type: 'webhook', url: 'http://127.0.0.1:9/h' } });
+        const sub = await a!.api('POST', '/v1/subscriptions', {
+          connectionId: conn.body.id,
+          trigger: 'record.created',
+          object: 'Lead',
+          destination: { type: 'webhook', url: 'http://127.0.0.1:9/h' },
+        });
         expect(sub.status).toBe(201);
         ids.push(conn.body.id);
       }
@@ -109,10 +127,14 @@ describe('scale-out', () => {
       const expected = new Map<string, string>();
       for (const org of orgs) for (const [k, v] of expectedLeadEvents(emulator, org)) expected.set(k, v);
       expect(expected.size).toBeGreaterThan(500);
-      await reader.waitFor((evs) => {
-        const got = new Set(evs.map((e) => e.id));
-        return [...expected.keys()].every((id) => got.has(id));
-      }, 45_000, 'every committed Lead change on Kafka');
+      await reader.waitFor(
+        (evs) => {
+          const got = new Set(evs.map((e) => e.id));
+          return [...expected.keys()].every((id) => got.has(id));
+        },
+        45_000,
+        'every committed Lead change on Kafka',
+      );
       const received = reader.events;
       expect(received.filter((e) => !expected.has(e.id)).map((e) => e.id)).toEqual([]);
       const byId = new Map<string, string>();

@@ -1,6 +1,6 @@
 /**
- * Issue 2's "shown by" for the service process itself, and issue 4's "a
- * restarted instance rebuilds its state from Kafka before /readyz turns 200".
+ * The service process itself, and "a restarted instance rebuilds its state
+ * from Kafka before /readyz turns 200".
  */
 import { createServer } from 'node:net';
 import { describe, expect, it } from 'vitest';
@@ -56,7 +56,11 @@ describe('forcehook serve', () => {
       const unauth = await fetch(`${url}/v1/connections`);
       expect(unauth.status).toBe(401);
       expect(((await unauth.json()) as { error: { code: string } }).error.code).toBe('UNAUTHORIZED');
-      const bad = await fetch(`${url}/v1/connections`, { method: 'POST', headers: { authorization: `Bearer ${API_TOKEN}`, 'content-type': 'application/json' }, body: '{"loginUrl":' });
+      const bad = await fetch(`${url}/v1/connections`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${API_TOKEN}`, 'content-type': 'application/json' },
+        body: '{"loginUrl":',
+      });
       expect(bad.status).toBe(400);
 
       await kafka.stop();
@@ -77,8 +81,18 @@ describe('forcehook serve', () => {
     try {
       const org = await createOrg(emulator.url);
       const a = await startTestService({ prefix });
-      const c = await a.api<{ id: string }>('POST', '/v1/connections', { loginUrl: org.loginUrl, clientId: org.clientId, clientSecret: org.clientSecret, refreshToken: org.refreshToken });
-      const s = await a.api<{ id: string }>('POST', '/v1/subscriptions', { connectionId: c.body.id, trigger: 'record.created', object: 'Lead', destination: { type: 'webhook', url: 'http://127.0.0.1:9/h' } });
+      const c = await a.api<{ id: string }>('POST', '/v1/connections', {
+        loginUrl: org.loginUrl,
+        clientId: org.clientId,
+        clientSecret: org.clientSecret,
+        refreshToken: org.refreshToken,
+      });
+      const s = await a.api<{ id: string }>('POST', '/v1/subscriptions', {
+        connectionId: c.body.id,
+        trigger: 'record.created',
+        object: 'Lead',
+        destination: { type: 'webhook', url: 'http://127.0.0.1:9/h' },
+      });
       await a.stop();
       const b = await startTestService({ prefix });
       try {

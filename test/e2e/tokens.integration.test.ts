@@ -114,7 +114,12 @@ describe('refresh-token rotation', () => {
       // Both need a new session at once: the follower's stream, and the other instance's check of a
       // new subscription's object (a describe), which runs on the session on record.
       const [sub] = await Promise.all([
-        other.api('POST', '/v1/subscriptions', { connectionId: id, trigger: 'record.created', object: 'Contact', destination: { type: 'webhook', url: 'http://127.0.0.1:9/h' } }),
+        other.api('POST', '/v1/subscriptions', {
+          connectionId: id,
+          trigger: 'record.created',
+          object: 'Contact',
+          destination: { type: 'webhook', url: 'http://127.0.0.1:9/h' },
+        }),
         createLeadAndSeeIt(org, reader, 'TwoAfterExpiry'),
       ]);
       expect(sub.status).toBe(201);
@@ -133,7 +138,8 @@ describe('refresh-token rotation', () => {
     const svc = await startTestService({ prefix });
     try {
       const session = await svc.api<{ authorizeUrl: string }>('POST', '/v1/connect-sessions', {
-        loginUrl: org.loginUrl, oauthApp: { clientId: org.clientId, clientSecret: org.clientSecret },
+        loginUrl: org.loginUrl,
+        oauthApp: { clientId: org.clientId, clientSecret: org.clientSecret },
       });
       expect(session.status).toBe(201);
       const authorize = new URL(session.body.authorizeUrl);
@@ -183,7 +189,12 @@ describe('idle refresh tokens', () => {
       // object check, and the stream still delivers. Sessions are not ended here: the stream's catch-up after
       // a re-handshake would span 40 emulated days, and the service bounds its getDeleted window by its own
       // clock (15 days), which this test's emulator clock has left 40 days behind: a clock skew no real org has.
-      const sub = await svc.api('POST', '/v1/subscriptions', { connectionId: id, trigger: 'record.created', object: 'Contact', destination: { type: 'webhook', url: 'http://127.0.0.1:9/h' } });
+      const sub = await svc.api('POST', '/v1/subscriptions', {
+        connectionId: id,
+        trigger: 'record.created',
+        object: 'Contact',
+        destination: { type: 'webhook', url: 'http://127.0.0.1:9/h' },
+      });
       expect(sub.status).toBe(201);
       await createLeadAndSeeIt(org, reader, 'Day40');
       const v = await view(svc, id);

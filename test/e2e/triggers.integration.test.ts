@@ -1,5 +1,5 @@
 /**
- * Issue 4, "for each trigger, on a standard and on a custom object, in CDC mode
+ * "For each trigger, on a standard and on a custom object, in CDC mode
  * and in polling mode": the emulator is changed through jsforce, the service
  * follows the org, and the test reads the events back from Kafka with the
  * cloudevents SDK. Each step waits for its event before the next one, so that
@@ -9,7 +9,17 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { forcehookEventSchema } from '../../src/events/schema.js';
 import type { RunningEmulator } from '../../src/emulator/server.js';
 import { uniquePrefix } from '../../testkit/kafka/brokers.js';
-import { adminCall, createOrg, orgUser, readEvents, startTestEmulator, startTestService, waitUntil, type ReceivedEvent, type TestService } from '../../testkit/service.js';
+import {
+  adminCall,
+  createOrg,
+  orgUser,
+  readEvents,
+  startTestEmulator,
+  startTestService,
+  waitUntil,
+  type ReceivedEvent,
+  type TestService,
+} from '../../testkit/service.js';
 
 const CUSTOM = [{ name: 'Invoice__c', fields: [{ name: 'Amount__c', type: 'currency' }] }];
 const TRIGGERS: { trigger: string; object?: string }[] = [
@@ -52,10 +62,14 @@ async function runScenario(mode: 'cdc' | 'polling') {
       expect(r.status, JSON.stringify(r.body)).toBe(201);
     }
     // Follow is asynchronous: wait until every object runs in the expected mode.
-    await waitUntil(async () => {
-      const r = await svc.api<{ subscriber: string; objects: { object: string; mode: string }[] }>('GET', `/v1/connections/${connectionId}`);
-      return r.body.subscriber === 'running' && r.body.objects.length === 4 && r.body.objects.every((o) => o.mode === mode);
-    }, 20_000, `all objects followed by ${mode}`);
+    await waitUntil(
+      async () => {
+        const r = await svc.api<{ subscriber: string; objects: { object: string; mode: string }[] }>('GET', `/v1/connections/${connectionId}`);
+        return r.body.subscriber === 'running' && r.body.objects.length === 4 && r.body.objects.every((o) => o.mode === mode);
+      },
+      20_000,
+      `all objects followed by ${mode}`,
+    );
     if (mode === 'polling') await new Promise((r) => setTimeout(r, 1_500)); // let the first cycle set the cursors
 
     const user = orgUser(org);
@@ -79,7 +93,9 @@ async function runScenario(mode: 'cdc' | 'polling') {
     const member = await user.sobject('CampaignMember').create({ CampaignId: campaign.id!, LeadId: leadId, Status: 'Sent' });
     await step('campaign_member.added', member.id!);
     const account = await user.sobject('Account').create({ Name: 'Acme' });
-    const opp = await user.sobject('Opportunity').create({ Name: 'Big deal', StageName: 'Prospecting', CloseDate: '2030-01-01', AccountId: account.id!, CampaignId: campaign.id! });
+    const opp = await user
+      .sobject('Opportunity')
+      .create({ Name: 'Big deal', StageName: 'Prospecting', CloseDate: '2030-01-01', AccountId: account.id!, CampaignId: campaign.id! });
     await step('campaign_opportunity.added', opp.id!);
 
     await user.sobject('Lead').destroy(leadId);

@@ -1,5 +1,5 @@
 /**
- * Issue 5, workflows: subscriptions with a workflow destination run in-process
+ * Workflows: subscriptions with a workflow destination run in-process
  * workflows loaded from config, with `ctx.salesforce` authenticated for the
  * event's org, under the delivery engine's retry and dead-letter semantics.
  * The org is the emulator; the service, broker and delivery engine are real.
@@ -64,14 +64,23 @@ beforeAll(async () => {
   expect(created.status).toBe(201);
   connectionId = created.body.id;
   for (const workflow of ['lead-followup', 'followup-flaky', 'refuses', 'stalls']) {
-    const r = await api<{ id: string }>('POST', '/v1/subscriptions', { connectionId, trigger: 'record.created', object: 'Lead', destination: { type: 'workflow', workflow } });
+    const r = await api<{ id: string }>('POST', '/v1/subscriptions', {
+      connectionId,
+      trigger: 'record.created',
+      object: 'Lead',
+      destination: { type: 'workflow', workflow },
+    });
     expect(r.status, JSON.stringify(r.body)).toBe(201);
     subs[workflow] = r.body.id;
   }
-  await waitUntil(async () => {
-    const r = await api<{ subscriber: string; objects: { object: string; mode: string }[] }>('GET', `/v1/connections/${connectionId}`);
-    return r.body.subscriber === 'running' && r.body.objects.some((o) => o.object === 'Lead' && o.mode === 'cdc');
-  }, 30_000, 'Lead followed by CDC');
+  await waitUntil(
+    async () => {
+      const r = await api<{ subscriber: string; objects: { object: string; mode: string }[] }>('GET', `/v1/connections/${connectionId}`);
+      return r.body.subscriber === 'running' && r.body.objects.some((o) => o.object === 'Lead' && o.mode === 'cdc');
+    },
+    30_000,
+    'Lead followed by CDC',
+  );
 }, 120_000);
 
 afterAll(async () => {
@@ -80,8 +89,7 @@ afterAll(async () => {
 });
 
 type Task = { Id: string; WhoId: string; Subject: string };
-const tasksOf = async (leadId: string) =>
-  (await orgUser(org).query<Task>(`SELECT Id, WhoId, Subject FROM Task WHERE WhoId = '${leadId}'`)).records;
+const tasksOf = async (leadId: string) => (await orgUser(org).query<Task>(`SELECT Id, WhoId, Subject FROM Task WHERE WhoId = '${leadId}'`)).records;
 
 describe('workflows end to end', () => {
   it('refuses a subscription to a workflow that is not registered, naming destination.workflow', async () => {
@@ -110,10 +118,14 @@ describe('workflows end to end', () => {
     const leadId = lead.id!;
     const runs = (w: string) => workflowRuns.get(`${w}:${leadId}`) ?? [];
     await waitUntil(() => runs('followup-flaky').length >= 3, 30_000, 'three runs of followup-flaky');
-    await waitUntil(async () => {
-      const r = await api<{ delivery: { delivered: number } }>('GET', `/v1/subscriptions/${subs['followup-flaky']}`);
-      return r.body.delivery.delivered >= 1;
-    }, 10_000, 'followup-flaky delivered');
+    await waitUntil(
+      async () => {
+        const r = await api<{ delivery: { delivered: number } }>('GET', `/v1/subscriptions/${subs['followup-flaky']}`);
+        return r.body.delivery.delivered >= 1;
+      },
+      10_000,
+      'followup-flaky delivered',
+    );
     // Settle: nothing runs again after the success.
     await new Promise((r) => setTimeout(r, 1_000));
     expect(runs('followup-flaky')).toEqual([1, 2, 3]);
@@ -123,10 +135,14 @@ describe('workflows end to end', () => {
     expect(tasks.filter((t) => t.Subject.startsWith('Follow up with'))).toHaveLength(1);
 
     // TerminalError: one run, no retry, straight to the dead-letter topic.
-    await waitUntil(async () => {
-      const r = await api<{ delivery: { dlqCount: number } }>('GET', `/v1/subscriptions/${subs.refuses}`);
-      return r.body.delivery.dlqCount >= 2; // this lead and the one of the previous test
-    }, 15_000, 'refuses dead-lettered');
+    await waitUntil(
+      async () => {
+        const r = await api<{ delivery: { dlqCount: number } }>('GET', `/v1/subscriptions/${subs.refuses}`);
+        return r.body.delivery.dlqCount >= 2; // this lead and the one of the previous test
+      },
+      15_000,
+      'refuses dead-lettered',
+    );
     expect(runs('refuses')).toEqual([1]);
     const refused = await api<{ delivery: { lastError?: string; state: string } }>('GET', `/v1/subscriptions/${subs.refuses}`);
     expect(refused.body.delivery.lastError).toContain('this workflow refuses every lead');
@@ -145,7 +161,7 @@ describe('workflows end to end', () => {
   }, 60_000);
 });
 
-describe('createEventConsumer on the service\'s topic', () => {
+describe("createEventConsumer on the service's topic", () => {
   it('receives the selected types only, parsed and valid', async () => {
     const got: ForcehookEvent[] = [];
     const consumer = await createEventConsumer({

@@ -1,5 +1,5 @@
 /**
- * Issue 3: `forcehook emulator --port 0` prints its ready line, and a jsforce
+ * `forcehook emulator --port 0` prints its ready line, and a jsforce
  * program written from the public docs alone (test/outside/) works against it.
  */
 import { spawnSync } from 'node:child_process';
@@ -15,9 +15,18 @@ describe('an outside jsforce program', () => {
     try {
       expect(em.lines.filter((l) => l.includes('"event":"ready"'))).toHaveLength(1);
       const url = em.ready.url as string;
-      const org = (await (await fetch(`${url}/__emulator/orgs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' })).json()) as Record<string, string>;
+      const org = (await (
+        await fetch(`${url}/__emulator/orgs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' })
+      ).json()) as Record<string, string>;
       const r = spawnSync(process.execPath, [SCRIPT], {
-        env: { ...process.env, LOGIN_URL: org.loginUrl, CLIENT_ID: org.clientId, CLIENT_SECRET: org.clientSecret, SF_USERNAME: org.username, SF_PASSWORD: org.password },
+        env: {
+          ...process.env,
+          LOGIN_URL: org.loginUrl,
+          CLIENT_ID: org.clientId,
+          CLIENT_SECRET: org.clientSecret,
+          SF_USERNAME: org.username,
+          SF_PASSWORD: org.password,
+        },
         encoding: 'utf8',
         timeout: 60_000,
       });

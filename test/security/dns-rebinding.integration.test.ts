@@ -51,7 +51,12 @@ describe('a Salesforce-allowed name that resolves to a private address at connec
   });
 
   it('the streaming client (faye) does not connect', async () => {
-    const client = createFayeClient(`https://localhost:${trap.port}/cometd/59.0`, 'the-orgs-bearer-token', retryPolicy({ initialDelayMs: 50, maxDelayMs: 100 }), egress);
+    const client = createFayeClient(
+      `https://localhost:${trap.port}/cometd/59.0`,
+      'the-orgs-bearer-token',
+      retryPolicy({ initialDelayMs: 50, maxDelayMs: 100 }),
+      egress,
+    );
     let down = false;
     client.bind('transport:down', () => {
       down = true;

@@ -24,11 +24,34 @@ let base: string;
 let store: ServiceStore;
 
 beforeAll(async () => {
-  store = new ServiceStore({ client: new MemoryKafka(), stateTopic: 't.state', checkpointTopic: 't.checkpoints', logger: createLogger({ name: 'test', level: 'silent' }) });
+  store = new ServiceStore({
+    client: new MemoryKafka(),
+    stateTopic: 't.state',
+    checkpointTopic: 't.checkpoints',
+    logger: createLogger({ name: 'test', level: 'silent' }),
+  });
   await store.start();
   const now = new Date().toISOString();
-  await store.putConnection({ id: 'c1', orgId: '00D000000000001AAA', loginUrl: 'https://login.salesforce.com', instanceUrl: 'https://x.my.salesforce.com', clientId: 'c', clientSecret: 'x', refreshToken: 'x', status: 'active', createdAt: now, updatedAt: now });
-  const app = createHttpApp({ apiToken: TOKEN, bodyLimit: '16kb', logger: testLogger(), metrics: createMetrics(), ready: async () => true, v1: [subscriptionsRouter({ store, box, allowPrivateNetworks: true })] });
+  await store.putConnection({
+    id: 'c1',
+    orgId: '00D000000000001AAA',
+    loginUrl: 'https://login.salesforce.com',
+    instanceUrl: 'https://x.my.salesforce.com',
+    clientId: 'c',
+    clientSecret: 'x',
+    refreshToken: 'x',
+    status: 'active',
+    createdAt: now,
+    updatedAt: now,
+  });
+  const app = createHttpApp({
+    apiToken: TOKEN,
+    bodyLimit: '16kb',
+    logger: testLogger(),
+    metrics: createMetrics(),
+    ready: async () => true,
+    v1: [subscriptionsRouter({ store, box, allowPrivateNetworks: true })],
+  });
   server = app.listen(0, '127.0.0.1');
   await new Promise((ok) => server.once('listening', ok));
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -39,7 +62,11 @@ afterAll(async () => {
 });
 
 async function call(method: string, path: string, body?: unknown): Promise<{ id: string; secret: string }> {
-  const res = await fetch(`${base}/v1${path}`, { method, headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' }, ...(body ? { body: JSON.stringify(body) } : {}) });
+  const res = await fetch(`${base}/v1${path}`, {
+    method,
+    headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+    ...(body ? { body: JSON.stringify(body) } : {}),
+  });
   expect(res.status).toBeLessThan(300);
   return (await res.json()) as { id: string; secret: string };
 }
@@ -52,7 +79,12 @@ function signing(subscriptionId: string, secrets: string[]): boolean[] {
 
 describe('rotating a webhook secret keeps at most one previous secret', () => {
   it('after two rotations the first (leaked) secret signs nothing; the newest and the one before it do', async () => {
-    const created = await call('POST', '/subscriptions', { connectionId: 'c1', trigger: 'record.created', object: 'Lead', destination: { type: 'webhook', url: 'https://receiver.example/hook' } });
+    const created = await call('POST', '/subscriptions', {
+      connectionId: 'c1',
+      trigger: 'record.created',
+      object: 'Lead',
+      destination: { type: 'webhook', url: 'https://receiver.example/hook' },
+    });
     const leaked = created.secret;
     const second = (await call('POST', `/subscriptions/${created.id}/rotate-secret`)).secret;
     expect(signing(created.id, [leaked, second])).toEqual([true, true]);

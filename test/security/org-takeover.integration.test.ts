@@ -38,16 +38,31 @@ type Err = { error: { code: string; message: string; details?: { connectionId?: 
 describe('org takeover', () => {
   it('a second POST /v1/connections for a connected org, from another login host or the same: 409 with the connection id, credentials unchanged', async () => {
     const victim = await createOrg(emulator.url);
-    const c = await svc.api<ConnView>('POST', '/v1/connections', { loginUrl: victim.loginUrl, clientId: victim.clientId, clientSecret: victim.clientSecret, refreshToken: victim.refreshToken });
+    const c = await svc.api<ConnView>('POST', '/v1/connections', {
+      loginUrl: victim.loginUrl,
+      clientId: victim.clientId,
+      clientSecret: victim.clientSecret,
+      refreshToken: victim.refreshToken,
+    });
     expect(c.status).toBe(201);
     const before = (await svc.api<ConnView>('GET', `/v1/connections/${c.body.id}`)).body;
 
     // Another client's login host answers for the victim's org (its grant is real: it passes it on to the org).
     fake.instanceUrl = victim.instanceUrl;
-    const takeover = await svc.api<Err>('POST', '/v1/connections', { loginUrl: fake.url, clientId: victim.clientId, clientSecret: victim.clientSecret, refreshToken: victim.refreshToken });
+    const takeover = await svc.api<Err>('POST', '/v1/connections', {
+      loginUrl: fake.url,
+      clientId: victim.clientId,
+      clientSecret: victim.clientSecret,
+      refreshToken: victim.refreshToken,
+    });
     expect(takeover.status).toBe(409);
     expect(takeover.body.error.details?.connectionId).toBe(c.body.id);
-    const again = await svc.api<Err>('POST', '/v1/connections', { loginUrl: victim.loginUrl, clientId: victim.clientId, clientSecret: victim.clientSecret, refreshToken: victim.refreshToken });
+    const again = await svc.api<Err>('POST', '/v1/connections', {
+      loginUrl: victim.loginUrl,
+      clientId: victim.clientId,
+      clientSecret: victim.clientSecret,
+      refreshToken: victim.refreshToken,
+    });
     expect(again.status).toBe(409);
     expect(again.body.error.details?.connectionId).toBe(c.body.id);
 
@@ -61,7 +76,12 @@ describe('org takeover', () => {
     fake.instanceUrl = org.instanceUrl;
     for (const identity of [(path: string) => `https://login.salesforce.com${path}`, (path: string) => `${emulator.url}${path}`]) {
       fake.identityUrl = identity;
-      const r = await svc.api<Err>('POST', '/v1/connections', { loginUrl: fake.url, clientId: org.clientId, clientSecret: org.clientSecret, refreshToken: org.refreshToken });
+      const r = await svc.api<Err>('POST', '/v1/connections', {
+        loginUrl: fake.url,
+        clientId: org.clientId,
+        clientSecret: org.clientSecret,
+        refreshToken: org.refreshToken,
+      });
       expect(r.status, identity('/id')).toBe(400);
       expect(r.body.error.message, identity('/id')).toMatch(/identity URL/);
     }
@@ -72,10 +92,19 @@ describe('org takeover', () => {
   it('PUT /v1/connections/:id/credentials re-authorizes with a token of the same org and refuses one of another org with 409', async () => {
     const org = await createOrg(emulator.url);
     const other = await createOrg(emulator.url);
-    const c = await svc.api<ConnView>('POST', '/v1/connections', { loginUrl: org.loginUrl, clientId: org.clientId, clientSecret: org.clientSecret, refreshToken: org.refreshToken });
+    const c = await svc.api<ConnView>('POST', '/v1/connections', {
+      loginUrl: org.loginUrl,
+      clientId: org.clientId,
+      clientSecret: org.clientSecret,
+      refreshToken: org.refreshToken,
+    });
     expect(c.status).toBe(201);
     const before = (await svc.api<ConnView>('GET', `/v1/connections/${c.body.id}`)).body;
-    const wrong = await svc.api<Err>('PUT', `/v1/connections/${c.body.id}/credentials`, { clientId: other.clientId, clientSecret: other.clientSecret, refreshToken: other.refreshToken });
+    const wrong = await svc.api<Err>('PUT', `/v1/connections/${c.body.id}/credentials`, {
+      clientId: other.clientId,
+      clientSecret: other.clientSecret,
+      refreshToken: other.refreshToken,
+    });
     expect(wrong.status).toBe(409);
     expect((await svc.api<ConnView>('GET', `/v1/connections/${c.body.id}`)).body).toMatchObject({ orgId: org.orgId, updatedAt: before.updatedAt });
 

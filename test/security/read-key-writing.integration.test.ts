@@ -26,7 +26,13 @@ afterAll(async () => {
   await emulator?.close();
 });
 
-async function call(svc: TestService, key: string, method: string, path: string, body?: unknown): Promise<{ status: number; body: { error?: { code: string; message: string } } & Record<string, unknown> }> {
+async function call(
+  svc: TestService,
+  key: string,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<{ status: number; body: { error?: { code: string; message: string } } & Record<string, unknown> }> {
   const res = await fetch(`${svc.service.url}${path}`, {
     method,
     headers: { authorization: `Bearer ${key}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
@@ -49,9 +55,19 @@ describe('scoped API keys', () => {
     expect(JSON.stringify(list.body)).not.toContain(read.slice(-20));
 
     const org = await createOrg(emulator.url);
-    const conn = await a.api<{ id: string }>('POST', '/v1/connections', { loginUrl: org.loginUrl, clientId: org.clientId, clientSecret: org.clientSecret, refreshToken: org.refreshToken });
+    const conn = await a.api<{ id: string }>('POST', '/v1/connections', {
+      loginUrl: org.loginUrl,
+      clientId: org.clientId,
+      clientSecret: org.clientSecret,
+      refreshToken: org.refreshToken,
+    });
     expect(conn.status).toBe(201);
-    const sub = await a.api<{ id: string }>('POST', '/v1/subscriptions', { connectionId: conn.body.id, trigger: 'record.created', object: 'Lead', destination: { type: 'webhook', url: 'https://hooks.example.com/x' } });
+    const sub = await a.api<{ id: string }>('POST', '/v1/subscriptions', {
+      connectionId: conn.body.id,
+      trigger: 'record.created',
+      object: 'Lead',
+      destination: { type: 'webhook', url: 'https://hooks.example.com/x' },
+    });
     expect(sub.status).toBe(201);
 
     // Reads work on both instances (the key lives in the shared state).
@@ -64,7 +80,11 @@ describe('scoped API keys', () => {
       ['DELETE', `/v1/connections/${conn.body.id}`],
       ['PUT', `/v1/connections/${conn.body.id}/credentials`, { refreshToken: org.refreshToken }],
       ['POST', '/v1/connect-sessions', { loginUrl: org.loginUrl, oauthApp: { clientId: org.clientId, clientSecret: org.clientSecret } }],
-      ['POST', '/v1/subscriptions', { connectionId: conn.body.id, trigger: 'record.created', object: 'Lead', destination: { type: 'webhook', url: 'https://hooks.example.com/y' } }],
+      [
+        'POST',
+        '/v1/subscriptions',
+        { connectionId: conn.body.id, trigger: 'record.created', object: 'Lead', destination: { type: 'webhook', url: 'https://hooks.example.com/y' } },
+      ],
       ['DELETE', `/v1/subscriptions/${sub.body.id}`],
       ['POST', `/v1/subscriptions/${sub.body.id}/rotate-secret`],
       ['POST', `/v1/subscriptions/${sub.body.id}/redeliver`, { dlq: true }],
@@ -88,7 +108,12 @@ describe('scoped API keys', () => {
       expect((await call(a, key, 'POST', '/v1/api-keys', { name: 'x', scopes: ['read', 'write'] })).status).toBe(403);
     }
     // A read+write key writes.
-    const written = await call(a, rw, 'POST', '/v1/subscriptions', { connectionId: conn.body.id, trigger: 'record.updated', object: 'Lead', destination: { type: 'webhook', url: 'https://hooks.example.com/z' } });
+    const written = await call(a, rw, 'POST', '/v1/subscriptions', {
+      connectionId: conn.body.id,
+      trigger: 'record.updated',
+      object: 'Lead',
+      destination: { type: 'webhook', url: 'https://hooks.example.com/z' },
+    });
     expect(written.status).toBe(201);
     // A forged key of the right shape is refused.
     const forged = `${read.slice(0, -4)}AAAA` === read ? `${read.slice(0, -4)}BBBB` : `${read.slice(0, -4)}AAAA`;

@@ -30,7 +30,12 @@ describe('redirects from a Salesforce-allowed host', () => {
   it('are not followed: the REST call fails, nothing reaches the redirect target, its answer is not echoed', async () => {
     const org = await createOrg(emulator.url);
     // The fake host is the org's login and instance: it passes everything on to the emulator...
-    const c = await svc.api<{ id: string; instanceUrl: string }>('POST', '/v1/connections', { loginUrl: fake.url, clientId: org.clientId, clientSecret: org.clientSecret, refreshToken: org.refreshToken });
+    const c = await svc.api<{ id: string; instanceUrl: string }>('POST', '/v1/connections', {
+      loginUrl: fake.url,
+      clientId: org.clientId,
+      clientSecret: org.clientSecret,
+      refreshToken: org.refreshToken,
+    });
     expect(c.status).toBe(201);
     expect(c.body.instanceUrl).toBe(fake.url);
     // ...until it answers the REST API with a redirect to the trap (which answers like a metadata service).

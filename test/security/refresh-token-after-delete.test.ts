@@ -26,7 +26,12 @@ afterAll(async () => {
 });
 
 async function service(warnings: string[] = []) {
-  const store = new ServiceStore({ client: new MemoryKafka(), stateTopic: 't.state', checkpointTopic: 't.checkpoints', logger: createLogger({ name: 'test', level: 'silent' }) });
+  const store = new ServiceStore({
+    client: new MemoryKafka(),
+    stateTopic: 't.state',
+    checkpointTopic: 't.checkpoints',
+    logger: createLogger({ name: 'test', level: 'silent' }),
+  });
   await store.start();
   const logger = createLogger({ name: 'test', level: 'silent' });
   logger.warn = ((obj: unknown, msg?: string) => void warnings.push(msg ?? String(obj))) as typeof logger.warn;
@@ -43,7 +48,9 @@ describe('deleting a connection revokes its refresh token at Salesforce', () => 
     await refreshAccessToken(oauth, stored, createSalesforceEgress({ hosts: ['127.0.0.1'], allowPrivate: true }));
     await connections.remove(c.id);
     expect(store.connection(c.id)).toBeUndefined();
-    await expect(refreshAccessToken(oauth, stored, createSalesforceEgress({ hosts: ['127.0.0.1'], allowPrivate: true }))).rejects.toBeInstanceOf(ReauthRequiredError);
+    await expect(refreshAccessToken(oauth, stored, createSalesforceEgress({ hosts: ['127.0.0.1'], allowPrivate: true }))).rejects.toBeInstanceOf(
+      ReauthRequiredError,
+    );
     await store.stop();
   });
 

@@ -55,14 +55,27 @@ describe('a sealed value moved to another place does not open', () => {
     await store.putConnection(swapped);
     const connections = new ConnectionService({ store, box, egress: createSalesforceEgress({ hosts: ['127.0.0.1'], allowPrivate: false }), logger });
     expect(() => connections.credentials(store!.connection('attacker')!)).toThrow(/sealed for another place/);
-    const tokens = new TokenKeeper({ store, box, logger, egress: createSalesforceEgress({ hosts: ['127.0.0.1'], allowPrivate: true }), owns: () => true, intervalMs: 3_600_000, onReauthRequired: () => undefined });
+    const tokens = new TokenKeeper({
+      store,
+      box,
+      logger,
+      egress: createSalesforceEgress({ hosts: ['127.0.0.1'], allowPrivate: true }),
+      owns: () => true,
+      intervalMs: 3_600_000,
+      onReauthRequired: () => undefined,
+    });
     expect(() => tokens.source('attacker').current()).toThrow(/sealed for another place/);
     // The untouched record still opens.
     expect(connections.credentials(victim).refreshToken).toBe('victim-refresh-token');
   });
 
   it('a refresh token moved into the same connection as its access token or client secret', () => {
-    const connections = new ConnectionService({ store: undefined as never, box, egress: createSalesforceEgress({ hosts: ['127.0.0.1'], allowPrivate: false }), logger });
+    const connections = new ConnectionService({
+      store: undefined as never,
+      box,
+      egress: createSalesforceEgress({ hosts: ['127.0.0.1'], allowPrivate: false }),
+      logger,
+    });
     expect(() => connections.credentials({ ...victim, clientSecret: victim.refreshToken })).toThrow(/sealed for another place/);
   });
 

@@ -40,7 +40,12 @@ describe('SSRF through the instance URL', () => {
     const hostile = ['http://169.254.169.254/latest/meta-data/iam/security-credentials/', `http://localhost:${trap.port}/`, 'https://evil.example.com/'];
     for (const instanceUrl of hostile) {
       fake.instanceUrl = instanceUrl;
-      const r = await svc.api<{ error: { code: string; message: string } }>('POST', '/v1/connections', { loginUrl: fake.url, clientId: org.clientId, clientSecret: org.clientSecret, refreshToken: org.refreshToken });
+      const r = await svc.api<{ error: { code: string; message: string } }>('POST', '/v1/connections', {
+        loginUrl: fake.url,
+        clientId: org.clientId,
+        clientSecret: org.clientSecret,
+        refreshToken: org.refreshToken,
+      });
       expect(r.status, instanceUrl).toBe(400);
       expect(r.body.error.code, instanceUrl).toBe('FORBIDDEN_DESTINATION');
       expect(r.body.error.message, instanceUrl).toMatch(/instanceUrl/);
@@ -53,9 +58,19 @@ describe('SSRF through the instance URL', () => {
   it('a refresh that reports such an instance URL is not followed: the bearer token never goes there and the stored instance URL stays', async () => {
     const org = await createOrg(emulator.url);
     fake.instanceUrl = org.instanceUrl;
-    const c = await svc.api<ConnView>('POST', '/v1/connections', { loginUrl: fake.url, clientId: org.clientId, clientSecret: org.clientSecret, refreshToken: org.refreshToken });
+    const c = await svc.api<ConnView>('POST', '/v1/connections', {
+      loginUrl: fake.url,
+      clientId: org.clientId,
+      clientSecret: org.clientSecret,
+      refreshToken: org.refreshToken,
+    });
     expect(c.status).toBe(201);
-    const sub = await svc.api('POST', '/v1/subscriptions', { connectionId: c.body.id, trigger: 'record.created', object: 'Lead', destination: { type: 'webhook', url: 'http://127.0.0.1:9/hook' } });
+    const sub = await svc.api('POST', '/v1/subscriptions', {
+      connectionId: c.body.id,
+      trigger: 'record.created',
+      object: 'Lead',
+      destination: { type: 'webhook', url: 'http://127.0.0.1:9/hook' },
+    });
     expect(sub.status).toBe(201);
 
     // From now on the token endpoint reports the trap; the org's sessions end, so the next call refreshes.

@@ -22,14 +22,23 @@ beforeAll(async () => {
   // A public router, as the service mounts the OAuth callback.
   const pub = express.Router();
   pub.get('/oauth/callback', (_req, res) => void res.json({ ok: true }));
-  const app = createHttpApp({ apiToken: TOKEN, bodyLimit: '1kb', logger: testLogger(), metrics: createMetrics(), ready: async () => true, v1: [v1], public: [pub] });
+  const app = createHttpApp({
+    apiToken: TOKEN,
+    bodyLimit: '1kb',
+    logger: testLogger(),
+    metrics: createMetrics(),
+    ready: async () => true,
+    v1: [v1],
+    public: [pub],
+  });
   server = app.listen(0, '127.0.0.1');
   await new Promise((ok) => server.once('listening', ok));
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 });
 afterAll(() => new Promise<void>((ok) => server.close(() => ok())));
 
-const post = (body: string, headers: Record<string, string> = {}) => fetch(`${base}/v1/things`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
+const post = (body: string, headers: Record<string, string> = {}) =>
+  fetch(`${base}/v1/things`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
 
 describe('an unauthenticated request with a body', () => {
   it('malformed JSON gets 401', async () => {

@@ -50,8 +50,21 @@ export const OBJECTS: SoqlObjectInfo[] = [
       { name: 'AccountId', type: 'reference', referenceTo: ['Account'], relationshipName: 'Account' },
     ],
   },
-  { name: 'User', fields: [{ name: 'Id', type: 'id' }, { name: 'Name', type: 'string' }, { name: 'IsDeleted', type: 'boolean' }] },
-  { name: 'Group', fields: [{ name: 'Id', type: 'id' }, { name: 'Name', type: 'string' }] },
+  {
+    name: 'User',
+    fields: [
+      { name: 'Id', type: 'id' },
+      { name: 'Name', type: 'string' },
+      { name: 'IsDeleted', type: 'boolean' },
+    ],
+  },
+  {
+    name: 'Group',
+    fields: [
+      { name: 'Id', type: 'id' },
+      { name: 'Name', type: 'string' },
+    ],
+  },
 ];
 
 export type Rows = Record<string, Record<string, unknown>[]>;

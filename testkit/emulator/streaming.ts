@@ -85,4 +85,3 @@ export async function startHarness(overrides: Partial<CometdServerOptions> = {})
     },
   };
 }
-

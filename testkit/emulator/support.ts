@@ -54,7 +54,13 @@ export async function expectSfError(p: Promise<unknown>): Promise<Any> {
 }
 
 /** Raw REST call with a fresh session, to see status codes and headers jsforce hides. */
-export async function rawRest(conn: jsforce.Connection, method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<{ status: number; headers: Headers; body: Any }> {
+export async function rawRest(
+  conn: jsforce.Connection,
+  method: string,
+  path: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; headers: Headers; body: Any }> {
   const res = await fetch(`${conn.instanceUrl}${path}`, {
     method,
     headers: { Authorization: `Bearer ${conn.accessToken}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
@@ -93,7 +99,9 @@ export class RawBayeux {
   }
 
   async subscribe(channel: string, replay?: Record<string, number>): Promise<Any> {
-    const [r] = await this.post([{ channel: '/meta/subscribe', clientId: this.clientId, subscription: channel, id: String(++this.seq), ...(replay ? { ext: { replay } } : {}) }]);
+    const [r] = await this.post([
+      { channel: '/meta/subscribe', clientId: this.clientId, subscription: channel, id: String(++this.seq), ...(replay ? { ext: { replay } } : {}) },
+    ]);
     return r;
   }
 

@@ -17,10 +17,7 @@ export function testBrokers(): string[] {
     .map((b) => b.trim())
     .filter(Boolean);
   if (list.length === 0) {
-    throw new Error(
-      'no Kafka broker for this test run: test/global-setup.ts did not start one ' +
-        '(FORCEHOOK_TEST_NO_KAFKA=1?) and KAFKA_BROKERS is unset',
-    );
+    throw new Error('no Kafka broker for this test run: test/global-setup.ts did not start one ' + '(FORCEHOOK_TEST_NO_KAFKA=1?) and KAFKA_BROKERS is unset');
   }
   return list;
 }

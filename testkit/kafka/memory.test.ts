@@ -14,8 +14,16 @@ describe('MemoryKafka', () => {
   it('keeps per-key order, resumes a group from its commit, and reads a failed batch again', async () => {
     const kafka = new MemoryKafka({ defaultPartitions: 3 });
     await kafka.admin().ensureTopics([{ topic: 't' }]);
-    await kafka.producer().send('t', ['a1', 'b1', 'a2', 'b2', 'a3'].map((v) => msg(v[0]!, v)));
-    expect(kafka.messages('t').filter((m) => m.key === 'a').map((m) => m.value!.toString())).toEqual(['a1', 'a2', 'a3']);
+    await kafka.producer().send(
+      't',
+      ['a1', 'b1', 'a2', 'b2', 'a3'].map((v) => msg(v[0]!, v)),
+    );
+    expect(
+      kafka
+        .messages('t')
+        .filter((m) => m.key === 'a')
+        .map((m) => m.value!.toString()),
+    ).toEqual(['a1', 'a2', 'a3']);
 
     const seen: ConsumedMessage[] = [];
     let failOnce = true;

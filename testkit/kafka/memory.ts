@@ -67,7 +67,8 @@ export class MemoryKafka implements KafkaClient {
   // --- the port ---------------------------------------------------------------
 
   producer(opts: ProducerOptions = {}): Producer {
-    const send = async (topic: string, messages: KafkaMessage[]): Promise<RecordMetadata[]> => this.append(topic, messages, opts.allowAutoTopicCreation ?? false);
+    const send = async (topic: string, messages: KafkaMessage[]): Promise<RecordMetadata[]> =>
+      this.append(topic, messages, opts.allowAutoTopicCreation ?? false);
     return {
       send,
       sendBatch: async (batches: TopicMessages[]) => (await Promise.all(batches.map((b) => send(b.topic, b.messages)))).flat(),
@@ -86,7 +87,8 @@ export class MemoryKafka implements KafkaClient {
       ensureTopics: async (specs: TopicSpec[]) => {
         for (const s of specs) this.createTopic(s.topic, s.partitions);
       },
-      topicOffsets: async (topic: string): Promise<PartitionOffsets[]> => this.#log(topic).map((p, partition) => ({ partition, low: '0', high: String(p.length) })),
+      topicOffsets: async (topic: string): Promise<PartitionOffsets[]> =>
+        this.#log(topic).map((p, partition) => ({ partition, low: '0', high: String(p.length) })),
       offsetsAtTime: async (topic: string, timestampMs: number) =>
         this.#log(topic).map((p, partition) => {
           const i = p.findIndex((m) => Number(m.timestamp) >= timestampMs);
@@ -112,7 +114,10 @@ export class MemoryKafka implements KafkaClient {
   /** Creates a topic if it does not exist yet; consumers subscribed to it start reading it. */
   createTopic(topic: string, partitions = this.#partitions): void {
     if (this.#logs.has(topic)) return;
-    this.#logs.set(topic, Array.from({ length: partitions }, () => []));
+    this.#logs.set(
+      topic,
+      Array.from({ length: partitions }, () => []),
+    );
     this.changed();
   }
 

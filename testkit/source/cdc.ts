@@ -211,7 +211,10 @@ export async function silentProxy(target: string): Promise<TestProxy> {
     },
     cut() {
       refusing = true;
-      for (const { a, b } of [...live]) (a.resetAndDestroy(), b.destroy());
+      for (const { a, b } of [...live]) {
+        a.resetAndDestroy();
+        b.destroy();
+      }
       live.clear();
     },
     restore() {
@@ -219,7 +222,10 @@ export async function silentProxy(target: string): Promise<TestProxy> {
     },
     async close() {
       for (const s of frozen) s.destroy();
-      for (const { a, b } of live) (a.destroy(), b.destroy());
+      for (const { a, b } of live) {
+        a.destroy();
+        b.destroy();
+      }
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };

@@ -30,7 +30,13 @@ export async function admin<T = unknown>(base: string, method: string, path: str
   return (await res.json()) as T;
 }
 
-export const INVOICE = { name: 'Invoice__c', fields: [{ name: 'Amount__c', type: 'currency' }, { name: 'Status__c', type: 'text' }] };
+export const INVOICE = {
+  name: 'Invoice__c',
+  fields: [
+    { name: 'Amount__c', type: 'currency' },
+    { name: 'Status__c', type: 'text' },
+  ],
+};
 
 export async function newOrg(base: string, opts: { apiDailyLimit?: number } = {}): Promise<OrgCreds> {
   return admin<OrgCreds>(base, 'POST', '/__emulator/orgs', { cdcEntities: [], customObjects: [INVOICE], ...opts });

@@ -2,7 +2,15 @@ import { describe, expect, it } from 'vitest';
 import type { DeliveryAttempt } from '../types.js';
 import { EngineAttempt } from './attempt.js';
 
-const make = () => new EngineAttempt('s:e', { id: 's' } as DeliveryAttempt['subscription'], { specversion: '1.0', id: 'e', source: '/s', type: 't', data: {} }, 1, 1_000, Date.now);
+const make = () =>
+  new EngineAttempt(
+    's:e',
+    { id: 's' } as DeliveryAttempt['subscription'],
+    { specversion: '1.0', id: 'e', source: '/s', type: 't', data: {} },
+    1,
+    1_000,
+    Date.now,
+  );
 
 describe('EngineAttempt', () => {
   it('calls each abort listener once with the reason; an unregistered one never', () => {

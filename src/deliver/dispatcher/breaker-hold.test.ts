@@ -42,14 +42,22 @@ interface Stack {
   state(): DeliveryStateRecord | undefined;
 }
 
-async function stack(schedule: number[], answer: (eventId: string, attempt: number, now: number) => AttemptOutcome, breaker = { failureThreshold: 5, cooldownMs: schedule[0]!, maxCooldownMs: Math.min(300_000, Math.max(...schedule)) }): Promise<Stack> {
+async function stack(
+  schedule: number[],
+  answer: (eventId: string, attempt: number, now: number) => AttemptOutcome,
+  breaker = { failureThreshold: 5, cooldownMs: schedule[0]!, maxCooldownMs: Math.min(300_000, Math.max(...schedule)) },
+): Promise<Stack> {
   const kafka = new MemoryKafka();
   const topics = topicsFor('t');
   await kafka.admin().ensureTopics(topicSpecs(topics, schedule));
   const states = new Map<string, DeliveryStateRecord>();
   const logger = createLogger({ name: 'test', level: 'silent' });
   const keeper = new DeliveryStateKeeper(
-    { deliveryState: (id) => states.get(id), putDeliveryState: async (r) => void states.set(r.subscriptionId, r), subscription: (id) => (id === SUB.id ? SUB : undefined) },
+    {
+      deliveryState: (id) => states.get(id),
+      putDeliveryState: async (r) => void states.set(r.subscriptionId, r),
+      subscription: (id) => (id === SUB.id ? SUB : undefined),
+    },
     systemClock,
     logger,
     100,
@@ -90,7 +98,10 @@ const leads = (n: number): ForcehookEvent[] =>
   });
 
 /** Fails the first `failures` attempts of every event, then accepts. */
-const failFirst = (failures: number) => (_id: string, attempt: number): AttemptOutcome => (attempt <= failures ? { result: 'retry', error: 'HTTP 500', status: 500 } : { result: 'delivered', status: 200 });
+const failFirst =
+  (failures: number) =>
+  (_id: string, attempt: number): AttemptOutcome =>
+    attempt <= failures ? { result: 'retry', error: 'HTTP 500', status: 500 } : { result: 'delivered', status: 200 };
 
 let s: Stack | undefined;
 beforeEach(() => {
@@ -111,7 +122,11 @@ describe('an open circuit does not use up retries', () => {
     await vi.advanceTimersByTimeAsync(60_000);
 
     const delivered = (id: string) => s!.requests.filter((r) => r.eventId === id);
-    for (const e of sent) expect(delivered(e.id).map((r) => r.attempt), e.id).toEqual([1, 2, 3]);
+    for (const e of sent)
+      expect(
+        delivered(e.id).map((r) => r.attempt),
+        e.id,
+      ).toEqual([1, 2, 3]);
     expect(s.dlq()).toEqual([]);
     expect(s.dispatcher.stats().breakers[SUB.id]).toBe('closed');
     // Every counted attempt is a request the endpoint received.

@@ -31,12 +31,29 @@ function event(n: number): ForcehookEvent {
     subject: recordId,
     time: new Date(1_900_000_000_000 + n).toISOString(),
     datacontenttype: 'application/json',
-    data: { orgId: ORG, connectionId: 'c1', object: 'Lead', recordId, changeType: 'CREATE', changedFields: [], record: { Name: `r${n}` }, detectedBy: 'cdc', commitTimestamp: 1_900_000_000_000 + n },
+    data: {
+      orgId: ORG,
+      connectionId: 'c1',
+      object: 'Lead',
+      recordId,
+      changeType: 'CREATE',
+      changedFields: [],
+      record: { Name: `r${n}` },
+      detectedBy: 'cdc',
+      commitTimestamp: 1_900_000_000_000 + n,
+    },
   };
 }
 
 const sub = (id: string): SubscriptionRecord =>
-  ({ id, connectionId: 'c1', trigger: 'record.created', object: 'Lead', destination: { type: 'workflow', workflow: id }, createdAt: new Date().toISOString() }) as SubscriptionRecord;
+  ({
+    id,
+    connectionId: 'c1',
+    trigger: 'record.created',
+    object: 'Lead',
+    destination: { type: 'workflow', workflow: id },
+    createdAt: new Date().toISOString(),
+  }) as SubscriptionRecord;
 
 /** Delivers `fast` at once; `slow` only when released. */
 function gatedExecutor(): Executor<'workflow'> & { seen: Map<string, string[]>; release(): void } {
@@ -77,7 +94,15 @@ describe.skipIf(!hasTestBrokers())('dispatcher fan-out', () => {
   const start = (executor: Executor<'workflow'>): Promise<Dispatcher> => {
     const d = createDispatcher(
       { groupId: `${prefix}.dispatcher`, retrySchedule: SCHEDULE, commitIntervalMs: 20 },
-      { kafka, topics: t, subscription: (id) => subscriptions.find((s) => s.id === id), subscriptions: () => subscriptions, keeper, executors: { workflow: executor }, logger: testLogger() },
+      {
+        kafka,
+        topics: t,
+        subscription: (id) => subscriptions.find((s) => s.id === id),
+        subscriptions: () => subscriptions,
+        keeper,
+        executors: { workflow: executor },
+        logger: testLogger(),
+      },
     );
     return d.start().then(() => d);
   };
@@ -150,7 +175,15 @@ describe.skipIf(!hasTestBrokers())('dispatcher fan-out', () => {
     };
     const d = createDispatcher(
       { groupId: `${p2}.dispatcher`, retrySchedule: [tier], commitIntervalMs: 20, concurrency: 2, maxOpenPerPartition: 30 },
-      { kafka, topics: t2, subscription: (id) => subscriptions.find((s) => s.id === id), subscriptions: () => subscriptions, keeper, executors: { workflow: executor }, logger: testLogger() },
+      {
+        kafka,
+        topics: t2,
+        subscription: (id) => subscriptions.find((s) => s.id === id),
+        subscriptions: () => subscriptions,
+        keeper,
+        executors: { workflow: executor },
+        logger: testLogger(),
+      },
     );
     await d.start();
     try {
@@ -158,7 +191,10 @@ describe.skipIf(!hasTestBrokers())('dispatcher fan-out', () => {
       // Arriving over time, as live traffic does: a pause would hold back what comes after it.
       const producer = kafka.producer();
       for (let i = 0; i < events.length; i += 20) {
-        await producer.send(t2.events, events.slice(i, i + 20).map((e) => toKafkaMessage(e)));
+        await producer.send(
+          t2.events,
+          events.slice(i, i + 20).map((e) => toKafkaMessage(e)),
+        );
         await new Promise((r) => setTimeout(r, 400));
       }
       // The slow endpoint alone would take a minute (2 at a time, 1 s each); pausing
@@ -167,16 +203,20 @@ describe.skipIf(!hasTestBrokers())('dispatcher fan-out', () => {
       await until(() => new Set(seen.get('fast')).size === events.length, 5_000, 'every event at the fast endpoint');
       expect(d.stats().inFlight).toBeGreaterThan(0); // the slow one is still at it
       // Nothing dropped: every event is committed only once each delivery is delivered or on the retry topic.
-      await until(async () => {
-        const admin = raw.admin();
-        await admin.connect();
-        try {
-          const [topic] = await admin.fetchOffsets({ groupId: `${p2}.dispatcher`, topics: [t2.events] });
-          return Number(topic!.partitions[0]!.offset) === events.length;
-        } finally {
-          await admin.disconnect();
-        }
-      }, 10_000, 'every event committed');
+      await until(
+        async () => {
+          const admin = raw.admin();
+          await admin.connect();
+          try {
+            const [topic] = await admin.fetchOffsets({ groupId: `${p2}.dispatcher`, topics: [t2.events] });
+            return Number(topic!.partitions[0]!.offset) === events.length;
+          } finally {
+            await admin.disconnect();
+          }
+        },
+        10_000,
+        'every event committed',
+      );
     } finally {
       await d.stop();
     }

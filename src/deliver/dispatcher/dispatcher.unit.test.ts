@@ -35,7 +35,11 @@ describe('plan: what follows an attempt', () => {
 
   it('dead and disable go straight to the DLQ; delivered is done', () => {
     expect(planNext(rec(0), { result: 'dead', error: 'egress' }, schedule, 0)).toMatchObject({ action: 'dlq', reason: 'dead', disable: false });
-    expect(planNext(rec(0), { result: 'disable', error: 'HTTP 410', status: 410 }, schedule, 0)).toMatchObject({ action: 'dlq', reason: 'disabled', disable: true });
+    expect(planNext(rec(0), { result: 'disable', error: 'HTTP 410', status: 410 }, schedule, 0)).toMatchObject({
+      action: 'dlq',
+      reason: 'disabled',
+      disable: true,
+    });
     expect(planNext(rec(0), { result: 'delivered' }, schedule, 0)).toEqual({ action: 'done' });
   });
 });
@@ -44,7 +48,10 @@ describe('circuit breaker state table', () => {
   it('closed → open after N failures → half_open probe after the cooldown → closed on success', () => {
     let now = 0;
     const b = new CircuitBreaker({ failureThreshold: 3, cooldownMs: 1_000, maxCooldownMs: 4_000 }, { now: () => now });
-    for (let i = 0; i < 3; i++) expect(b.admit()).toBe('attempt'), b.failure();
+    for (let i = 0; i < 3; i++) {
+      expect(b.admit()).toBe('attempt');
+      b.failure();
+    }
     expect(b.state).toBe('open');
     expect(b.admit()).toBe('reject');
     now = 1_000;
@@ -84,7 +91,7 @@ describe('offset tracker: out-of-order completion, in-order commits', () => {
     const offsets = Array.from({ length: 3_000 }, (_, i) => 100 + i * 2); // compacted topics leave gaps
     const taken = offsets.map((o) => t.take(tp, String(o))!);
     let seed = 7;
-    const shuffled = [...taken.keys()].sort(() => ((seed = (seed * 48271) % 2147483647) / 2147483647) - 0.5);
+    const shuffled = [...taken.keys()].sort(() => (seed = (seed * 48271) % 2147483647) / 2147483647 - 0.5);
     const done = new Set<number>();
     for (const i of shuffled) {
       expect(t.done(taken[i]!)).toBe(true);
@@ -155,7 +162,11 @@ describe('lane: concurrency limit, per-record order', () => {
   it('expects a drained queue from its recent pace: a fast lane is not mistaken for a stuck one', async () => {
     let t = 1_000_000;
     const gates: (() => void)[] = [];
-    const lane = new Lane<{ recordKey: string }>(10, () => new Promise<void>((r) => gates.push(r)), () => t);
+    const lane = new Lane<{ recordKey: string }>(
+      10,
+      () => new Promise<void>((r) => gates.push(r)),
+      () => t,
+    );
     for (let i = 0; i < 50; i++) lane.push({ recordKey: `r${i}` });
     expect(lane.expectedWaitMs()).toBe(0); // nothing completed yet, and not for long: not a stuck lane
     for (let i = 0; i < 10; i++) gates.shift()!();
@@ -173,7 +184,12 @@ describe('lane: concurrency limit, per-record order', () => {
   it('takes a lane whose attempts hang for a stuck one once they have run a while without completing, while others complete', () => {
     let t = 1_000_000;
     const progress = { lastCompletionAt: 0 };
-    const lane = new Lane<{ recordKey: string }>(10, () => new Promise<void>(() => undefined), () => t, progress);
+    const lane = new Lane<{ recordKey: string }>(
+      10,
+      () => new Promise<void>(() => undefined),
+      () => t,
+      progress,
+    );
     for (let i = 0; i < 30; i++) lane.push({ recordKey: `r${i}` });
     expect(lane.expectedWaitMs()).toBe(0);
     t += STALL_GRACE_MS - 1;
@@ -183,7 +199,11 @@ describe('lane: concurrency limit, per-record order', () => {
     expect(lane.expectedWaitMs()).toBe(0);
     progress.lastCompletionAt = t - 10; // another lane's attempt just completed
     expect(lane.expectedWaitMs()).toBe(6_000); // 3 s without a completion: the 20 queued need 2 more rounds of ≥ 3 s
-    const idle = new Lane<{ recordKey: string }>(10, async () => undefined, () => t);
+    const idle = new Lane<{ recordKey: string }>(
+      10,
+      async () => undefined,
+      () => t,
+    );
     expect(idle.expectedWaitMs()).toBe(0);
   });
 });

@@ -107,7 +107,8 @@ export class FetchLoop {
       return 0;
     }
     const share = records.length > 1 ? { left: records.length } : undefined;
-    for (const record of records) this.d.router.route(share ? { taken, record, recordKey: record.recordKey, share } : { taken, record, recordKey: record.recordKey });
+    for (const record of records)
+      this.d.router.route(share ? { taken, record, recordKey: record.recordKey, share } : { taken, record, recordKey: record.recordKey });
     return records.length;
   }
 }

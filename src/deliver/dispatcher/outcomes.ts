@@ -35,7 +35,18 @@ export class Outcomes {
     deps.keeper.deadLettered(record.subscriptionId);
     deps.metrics?.deliveryDeadLettered.inc({ reason });
     const ids = (record.event.data ?? {}) as { connectionId?: string; orgId?: string };
-    log.info({ subscriptionId: record.subscriptionId, connectionId: ids.connectionId, orgId: ids.orgId, eventId: record.event.id, attempts: record.attempts, reason, error: record.lastError }, 'delivery dead-lettered');
+    log.info(
+      {
+        subscriptionId: record.subscriptionId,
+        connectionId: ids.connectionId,
+        orgId: ids.orgId,
+        eventId: record.event.id,
+        attempts: record.attempts,
+        reason,
+        error: record.lastError,
+      },
+      'delivery dead-lettered',
+    );
     this.durable(item);
   }
 

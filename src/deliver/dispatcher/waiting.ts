@@ -59,7 +59,8 @@ export class WaitingRoom {
     const released: Item[] = [];
     for (const [k, items] of this.#waiting) {
       const keep: Item[] = [];
-      for (const it of items) (it.record.held && it.record.subscriptionId === subscriptionId && this.dueOf(it.record) <= clock.now() ? released : keep).push(it);
+      for (const it of items)
+        (it.record.held && it.record.subscriptionId === subscriptionId && this.dueOf(it.record) <= clock.now() ? released : keep).push(it);
       if (keep.length === items.length) continue;
       if (keep.length) this.#waiting.set(k, keep);
       else this.#waiting.delete(k);

@@ -36,7 +36,11 @@ describe('matcher: the structured event a destination receives', () => {
   });
 
   it('structured mode and non-CloudEvents still go through the SDK', () => {
-    const structured = { key: 'k', value: Buffer.from(JSON.stringify({ ...event, partitionkey: 'k' })), headers: { 'content-type': 'application/cloudevents+json' } };
+    const structured = {
+      key: 'k',
+      value: Buffer.from(JSON.stringify({ ...event, partitionkey: 'k' })),
+      headers: { 'content-type': 'application/cloudevents+json' },
+    };
     expect(structuredEvent(structured)).toMatchObject({ id: event.id, data: event.data });
     expect(structuredEvent({ key: null, value: Buffer.from('{}'), headers: {} })).toBeUndefined();
   });

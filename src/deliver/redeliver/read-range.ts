@@ -26,7 +26,11 @@ export async function readRange(
   if (todo.length === 0) return;
   const admin = kafka.admin();
   const groupId = `${opts.groupPrefix}.${randomUUID()}`;
-  await admin.setGroupOffsets(groupId, topic, todo.map((r) => ({ partition: r.partition, offset: r.from })));
+  await admin.setGroupOffsets(
+    groupId,
+    topic,
+    todo.map((r) => ({ partition: r.partition, offset: r.from })),
+  );
   const remaining = new Map(todo.map((r) => [r.partition, BigInt(r.to)]));
   let finished!: () => void;
   const done = new Promise<void>((resolve) => (finished = resolve));
@@ -52,7 +56,10 @@ export async function readRange(
     await Promise.race([
       done,
       new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new ForcehookError('TIMEOUT', `reading ${topic} did not finish within ${timeoutMs} ms`, { retriable: true, status: 503 })), timeoutMs);
+        timer = setTimeout(
+          () => reject(new ForcehookError('TIMEOUT', `reading ${topic} did not finish within ${timeoutMs} ms`, { retriable: true, status: 503 })),
+          timeoutMs,
+        );
       }),
     ]);
   } finally {

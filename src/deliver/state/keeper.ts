@@ -30,7 +30,16 @@ interface Delta {
 const emptyDelta = (): Delta => ({ attempts: 0, delivered: 0, failures: 0, consecutive: 0, reset: false, dlq: 0 });
 
 export function initialDeliveryState(subscriptionId: string, now: number): DeliveryStateRecord {
-  return { subscriptionId, status: 'active', attempts: 0, delivered: 0, failures: 0, consecutiveFailures: 0, dlqCount: 0, updatedAt: new Date(now).toISOString() };
+  return {
+    subscriptionId,
+    status: 'active',
+    attempts: 0,
+    delivered: 0,
+    failures: 0,
+    consecutiveFailures: 0,
+    dlqCount: 0,
+    updatedAt: new Date(now).toISOString(),
+  };
 }
 
 /** `failing` while the last attempts failed; the API's view of a subscription's delivery. */

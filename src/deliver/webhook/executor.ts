@@ -37,7 +37,11 @@ export const WebhookExecutorConfigSchema = z
     allowPrivateNetworks: z.boolean().default(false).describe('FORCEHOOK_ALLOW_PRIVATE_NETWORKS'),
     connectTimeoutMs: z.number().int().min(1).default(5_000),
     totalTimeoutMs: z.number().int().min(1).default(15_000).describe('whole attempt: connect, send, response headers and body'),
-    maxResponseBytes: z.number().int().min(0).default(64 * 1024),
+    maxResponseBytes: z
+      .number()
+      .int()
+      .min(0)
+      .default(64 * 1024),
     errorSnippetChars: z.number().int().min(0).default(200),
     userAgent: z.string().default('forcehook-webhooks/1'),
   })

@@ -17,7 +17,14 @@ const gc = runInNewContext('gc') as () => void;
 
 const event: ForcehookEvent = leadCreatedEvent;
 const subscription = (workflow: string) =>
-  ({ id: 's1', connectionId: 'c1', trigger: 'record.created', object: 'Lead', destination: { type: 'workflow', workflow }, createdAt: event.time }) as DeliveryAttempt<'workflow'>['subscription'];
+  ({
+    id: 's1',
+    connectionId: 'c1',
+    trigger: 'record.created',
+    object: 'Lead',
+    destination: { type: 'workflow', workflow },
+    createdAt: event.time,
+  }) as DeliveryAttempt<'workflow'>['subscription'];
 
 const exec = createWorkflowExecutor({
   registry: new WorkflowRegistry([
@@ -40,7 +47,14 @@ async function collecting<T>(pending: Promise<T>): Promise<T | 'stuck'> {
 it("a run that ignores its signal still ends at the workflow's own timeout after a garbage collection", async () => {
   // Was AbortSignal.any([attempt, AbortSignal.timeout(ms)]): Node 20 holds the timeout source only
   // weakly, a collection took it and its timer, and the run waited for the engine's 60 s bound instead.
-  const attempt: DeliveryAttempt<'workflow'> = { deliveryId: 'd1', subscription: subscription('slow'), event, attempt: 1, signal: new AbortController().signal, now: Date.now };
+  const attempt: DeliveryAttempt<'workflow'> = {
+    deliveryId: 'd1',
+    subscription: subscription('slow'),
+    event,
+    attempt: 1,
+    signal: new AbortController().signal,
+    now: Date.now,
+  };
   expect(await collecting(exec.execute(attempt))).toEqual({ result: 'retry', error: 'TransientError: workflow run timed out' });
 });
 

@@ -55,8 +55,11 @@ async function importModule(path: string): Promise<Record<string, unknown>> {
     try {
       ({ register } = await import('tsx/esm/api'));
     } catch {
-      throw new Error(`this Node (${process.version}) cannot load TypeScript by itself and tsx is not installed: compile the module to .js, or run Node 22.18 or later`);
+      throw new Error(
+        `this Node (${process.version}) cannot load TypeScript by itself and tsx is not installed: compile the module to .js, or run Node 22.18 or later`,
+      );
     }
+    register();
     tsxRegistered = true;
     // Node caches the failed import under its URL: a query makes it a new module for the loader.
     return (await import(`${url}?tsx`)) as Record<string, unknown>;

@@ -92,7 +92,12 @@ describe('POST /v1/subscriptions with a workflow destination', () => {
       putSubscription: async (s: unknown) => void saved.push(s),
     } as unknown as ServiceStore;
     const registry = new WorkflowRegistry([defineWorkflow({ name: 'lead-followup', run: () => undefined })]);
-    const router = subscriptionsRouter({ store, box: SecretBox.fromBase64(Buffer.alloc(32, 7).toString('base64')), allowPrivateNetworks: true, workflows: registry });
+    const router = subscriptionsRouter({
+      store,
+      box: SecretBox.fromBase64(Buffer.alloc(32, 7).toString('base64')),
+      allowPrivateNetworks: true,
+      workflows: registry,
+    });
     const app = createHttpApp({ apiToken: TOKEN, bodyLimit: '16kb', logger: testLogger(), metrics: createMetrics(), ready: async () => true, v1: [router] });
     server = app.listen(0, '127.0.0.1');
     await new Promise((ok) => server.once('listening', ok));
@@ -133,7 +138,14 @@ const event: ForcehookEvent = leadCreatedEvent;
 function attemptFor(workflow: string, n = 1, signal = new AbortController().signal): DeliveryAttempt<'workflow'> {
   return {
     deliveryId: `s1:${event.id}`,
-    subscription: { id: 's1', connectionId: 'c1', trigger: 'record.created', object: 'Lead', destination: { type: 'workflow', workflow }, createdAt: event.time },
+    subscription: {
+      id: 's1',
+      connectionId: 'c1',
+      trigger: 'record.created',
+      object: 'Lead',
+      destination: { type: 'workflow', workflow },
+      createdAt: event.time,
+    },
     event: { ...event, partitionkey: `${ORG}:${LEAD}` },
     attempt: n,
     signal,
@@ -146,10 +158,25 @@ describe('the workflow executor', () => {
   const seen: { event: ForcehookEvent; ctx: WorkflowContext }[] = [];
   const registry = new WorkflowRegistry([
     defineWorkflow({ name: 'ok', run: (e, ctx) => void seen.push({ event: e, ctx }) }),
-    defineWorkflow({ name: 'throws', run: () => { throw new Error('boom'); } }),
-    defineWorkflow({ name: 'terminal', run: () => { throw new TerminalError('VALIDATION', 'lead has no company'); } }),
+    defineWorkflow({
+      name: 'throws',
+      run: () => {
+        throw new Error('boom');
+      },
+    }),
+    defineWorkflow({
+      name: 'terminal',
+      run: () => {
+        throw new TerminalError('VALIDATION', 'lead has no company');
+      },
+    }),
     defineWorkflow({ name: 'slow', timeoutMs: 50, run: () => new Promise(() => undefined) }),
-    defineWorkflow({ name: 'bug', run: () => { throw new TypeError('x is undefined'); } }),
+    defineWorkflow({
+      name: 'bug',
+      run: () => {
+        throw new TypeError('x is undefined');
+      },
+    }),
   ]);
   const salesforce = {
     connection: (id: string) => {

@@ -109,25 +109,99 @@ described.Campaign = transcribed('Campaign', 'fields-Campaign.json');
 described.CampaignMember = transcribed('CampaignMember', 'fields-CampaignMember.json');
 
 // Campaign: the recorded org's user lacked Marketing User; ours has it.
-Object.assign(described.Campaign!, { createable: true, updateable: true, deletable: true, undeletable: true, keyPrefix: '701', label: 'Campaign', labelPlural: 'Campaigns' });
+Object.assign(described.Campaign!, {
+  createable: true,
+  updateable: true,
+  deletable: true,
+  undeletable: true,
+  keyPrefix: '701',
+  label: 'Campaign',
+  labelPlural: 'Campaigns',
+});
 Object.assign(described.CampaignMember!, { keyPrefix: '00v', label: 'Campaign Member', labelPlural: 'Campaign Members', undeletable: false });
 for (const f of described.Campaign!.fields as Json[]) {
   if (f.name === 'Name') Object.assign(f, { nillable: false, createable: true, updateable: true });
-  if (f.name === 'OwnerId') Object.assign(f, { nillable: false, defaultedOnCreate: true, createable: true, updateable: true, referenceTo: ['User'], relationshipName: 'Owner' });
+  if (f.name === 'OwnerId')
+    Object.assign(f, { nillable: false, defaultedOnCreate: true, createable: true, updateable: true, referenceTo: ['User'], relationshipName: 'Owner' });
   if (f.name === 'IsActive') Object.assign(f, { nillable: false, defaultedOnCreate: true });
-  if (['NumberOfLeads', 'NumberOfConvertedLeads', 'NumberOfContacts', 'NumberOfResponses', 'NumberOfOpportunities', 'NumberOfWonOpportunities', 'AmountAllOpportunities', 'AmountWonOpportunities', 'HierarchyActualCost', 'HierarchyBudgetedCost', 'LastActivityDate', 'LastViewedDate', 'LastReferencedDate', 'CampaignImageId'].includes(f.name as string))
+  if (
+    [
+      'NumberOfLeads',
+      'NumberOfConvertedLeads',
+      'NumberOfContacts',
+      'NumberOfResponses',
+      'NumberOfOpportunities',
+      'NumberOfWonOpportunities',
+      'AmountAllOpportunities',
+      'AmountWonOpportunities',
+      'HierarchyActualCost',
+      'HierarchyBudgetedCost',
+      'LastActivityDate',
+      'LastViewedDate',
+      'LastReferencedDate',
+      'CampaignImageId',
+    ].includes(f.name as string)
+  )
     Object.assign(f, { createable: false, updateable: false, nillable: true });
   if (f.name === 'Status') f.picklistValues = picklist(['Planned', 'In Progress', 'Completed', 'Aborted'], 'Planned');
-  if (f.name === 'Type') f.picklistValues = picklist(['Conference', 'Webinar', 'Trade Show', 'Public Relations', 'Partners', 'Referral Program', 'Advertisement', 'Banner Ads', 'Direct Mail', 'Email', 'Telemarketing', 'Other']);
+  if (f.name === 'Type')
+    f.picklistValues = picklist([
+      'Conference',
+      'Webinar',
+      'Trade Show',
+      'Public Relations',
+      'Partners',
+      'Referral Program',
+      'Advertisement',
+      'Banner Ads',
+      'Direct Mail',
+      'Email',
+      'Telemarketing',
+      'Other',
+    ]);
 }
 described.Campaign!.fields = (described.Campaign!.fields as Json[]).filter((f) => f.name !== 'CurrencyIsoCode');
 for (const f of described.CampaignMember!.fields as Json[]) {
   if (f.name === 'CampaignId') Object.assign(f, { nillable: false, createable: true, updateable: false });
-  if (f.name === 'LeadId' || f.name === 'ContactId') Object.assign(f, { nillable: true, createable: true, updateable: false, referenceTo: [f.name === 'LeadId' ? 'Lead' : 'Contact'], relationshipName: f.name === 'LeadId' ? 'Lead' : 'Contact' });
+  if (f.name === 'LeadId' || f.name === 'ContactId')
+    Object.assign(f, {
+      nillable: true,
+      createable: true,
+      updateable: false,
+      referenceTo: [f.name === 'LeadId' ? 'Lead' : 'Contact'],
+      relationshipName: f.name === 'LeadId' ? 'Lead' : 'Contact',
+    });
   if (f.name === 'AccountId') Object.assign(f, { label: 'Account ID', updateable: false });
-  if (f.name === 'Status') Object.assign(f, { defaultedOnCreate: true, nillable: true, createable: true, updateable: true, picklistValues: picklist(['Planned', 'Received', 'Responded', 'Sent'], 'Sent') });
+  if (f.name === 'Status')
+    Object.assign(f, {
+      defaultedOnCreate: true,
+      nillable: true,
+      createable: true,
+      updateable: true,
+      picklistValues: picklist(['Planned', 'Received', 'Responded', 'Sent'], 'Sent'),
+    });
   if (f.name === 'HasResponded') Object.assign(f, { createable: false, updateable: false, defaultedOnCreate: true, nillable: false });
-  if (['FirstRespondedDate', 'LeadOrContactId', 'LeadOrContactOwnerId', 'Name', 'FirstName', 'LastName', 'CompanyOrAccount', 'Email', 'MobilePhone', 'Fax', 'City', 'Country', 'Description', 'DoNotCall', 'HasOptedOutOfEmail', 'HasOptedOutOfFax', 'LeadSource'].includes(f.name as string))
+  if (
+    [
+      'FirstRespondedDate',
+      'LeadOrContactId',
+      'LeadOrContactOwnerId',
+      'Name',
+      'FirstName',
+      'LastName',
+      'CompanyOrAccount',
+      'Email',
+      'MobilePhone',
+      'Fax',
+      'City',
+      'Country',
+      'Description',
+      'DoNotCall',
+      'HasOptedOutOfEmail',
+      'HasOptedOutOfFax',
+      'LeadSource',
+    ].includes(f.name as string)
+  )
     Object.assign(f, { createable: false, updateable: false, nillable: true, calculated: true });
   if (f.name === 'LeadOrContactId') Object.assign(f, { referenceTo: ['Contact', 'Lead'], relationshipName: null, polymorphicForeignKey: true });
   if (f.name === 'LeadOrContactOwnerId') Object.assign(f, { referenceTo: ['Group', 'User'], relationshipName: null });
@@ -169,7 +243,8 @@ described.User = {
 };
 for (const f of described.User.fields as Json[]) {
   if (f.name === 'ProfileId') Object.assign(f, { referenceTo: ['Profile'], relationshipName: 'Profile' });
-  if (f.name === 'CreatedById' || f.name === 'LastModifiedById') Object.assign(f, { referenceTo: ['User'], relationshipName: (f.name as string).replace(/Id$/, '') });
+  if (f.name === 'CreatedById' || f.name === 'LastModifiedById')
+    Object.assign(f, { referenceTo: ['User'], relationshipName: (f.name as string).replace(/Id$/, '') });
   if (f.name === 'Name') f.nameField = true;
 }
 
@@ -190,7 +265,14 @@ for (const name of EMULATED) {
 }
 // Child relationships the transcriptions lack, so that subqueries work both ways.
 const rel = (child: string, field: string, relationshipName: string, cascadeDelete = false): Json => ({
-  cascadeDelete, childSObject: child, deprecatedAndHidden: false, field, junctionIdListNames: [], junctionReferenceTo: [], relationshipName, restrictedDelete: false,
+  cascadeDelete,
+  childSObject: child,
+  deprecatedAndHidden: false,
+  field,
+  junctionIdListNames: [],
+  junctionReferenceTo: [],
+  relationshipName,
+  restrictedDelete: false,
 });
 const addRel = (parent: string, r: Json) => {
   const list = (objects[parent]!.describe as Json).childRelationships as Json[];
@@ -218,14 +300,15 @@ const out = JSON.parse(text) as Record<string, { describe: Json; global: Json | 
 
 // Factor out the most common value of each field property.
 const counts = new Map<string, Map<string, number>>();
-for (const o of Object.values(out)) for (const f of (o.describe.fields as Json[])) {
-  for (const [k, v] of Object.entries(f)) {
-    const m = counts.get(k) ?? new Map<string, number>();
-    const key = JSON.stringify(v);
-    m.set(key, (m.get(key) ?? 0) + 1);
-    counts.set(k, m);
+for (const o of Object.values(out))
+  for (const f of o.describe.fields as Json[]) {
+    for (const [k, v] of Object.entries(f)) {
+      const m = counts.get(k) ?? new Map<string, number>();
+      const key = JSON.stringify(v);
+      m.set(key, (m.get(key) ?? 0) + 1);
+      counts.set(k, m);
+    }
   }
-}
 const keyOrder = Object.keys((recorded.Lead!.fields as Json[])[0]!);
 const fieldDefaults: Json = {};
 for (const k of keyOrder) {

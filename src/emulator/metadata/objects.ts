@@ -131,10 +131,34 @@ function buildObject(describe: Json, globalEntry: Json, hardDelete: boolean): Ob
 }
 
 const GLOBAL_KEYS = [
-  'activateable', 'associateEntityType', 'associateParentEntity', 'createable', 'custom', 'customSetting', 'deepCloneable',
-  'deletable', 'deprecatedAndHidden', 'feedEnabled', 'hasSubtypes', 'isInterface', 'isSubtype', 'keyPrefix', 'label',
-  'labelPlural', 'layoutable', 'mergeable', 'mruEnabled', 'name', 'queryable', 'replicateable', 'retrieveable',
-  'searchable', 'triggerable', 'undeletable', 'updateable', 'urls',
+  'activateable',
+  'associateEntityType',
+  'associateParentEntity',
+  'createable',
+  'custom',
+  'customSetting',
+  'deepCloneable',
+  'deletable',
+  'deprecatedAndHidden',
+  'feedEnabled',
+  'hasSubtypes',
+  'isInterface',
+  'isSubtype',
+  'keyPrefix',
+  'label',
+  'labelPlural',
+  'layoutable',
+  'mergeable',
+  'mruEnabled',
+  'name',
+  'queryable',
+  'replicateable',
+  'retrieveable',
+  'searchable',
+  'triggerable',
+  'undeletable',
+  'updateable',
+  'urls',
 ];
 
 function globalFromDescribe(describe: Json): Json {
@@ -198,11 +222,29 @@ const leadField = (n: string): Json => structuredClone(lead.byLower.get(n.toLowe
 
 /** Accepted custom field types (Setup names and describe names) → describe type. */
 const TYPE_ALIASES: Record<string, string> = {
-  text: 'string', string: 'string', textarea: 'textarea', longtextarea: 'textarea', richtextarea: 'textarea',
-  email: 'email', phone: 'phone', url: 'url', picklist: 'picklist', multipicklist: 'multipicklist',
-  checkbox: 'boolean', boolean: 'boolean', number: 'double', double: 'double', int: 'int', integer: 'int',
-  currency: 'currency', percent: 'percent', date: 'date', datetime: 'datetime', lookup: 'reference',
-  masterdetail: 'reference', reference: 'reference',
+  text: 'string',
+  string: 'string',
+  textarea: 'textarea',
+  longtextarea: 'textarea',
+  richtextarea: 'textarea',
+  email: 'email',
+  phone: 'phone',
+  url: 'url',
+  picklist: 'picklist',
+  multipicklist: 'multipicklist',
+  checkbox: 'boolean',
+  boolean: 'boolean',
+  number: 'double',
+  double: 'double',
+  int: 'int',
+  integer: 'int',
+  currency: 'currency',
+  percent: 'percent',
+  date: 'date',
+  datetime: 'datetime',
+  lookup: 'reference',
+  masterdetail: 'reference',
+  reference: 'reference',
 };
 
 export function customFieldType(type: string): string | undefined {
@@ -211,21 +253,36 @@ export function customFieldType(type: string): string | undefined {
 
 function templateFor(type: string): Json {
   switch (type) {
-    case 'textarea': return leadField('Description');
-    case 'email': return leadField('Email');
-    case 'phone': return leadField('Phone');
-    case 'url': return leadField('Website');
-    case 'picklist': return leadField('Industry');
-    case 'multipicklist': return { ...leadField('Industry'), type: 'multipicklist', soapType: 'xsd:string' };
-    case 'boolean': return { ...leadField('IsConverted'), defaultValue: false };
-    case 'int': return leadField('NumberOfEmployees');
-    case 'currency': return leadField('AnnualRevenue');
-    case 'percent': return structuredClone(opportunity.byLower.get('probability')!.describe);
-    case 'double': return leadField('Latitude');
-    case 'date': return leadField('ConvertedDate');
-    case 'datetime': return leadField('EmailBouncedDate');
-    case 'reference': return leadField('DandbCompanyId');
-    default: return leadField('Title');
+    case 'textarea':
+      return leadField('Description');
+    case 'email':
+      return leadField('Email');
+    case 'phone':
+      return leadField('Phone');
+    case 'url':
+      return leadField('Website');
+    case 'picklist':
+      return leadField('Industry');
+    case 'multipicklist':
+      return { ...leadField('Industry'), type: 'multipicklist', soapType: 'xsd:string' };
+    case 'boolean':
+      return { ...leadField('IsConverted'), defaultValue: false };
+    case 'int':
+      return leadField('NumberOfEmployees');
+    case 'currency':
+      return leadField('AnnualRevenue');
+    case 'percent':
+      return structuredClone(opportunity.byLower.get('probability')!.describe);
+    case 'double':
+      return leadField('Latitude');
+    case 'date':
+      return leadField('ConvertedDate');
+    case 'datetime':
+      return leadField('EmailBouncedDate');
+    case 'reference':
+      return leadField('DandbCompanyId');
+    default:
+      return leadField('Title');
   }
 }
 
@@ -269,7 +326,18 @@ function customField(def: CustomFieldDef): Json {
 
 export function buildCustomObject(def: CustomObjectDef, keyPrefix: string): ObjectMeta {
   const label = def.label ?? def.name.replace(/__c$/, '').replace(/_/g, ' ');
-  const sys = ['Id', 'OwnerId', 'IsDeleted', 'CreatedDate', 'CreatedById', 'LastModifiedDate', 'LastModifiedById', 'SystemModstamp', 'LastViewedDate', 'LastReferencedDate'];
+  const sys = [
+    'Id',
+    'OwnerId',
+    'IsDeleted',
+    'CreatedDate',
+    'CreatedById',
+    'LastModifiedDate',
+    'LastModifiedById',
+    'SystemModstamp',
+    'LastViewedDate',
+    'LastReferencedDate',
+  ];
   const fields: Json[] = sys.map((n) => {
     const f = leadField(n);
     if (n === 'Id') f.label = 'Record ID';
@@ -277,7 +345,13 @@ export function buildCustomObject(def: CustomObjectDef, keyPrefix: string): Obje
   });
   const nameField = leadField('Title');
   Object.assign(nameField, {
-    name: 'Name', label: `${label} Name`, length: 80, byteLength: 240, nameField: true, nillable: true, defaultedOnCreate: true,
+    name: 'Name',
+    label: `${label} Name`,
+    length: 80,
+    byteLength: 240,
+    nameField: true,
+    nillable: true,
+    defaultedOnCreate: true,
   });
   fields.splice(3, 0, nameField);
   for (const fd of def.fields ?? []) fields.push(customField(fd));
@@ -322,9 +396,7 @@ export function inChangeEvents(meta: ObjectMeta, f: FieldMeta): boolean {
 }
 
 function fill(value: unknown, version: string, instanceUrl: string): unknown {
-  return JSON.parse(
-    JSON.stringify(value).replaceAll('{version}', version).replaceAll('{instanceUrl}', instanceUrl),
-  );
+  return JSON.parse(JSON.stringify(value).replaceAll('{version}', version).replaceAll('{instanceUrl}', instanceUrl));
 }
 
 export function describeBody(meta: ObjectMeta, version: string, instanceUrl: string, childRelationships: Json[]): Json {

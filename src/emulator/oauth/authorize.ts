@@ -53,7 +53,10 @@ function authorizeChecks(em: Emulator, req: Request, res: Response): { p: Params
     return undefined;
   }
   if (!validRedirect(p.redirect_uri)) {
-    res.status(400).type('html').send('<html><body><h1>OAuth Error</h1><p>error=redirect_uri_mismatch</p><p>redirect_uri must match configuration</p></body></html>');
+    res
+      .status(400)
+      .type('html')
+      .send('<html><body><h1>OAuth Error</h1><p>error=redirect_uri_mismatch</p><p>redirect_uri must match configuration</p></body></html>');
     return undefined;
   }
   if (p.response_type !== 'code') {
@@ -87,11 +90,18 @@ export function authorizeDecision(em: Emulator): RequestHandler {
       return;
     }
     if (p.username?.toLowerCase() !== org.user.username.toLowerCase() || p.password !== org.user.password) {
-      res.status(200).type('html').send(approvalPage(p, org, 'Please check your username and password. If you still can\'t log in, contact your Salesforce administrator.'));
+      res
+        .status(200)
+        .type('html')
+        .send(approvalPage(p, org, "Please check your username and password. If you still can't log in, contact your Salesforce administrator."));
       return;
     }
     const code = em.tokens.issueCode({
-      orgId: org.id, userId: org.user.id, clientId: org.clientId, redirectUri: p.redirect_uri!, codeChallenge: p.code_challenge,
+      orgId: org.id,
+      userId: org.user.id,
+      clientId: org.clientId,
+      redirectUri: p.redirect_uri!,
+      codeChallenge: p.code_challenge,
     });
     redirectWith(res, p.redirect_uri!, { code, state: p.state });
   };

@@ -10,7 +10,9 @@ function tokenResponse(em: Emulator, org: Org, accessToken: string, extra: { ref
   const id = identityUrl(em, org);
   const issuedAt = String(em.clock.now());
   // Salesforce signs id + issued_at with the consumer secret (HMAC-SHA256, base64).
-  const signature = createHmac('sha256', org.clientSecret).update(id + issuedAt).digest('base64');
+  const signature = createHmac('sha256', org.clientSecret)
+    .update(id + issuedAt)
+    .digest('base64');
   const out: Record<string, string> = { access_token: accessToken };
   if (extra.refreshToken) out.refresh_token = extra.refreshToken;
   out.signature = signature;
@@ -54,7 +56,9 @@ function authorizationCodeGrant(em: Emulator, org: Org, p: Params, res: Response
   // A challenge sent is verified whether or not the org requires PKCE; `code_challenge` is always the
   // SHA-256 of the verifier (Salesforce reads no `code_challenge_method`). A missing verifier fails too.
   if (code.codeChallenge !== undefined) {
-    const expected = createHash('sha256').update(p.code_verifier ?? '').digest('base64url');
+    const expected = createHash('sha256')
+      .update(p.code_verifier ?? '')
+      .digest('base64url');
     if (p.code_verifier === undefined || expected !== code.codeChallenge) {
       oauthError(res, 400, 'invalid_grant', 'invalid code verifier');
       return;

@@ -38,7 +38,10 @@ function substitute(input: unknown, refs: Map<string, unknown>): unknown {
   if (typeof input === 'string') {
     const whole = /^@\{([^.}[]+)((?:\.|\[)[^}]*)\}$/.exec(input);
     const lookup = (ref: string, rest: string): unknown => {
-      if (!refs.has(ref)) throw new ReferenceError_(`Invalid reference specified. No value for ${ref}${rest} found in ${ref}. Provided referenceId ('${ref}') must start with a letter or a number, and it can contain only letters, numbers and underscores ('_').`);
+      if (!refs.has(ref))
+        throw new ReferenceError_(
+          `Invalid reference specified. No value for ${ref}${rest} found in ${ref}. Provided referenceId ('${ref}') must start with a letter or a number, and it can contain only letters, numbers and underscores ('_').`,
+        );
       const v = resolvePath(refs.get(ref), rest.replace(/^\./, ''));
       if (v === undefined) throw new ReferenceError_(`Invalid reference specified. No value for ${ref}${rest} found in ${ref}.`);
       return v;
@@ -184,14 +187,20 @@ function records(call: RestCall): { allOrNone: boolean; records: Item[] } {
 function typeOf(call: RestCall, rec: Item) {
   const type = (rec.attributes as { type?: unknown } | undefined)?.type;
   const meta = typeof type === 'string' ? call.org.object(type) : undefined;
-  if (!meta) throw sfError(400, 'INVALID_TYPE', typeof type === 'string' ? `sObject type '${type}' is not supported.` : 'Must specify a type for the sObject', []);
+  if (!meta)
+    throw sfError(400, 'INVALID_TYPE', typeof type === 'string' ? `sObject type '${type}' is not supported.` : 'Must specify a type for the sObject', []);
   return meta;
 }
 
 export function collectionCreate(call: RestCall): RestResult {
   const { allOrNone, records: recs } = records(call);
   const ops = recs.map((rec) => (txn: Transaction) => createRecord(call.org, txn, typeOf(call, rec), rec));
-  return collection(call, allOrNone, ops, recs.map(() => undefined));
+  return collection(
+    call,
+    allOrNone,
+    ops,
+    recs.map(() => undefined),
+  );
 }
 
 export function collectionUpdate(call: RestCall): RestResult {
@@ -240,7 +249,12 @@ export function collectionRetrieve(call: RestCall, type: string): RestResult {
   if (fieldList.length === 0) throw sfError(400, 'MISSING_ARGUMENT', 'fields parameter is required');
   const fields = fieldList.map((f) => {
     const fm = meta.byLower.get(f.toLowerCase());
-    if (!fm) throw sfError(400, 'INVALID_FIELD', `No such column '${f}' on entity '${meta.name}'. If you are attempting to use a custom field, be sure to append the '__c' after the custom field name. Please reference your WSDL or the describe call for the appropriate names.`);
+    if (!fm)
+      throw sfError(
+        400,
+        'INVALID_FIELD',
+        `No such column '${f}' on entity '${meta.name}'. If you are attempting to use a custom field, be sure to append the '__c' after the custom field name. Please reference your WSDL or the describe call for the appropriate names.`,
+      );
     return fm.name;
   });
   const out = ids.map((raw) => {
@@ -267,9 +281,18 @@ export function collectionUpsert(call: RestCall, type: string, field: string): R
       const key = Object.keys(rec).find((k) => k.toLowerCase() === field.toLowerCase());
       const value = key ? rec[key] : undefined;
       const { attributes: _a, ...body } = rec;
-      const r = value == null
-        ? { status: 201, body: { id: createRecord(call.org, txn, meta, Object.fromEntries(Object.entries(body).filter(([k]) => k !== key))), success: true, errors: [], created: true } }
-        : upsert({ ...call, body, txn, version: '59.0' }, meta, field, String(value));
+      const r =
+        value == null
+          ? {
+              status: 201,
+              body: {
+                id: createRecord(call.org, txn, meta, Object.fromEntries(Object.entries(body).filter(([k]) => k !== key))),
+                success: true,
+                errors: [],
+                created: true,
+              },
+            }
+          : upsert({ ...call, body, txn, version: '59.0' }, meta, field, String(value));
       if (r.status === 300) throw sfError(300, 'DUPLICATE_EXTERNAL_ID', `${field}: more than one record found for external id field: ${String(value)}`, []);
       results.push(r.body as Item);
     } catch (err) {

@@ -26,7 +26,36 @@ function limits(call: RestCall, streamingClients: number): RestResult {
 
 function resources(call: RestCall): RestResult {
   const base = `/services/data/v${call.version}`;
-  const names = ['tooling', 'metadata', 'eclair', 'folders', 'prechatForms', 'chatter', 'tabs', 'appMenu', 'quickActions', 'queryAll', 'commerce', 'wave', 'iot', 'analytics', 'search', 'identity', 'composite', 'parameterizedSearch', 'theme', 'nouns', 'recent', 'licensing', 'limits', 'async-queries', 'query', 'sobjects', 'actions', 'support'];
+  const names = [
+    'tooling',
+    'metadata',
+    'eclair',
+    'folders',
+    'prechatForms',
+    'chatter',
+    'tabs',
+    'appMenu',
+    'quickActions',
+    'queryAll',
+    'commerce',
+    'wave',
+    'iot',
+    'analytics',
+    'search',
+    'identity',
+    'composite',
+    'parameterizedSearch',
+    'theme',
+    'nouns',
+    'recent',
+    'licensing',
+    'limits',
+    'async-queries',
+    'query',
+    'sobjects',
+    'actions',
+    'support',
+  ];
   const body: Record<string, string> = {};
   for (const n of names) body[n] = n === 'identity' ? `${call.em.baseUrl}/id/${call.org.id}/${call.org.user.id}` : `${base}/${n}`;
   return { status: 200, body };

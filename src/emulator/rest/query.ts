@@ -6,20 +6,28 @@ import { newId, newLocatorId } from '../ids.js';
 import type { FieldMeta, ObjectMeta } from '../metadata/objects.js';
 import type { Org, QueryCursor } from '../org.js';
 import { errors, sfError } from '../sf-errors.js';
-import {
-  executeSoql,
-  parseSoql,
-  SoqlError,
-  type SoqlDataSource,
-  type SoqlFieldInfo,
-  type SoqlFieldType,
-  type SoqlObjectInfo,
-} from '../soql/index.js';
+import { executeSoql, parseSoql, SoqlError, type SoqlDataSource, type SoqlFieldInfo, type SoqlFieldType, type SoqlObjectInfo } from '../soql/index.js';
 import type { RestCall, RestResult } from './call.js';
 
 const SOQL_TYPES = new Set<string>([
-  'id', 'reference', 'string', 'textarea', 'picklist', 'multipicklist', 'email', 'phone', 'url', 'boolean', 'int',
-  'double', 'currency', 'percent', 'date', 'datetime', 'address', 'location',
+  'id',
+  'reference',
+  'string',
+  'textarea',
+  'picklist',
+  'multipicklist',
+  'email',
+  'phone',
+  'url',
+  'boolean',
+  'int',
+  'double',
+  'currency',
+  'percent',
+  'date',
+  'datetime',
+  'address',
+  'location',
 ]);
 
 const fieldInfoCache = new WeakMap<ObjectMeta, SoqlFieldInfo[]>();
@@ -188,8 +196,15 @@ function memberRows(org: Org): Array<Record<string, unknown>> {
     }
     const developerName = `ChangeEvents_${meta.changeEventName}`;
     return {
-      Id: id, IsDeleted: false, DeveloperName: developerName, MasterLabel: developerName, FullName: developerName,
-      EventChannel: 'ChangeEvents', SelectedEntity: meta.changeEventName, CreatedDate: created, LastModifiedDate: created,
+      Id: id,
+      IsDeleted: false,
+      DeveloperName: developerName,
+      MasterLabel: developerName,
+      FullName: developerName,
+      EventChannel: 'ChangeEvents',
+      SelectedEntity: meta.changeEventName,
+      CreatedDate: created,
+      LastModifiedDate: created,
     };
   });
 }
@@ -254,7 +269,10 @@ export function toolingDeleteMember(call: RestCall, id: string): RestResult {
   const org = call.org;
   const row = memberRows(org).find((r) => r.Id === id);
   if (!row) throw errors.notFound();
-  const remaining = org.selectedEntities().filter((m) => m.changeEventName !== row.SelectedEntity).map((m) => m.name);
+  const remaining = org
+    .selectedEntities()
+    .filter((m) => m.changeEventName !== row.SelectedEntity)
+    .map((m) => m.name);
   org.setCdcEntities(remaining);
   return { status: 204 };
 }

@@ -77,7 +77,17 @@ export function restRouter(em: Emulator, opts: RestRouterOptions = {}): Router {
     } catch (err) {
       if (err instanceof SfApiError) return send(res, err.status, err.body, limitHeader());
       em.logger.error({ err, path: req.path }, 'emulator REST handler failed');
-      send(res, 500, [{ errorCode: 'UNKNOWN_EXCEPTION', message: 'An unexpected error occurred. Please include this ErrorId if you contact support: 1838137264-12345 (-1883764224)' }], limitHeader());
+      send(
+        res,
+        500,
+        [
+          {
+            errorCode: 'UNKNOWN_EXCEPTION',
+            message: 'An unexpected error occurred. Please include this ErrorId if you contact support: 1838137264-12345 (-1883764224)',
+          },
+        ],
+        limitHeader(),
+      );
     }
   });
 

@@ -119,9 +119,7 @@ function window(call: RestCall, maxBackMs: number): { start: number; end: number
 export function getDeleted(call: RestCall, meta: ObjectMeta): RestResult {
   const { start, end, now } = window(call, RECYCLE_BIN_MS);
   call.org.store.purge(now);
-  const deletedRecords = call.org.store
-    .deletedBetween(meta.name, start, end)
-    .map((e) => ({ id: e.id, deletedDate: sfDateTime(e.at) }));
+  const deletedRecords = call.org.store.deletedBetween(meta.name, start, end).map((e) => ({ id: e.id, deletedDate: sfDateTime(e.at) }));
   const earliest = floorToMinute(Math.max(call.org.createdAt, now - RECYCLE_BIN_MS));
   return {
     status: 200,

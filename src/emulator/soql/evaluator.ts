@@ -16,11 +16,7 @@ interface Ctx {
   childIndex: Map<OutNode, Map<Norm, Row[]>>;
 }
 
-export function execute(
-  q: ParsedQuery,
-  source: SoqlDataSource,
-  opts: { apiVersion: string; includeDeleted: boolean },
-): SoqlResult {
+export function execute(q: ParsedQuery, source: SoqlDataSource, opts: { apiVersion: string; includeDeleted: boolean }): SoqlResult {
   const ctx: Ctx = {
     source,
     now: source.now(),
@@ -32,7 +28,10 @@ export function execute(
   const rows = filtered(q, ctx);
   if (q.isCount) return { totalSize: window(rows, q).length, records: [] };
   if (q.isAggregate) return aggregate(q, rows, ctx);
-  const page = window(sorted(rows, q.orderBy, ctx, (r) => ({ row: r })), q);
+  const page = window(
+    sorted(rows, q.orderBy, ctx, (r) => ({ row: r })),
+    q,
+  );
   return { totalSize: page.length, records: page.map((r) => build(r, q.object, q.fields, ctx)) };
 }
 
@@ -273,17 +272,16 @@ function build(row: Row, object: string, nodes: OutNode[], ctx: Ctx, shownType =
         const id = row[node.hop.refField.name];
         const parent = typeof id === 'string' && id !== '' ? ctx.source.byId(id) : undefined;
         // A polymorphic parent (Case.Owner: User or Queue) is typed 'Name' (query-relationship-parent-and-child.json).
-        rec[node.key] = parent
-          ? build(parent.row, parent.object, node.children, ctx, node.hop.polymorphic ? 'Name' : parent.object)
-          : null;
+        rec[node.key] = parent ? build(parent.row, parent.object, node.children, ctx, node.hop.polymorphic ? 'Name' : parent.object) : null;
         break;
       }
       case 'child': {
         const children = childRows(node, norm('id', row['Id']), ctx);
         // An empty child relationship is null, not an empty QueryResult (query-subquery-null.json).
-        rec[node.key] = children.length === 0
-          ? null
-          : { totalSize: children.length, done: true, records: children.map((c) => build(c, node.childObject, node.query.fields, ctx)) };
+        rec[node.key] =
+          children.length === 0
+            ? null
+            : { totalSize: children.length, done: true, records: children.map((c) => build(c, node.childObject, node.query.fields, ctx)) };
         break;
       }
     }
@@ -305,7 +303,10 @@ function childRows(node: Extract<OutNode, { kind: 'child' }>, parentKey: Norm, c
     ctx.childIndex.set(node, index);
   }
   const rows = index.get(parentKey) ?? [];
-  return window(sorted(rows, node.query.orderBy, ctx, (r) => ({ row: r })), node.query);
+  return window(
+    sorted(rows, node.query.orderBy, ctx, (r) => ({ row: r })),
+    node.query,
+  );
 }
 
 function aggregate(q: ParsedQuery, rows: Row[], ctx: Ctx): SoqlResult {
@@ -324,7 +325,10 @@ function aggregate(q: ParsedQuery, rows: Row[], ctx: Ctx): SoqlResult {
     groups = [...byKey.values()];
   }
   if (spec.having) groups = groups.filter((g) => test(spec.having!, { group: g }, ctx));
-  const page = window(sorted(groups, q.orderBy, ctx, (g) => ({ group: g })), q);
+  const page = window(
+    sorted(groups, q.orderBy, ctx, (g) => ({ group: g })),
+    q,
+  );
   const records = page.map((g) => {
     const rec: Row = { attributes: { type: 'AggregateResult' } };
     for (const item of spec.items) {

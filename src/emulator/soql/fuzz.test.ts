@@ -14,30 +14,94 @@ function onlySoqlErrors(text: string): void {
     const q = parseSoql(text, source);
     executeSoql(q, source, { apiVersion: '59.0', includeDeleted: false });
   } catch (e) {
-    if (!(e instanceof SoqlError)) throw new Error(`${String(e)} for ${JSON.stringify(text)}`);
+    if (!(e instanceof SoqlError)) throw new Error(`${String(e)} for ${JSON.stringify(text)}`, { cause: e });
     expect(e.message.length).toBeGreaterThan(0);
   }
 }
 
 const WORDS = [
-  'SELECT', 'FROM', 'WHERE', 'AND', 'OR', 'NOT', 'IN', 'LIKE', 'INCLUDES', 'ORDER', 'BY', 'GROUP', 'HAVING', 'ASC',
-  'DESC', 'NULLS', 'FIRST', 'LAST', 'LIMIT', 'OFFSET', 'COUNT', 'SUM', 'FIELDS', 'ALL', 'null', 'true', 'TODAY',
-  'LAST_N_DAYS', 'Account', 'Contact', 'Contacts', 'Id', 'Name', 'CreatedDate', 'AccountId', 'Account.Name', 'Foo',
-  '(', ')', ',', '.', ':', '=', '!=', '<>', '<', '>=', '-', "'a%'", "'x\\'y'", "'", '"', '5', '2.5', '2024-01-02',
-  '2024-01-02T03:04:05Z', '2024-01-02T03:04:05.000+01:00', `'${id('001', 1)}'`, '\n', '\\',
+  'SELECT',
+  'FROM',
+  'WHERE',
+  'AND',
+  'OR',
+  'NOT',
+  'IN',
+  'LIKE',
+  'INCLUDES',
+  'ORDER',
+  'BY',
+  'GROUP',
+  'HAVING',
+  'ASC',
+  'DESC',
+  'NULLS',
+  'FIRST',
+  'LAST',
+  'LIMIT',
+  'OFFSET',
+  'COUNT',
+  'SUM',
+  'FIELDS',
+  'ALL',
+  'null',
+  'true',
+  'TODAY',
+  'LAST_N_DAYS',
+  'Account',
+  'Contact',
+  'Contacts',
+  'Id',
+  'Name',
+  'CreatedDate',
+  'AccountId',
+  'Account.Name',
+  'Foo',
+  '(',
+  ')',
+  ',',
+  '.',
+  ':',
+  '=',
+  '!=',
+  '<>',
+  '<',
+  '>=',
+  '-',
+  "'a%'",
+  "'x\\'y'",
+  "'",
+  '"',
+  '5',
+  '2.5',
+  '2024-01-02',
+  '2024-01-02T03:04:05Z',
+  '2024-01-02T03:04:05.000+01:00',
+  `'${id('001', 1)}'`,
+  '\n',
+  '\\',
 ];
 
 describe('malformed input throws SoqlError, never another exception', () => {
   it('arbitrary strings', () => {
     fc.assert(fc.property(fc.string({ maxLength: 80 }), onlySoqlErrors), { numRuns: 2000 });
-    fc.assert(fc.property(fc.string({ unit: 'binary', maxLength: 40 }), (s) => onlySoqlErrors(`SELECT Id FROM Account ${s}`)), { numRuns: 1000 });
+    fc.assert(
+      fc.property(fc.string({ unit: 'binary', maxLength: 40 }), (s) => onlySoqlErrors(`SELECT Id FROM Account ${s}`)),
+      { numRuns: 1000 },
+    );
   });
 
   it('token soup', () => {
     const soup = fc.array(fc.constantFrom(...WORDS), { maxLength: 25 }).map((ws) => ws.join(' '));
     fc.assert(fc.property(soup, onlySoqlErrors), { numRuns: 5000 });
-    fc.assert(fc.property(soup, (s) => onlySoqlErrors(`SELECT Id, Name FROM Account WHERE ${s}`)), { numRuns: 5000 });
-    fc.assert(fc.property(soup, (s) => onlySoqlErrors(`SELECT ${s} FROM Contact`)), { numRuns: 3000 });
+    fc.assert(
+      fc.property(soup, (s) => onlySoqlErrors(`SELECT Id, Name FROM Account WHERE ${s}`)),
+      { numRuns: 5000 },
+    );
+    fc.assert(
+      fc.property(soup, (s) => onlySoqlErrors(`SELECT ${s} FROM Contact`)),
+      { numRuns: 3000 },
+    );
   });
 
   it('deep nesting', () => {
@@ -52,12 +116,10 @@ describe('malformed input throws SoqlError, never another exception', () => {
       'SELECT COUNT() FROM Contact WHERE AccountId IN (SELECT Id FROM Account)',
       'SELECT Name, COUNT(Id) FROM Account GROUP BY Name HAVING COUNT(Id) > 0 ORDER BY COUNT(Id)',
     ];
-    const mutated = fc
-      .tuple(fc.constantFrom(...valid), fc.nat(), fc.nat({ max: 12 }), fc.string({ maxLength: 3 }))
-      .map(([q, at, del, ins]) => {
-        const i = at % (q.length + 1);
-        return q.slice(0, i) + ins + q.slice(i + del);
-      });
+    const mutated = fc.tuple(fc.constantFrom(...valid), fc.nat(), fc.nat({ max: 12 }), fc.string({ maxLength: 3 })).map(([q, at, del, ins]) => {
+      const i = at % (q.length + 1);
+      return q.slice(0, i) + ins + q.slice(i + del);
+    });
     fc.assert(fc.property(mutated, onlySoqlErrors), { numRuns: 5000 });
   });
 });

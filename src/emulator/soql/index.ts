@@ -14,10 +14,6 @@ export function parseSoql(text: string, source: SoqlDataSource): ParsedQuery {
 }
 
 /** COUNT(): totalSize is the count and records is empty. Otherwise totalSize is the number of rows returned. */
-export function executeSoql(
-  q: ParsedQuery,
-  source: SoqlDataSource,
-  opts: { apiVersion: string; includeDeleted: boolean },
-): SoqlResult {
+export function executeSoql(q: ParsedQuery, source: SoqlDataSource, opts: { apiVersion: string; includeDeleted: boolean }): SoqlResult {
   return execute(q, source, opts);
 }

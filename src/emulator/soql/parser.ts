@@ -5,8 +5,32 @@ import { tokenize, type Token } from './tokenizer.js';
 
 /** Words that end a field list or expression; a field named like one of them is a syntax error in Salesforce too. */
 const RESERVED = new Set([
-  'SELECT', 'FROM', 'WHERE', 'AND', 'OR', 'NOT', 'IN', 'LIKE', 'NULL', 'TRUE', 'FALSE', 'ORDER', 'GROUP', 'BY',
-  'HAVING', 'LIMIT', 'OFFSET', 'WITH', 'FOR', 'USING', 'INCLUDES', 'EXCLUDES', 'ASC', 'DESC', 'NULLS', 'TYPEOF',
+  'SELECT',
+  'FROM',
+  'WHERE',
+  'AND',
+  'OR',
+  'NOT',
+  'IN',
+  'LIKE',
+  'NULL',
+  'TRUE',
+  'FALSE',
+  'ORDER',
+  'GROUP',
+  'BY',
+  'HAVING',
+  'LIMIT',
+  'OFFSET',
+  'WITH',
+  'FOR',
+  'USING',
+  'INCLUDES',
+  'EXCLUDES',
+  'ASC',
+  'DESC',
+  'NULLS',
+  'TYPEOF',
 ]);
 const AGGREGATES = new Set<string>(['COUNT', 'COUNT_DISTINCT', 'SUM', 'AVG', 'MIN', 'MAX']);
 
@@ -297,10 +321,7 @@ class Parser {
           return { kind: 'number', value: t.text === '-' ? -Number(u.text) : Number(u.text), pos: t.pos };
         }
         if (t.text === ':') {
-          throw new SoqlError(
-            'MALFORMED_QUERY',
-            caretMessage(this.text, t.pos, 'Bind variables only allowed in Apex code'),
-          );
+          throw new SoqlError('MALFORMED_QUERY', caretMessage(this.text, t.pos, 'Bind variables only allowed in Apex code'));
         }
         throw this.unexpected();
       }

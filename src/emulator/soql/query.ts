@@ -31,10 +31,7 @@ export interface AggSpec {
 
 export type AggOutItem = { kind: 'group'; key: string; path: FieldPath } | { kind: 'agg'; key: string; spec: AggSpec };
 
-export type Literal =
-  | { kind: 'null' }
-  | { kind: 'value'; v: string | number | boolean }
-  | { kind: 'range'; name: string; n?: number };
+export type Literal = { kind: 'null' } | { kind: 'value'; v: string | number | boolean } | { kind: 'range'; name: string; n?: number };
 
 export type Operand = { kind: 'field'; path: FieldPath; domain: Domain } | { kind: 'agg'; spec: AggSpec; domain: Domain };
 

@@ -39,7 +39,12 @@ export function domainOf(type: SoqlFieldType): Domain {
 
 /** Type names as Salesforce spells them in "must be of type ..." messages. */
 const TYPE_WORD: Partial<Record<SoqlFieldType, string>> = {
-  boolean: 'boolean', int: 'integer', double: 'double', currency: 'currency', percent: 'percent', date: 'date',
+  boolean: 'boolean',
+  int: 'integer',
+  double: 'double',
+  currency: 'currency',
+  percent: 'percent',
+  date: 'date',
   datetime: 'dateTime',
 };
 
@@ -95,7 +100,8 @@ export class Resolver {
   top(): ParsedQuery {
     const q = this.tree.query;
     const info = this.describe(q.from.parts.join('.'), q.from.pos);
-    if (q.from.parts.length > 1) throw this.fail('INVALID_TYPE', q.from.pos, `sObject type '${q.from.parts.join('.')}' is not supported. ${NO_SUCH_OBJECT_HINT}`);
+    if (q.from.parts.length > 1)
+      throw this.fail('INVALID_TYPE', q.from.pos, `sObject type '${q.from.parts.join('.')}' is not supported. ${NO_SUCH_OBJECT_HINT}`);
     return this.query(q, { info, selfNames: [info.name, ...(q.alias ? [q.alias] : [])] }, true);
   }
 
@@ -161,9 +167,7 @@ export class Resolver {
       }
     }
     if (q.where) out.where = this.cond(q.where, scope);
-    out.orderBy = q.orderBy.map(
-      (o): Order => ({ operand: this.operand(o.operand, scope), desc: o.desc, nullsFirst: o.nullsFirst ?? !o.desc }),
-    );
+    out.orderBy = q.orderBy.map((o): Order => ({ operand: this.operand(o.operand, scope), desc: o.desc, nullsFirst: o.nullsFirst ?? !o.desc }));
     return out;
   }
 
@@ -271,7 +275,11 @@ export class Resolver {
       case 'like': {
         const left = this.operand(c.left, scope);
         if (left.domain !== 'string' && left.domain !== 'multi') {
-          throw this.fail('INVALID_QUERY_FILTER_OPERATOR', opPos(c.left), `invalid operator on ${left.kind === 'field' ? left.path.field.type : 'aggregate'} field`);
+          throw this.fail(
+            'INVALID_QUERY_FILTER_OPERATOR',
+            opPos(c.left),
+            `invalid operator on ${left.kind === 'field' ? left.path.field.type : 'aggregate'} field`,
+          );
         }
         if (c.value.kind !== 'string') this.literal(left, c.value);
         return { kind: 'like', left, regex: likeRegex(c.value.kind === 'string' ? c.value.raw : '') };
@@ -348,9 +356,5 @@ function opPos(o: RawOperand): number {
 }
 
 function samePath(a: FieldPath, b: FieldPath): boolean {
-  return (
-    a.field.name === b.field.name &&
-    a.hops.length === b.hops.length &&
-    a.hops.every((h, i) => h.refField.name === b.hops[i]!.refField.name)
-  );
+  return a.field.name === b.field.name && a.hops.length === b.hops.length && a.hops.every((h, i) => h.refField.name === b.hops[i]!.refField.name);
 }

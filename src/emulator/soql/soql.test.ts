@@ -20,28 +20,72 @@ function data(): Rows {
     Group: [{ Id: Q1, Name: 'Support Queue' }],
     Account: [
       {
-        Id: A1, Name: 'Acme', Industry: 'Apparel', NumberOfEmployees: 100, AnnualRevenue: 5.5, OwnerId: U1,
-        IsDeleted: false, CreatedDate: '2024-01-01T00:00:00.000+0000', LastModifiedDate: '2024-01-01T00:00:00.000+0000',
-        SystemModstamp: '2024-01-01T00:00:00.000+0000', Tags__c: 'red;blue', Active__c: true, SLAExpirationDate__c: '2024-03-15',
-        ParentId: null, Description: 'line1\nline2',
+        Id: A1,
+        Name: 'Acme',
+        Industry: 'Apparel',
+        NumberOfEmployees: 100,
+        AnnualRevenue: 5.5,
+        OwnerId: U1,
+        IsDeleted: false,
+        CreatedDate: '2024-01-01T00:00:00.000+0000',
+        LastModifiedDate: '2024-01-01T00:00:00.000+0000',
+        SystemModstamp: '2024-01-01T00:00:00.000+0000',
+        Tags__c: 'red;blue',
+        Active__c: true,
+        SLAExpirationDate__c: '2024-03-15',
+        ParentId: null,
+        Description: 'line1\nline2',
       },
       {
-        Id: A2, Name: 'Global Media', Industry: null, NumberOfEmployees: 5, AnnualRevenue: null, OwnerId: U1,
-        IsDeleted: false, CreatedDate: '2024-01-01T00:00:00.000+0000', LastModifiedDate: '2024-01-02T00:00:00.000+0000',
-        SystemModstamp: '2024-01-01T00:00:00.000+0000', Tags__c: 'green', Active__c: false, SLAExpirationDate__c: '2024-03-10',
-        ParentId: A1, Description: null,
+        Id: A2,
+        Name: 'Global Media',
+        Industry: null,
+        NumberOfEmployees: 5,
+        AnnualRevenue: null,
+        OwnerId: U1,
+        IsDeleted: false,
+        CreatedDate: '2024-01-01T00:00:00.000+0000',
+        LastModifiedDate: '2024-01-02T00:00:00.000+0000',
+        SystemModstamp: '2024-01-01T00:00:00.000+0000',
+        Tags__c: 'green',
+        Active__c: false,
+        SLAExpirationDate__c: '2024-03-10',
+        ParentId: A1,
+        Description: null,
       },
       {
-        Id: A3, Name: 'salesforce.com', Industry: 'Technology', NumberOfEmployees: null, AnnualRevenue: 100, OwnerId: U1,
-        IsDeleted: false, CreatedDate: '2024-03-15T08:00:00.000+0000', LastModifiedDate: '2024-03-15T08:00:00.000+0000',
-        SystemModstamp: '2024-03-15T08:00:00.000+0000', Tags__c: null, Active__c: true, SLAExpirationDate__c: null,
-        ParentId: null, Description: null,
+        Id: A3,
+        Name: 'salesforce.com',
+        Industry: 'Technology',
+        NumberOfEmployees: null,
+        AnnualRevenue: 100,
+        OwnerId: U1,
+        IsDeleted: false,
+        CreatedDate: '2024-03-15T08:00:00.000+0000',
+        LastModifiedDate: '2024-03-15T08:00:00.000+0000',
+        SystemModstamp: '2024-03-15T08:00:00.000+0000',
+        Tags__c: null,
+        Active__c: true,
+        SLAExpirationDate__c: null,
+        ParentId: null,
+        Description: null,
       },
       {
-        Id: A4, Name: 'Deleted Co', Industry: 'Apparel', NumberOfEmployees: 1, AnnualRevenue: 1, OwnerId: U1,
-        IsDeleted: true, CreatedDate: '2023-12-01T00:00:00.000+0000', LastModifiedDate: '2024-02-01T00:00:00.000+0000',
-        SystemModstamp: '2024-02-01T00:00:00.000+0000', Tags__c: null, Active__c: false, SLAExpirationDate__c: null,
-        ParentId: null, Description: null,
+        Id: A4,
+        Name: 'Deleted Co',
+        Industry: 'Apparel',
+        NumberOfEmployees: 1,
+        AnnualRevenue: 1,
+        OwnerId: U1,
+        IsDeleted: true,
+        CreatedDate: '2023-12-01T00:00:00.000+0000',
+        LastModifiedDate: '2024-02-01T00:00:00.000+0000',
+        SystemModstamp: '2024-02-01T00:00:00.000+0000',
+        Tags__c: null,
+        Active__c: false,
+        SLAExpirationDate__c: null,
+        ParentId: null,
+        Description: null,
       },
     ],
     Contact: [
@@ -106,7 +150,7 @@ describe('errors, compared with recorded Salesforce responses', () => {
 
 describe('select and where', () => {
   it('returns canonical names in SELECT order with attributes first', () => {
-    const r = run('select name, ID from account where id = \'' + A1 + "'");
+    const r = run("select name, ID from account where id = '" + A1 + "'");
     expect(r.totalSize).toBe(1);
     expect(JSON.stringify(r.records[0])).toBe(
       JSON.stringify({ attributes: { type: 'Account', url: `/services/data/v59.0/sobjects/Account/${A1}` }, Name: 'Acme', Id: A1 }),
@@ -238,12 +282,8 @@ describe('dates', () => {
   it('a literal of the wrong type is refused as Salesforce refuses it', () => {
     const e = soqlError("SELECT Id FROM Account WHERE CreatedDate > '2024-01-01'");
     expect(e.errorCode).toBe('INVALID_FIELD');
-    expect(e.message).toMatch(
-      /value of filter criterion for field 'CreatedDate' must be of type dateTime and should not be enclosed in quotes$/,
-    );
-    expect(soqlError('SELECT Id FROM Account WHERE Name = 5').message).toMatch(
-      /field 'Name' must be of type string and should be enclosed in quotes$/,
-    );
+    expect(e.message).toMatch(/value of filter criterion for field 'CreatedDate' must be of type dateTime and should not be enclosed in quotes$/);
+    expect(soqlError('SELECT Id FROM Account WHERE Name = 5').message).toMatch(/field 'Name' must be of type string and should be enclosed in quotes$/);
     expect(soqlError("SELECT Id FROM Account WHERE Id = 'nope'")).toMatchObject({
       errorCode: 'INVALID_QUERY_FILTER_OPERATOR',
       message: 'invalid ID field: nope',
@@ -270,7 +310,7 @@ describe('ORDER BY, LIMIT, OFFSET', () => {
   });
 
   it('keywords are case-insensitive', () => {
-    expect(names('select name from account where name like \'a%\' order by name desc nulls last limit 5 offset 0')).toEqual(['Acme']);
+    expect(names("select name from account where name like 'a%' order by name desc nulls last limit 5 offset 0")).toEqual(['Acme']);
   });
 });
 
@@ -285,9 +325,7 @@ describe('relationships', () => {
       Owner: { attributes: { type: 'User', url: `/services/data/v59.0/sobjects/User/${U1}` }, Name: 'Guy Smiley' },
     });
     const c = run('SELECT LastName, Account.Name, Account.Owner.Name, AccountId FROM Contact ORDER BY LastName');
-    expect(c.records.map((x) => x['Account'] && (x['Account'] as Record<string, unknown>)['Name'])).toEqual([
-      'Global Media', 'Acme', null, 'Global Media',
-    ]);
+    expect(c.records.map((x) => x['Account'] && (x['Account'] as Record<string, unknown>)['Name'])).toEqual(['Global Media', 'Acme', null, 'Global Media']);
     expect(Object.keys(c.records[0]!)).toEqual(['attributes', 'LastName', 'Account', 'AccountId']);
     expect((c.records[0]!['Account'] as Record<string, unknown>)['Owner']).toEqual({
       attributes: { type: 'User', url: `/services/data/v59.0/sobjects/User/${U1}` },
@@ -304,8 +342,16 @@ describe('relationships', () => {
   });
 
   it('WHERE and ORDER BY on parent fields', () => {
-    expect(run("SELECT LastName FROM Contact WHERE Account.Name = 'global media' ORDER BY LastName DESC").records.map((x) => x['LastName'])).toEqual(['Ripley', "D'Cruz"]);
-    expect(run('SELECT LastName FROM Contact ORDER BY Account.Name NULLS LAST, LastName').records.map((x) => x['LastName'])).toEqual(['Frank', "D'Cruz", 'Ripley', 'Orphan']);
+    expect(run("SELECT LastName FROM Contact WHERE Account.Name = 'global media' ORDER BY LastName DESC").records.map((x) => x['LastName'])).toEqual([
+      'Ripley',
+      "D'Cruz",
+    ]);
+    expect(run('SELECT LastName FROM Contact ORDER BY Account.Name NULLS LAST, LastName').records.map((x) => x['LastName'])).toEqual([
+      'Frank',
+      "D'Cruz",
+      'Ripley',
+      'Orphan',
+    ]);
   });
 
   it('child subqueries: nested QueryResult, null when empty (query-relationship-child-subquery.json)', () => {
@@ -345,7 +391,9 @@ describe('aggregates and FIELDS()', () => {
   });
 
   it('GROUP BY, aliases, SUM/MIN/MAX, HAVING and ORDER BY an aggregate', () => {
-    const r = run('SELECT Industry, COUNT(Id) n, SUM(NumberOfEmployees), MAX(Name) FROM Account GROUP BY Industry ORDER BY COUNT(Id) DESC, Industry', { includeDeleted: true });
+    const r = run('SELECT Industry, COUNT(Id) n, SUM(NumberOfEmployees), MAX(Name) FROM Account GROUP BY Industry ORDER BY COUNT(Id) DESC, Industry', {
+      includeDeleted: true,
+    });
     expect(r.records).toEqual([
       { attributes: { type: 'AggregateResult' }, Industry: 'Apparel', n: 2, expr0: 101, expr1: 'Deleted Co' },
       { attributes: { type: 'AggregateResult' }, Industry: null, n: 1, expr0: 5, expr1: 'Global Media' },
@@ -376,7 +424,7 @@ describe('more errors', () => {
   });
 
   it('multi-line queries report Row and Column of the line', () => {
-    expect(soqlError('SELECT Id\nFROM Account\nWHERE Foo = 1').message).toMatch(/^\nWHERE Foo = 1\n      \^\nERROR at Row:3:Column:7\n/);
+    expect(soqlError('SELECT Id\nFROM Account\nWHERE Foo = 1').message).toMatch(/^\nWHERE Foo = 1\n {6}\^\nERROR at Row:3:Column:7\n/);
   });
 
   it('lexer errors and bind variables', () => {

@@ -19,8 +19,21 @@ const PUNCT = ',().:-+';
 
 /** Escapes SOQL accepts inside string literals; `\_` and `\%` only matter to LIKE, which re-reads the raw text. */
 const ESCAPES: Record<string, string> = {
-  n: '\n', N: '\n', r: '\r', R: '\r', t: '\t', T: '\t', b: '\b', B: '\b', f: '\f', F: '\f',
-  '"': '"', "'": "'", '\\': '\\', _: '_', '%': '%',
+  n: '\n',
+  N: '\n',
+  r: '\r',
+  R: '\r',
+  t: '\t',
+  T: '\t',
+  b: '\b',
+  B: '\b',
+  f: '\f',
+  F: '\f',
+  '"': '"',
+  "'": "'",
+  '\\': '\\',
+  _: '_',
+  '%': '%',
 };
 
 export function tokenize(text: string): Token[] {
@@ -56,10 +69,7 @@ export function tokenize(text: string): Token[] {
           if (mapped === undefined) {
             const close = text.indexOf("'", i + 2);
             const inner = text.slice(start + 1, close < 0 ? n : close);
-            throw new SoqlError(
-              'MALFORMED_QUERY',
-              `Invalid string literal '${inner}'. Illegal character sequence '\\${e}' in string literal.`,
-            );
+            throw new SoqlError('MALFORMED_QUERY', `Invalid string literal '${inner}'. Illegal character sequence '\\${e}' in string literal.`);
           }
           value += mapped;
           i += 2;

@@ -8,7 +8,13 @@ import { authInvalidAdvice, base, BROWSER_COOKIE, unknownClientAdvice, type Msg 
  * a live client, a still-valid session, the session cookie, the same user.
  * Returns the client, or the error reply to send instead.
  */
-export function clientFor(ctx: CometdContext, msg: Msg, channel: string, authorization: string | undefined, cookies: Record<string, string>): StreamingClient | Msg {
+export function clientFor(
+  ctx: CometdContext,
+  msg: Msg,
+  channel: string,
+  authorization: string | undefined,
+  cookies: Record<string, string>,
+): StreamingClient | Msg {
   const { opts, registry, polls } = ctx;
   const clientId = typeof msg['clientId'] === 'string' ? msg['clientId'] : undefined;
   const client = registry.get(clientId);
@@ -50,7 +56,14 @@ export function revalidate(ctx: CometdContext): void {
     c.authInvalid = true;
     if (c.held) {
       const r = c.held.connectReply;
-      ctx.polls.forget(c, { clientId: c.id, advice: authInvalidAdvice, channel: '/meta/connect', ...(r['id'] !== undefined ? { id: r['id'] } : {}), error: E.AUTH_INVALID, successful: false });
+      ctx.polls.forget(c, {
+        clientId: c.id,
+        advice: authInvalidAdvice,
+        channel: '/meta/connect',
+        ...(r['id'] !== undefined ? { id: r['id'] } : {}),
+        error: E.AUTH_INVALID,
+        successful: false,
+      });
     }
   }
 }

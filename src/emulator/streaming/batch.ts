@@ -67,7 +67,12 @@ export function processBatch(ctx: CometdContext, messages: unknown[], req: Reque
   }
 
   if (!connect || !ctx.registry.get(connect.client.id)) {
-    send(res, replies.map((r) => JSON.stringify(r)), 200, setCookies);
+    send(
+      res,
+      replies.map((r) => JSON.stringify(r)),
+      200,
+      setCookies,
+    );
     return;
   }
   answerConnect(ctx, connect.msg, connect.client, replies, setCookies, res);

@@ -5,7 +5,7 @@ const H = 3600 * 1000;
 const ev = (entity: string) => ({ ChangeEventHeader: { entityName: entity } });
 
 describe('EventBus', () => {
-  it('maps entities to CDC channels (reference §2.1)', () => {
+  it('maps entities to CDC channels', () => {
     expect(changeEventChannel('Account')).toBe('/data/AccountChangeEvent');
     expect(changeEventChannel('CampaignMember')).toBe('/data/CampaignMemberChangeEvent');
     expect(changeEventChannel('Employee__c')).toBe('/data/Employee__ChangeEvent');

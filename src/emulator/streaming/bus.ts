@@ -22,9 +22,7 @@ export const DEFAULT_MAX_RETAINED = 200_000;
 
 /** 'Account' -> '/data/AccountChangeEvent', 'Invoice__c' -> '/data/Invoice__ChangeEvent'. */
 export function changeEventChannel(entityName: string): string {
-  return entityName.endsWith('__c')
-    ? `/data/${entityName.slice(0, -3)}__ChangeEvent`
-    : `/data/${entityName}ChangeEvent`;
+  return entityName.endsWith('__c') ? `/data/${entityName.slice(0, -3)}__ChangeEvent` : `/data/${entityName}ChangeEvent`;
 }
 
 export function isEntityChangeChannel(channel: string): boolean {

@@ -18,8 +18,7 @@ export const RESTRICTED_CHANNEL = '403::Restricted channel';
 /** A single-entity CDC channel subscribed without View All Data (wording not published verbatim: assumed). */
 export const CDC_PERMISSION = '403::User not allowed to subscribe CDC without View All Data permissions';
 export const VERSION_MANDATORY = "400::API version in the URI is mandatory. URI format: '/cometd/68.0'";
-export const VERSION_UNSUPPORTED =
-  "400::Unsupported API version. Only API versions '37.0' and later are supported. URI format: '/cometd/68.0'";
+export const VERSION_UNSUPPORTED = "400::Unsupported API version. Only API versions '37.0' and later are supported. URI format: '/cometd/68.0'";
 
 export function channelNotFound(channel: string): string {
   return `400::The channel you requested to subscribe to doesn't exist {${channel}}`;

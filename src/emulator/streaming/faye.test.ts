@@ -54,7 +54,7 @@ describe('streaming over a bare faye client', () => {
     expect(acc[0].event.replayId).toBe(ra);
     const delivered = seen.filter((m) => m.data !== undefined);
     expect(delivered.map((m) => m.channel).sort()).toEqual(['/data/AccountChangeEvent', '/data/ChangeEvents', '/data/ChangeEvents']);
-    // The envelope of reference §2.2: channel and data only.
+    // Salesforce's envelope: channel and data only.
     for (const m of delivered) expect(Object.keys(m).sort()).toEqual(['channel', 'data']);
     c.disconnect();
   });

@@ -41,11 +41,7 @@ export function cometdHandler(ctx: CometdContext): (req: Request, res: Response)
       return;
     }
     const version = versionOf(req);
-    const versionError = !version
-      ? E.VERSION_MANDATORY
-      : !/^\d+\.\d+$/.test(version) || Number(version) < MIN_API_VERSION
-        ? E.VERSION_UNSUPPORTED
-        : undefined;
+    const versionError = !version ? E.VERSION_MANDATORY : !/^\d+\.\d+$/.test(version) || Number(version) < MIN_API_VERSION ? E.VERSION_UNSUPPORTED : undefined;
     readBody(req).then(
       (body) => {
         const messages = Array.isArray(body) ? body : body !== null && typeof body === 'object' ? [body] : null;
@@ -54,7 +50,11 @@ export function cometdHandler(ctx: CometdContext): (req: Request, res: Response)
           return;
         }
         if (versionError) {
-          send(res, messages.map((m) => JSON.stringify({ ...base((m ?? {}) as Msg, String((m as Msg)?.['channel'] ?? '')), error: versionError, successful: false })), 400);
+          send(
+            res,
+            messages.map((m) => JSON.stringify({ ...base((m ?? {}) as Msg, String((m as Msg)?.['channel'] ?? '')), error: versionError, successful: false })),
+            400,
+          );
           return;
         }
         processBatch(ctx, messages, req, res);

@@ -15,12 +15,5 @@ export {
   type StreamEvent,
   type BusListener,
 } from './bus.js';
-export {
-  createCometdServer,
-  parseCookies,
-  type CometdServer,
-  type CometdServerOptions,
-  type StreamingAuth,
-  type OrgStreamingLimits,
-} from './server.js';
+export { createCometdServer, parseCookies, type CometdServer, type CometdServerOptions, type StreamingAuth, type OrgStreamingLimits } from './server.js';
 export * as streamingErrors from './errors.js';

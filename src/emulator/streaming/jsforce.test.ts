@@ -63,10 +63,12 @@ describe('streaming through jsforce 3 with its Replay and AuthFailure extensions
     h.publish(ORG, 'Account');
     const rec = recorder();
     const client = conn(h).streaming.createClient([new StreamingExtension.Replay(CH, old), rec.ext]);
-    const err: Message = await client.subscribe(CH, () => {}).then(
-      () => null,
-      (e: unknown) => e,
-    );
+    const err: Message = await client
+      .subscribe(CH, () => {})
+      .then(
+        () => null,
+        (e: unknown) => e,
+      );
     const reply = rec.seen.find((m) => m.channel === '/meta/subscribe');
     expect(reply.successful).toBe(false);
     expect(reply.error).toBe(`400::The replayId {${old}} ${INVALID_TAIL}`);
@@ -81,10 +83,12 @@ describe('streaming through jsforce 3 with its Replay and AuthFailure extensions
     expect(bus.retained()).toBe(0);
     const rec = recorder();
     const bad = conn(h).streaming.createClient([new StreamingExtension.Replay(CH, id), rec.ext]);
-    await bad.subscribe(CH, () => {}).then(
-      () => {},
-      () => {},
-    );
+    await bad
+      .subscribe(CH, () => {})
+      .then(
+        () => {},
+        () => {},
+      );
     expect(rec.seen.find((m) => m.channel === '/meta/subscribe').error).toBe(`400::The replayId {${id}} ${INVALID_TAIL}`);
     (bad as Message).disconnect();
 
@@ -117,10 +121,12 @@ describe('streaming through jsforce 3 with its Replay and AuthFailure extensions
   it('a Replay extension without a replayId sends an empty map and gets the map-mismatch error', async () => {
     const rec = recorder();
     const client = conn(h).streaming.createClient([new StreamingExtension.Replay(CH), rec.ext]);
-    await client.subscribe(CH, () => {}).then(
-      () => {},
-      () => {},
-    );
+    await client
+      .subscribe(CH, () => {})
+      .then(
+        () => {},
+        () => {},
+      );
     expect(rec.seen.find((m) => m.channel === '/meta/subscribe').error).toBe(
       `400::The replayId for channel {${CH}} wasn't found using the provided replay ID map {{}}. ` +
         'Ensure that the channel name you provided in the replay map is valid and matches the channel name used for subscribing.',
@@ -132,10 +138,12 @@ describe('streaming through jsforce 3 with its Replay and AuthFailure extensions
     const rec = recorder();
     const client = conn(h).streaming.createClient([new StreamingExtension.Replay('/data/ContactChangeEvent', -2), rec.ext]);
     await client.subscribe('/data/ContactChangeEvent', () => {});
-    await client.subscribe(CH, () => {}).then(
-      () => {},
-      () => {},
-    );
+    await client
+      .subscribe(CH, () => {})
+      .then(
+        () => {},
+        () => {},
+      );
     const replies = rec.seen.filter((m) => m.channel === '/meta/subscribe');
     expect(replies[1].error).toBe(
       `400::The replayId for channel {${CH}} wasn't found using the provided replay ID map {{/data/ContactChangeEvent=-2}}. ` +

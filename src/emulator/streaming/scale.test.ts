@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHarness, type Harness } from '../../../testkit/emulator/streaming.js';
 
 /**
- * Issue 3 item 7 at the streaming layer: 2,000 orgs, each with one live long-polling
+ * Scale at the streaming layer: 2,000 orgs, each with one live long-polling
  * client, and 2,000 change events a second in aggregate. Clients are raw Bayeux loops
  * (faye would add its own per-client cost to the measurement).
  */
@@ -68,7 +68,13 @@ describe('streaming scale', () => {
         // @ts-expect-error undici's fetch accepts a dispatcher
         dispatcher,
       });
-      return { cookie: res.headers.getSetCookie().map((c) => c.split(';')[0]).join('; '), body: (await res.json()) as Message[] };
+      return {
+        cookie: res.headers
+          .getSetCookie()
+          .map((c) => c.split(';')[0])
+          .join('; '),
+        body: (await res.json()) as Message[],
+      };
     };
 
     const orgs = Array.from({ length: ORGS }, (_, i) => `00D${String(i).padStart(12, '0')}AAA`);

@@ -78,16 +78,17 @@ export function createKafkajsAdmin(kafka: Kafka, pingKafka: Kafka, logger: Logge
       // One topic per request: kafkajs reports "already exists" only when every
       // topic of a request existed.
       for (const spec of specs) {
-        const created = await guarded(`kafka create topic ${spec.topic}`, () =>
-          admin.createTopics({ topics: [topicConfig(spec)], waitForLeaders: false }),
-        );
+        const created = await guarded(`kafka create topic ${spec.topic}`, () => admin.createTopics({ topics: [topicConfig(spec)], waitForLeaders: false }));
         // kafkajs's own leader wait gives up on UNKNOWN_TOPIC_OR_PARTITION, which a
         // fresh KRaft broker answers for a moment after creating a topic. Listing
         // offsets needs every partition's leader, so it is the readiness check.
         await retry(LEADERS_POLICY, () => guarded(`kafka leaders of ${spec.topic}`, () => admin.fetchTopicOffsets(spec.topic)));
         if (created) logger.info({ topic: spec.topic }, 'kafka topic created');
       }
-      await assertCompacted(admin, specs.filter((s) => s.compacted).map((s) => s.topic));
+      await assertCompacted(
+        admin,
+        specs.filter((s) => s.compacted).map((s) => s.topic),
+      );
     },
 
     async topicOffsets(topic) {

@@ -24,7 +24,13 @@ describe('chunkRequests', () => {
   });
 
   it('spans topics', () => {
-    const r = chunkRequests([{ topic: 'a', messages: [msg('x', 3_000)] }, { topic: 'b', messages: [msg('y', 3_000)] }], 5_000);
+    const r = chunkRequests(
+      [
+        { topic: 'a', messages: [msg('x', 3_000)] },
+        { topic: 'b', messages: [msg('y', 3_000)] },
+      ],
+      5_000,
+    );
     expect(r.map((req) => req.map((tm) => tm.topic))).toEqual([['a'], ['b']]);
   });
 });

@@ -39,8 +39,7 @@ export function createKafkajsClient(opts: KafkajsClientOptions): KafkaClient {
   // Everything still open, so close() can release it all (tests, shutdown).
   const open = new Set<{ close(): Promise<void> }>();
   const track = <T extends { close(): Promise<void> }>(make: (untrack: () => void) => T): T => {
-    let handle: T | undefined;
-    handle = make(() => {
+    const handle: T = make(() => {
       if (handle) open.delete(handle);
     });
     open.add(handle);

@@ -99,7 +99,10 @@ function customAssigner(assign: NonNullable<ConsumerOptions['assign']>): Partiti
     version: 0,
     async assign({ members, topics }) {
       const partitions = topics.flatMap((topic) => cluster.findTopicPartitionMetadata(topic).map((m) => ({ topic, partition: m.partitionId })));
-      const plan = assign(members.map((m) => m.memberId), partitions);
+      const plan = assign(
+        members.map((m) => m.memberId),
+        partitions,
+      );
       return members.map(({ memberId }) => {
         const assignment: Record<string, number[]> = {};
         for (const tp of plan.get(memberId) ?? []) (assignment[tp.topic] ??= []).push(tp.partition);
@@ -112,13 +115,7 @@ function customAssigner(assign: NonNullable<ConsumerOptions['assign']>): Partiti
   });
 }
 
-export function createKafkajsConsumer(
-  kafka: Kafka,
-  groupId: string,
-  opts: ConsumerOptions,
-  logger: Logger,
-  onClose: () => void,
-): GroupConsumer {
+export function createKafkajsConsumer(kafka: Kafka, groupId: string, opts: ConsumerOptions, logger: Logger, onClose: () => void): GroupConsumer {
   const log = logger.child({ groupId });
   const consumer: Consumer = kafka.consumer({
     groupId,

@@ -37,8 +37,15 @@ const UNAVAILABLE: ReadonlySet<string> = new Set([
  * The brokers refused who we are (SASL) or we refused who they are (TLS trust):
  * no retry can fix that, only the operator's settings can.
  */
-const AUTH: ReadonlySet<string> = new Set(['KafkaJSSASLAuthenticationError', 'SASL_AUTHENTICATION_FAILED', 'TOPIC_AUTHORIZATION_FAILED', 'GROUP_AUTHORIZATION_FAILED', 'CLUSTER_AUTHORIZATION_FAILED']);
-const TLS_TRUST = /self[- ]signed certificate|unable to (verify|get local issuer)|certificate (has expired|is not yet valid)|Hostname\/IP does not match|ERR_TLS_CERT_ALTNAME_INVALID|wrong version number/i;
+const AUTH: ReadonlySet<string> = new Set([
+  'KafkaJSSASLAuthenticationError',
+  'SASL_AUTHENTICATION_FAILED',
+  'TOPIC_AUTHORIZATION_FAILED',
+  'GROUP_AUTHORIZATION_FAILED',
+  'CLUSTER_AUTHORIZATION_FAILED',
+]);
+const TLS_TRUST =
+  /self[- ]signed certificate|unable to (verify|get local issuer)|certificate (has expired|is not yet valid)|Hostname\/IP does not match|ERR_TLS_CERT_ALTNAME_INVALID|wrong version number/i;
 
 /** kafkajs wrappers that only say "I gave up": the wrapped error is the real one. */
 const GAVE_UP: ReadonlySet<string> = new Set(['KafkaJSNumberOfRetriesExceeded', 'KafkaJSNonRetriableError']);

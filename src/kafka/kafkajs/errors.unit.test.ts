@@ -25,16 +25,21 @@ describe('mapKafkaError', () => {
   it('protocol errors keep kafkajs flag; leadership ones count as unavailable', () => {
     const invalid = mapKafkaError(new KafkaJSProtocolError({ type: 'INVALID_RECORD', code: 87, retriable: false, message: 'bad' } as never));
     expect([invalid.code, invalid.retriable]).toEqual(['KAFKA', false]);
-    const leader = mapKafkaError(
-      new KafkaJSProtocolError({ type: 'NOT_LEADER_FOR_PARTITION', code: 6, retriable: true, message: 'moved' } as never),
-    );
+    const leader = mapKafkaError(new KafkaJSProtocolError({ type: 'NOT_LEADER_FOR_PARTITION', code: 6, retriable: true, message: 'moved' } as never));
     expect([leader.code, leader.retriable]).toEqual(['KAFKA_UNAVAILABLE', true]);
   });
 
   it('refused credentials and an untrusted certificate are KAFKA_AUTH and never retried', () => {
-    const sasl = mapKafkaError(new (KafkaJSSASLAuthenticationError as unknown as new (m: string) => Error)('SASL SCRAM SHA512 authentication failed: invalid credentials'));
+    const sasl = mapKafkaError(
+      new (KafkaJSSASLAuthenticationError as unknown as new (m: string) => Error)('SASL SCRAM SHA512 authentication failed: invalid credentials'),
+    );
     expect([sasl.code, sasl.retriable]).toEqual(['KAFKA_AUTH', false]);
-    const tls = mapKafkaError(new KafkaJSNumberOfRetriesExceeded(new KafkaJSConnectionError('Connection error: self-signed certificate in certificate chain'), { retryCount: 5, retryTime: 100 }));
+    const tls = mapKafkaError(
+      new KafkaJSNumberOfRetriesExceeded(new KafkaJSConnectionError('Connection error: self-signed certificate in certificate chain'), {
+        retryCount: 5,
+        retryTime: 100,
+      }),
+    );
     expect([tls.code, tls.retriable]).toEqual(['KAFKA_AUTH', false]);
   });
 

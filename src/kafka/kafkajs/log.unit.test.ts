@@ -27,7 +27,11 @@ describe('kafkajs log levels', () => {
     ['Crash: KafkaJSNumberOfRetriesExceeded: The group coordinator is not available', undefined, 'warn'],
     ['Restarting the consumer in 300ms', undefined, 'warn'],
     // Refused credentials: the service logs the one line to act on.
-    ['SASL SCRAM SHA512 authentication failed: Authentication failed during authentication due to invalid credentials with SASL mechanism SCRAM-SHA-512', undefined, 'warn'],
+    [
+      'SASL SCRAM SHA512 authentication failed: Authentication failed during authentication due to invalid credentials with SASL mechanism SCRAM-SHA-512',
+      undefined,
+      'warn',
+    ],
     ['Response SaslAuthenticate(key: 36, version: 1)', 'Authentication failed due to invalid credentials with SASL mechanism', 'warn'],
     // Real failures stay visible.
     ['Connection error: connect ECONNREFUSED 127.0.0.1:9092', undefined, 'error'],

@@ -59,7 +59,8 @@ export async function runKafkaCommand(argv: string[]): Promise<number> {
       await kafka.stop();
       return 0;
     }
-    const secured = kafka.securityProtocol === 'PLAINTEXT' ? {} : { securityProtocol: kafka.securityProtocol, ...(kafka.caFile ? { caFile: kafka.caFile } : {}) };
+    const secured =
+      kafka.securityProtocol === 'PLAINTEXT' ? {} : { securityProtocol: kafka.securityProtocol, ...(kafka.caFile ? { caFile: kafka.caFile } : {}) };
     process.stdout.write(JSON.stringify({ event: 'ready', brokers: kafka.brokers, ...secured }) + '\n');
     await kafka.exited;
     if (abort.signal.aborted) {

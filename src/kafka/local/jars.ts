@@ -40,11 +40,9 @@ export async function ensureKafkaJars(opts: { logger?: Logger } = {}): Promise<s
     opts.logger?.info({ cache }, `fetching Apache Kafka ${KAFKA_VERSION} jars from Maven Central (once)`);
     const partial = join(cache, `lib.partial-${process.pid}`);
     await rm(partial, { recursive: true, force: true });
-    const res = await run(
-      'mvn',
-      ['-B', '-q', '-f', join(kafkaToolsDir(), 'pom.xml'), `-Dkafka.lib.dir=${partial}`, 'dependency:copy-dependencies'],
-      { timeoutMs: FETCH_TIMEOUT_MS },
-    );
+    const res = await run('mvn', ['-B', '-q', '-f', join(kafkaToolsDir(), 'pom.xml'), `-Dkafka.lib.dir=${partial}`, 'dependency:copy-dependencies'], {
+      timeoutMs: FETCH_TIMEOUT_MS,
+    });
     if (res.error || res.code !== 0) {
       await rm(partial, { recursive: true, force: true });
       const why = res.error ? `cannot run mvn (${res.error.message}); install Maven 3.6.3+` : `mvn exited with ${res.code ?? res.signal}`;

@@ -104,14 +104,27 @@ async function startOnce(lib: string, opts: LocalKafkaOptions): Promise<LocalKaf
     return new ForcehookError('BROKER_START', logText ? `${message}\n--- broker log tail ---\n${tail(logText)}` : message);
   };
 
-  const fmt = formatted ? { code: 0, stdout: '', stderr: '', error: undefined, signal: null } : await run(
-    javaBinary(),
-    [...JVM_OPTS.slice(2), '-Xmx256m', `-Dlog4j.configuration=file:${join(tools, 'tools-log4j.properties')}`, '-cp', cp,
-      'kafka.tools.StorageTool', 'format', '-t', randomClusterId(), '-c', props,
-      // SCRAM users live in the cluster's metadata: KRaft takes the first one at format time.
-      ...(opts.saslScram ? ['--add-scram', `SCRAM-SHA-512=[name=${opts.saslScram.username},password=${opts.saslScram.password}]`] : [])],
-    { timeoutMs: 60_000 },
-  );
+  const fmt = formatted
+    ? { code: 0, stdout: '', stderr: '', error: undefined, signal: null }
+    : await run(
+        javaBinary(),
+        [
+          ...JVM_OPTS.slice(2),
+          '-Xmx256m',
+          `-Dlog4j.configuration=file:${join(tools, 'tools-log4j.properties')}`,
+          '-cp',
+          cp,
+          'kafka.tools.StorageTool',
+          'format',
+          '-t',
+          randomClusterId(),
+          '-c',
+          props,
+          // SCRAM users live in the cluster's metadata: KRaft takes the first one at format time.
+          ...(opts.saslScram ? ['--add-scram', `SCRAM-SHA-512=[name=${opts.saslScram.username},password=${opts.saslScram.password}]`] : []),
+        ],
+        { timeoutMs: 60_000 },
+      );
   if (fmt.error || fmt.code !== 0) {
     const why = fmt.error ? `cannot run java (${fmt.error.message}); install Java 17+ or set JAVA_HOME` : `exit ${fmt.code ?? fmt.signal}`;
     throw fail(`formatting Kafka storage failed: ${why}`, fmt.stdout + fmt.stderr);
@@ -122,9 +135,21 @@ async function startOnce(lib: string, opts: LocalKafkaOptions): Promise<LocalKaf
   try {
     child = spawn(
       'bash',
-      [join(tools, 'with-parent.sh'), String(process.pid), pidFile, ownDir ? runDir : '', '--',
-        javaBinary(), ...JVM_OPTS, `-Dlog4j.configuration=file:${join(tools, 'log4j.properties')}`,
-        `-Dkafka.logs.dir=${join(runDir, 'logs')}`, '-cp', cp, 'kafka.Kafka', props],
+      [
+        join(tools, 'with-parent.sh'),
+        String(process.pid),
+        pidFile,
+        ownDir ? runDir : '',
+        '--',
+        javaBinary(),
+        ...JVM_OPTS,
+        `-Dlog4j.configuration=file:${join(tools, 'log4j.properties')}`,
+        `-Dkafka.logs.dir=${join(runDir, 'logs')}`,
+        '-cp',
+        cp,
+        'kafka.Kafka',
+        props,
+      ],
       // own process group: a terminal's Ctrl-C reaches us, and we stop the broker in order
       { detached: true, stdio: ['ignore', logFd, logFd] },
     );

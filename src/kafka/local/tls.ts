@@ -18,7 +18,12 @@ export interface LocalCertificates {
 
 /** The certificates `makeLocalCertificates` left in `dir` (their password is kept beside them). */
 export function certificatesIn(dir: string): LocalCertificates {
-  return { caFile: join(dir, 'ca.pem'), keystore: join(dir, 'broker.p12'), truststore: join(dir, 'truststore.p12'), password: readFileSync(join(dir, 'stores.pass'), 'utf8').trim() };
+  return {
+    caFile: join(dir, 'ca.pem'),
+    keystore: join(dir, 'broker.p12'),
+    truststore: join(dir, 'truststore.p12'),
+    password: readFileSync(join(dir, 'stores.pass'), 'utf8').trim(),
+  };
 }
 
 /** keytool ships with every JDK that can run the broker, so TLS needs nothing else installed. */
@@ -41,9 +46,39 @@ export async function makeLocalCertificates(dir: string): Promise<LocalCertifica
   const san = 'SAN=ip:127.0.0.1,dns:localhost';
   const store = (path: string) => ['-keystore', path, '-storetype', 'PKCS12', '-storepass', password];
   const steps: string[][] = [
-    ['-genkeypair', '-alias', 'ca', '-keyalg', 'EC', '-groupname', 'secp256r1', '-dname', 'CN=forcehook local Kafka CA', '-ext', 'bc:c', '-validity', '30', ...store(ca)],
+    [
+      '-genkeypair',
+      '-alias',
+      'ca',
+      '-keyalg',
+      'EC',
+      '-groupname',
+      'secp256r1',
+      '-dname',
+      'CN=forcehook local Kafka CA',
+      '-ext',
+      'bc:c',
+      '-validity',
+      '30',
+      ...store(ca),
+    ],
     ['-exportcert', '-alias', 'ca', '-rfc', '-file', caFile, ...store(ca)],
-    ['-genkeypair', '-alias', 'broker', '-keyalg', 'EC', '-groupname', 'secp256r1', '-dname', 'CN=127.0.0.1', '-ext', san, '-validity', '30', ...store(keystore)],
+    [
+      '-genkeypair',
+      '-alias',
+      'broker',
+      '-keyalg',
+      'EC',
+      '-groupname',
+      'secp256r1',
+      '-dname',
+      'CN=127.0.0.1',
+      '-ext',
+      san,
+      '-validity',
+      '30',
+      ...store(keystore),
+    ],
     ['-certreq', '-alias', 'broker', '-file', csr, ...store(keystore)],
     ['-gencert', '-alias', 'ca', '-infile', csr, '-outfile', cert, '-rfc', '-ext', san, '-validity', '30', ...store(ca)],
     ['-importcert', '-alias', 'ca', '-file', caFile, '-noprompt', ...store(keystore)],
@@ -53,7 +88,9 @@ export async function makeLocalCertificates(dir: string): Promise<LocalCertifica
   for (const args of steps) {
     const r = await run(keytool(), args, { timeoutMs: 60_000 });
     if (r.error || r.code !== 0) {
-      const why = r.error ? `cannot run keytool (${r.error.message}); install a JDK or set JAVA_HOME` : `keytool ${args[0]} exited ${r.code}: ${(r.stdout + r.stderr).trim()}`;
+      const why = r.error
+        ? `cannot run keytool (${r.error.message}); install a JDK or set JAVA_HOME`
+        : `keytool ${args[0]} exited ${r.code}: ${(r.stdout + r.stderr).trim()}`;
       throw new ForcehookError('BROKER_START', `making the local broker's TLS certificate failed: ${why}`);
     }
   }

@@ -60,7 +60,10 @@ export function boot({ config, logger, lifecycle, k, s, d, signal, onLoaded }: B
     if (signal.aborted) return;
     if (err instanceof ForcehookError && err.code === 'KAFKA_AUTH') {
       // One line the operator can act on; nothing retries it (waiting does not fix credentials or trust).
-      logger.error({ reason: err.message }, 'Kafka refused this client: check KAFKA_SASL_MECHANISM, KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD, KAFKA_SSL and KAFKA_SSL_CA_FILE');
+      logger.error(
+        { reason: err.message },
+        'Kafka refused this client: check KAFKA_SASL_MECHANISM, KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD, KAFKA_SSL and KAFKA_SSL_CA_FILE',
+      );
     } else logger.error({ err }, 'service boot failed');
   });
   return booted;

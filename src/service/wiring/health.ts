@@ -23,7 +23,15 @@ export function registerGauges(metrics: Metrics, k: KafkaAndState, s: Sources): 
   registerOrgGauges(metrics, function* () {
     for (const c of store.connections()) {
       const s = sources.supervisor(c.id);
-      if (s) yield { connectionId: c.id, orgId: c.orgId, lag: s.lag(), apiUsage: s.session.apiUsage(), modes: s.objectModes().map((o) => o.mode), streamingLimited: s.streamingLimited() };
+      if (s)
+        yield {
+          connectionId: c.id,
+          orgId: c.orgId,
+          lag: s.lag(),
+          apiUsage: s.session.apiUsage(),
+          modes: s.objectModes().map((o) => o.mode),
+          streamingLimited: s.streamingLimited(),
+        };
     }
   });
   // --- end per-org gauges ---
@@ -33,7 +41,13 @@ export function registerGauges(metrics: Metrics, k: KafkaAndState, s: Sources): 
  * /readyz: ready once state loaded and while Kafka answers a ping; moves the
  * service between running and degraded as that changes.
  */
-export function readiness(deps: { admin: KafkaAndState['admin']; metrics: Metrics; lifecycle: StateMachine<ServiceState>; loaded: () => boolean; logger: Logger }): () => Promise<boolean> {
+export function readiness(deps: {
+  admin: KafkaAndState['admin'];
+  metrics: Metrics;
+  lifecycle: StateMachine<ServiceState>;
+  loaded: () => boolean;
+  logger: Logger;
+}): () => Promise<boolean> {
   const { admin, metrics, lifecycle, loaded, logger } = deps;
   const ping = async (): Promise<boolean> => {
     try {

@@ -40,7 +40,16 @@ export async function listenHttp({ config, logger, metrics, k, s, d, workflows, 
   };
 
   let url = '';
-  const sessionDeps = { box, store, connections, loaded, publicUrl: () => config.publicUrl ?? url, allowPrivateNetworks: config.allowPrivateNetworks, egress, logger };
+  const sessionDeps = {
+    box,
+    store,
+    connections,
+    loaded,
+    publicUrl: () => config.publicUrl ?? url,
+    allowPrivateNetworks: config.allowPrivateNetworks,
+    egress,
+    logger,
+  };
   const app = createHttpApp({
     openapi: buildOpenApiDocument,
     apiToken: config.apiToken,

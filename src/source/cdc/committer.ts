@@ -38,10 +38,13 @@ export class Committer {
         this.#again = false;
         if (!(await this.#commitOnce())) {
           this.#failures++;
-          this.#timer = setTimeout(() => {
-            this.#timer = undefined;
-            this.request();
-          }, delayFor(this.opts.policy, this.#failures));
+          this.#timer = setTimeout(
+            () => {
+              this.#timer = undefined;
+              this.request();
+            },
+            delayFor(this.opts.policy, this.#failures),
+          );
           this.#timer.unref();
           return;
         }

@@ -100,7 +100,8 @@ export class BatchPipeline {
         forever: true,
         signal,
         retryIf: () => !signal.aborted,
-        onRetry: (err, attempt, delay) => this.opts.logger.warn({ err, attempt, delay, size: messages.length }, 'handling a CDC batch failed; retrying the same batch'),
+        onRetry: (err, attempt, delay) =>
+          this.opts.logger.warn({ err, attempt, delay, size: messages.length }, 'handling a CDC batch failed; retrying the same batch'),
       });
       return true;
     } catch {

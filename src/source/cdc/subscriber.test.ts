@@ -130,7 +130,18 @@ describe('CDC subscriber against the emulator streaming server', () => {
       },
     });
     const since = { replayId: '-1', commitTimestamp: 1_000 };
-    const s = track(createCdcSubscriber(options(session, k, { channels: [ACCOUNT, CONTACT], catchUp: new Map([[ACCOUNT, since], [CONTACT, since]]), positions: new Map([[CONTACT, { replayId: ch.publish('Contact'), commitTimestamp: 5 }]]) })));
+    const s = track(
+      createCdcSubscriber(
+        options(session, k, {
+          channels: [ACCOUNT, CONTACT],
+          catchUp: new Map([
+            [ACCOUNT, since],
+            [CONTACT, since],
+          ]),
+          positions: new Map([[CONTACT, { replayId: ch.publish('Contact'), commitTimestamp: 5 }]]),
+        }),
+      ),
+    );
     await s.start();
     await waitUntil(() => k.gaps.length === 1 && duringCatchUp !== undefined, 5000, 'the catch-up');
     expect(k.gaps).toEqual([{ channel: ACCOUNT, since }]);

@@ -2,8 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { classifyReply, type BayeuxReply } from './verdict.js';
 
 const CH = '/data/AccountChangeEvent';
-const INVALID =
-  '400::The replayId {42} you provided was invalid.  Please provide a valid ID, -2 to replay all events, or -1 to replay only new events.';
+const INVALID = '400::The replayId {42} you provided was invalid.  Please provide a valid ID, -2 to replay all events, or -1 to replay only new events.';
 const MISMATCH =
   `400::The replayId for channel {${CH}} wasn't found using the provided replay ID map {{}}. ` +
   'Ensure that the channel name you provided in the replay map is valid and matches the channel name used for subscribing.';
@@ -30,7 +29,13 @@ const cases: Array<[string, BayeuxReply, string | undefined, ReturnType<typeof c
   ],
   [
     'a limit given as a handshake denial reason is a limit',
-    { channel: '/meta/handshake', successful: false, error: '403::Handshake denied', advice: { reconnect: 'none' }, ext: { sfdc: { failureReason: '403::Organization concurrent user limit exceeded' } } },
+    {
+      channel: '/meta/handshake',
+      successful: false,
+      error: '403::Handshake denied',
+      advice: { reconnect: 'none' },
+      ext: { sfdc: { failureReason: '403::Organization concurrent user limit exceeded' } },
+    },
     undefined,
     { kind: 'limited', limit: 'concurrent_clients', error: '403::Organization concurrent user limit exceeded' },
   ],
@@ -54,7 +59,13 @@ const cases: Array<[string, BayeuxReply, string | undefined, ReturnType<typeof c
   ],
   [
     'a handshake denied for another reason (DoS limit, busy) is dead, not an auth problem',
-    { channel: '/meta/handshake', successful: false, error: '403::Handshake denied', advice: { reconnect: 'none' }, ext: { sfdc: { failureReason: '503::Server is too busy' } } },
+    {
+      channel: '/meta/handshake',
+      successful: false,
+      error: '403::Handshake denied',
+      advice: { reconnect: 'none' },
+      ext: { sfdc: { failureReason: '503::Server is too busy' } },
+    },
     undefined,
     { kind: 'dead', error: '403::Handshake denied (503::Server is too busy)' },
   ],
@@ -76,7 +87,12 @@ const cases: Array<[string, BayeuxReply, string | undefined, ReturnType<typeof c
     undefined,
     null,
   ],
-  ['an invalid replayId names the channel of the reply', { channel: '/meta/subscribe', successful: false, error: INVALID, subscription: CH }, undefined, { kind: 'invalid_replay', channel: CH, error: INVALID }],
+  [
+    'an invalid replayId names the channel of the reply',
+    { channel: '/meta/subscribe', successful: false, error: INVALID, subscription: CH },
+    undefined,
+    { kind: 'invalid_replay', channel: CH, error: INVALID },
+  ],
   [
     'an invalid replayId with one space after "invalid." (the documented wording) is the same',
     { channel: '/meta/subscribe', successful: false, error: INVALID.replace('.  Please', '. Please'), subscription: CH },
@@ -89,7 +105,12 @@ const cases: Array<[string, BayeuxReply, string | undefined, ReturnType<typeof c
     CH,
     { kind: 'invalid_replay', channel: CH, error: INVALID },
   ],
-  ['a map mismatch is a replay problem, its channel parsed from the text if need be', { channel: '/meta/subscribe', successful: false, error: MISMATCH }, undefined, { kind: 'invalid_replay', channel: CH, error: MISMATCH }],
+  [
+    'a map mismatch is a replay problem, its channel parsed from the text if need be',
+    { channel: '/meta/subscribe', successful: false, error: MISMATCH },
+    undefined,
+    { kind: 'invalid_replay', channel: CH, error: MISMATCH },
+  ],
   [
     'an unknown channel is a rejected channel, not a gap',
     { channel: '/meta/subscribe', successful: false, error: `400::The channel you requested to subscribe to doesn't exist {${CH}}`, subscription: CH },

@@ -139,7 +139,9 @@ describe('polling against the emulator', () => {
     await p.pollOnce();
     const rows = Array.from({ length: 120 }, (_, i) => ({ LastName: `L${i}`, Company: 'Bulk' }));
     const res = (await w.sobject('Lead').create(rows, { allOrNone: true })) as Array<{ id: string }>;
-    const stamps = new Set((await w.query<{ SystemModstamp: string }>("SELECT SystemModstamp FROM Lead WHERE Company = 'Bulk'")).records.map((r) => r.SystemModstamp));
+    const stamps = new Set(
+      (await w.query<{ SystemModstamp: string }>("SELECT SystemModstamp FROM Lead WHERE Company = 'Bulk'")).records.map((r) => r.SystemModstamp),
+    );
     expect(stamps.size).toBe(1);
 
     const r = await p.pollOnce();
@@ -282,7 +284,15 @@ describe('polling against the emulator', () => {
     const opp = (await w.sobject('Opportunity').create({ Name: 'Deal', StageName: 'Prospecting', CloseDate: '2030-01-01' })) as { id: string };
     const member = (await w.sobject('CampaignMember').create({ CampaignId: camp.id, LeadId: lead.id })) as { id: string };
     await p.pollOnce();
-    expect(sink.take().map((c) => [c.object, c.changeType]).sort()).toEqual([['CampaignMember', 'CREATE'], ['Opportunity', 'CREATE']]);
+    expect(
+      sink
+        .take()
+        .map((c) => [c.object, c.changeType])
+        .sort(),
+    ).toEqual([
+      ['CampaignMember', 'CREATE'],
+      ['Opportunity', 'CREATE'],
+    ]);
 
     await w.sobject('Opportunity').update({ Id: opp.id, CampaignId: camp.id });
     await w.sobject('CampaignMember').destroy(member.id);
@@ -292,14 +302,13 @@ describe('polling against the emulator', () => {
     const changes = sink.batches.flat();
     const ctx = sink.contexts.at(-1)!;
     sink.take();
-    expect(changes.map((c) => [c.object, c.changeType]).sort()).toEqual([['CampaignMember', 'DELETE'], ['Opportunity', 'UPDATE']]);
+    expect(changes.map((c) => [c.object, c.changeType]).sort()).toEqual([
+      ['CampaignMember', 'DELETE'],
+      ['Opportunity', 'UPDATE'],
+    ]);
     const detector = createDetector({ orgId: creds.orgId, connectionId: 'conn-test' });
     const events = detector.detectBatch(changes, { previousCampaignId: ctx.previousCampaignId });
-    expect(events.map((e) => e.type).sort()).toEqual([
-      'salesforce.campaign_opportunity.added',
-      'salesforce.record.deleted',
-      'salesforce.record.updated',
-    ]);
+    expect(events.map((e) => e.type).sort()).toEqual(['salesforce.campaign_opportunity.added', 'salesforce.record.deleted', 'salesforce.record.updated']);
   });
 
   it('start() polls on its own timer; stop() ends it', async () => {

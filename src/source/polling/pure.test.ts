@@ -157,8 +157,15 @@ describe('cycle batch (snapshot diff)', () => {
 
   it('keeps the last known CampaignId of an Opportunity for detect', () => {
     const memory = createRecordMemory();
-    const opp = (stamp: string, campaignId: string | null) =>
-      ({ Id: OPP, IsDeleted: false, CreatedDate: sf(t('2024-01-01T00:00:00Z')), LastModifiedDate: stamp, SystemModstamp: stamp, Name: 'Deal', CampaignId: campaignId });
+    const opp = (stamp: string, campaignId: string | null) => ({
+      Id: OPP,
+      IsDeleted: false,
+      CreatedDate: sf(t('2024-01-01T00:00:00Z')),
+      LastModifiedDate: stamp,
+      SystemModstamp: stamp,
+      Name: 'Deal',
+      CampaignId: campaignId,
+    });
     const b1 = new CycleBatch(memory, ORG, 'polling');
     b1.addRow('Opportunity', opp(sf(t('2024-01-01T00:00:00Z')), null), false);
     b1.apply();

@@ -92,7 +92,11 @@ describe('reconcile and GAP fetch against the emulator', () => {
     await fetchRecords(session, 'Lead', [ids[1]!]); // warm the describe cache
     const before = await apiCalls(em.url, creds.orgId);
     // 15-character ids as a GAP event may carry them.
-    const got = await fetchRecords(session, 'Lead', [...ids, ...ids].map((id) => id.slice(0, 15)));
+    const got = await fetchRecords(
+      session,
+      'Lead',
+      [...ids, ...ids].map((id) => id.slice(0, 15)),
+    );
     expect((await apiCalls(em.url, creds.orgId)) - before).toBe(1);
     expect(got).toHaveLength(150);
     expect(got.find((r) => String(r['Id']).startsWith(ids[0]!.slice(0, 15)))?.['IsDeleted']).toBe(true);

@@ -110,7 +110,11 @@ export async function fetchRecords(session: OrgSession, object: string, ids: str
   const rows: Record<string, unknown>[] = [];
   for (let i = 0; i < queries.length; i += COMPOSITE_MAX_QUERIES) {
     const chunk = queries.slice(i, i + COMPOSITE_MAX_QUERIES);
-    const res = await composite(session, chunk.map((url, j) => ({ referenceId: `ids${j}`, url })), opts);
+    const res = await composite(
+      session,
+      chunk.map((url, j) => ({ referenceId: `ids${j}`, url })),
+      opts,
+    );
     for (let j = 0; j < chunk.length; j++) {
       const r = res.get(`ids${j}`);
       const err = subError(r, `fetchRecords ${object}`);
