@@ -9,6 +9,7 @@
  * (takeover); a forged and a replayed OAuth callback; a read key writing; a stranger's oversized body.
  */
 import fc from 'fast-check';
+import { API_TOKEN } from '../../testkit/api.js';
 import { activity, childInstance, prefixFor, sleep, steadyOrg, verdict, type Ctx, type Instance, type Scenario } from '../lib.js';
 
 const HOSTILE_KEYS = ['__proto__', 'constructor', 'prototype', 'toString', 'hasOwnProperty', '$where', 'valueOf'];
@@ -192,7 +193,7 @@ export const fuzz: Scenario = {
         try {
           const res = await fetch(`${svc.url}${r.path}`, {
             method: r.method,
-            headers: { authorization: `Bearer ${'chaos-api-token-0123456789'}`, ...r.headers },
+            headers: { authorization: `Bearer ${API_TOKEN}`, ...r.headers },
             ...(r.body !== undefined ? { body: r.body } : {}),
             redirect: 'manual',
             signal: AbortSignal.timeout(20_000),
@@ -235,7 +236,8 @@ export const fuzz: Scenario = {
       ctx.log(`fuzz: attacks ${JSON.stringify(attacks)}`);
       const alive = svc.alive!();
       const v = verdict(c, { apiRequests: reqs.length, statuses, fiveHundreds: fiveHundreds.slice(0, 10), garbageInjected: injected, seed, alive, attacks });
-      v.ok &&= fiveHundreds.length === 0 && alive && attacks.every((a) => a.stopped);
+      // Valid requests must have been answered as such: a fuzz that only ever met 401 tested nothing.
+      v.ok &&= fiveHundreds.length === 0 && alive && (statuses['2xx'] ?? 0) > 0 && attacks.every((a) => a.stopped);
       return v;
     } finally {
       await svc.stop().catch(() => undefined);
@@ -256,7 +258,7 @@ async function attack(svc: Instance, org: { loginUrl: string; clientId: string; 
   const call = async (name: string, expected: number[], method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => {
     const res = await fetch(`${svc.url}${path}`, {
       method,
-      headers: { authorization: `Bearer ${'chaos-api-token-0123456789'}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
+      headers: { authorization: `Bearer ${API_TOKEN}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
       ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
       redirect: 'manual',
     });
