@@ -1,3 +1,5 @@
+import { splitList } from '../core/comma-list.js';
+
 const UNITS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
 /** Parses `500ms`, `5s`, `5m`, `2h`, `1d` (or a bare number of milliseconds) into milliseconds. */
@@ -9,10 +11,7 @@ export function parseDuration(text: string): number {
 
 /** `5s,5m,30m` → [5000, 300000, 1800000]. */
 export function parseSchedule(text: string): number[] {
-  const parts = text
-    .split(',')
-    .map((p) => p.trim())
-    .filter((p) => p !== '');
+  const parts = splitList(text);
   if (parts.length === 0) throw new Error('the schedule is empty');
   return parts.map(parseDuration);
 }

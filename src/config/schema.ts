@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { commaList } from '../core/comma-list.js';
 import { KAFKA_SECURITY_ENV, KafkaSecuritySchema } from '../kafka/security.js';
 import { parseHostPatterns } from '../net/salesforce-hosts.js';
 import { parseSchedule } from './duration.js';
@@ -31,17 +32,7 @@ export const ConfigSchema = z
   .object({
     kafka: z
       .object({
-        brokers: z
-          .union([z.string(), z.array(z.string())])
-          .transform((v) =>
-            Array.isArray(v)
-              ? v
-              : v
-                  .split(',')
-                  .map((s) => s.trim())
-                  .filter(Boolean),
-          )
-          .pipe(z.array(hostPort).min(1, 'required: at least one host:port')),
+        brokers: commaList(z.array(hostPort).min(1, 'required: at least one host:port')),
         clientId: z.string().min(1).default('forcehook'),
         topicPrefix: z
           .string()
@@ -70,18 +61,7 @@ export const ConfigSchema = z
     metricsToken: z.string().min(1).optional(),
     secretKey: base64Key,
     /** Older secret keys, decrypt-only, while stored secrets still carry them (key rotation). */
-    secretKeyPrevious: z
-      .union([z.string(), z.array(z.string())])
-      .transform((v) =>
-        Array.isArray(v)
-          ? v
-          : v
-              .split(',')
-              .map((s) => s.trim())
-              .filter(Boolean),
-      )
-      .pipe(z.array(base64Key))
-      .default([]),
+    secretKeyPrevious: commaList(z.array(base64Key)).default([]),
     publicUrl: z.url().optional(),
     allowPrivateNetworks: bool.default(false),
     /**
@@ -115,18 +95,7 @@ export const ConfigSchema = z
      * the dispatcher (fan-out of the events and every attempt). Both by default; split them to keep webhook work off the
      * event loop that publishes (each role scales out by its own consumer groups).
      */
-    roles: z
-      .union([z.string(), z.array(z.string())])
-      .transform((v) =>
-        Array.isArray(v)
-          ? v
-          : v
-              .split(',')
-              .map((s) => s.trim())
-              .filter(Boolean),
-      )
-      .pipe(z.array(z.enum(['source', 'delivery'])).min(1, 'at least one of source, delivery'))
-      .default(['source', 'delivery']),
+    roles: commaList(z.array(z.enum(['source', 'delivery'])).min(1, 'at least one of source, delivery')).default(['source', 'delivery']),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   })
   .strict();

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { commaList } from '../core/comma-list.js';
 import { ConfigError } from '../core/errors.js';
 import { createLogger, type Logger } from '../core/log.js';
 import { createKafkajsClient } from './kafkajs/client.js';
@@ -16,17 +17,7 @@ const hostPort = z.string().regex(/^[^\s:,]+:\d{1,5}$/, 'expected host:port');
 
 export const KafkaConfigSchema = z
   .object({
-    brokers: z
-      .union([z.string(), z.array(z.string())])
-      .transform((v) =>
-        Array.isArray(v)
-          ? v
-          : v
-              .split(',')
-              .map((s) => s.trim())
-              .filter(Boolean),
-      )
-      .pipe(z.array(hostPort).min(1, 'at least one host:port'))
+    brokers: commaList(z.array(hostPort).min(1, 'at least one host:port'))
       .describe('bootstrap servers, host:port; a comma-separated string is accepted (KAFKA_BROKERS)')
       .meta({ examples: [['127.0.0.1:9092']] }),
     clientId: z.string().min(1).default('forcehook').describe('client id the brokers see in their logs and quotas'),

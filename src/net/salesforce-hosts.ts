@@ -1,3 +1,4 @@
+import { splitList } from '../core/comma-list.js';
 import { ForbiddenDestinationError } from './egress.js';
 
 /**
@@ -24,10 +25,7 @@ const PATTERN = /^(\*|(\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*
 
 /** Parses FORCEHOOK_SALESFORCE_HOSTS (`*.example.com,127.0.0.1`), or names the first entry that is no host pattern. */
 export function parseHostPatterns(raw: string): { patterns: string[] } | { bad: string } {
-  const patterns = raw
-    .split(',')
-    .map((p) => p.trim().toLowerCase())
-    .filter((p) => p !== '');
+  const patterns = splitList(raw.toLowerCase());
   const bad = patterns.find((p) => !PATTERN.test(p));
   return bad === undefined ? { patterns: patterns.map(unbracket) } : { bad };
 }
