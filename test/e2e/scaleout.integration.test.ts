@@ -29,6 +29,8 @@ afterAll(async () => {
   await emulator?.close();
 });
 
+const activity = async (org: OrgCredentials): Promise<{ operations: number } | null> =>
+  (await adminCall<{ activity: { operations: number } | null }>(emulator.url, 'GET', `/__emulator/orgs/${org.orgId}/stats`)).activity;
 const apiCalls = async (org: OrgCredentials): Promise<number> =>
   (await adminCall<{ apiCalls: number }>(emulator.url, 'GET', `/__emulator/orgs/${org.orgId}/stats`)).apiCalls;
 
@@ -100,7 +102,8 @@ describe('scale-out', () => {
       }, 50);
 
       for (const org of orgs) await adminCall(emulator.url, 'POST', `/__emulator/orgs/${org.orgId}/activity`, { perSecond: 4, objects: ['Lead'], seconds: 30 });
-      await new Promise((r) => setTimeout(r, 3_000));
+      // The join and the leave happen while changes are under way on every org.
+      await waitUntil(async () => (await Promise.all(orgs.map(activity))).every((a) => (a?.operations ?? 0) >= 8), 20_000, 'activity under way on every org');
       const callsBefore = await Promise.all(orgs.map(apiCalls));
 
       const joinAt = Date.now();
@@ -122,7 +125,7 @@ describe('scale-out', () => {
       const rebalanceCalls = callsAfter.map((n, i) => n - callsBefore[i]!);
 
       // Let the activity run out, then everything the emulator committed must be on Kafka.
-      await new Promise((r) => setTimeout(r, Math.max(0, joinAt + 30_000 - Date.now())));
+      await waitUntil(async () => (await Promise.all(orgs.map(activity))).every((a) => a === null), 45_000, 'the activity to end on every org');
       clearInterval(sampler);
       const expected = new Map<string, string>();
       for (const org of orgs) for (const [k, v] of expectedLeadEvents(emulator, org)) expected.set(k, v);
