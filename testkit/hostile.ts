@@ -5,6 +5,9 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { RunningEmulator } from '../src/emulator/server.js';
+import { uniquePrefix } from './kafka/brokers.js';
+import { startTestEmulator, startTestService, type TestService } from './service.js';
 
 export interface Seen {
   method: string;
@@ -110,4 +113,33 @@ export async function fakeLogin(emulatorUrl: string): Promise<FakeLogin> {
   });
   self = l.url;
   return Object.assign(state, { url: l.url, port: l.port, seen: l.seen, connections: l.connections, close: l.close });
+}
+
+/** What a security test attacks: an emulator, a service, a login host that lies for it, and a trap for anything it lures. */
+export interface HostileStack {
+  emulator: RunningEmulator;
+  svc: TestService;
+  fake: FakeLogin;
+  trap: Listener;
+  close(): Promise<void>;
+}
+
+export async function startHostileStack(name: string): Promise<HostileStack> {
+  const emulator = await startTestEmulator();
+  // Tests allow the emulator's host, 127.0.0.1 (FORCEHOOK_SALESFORCE_HOSTS): the fake login host lives there too.
+  const svc = await startTestService({ prefix: uniquePrefix(name) });
+  const fake = await fakeLogin(emulator.url);
+  const trap = await canary();
+  return {
+    emulator,
+    svc,
+    fake,
+    trap,
+    async close() {
+      await svc.stop();
+      await fake.close();
+      await trap.close();
+      await emulator.close();
+    },
+  };
 }

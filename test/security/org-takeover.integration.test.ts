@@ -7,22 +7,19 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningEmulator } from '../../src/emulator/server.js';
-import { uniquePrefix } from '../../testkit/kafka/brokers.js';
-import { createOrg, startTestEmulator, startTestService, type TestService } from '../../testkit/service.js';
-import { fakeLogin, type FakeLogin } from '../../testkit/hostile.js';
+import { createOrg, type TestService } from '../../testkit/service.js';
+import { startHostileStack, type FakeLogin, type HostileStack } from '../../testkit/hostile.js';
 
+let stack: HostileStack;
 let emulator: RunningEmulator;
 let svc: TestService;
 let fake: FakeLogin;
 beforeAll(async () => {
-  emulator = await startTestEmulator();
-  svc = await startTestService({ prefix: uniquePrefix('sec-takeover') });
-  fake = await fakeLogin(emulator.url);
+  stack = await startHostileStack('sec-takeover');
+  ({ emulator, svc, fake } = stack);
 });
 afterAll(async () => {
-  await svc?.stop();
-  await fake?.close();
-  await emulator?.close();
+  await stack?.close();
 });
 
 interface ConnView {

@@ -5,25 +5,20 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningEmulator } from '../../src/emulator/server.js';
-import { uniquePrefix } from '../../testkit/kafka/brokers.js';
-import { createOrg, startTestEmulator, startTestService, waitUntil, type TestService } from '../../testkit/service.js';
-import { canary, fakeLogin, type FakeLogin, type Listener } from '../../testkit/hostile.js';
+import { createOrg, waitUntil, type TestService } from '../../testkit/service.js';
+import { startHostileStack, type FakeLogin, type HostileStack, type Listener } from '../../testkit/hostile.js';
 
+let stack: HostileStack;
 let emulator: RunningEmulator;
 let svc: TestService;
 let fake: FakeLogin;
 let trap: Listener;
 beforeAll(async () => {
-  emulator = await startTestEmulator();
-  svc = await startTestService({ prefix: uniquePrefix('sec-redirect') });
-  fake = await fakeLogin(emulator.url);
-  trap = await canary();
+  stack = await startHostileStack('sec-redirect');
+  ({ emulator, svc, fake, trap } = stack);
 });
 afterAll(async () => {
-  await svc?.stop();
-  await fake?.close();
-  await trap?.close();
-  await emulator?.close();
+  await stack?.close();
 });
 
 describe('redirects from a Salesforce-allowed host', () => {

@@ -6,26 +6,20 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningEmulator } from '../../src/emulator/server.js';
-import { uniquePrefix } from '../../testkit/kafka/brokers.js';
-import { adminCall, createOrg, startTestEmulator, startTestService, waitUntil, type TestService } from '../../testkit/service.js';
-import { canary, fakeLogin, type FakeLogin, type Listener } from '../../testkit/hostile.js';
+import { adminCall, createOrg, waitUntil, type TestService } from '../../testkit/service.js';
+import { startHostileStack, type FakeLogin, type HostileStack, type Listener } from '../../testkit/hostile.js';
 
+let stack: HostileStack;
 let emulator: RunningEmulator;
 let svc: TestService;
 let fake: FakeLogin;
 let trap: Listener;
 beforeAll(async () => {
-  emulator = await startTestEmulator();
-  // Tests allow the emulator's host, 127.0.0.1 (FORCEHOOK_SALESFORCE_HOSTS): the fake token endpoint lives there too.
-  svc = await startTestService({ prefix: uniquePrefix('sec-ssrf') });
-  fake = await fakeLogin(emulator.url);
-  trap = await canary();
+  stack = await startHostileStack('sec-ssrf');
+  ({ emulator, svc, fake, trap } = stack);
 });
 afterAll(async () => {
-  await svc?.stop();
-  await fake?.close();
-  await trap?.close();
-  await emulator?.close();
+  await stack?.close();
 });
 
 interface ConnView {
