@@ -62,6 +62,10 @@ export function createDeliveryEngine(cfg: DeliveryEngineConfig, deps: DeliveryEn
       topics: deps.topics,
       subscription: (id) => deps.store.subscription(id),
       subscriptions: () => deps.store.subscriptions(),
+      onSubscriptionChange: (listener) =>
+        deps.store.onChange((c) => {
+          if (c.kind === 'subscription') listener(c.id);
+        }),
       keeper,
       executors: deps.executors,
       logger: deps.logger,

@@ -17,6 +17,8 @@ export interface Topics {
   retry(delayMs: number): string;
   /** Deliveries that exhausted the schedule: kept, never dropped. */
   dlq: string;
+  /** The attempt log (one entry per attempt and per dead letter), key subscription id; kept `ATTEMPT_LOG_RETENTION_MS`. */
+  attempts: string;
   /**
    * Never written: its partitions are what group `<prefix>.owners` hands out,
    * and a connection is followed by the holder of `murmur2(id) % partitions`.
@@ -35,6 +37,7 @@ export function topics(prefix: string): Topics {
     deliveries: `${prefix}.deliveries`,
     retry: (delayMs) => `${prefix}.retry.${delayLabel(delayMs)}`,
     dlq: `${prefix}.dlq`,
+    attempts: `${prefix}.attempts`,
     assignments: `${prefix}.assignments`,
   };
 }
@@ -52,6 +55,9 @@ export function delayLabel(ms: number): string {
 }
 
 const DAY_MS = 86_400_000;
+
+/** How long the attempt log keeps an entry (time-retained: it is a history, not a state). */
+export const ATTEMPT_LOG_RETENTION_MS = 7 * DAY_MS;
 
 /** Partitions of the assignments topic (orgs are hashed over them). */
 export const ASSIGNMENT_PARTITIONS = 32;
@@ -72,6 +78,7 @@ export function topicSpecs(t: Topics, retryDelaysMs: readonly number[], partitio
     ...retryTopics,
     // A dead letter is kept until someone deals with it.
     sized({ topic: t.dlq, retentionMs: -1 }),
+    sized({ topic: t.attempts, retentionMs: ATTEMPT_LOG_RETENTION_MS }),
     // More partitions than instances, so each gets a share; fixed, as the hash depends on the count.
     { topic: t.assignments, partitions: ASSIGNMENT_PARTITIONS, retentionMs: 3_600_000 },
   ];

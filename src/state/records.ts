@@ -72,6 +72,12 @@ export const SubscriptionRecordSchema = z.object({
   destination: DestinationSchema,
   /** Sealed webhook secrets, newest first; an older one stays valid until `expiresAt`. */
   secrets: z.array(z.object({ sealed: z.string(), createdAt: z.iso.datetime(), expiresAt: z.iso.datetime().optional() })).optional(),
+  /**
+   * Set while an operator paused the subscription: its deliveries wait (their Kafka offsets stay
+   * uncommitted) and go out, in order per record, once it is cleared. In the state topic, so every
+   * instance's dispatcher sees it.
+   */
+  pausedAt: z.iso.datetime().optional(),
   createdAt: z.iso.datetime(),
 });
 export type SubscriptionRecord = z.infer<typeof SubscriptionRecordSchema>;

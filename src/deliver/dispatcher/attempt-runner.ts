@@ -57,7 +57,8 @@ export class AttemptRunner {
     if (!ctx.tracker.isCurrent(item.taken) || ctx.stopping.aborted) return; // revoked or stopping: re-read later
     const { record } = item;
     const sub = deps.subscription(record.subscriptionId);
-    if (!sub) return d.route(item);
+    // Deleted (settled there) or paused since it was queued (parked there until resumed).
+    if (!sub || sub.pausedAt !== undefined) return d.route(item);
     const type = sub.destination.type;
     const executor = deps.executors[type] as Executor | undefined;
     let next: Next | Hold;
@@ -74,6 +75,7 @@ export class AttemptRunner {
         deps.metrics?.deliveryAttempts.inc({ type, outcome: 'short_circuit' });
         next = planHold(record, schedule, clock.now(), { until: breaker.nextAdmitAt(budgetMs), graceMs: cfg.breaker.maxCooldownMs });
       } else {
+        const started = clock.now();
         const outcome = await this.#execute(item, sub, executor, budgetMs);
         if (!outcome) {
           breaker.release();
@@ -84,6 +86,16 @@ export class AttemptRunner {
         else breaker.failure();
         if (breaker.state !== before) d.breakerMoved(sub.id, breaker);
         deps.keeper.attempt(sub.id, outcome.result === 'delivered', outcome.result === 'delivered' ? undefined : outcome.error);
+        d.outcomes.logAttempt({
+          subscriptionId: sub.id,
+          eventId: record.event.id,
+          attempt: record.attempts + 1,
+          at: new Date(started).toISOString(),
+          status: outcome.result === 'delivered' ? 'delivered' : 'failed',
+          durationMs: clock.now() - started,
+          ...(outcome.status !== undefined ? { responseStatus: outcome.status } : {}),
+          ...(outcome.result !== 'delivered' ? { error: outcome.error } : {}),
+        });
         next = planNext(record, outcome, schedule, clock.now(), deps.random);
       }
     }

@@ -38,6 +38,12 @@ export interface DispatcherDeps {
   subscription(id: string): SubscriptionRecord | undefined;
   /** Every subscription (the fan-out of `<prefix>.events`); called once per fetched batch. */
   subscriptions(): SubscriptionRecord[];
+  /**
+   * Calls `listener` with a subscription's id whenever its record changes, on any
+   * instance (pause, resume, delete); returns the unregistration. Without it,
+   * parked records of a resumed subscription wait for the next fetched batch.
+   */
+  onSubscriptionChange?(listener: (id: string) => void): () => void;
   keeper: DeliveryStateKeeper;
   executors: ExecutorRegistry;
   logger: Logger;

@@ -47,9 +47,9 @@
  * sharing the `DispatchContext`):
  *   fetch-loop.ts     take each record once, fan events out, hand over
  *   waiting.ts        retry records not due yet; held records and the breaker
- *   routing.ts        to the subscription's lane, or deferred (and eviction)
+ *   routing.ts        to the subscription's lane, deferred (and eviction), or parked while paused
  *   attempt-runner.ts the breaker, the executor (attempt.ts), the next step (plan.ts)
- *   outcomes.ts       retry records and dead letters, produced until Kafka has them
+ *   outcomes.ts       retry records and dead letters, produced until Kafka has them; the attempt log
  *   commits.ts        durable outcomes → committed offsets (offsets.ts)
  *   back-pressure.ts  defer or pause a partition holding too many open records
  */
@@ -73,7 +73,7 @@ export interface Dispatcher {
   start(): Promise<void>;
   stop(): Promise<void>;
   /** For tests and metrics. */
-  stats(): { waiting: number; held: number; queued: number; inFlight: number; breakers: Record<string, string> };
+  stats(): { waiting: number; held: number; queued: number; inFlight: number; parked: number; breakers: Record<string, string> };
 }
 
 export function createDispatcher(cfg: DispatcherConfig, deps: DispatcherDeps): Dispatcher {
@@ -109,9 +109,11 @@ export function createDispatcher(cfg: DispatcherConfig, deps: DispatcherDeps): D
   const backPressure = new BackPressure(ctx, (tp) => router.evictSlow(tp));
   const commits = new Commits(ctx, (tp) => backPressure.check(tp));
   const fetchLoop = new FetchLoop(ctx, { router, waiting, backPressure, commits, retryTopics });
+  let unwatch: (() => void) | undefined;
 
   return {
     async start() {
+      unwatch = deps.onSubscriptionChange?.((id) => router.subscriptionChanged(id));
       ctx.producer = deps.kafka.producer();
       ctx.consumer = deps.kafka.consumer(c.groupId, { maxWaitTimeMs: 200, onRevoked: fetchLoop.revoked });
       await ctx.consumer.subscribe([deps.topics.events, deps.topics.deliveries, ...retryTopics], { fromBeginning: true });
@@ -119,10 +121,12 @@ export function createDispatcher(cfg: DispatcherConfig, deps: DispatcherDeps): D
       ctx.log.info({ tiers: ctx.schedule.tiers }, 'dispatcher started');
     },
     async stop() {
+      unwatch?.();
       stopping.abort();
       attempts.abortAll(stopping.signal.reason);
       waiting.stop();
       await commits.flush();
+      await outcomes.flushLog();
       await ctx.consumer?.stop().catch((err: unknown) => ctx.log.warn({ err }, 'dispatcher stop failed'));
       await ctx.producer?.close().catch(() => undefined);
     },

@@ -45,6 +45,7 @@ export class FetchLoop {
 
   readonly eachBatch = async (batch: Batch): Promise<void> => {
     const { deps } = this.ctx;
+    if (!deps.onSubscriptionChange) this.d.router.recheckParked();
     const subscriptions = batch.topic === deps.topics.events ? indexSubscriptions(deps.subscriptions()) : undefined;
     let matched = 0;
     for (const m of batch.messages) matched += this.#take(m, subscriptions);
