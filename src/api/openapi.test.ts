@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { apiKeysRouter } from './api-keys.js';
 import { connectSessionsRouter, oauthCallbackRouter, type ConnectSessionDeps } from './connect-sessions.js';
 import { connectionsRouter } from './connections.js';
+import { historyRouter } from './history.js';
 import { subscriptionsRouter } from './subscriptions.js';
 import { testLogger } from '../core/log.js';
 import { createMetrics } from '../observability/metrics.js';
@@ -40,6 +41,7 @@ function serviceLikeApp(): Express {
       connectionsRouter({ store: stub, connections: stub, runtime: stub }),
       connectSessionsRouter(sessionDeps),
       subscriptionsRouter({ store: stub, box: stub, allowPrivateNetworks: true }),
+      historyRouter({ kafka: stub, topics: stub, store: stub, tail: stub, groupPrefix: 'x', logger: testLogger() }),
       apiKeysRouter({ store: stub }),
     ],
     public: [oauthCallbackRouter(sessionDeps)],

@@ -12,8 +12,12 @@ import { z } from 'zod';
 import { CreateApiKeySchema } from './api-keys.js';
 import { CreateConnectSessionSchema } from './connect-sessions.js';
 import { CreateConnectionSchema, ReauthorizeConnectionSchema } from './connections.js';
+import { DeliveriesQuerySchema, EventsQuerySchema } from './history.js';
 import { CreateSubscriptionSchema, RedeliverSchema } from './subscriptions.js';
+import { AttemptEntrySchema } from '../deliver/attempt-log.js';
+import { StructuredEventSchema } from '../deliver/types.js';
 import { TRIGGERS, forcehookEventSchema } from '../events/schema.js';
+import { EventFilterSchema } from '../history/events.js';
 import { ConnectionStatusSchema } from '../source/status.js';
 import { DestinationSchema } from '../state/records.js';
 
@@ -65,13 +69,14 @@ const Subscription = z.object({
   campaignId: z.string().optional(),
   fields: z.array(z.string()).optional(),
   destination: DestinationSchema,
+  pausedAt: z.iso.datetime().optional().describe('set while paused: deliveries wait, in order, until resumed'),
   createdAt: z.iso.datetime(),
 });
 const SubscriptionCreated = Subscription.extend({
   secret: z.string().optional().describe('webhook signing secret (whsec_...), shown once'),
 });
 const DeliveryState = z.object({
-  state: z.enum(['active', 'failing', 'disabled']),
+  state: z.enum(['active', 'failing', 'paused', 'disabled']),
   attempts: z.number().int(),
   delivered: z.number().int(),
   failures: z.number().int(),
@@ -82,6 +87,10 @@ const DeliveryState = z.object({
   dlqCount: z.number().int(),
 });
 const SubscriptionWithDelivery = Subscription.extend({ delivery: DeliveryState });
+const truncated = z.boolean().optional().describe('the scan limit was reached first: older matches may exist; narrow the filter or the time range');
+const EventList = z.object({ data: z.array(StructuredEventSchema).describe('newest first, each the structured CloudEvent'), truncated });
+const Attempt = AttemptEntrySchema.omit({ subscriptionId: true });
+const AttemptList = z.object({ data: z.array(Attempt).describe('newest first'), truncated });
 const RotatedSecret = z.object({ id: z.string(), secret: z.string(), previousSecretsValidUntil: z.iso.datetime().optional() });
 const RedeliverAccepted = z.object({ id: z.string(), count: z.number().int() });
 const ErrorBody = z.object({
@@ -111,7 +120,9 @@ const SCHEMAS: Record<string, { schema: z.ZodType; io: 'input' | 'output' }> = {
   ApiKeyList: { schema: list(ApiKey), io: 'output' },
   Subscription: { schema: SubscriptionWithDelivery, io: 'output' },
   SubscriptionCreated: { schema: SubscriptionCreated, io: 'output' },
-  SubscriptionList: { schema: list(Subscription), io: 'output' },
+  SubscriptionList: { schema: list(SubscriptionWithDelivery), io: 'output' },
+  EventList: { schema: EventList, io: 'output' },
+  AttemptList: { schema: AttemptList, io: 'output' },
   RotatedSecret: { schema: RotatedSecret, io: 'output' },
   RedeliverAccepted: { schema: RedeliverAccepted, io: 'output' },
   Error: { schema: ErrorBody, io: 'output' },
@@ -161,6 +172,15 @@ const notFound = { '404': errorResponse('unknown id') };
 
 function op(summary: string, extra: Json): Json {
   return { summary, ...extra };
+}
+
+/** Query parameters from a zod object schema: the same one the route parses with. */
+function queryParams(schema: z.ZodObject): Json[] {
+  const json = z.toJSONSchema(schema, { target: 'draft-2020-12', io: 'input', unrepresentable: 'any' }) as { properties?: Record<string, Json> };
+  return Object.entries(json.properties ?? {}).map(([name, sch]) => {
+    const { description, ...rest } = sch;
+    return { name, in: 'query', required: false, schema: rest, ...(description ? { description } : {}) };
+  });
 }
 
 function paths(): Json {
@@ -323,6 +343,50 @@ function paths(): Json {
         responses: { '202': { description: 'queued', ...json('RedeliverAccepted') }, ...bodyErrors, ...notFound, ...authErrors },
       }),
     },
+    '/v1/subscriptions/{id}/pause': {
+      parameters: [idParam('subscription')],
+      post: op('Pause deliveries on every instance; events are kept (uncommitted) and delivered after resume, in order per record', {
+        ...secured,
+        tags: ['subscriptions'],
+        responses: { '200': { description: 'paused', ...json('Subscription') }, ...notFound, ...authErrors },
+      }),
+    },
+    '/v1/subscriptions/{id}/resume': {
+      parameters: [idParam('subscription')],
+      post: op('Resume deliveries: the events kept while paused go out first', {
+        ...secured,
+        tags: ['subscriptions'],
+        responses: { '200': { description: 'resumed', ...json('Subscription') }, ...notFound, ...authErrors },
+      }),
+    },
+    '/v1/subscriptions/{id}/deliveries': {
+      parameters: [idParam('subscription'), ...queryParams(DeliveriesQuerySchema)],
+      get: op('The attempt log: every attempt (and dead letter) of the subscription, newest first, kept 7 days', {
+        ...secured,
+        tags: ['subscriptions'],
+        responses: { '200': { description: 'attempts', ...json('AttemptList') }, '400': errorResponse('invalid query'), ...notFound, ...authErrors },
+      }),
+    },
+    '/v1/events': {
+      get: op('Recent events of <prefix>.events, newest first, read by time and stopped at limit', {
+        ...secured,
+        tags: ['events'],
+        parameters: queryParams(EventsQuerySchema),
+        responses: { '200': { description: 'events', ...json('EventList') }, '400': errorResponse('invalid query'), ...authErrors },
+      }),
+    },
+    '/v1/events/stream': {
+      get: op('Live events (Server-Sent Events): one structured CloudEvent per `data:` line, from now on', {
+        ...secured,
+        tags: ['events'],
+        parameters: queryParams(EventFilterSchema),
+        responses: {
+          '200': { description: 'an event stream; comment lines keep it open', content: { 'text/event-stream': { schema: { type: 'string' } } } },
+          '400': errorResponse('invalid query'),
+          ...authErrors,
+        },
+      }),
+    },
     '/healthz': {
       get: op('Liveness: 200 while the process runs', { ...pub, tags: ['operations'], responses: { '200': { description: 'alive', ...json('Health') } } }),
     },
@@ -366,7 +430,7 @@ export function buildOpenApiDocument(opts: { version?: string; serverUrl?: strin
     ...(opts.serverUrl ? { servers: [{ url: opts.serverUrl }] } : {}),
     jsonSchemaDialect: 'https://json-schema.org/draft/2020-12/schema',
     security: [{ bearerAuth: [] }],
-    tags: [{ name: 'connections' }, { name: 'subscriptions' }, { name: 'api-keys' }, { name: 'operations' }],
+    tags: [{ name: 'connections' }, { name: 'subscriptions' }, { name: 'events' }, { name: 'api-keys' }, { name: 'operations' }],
     paths: paths(),
     webhooks: {
       event: {

@@ -40,6 +40,12 @@ export function subscriptionView(s: SubscriptionRecord) {
   return rest;
 }
 
+/** The delivery view with `paused` over the dispatcher's own states (a paused subscription attempts nothing). */
+function deliveryOf(store: ServiceStore, s: SubscriptionRecord) {
+  const view = deliveryView(store.deliveryState(s.id));
+  return s.pausedAt !== undefined ? { ...view, state: 'paused' as const } : view;
+}
+
 export interface SubscriptionsDeps {
   store: ServiceStore;
   box: SecretBox;
@@ -103,12 +109,28 @@ export function subscriptionsRouter(deps: SubscriptionsDeps): Router {
     res.status(201).json({ ...subscriptionView(record), ...(secret ? { secret } : {}) });
   });
   r.get('/subscriptions', (_req, res) => {
-    res.json({ data: deps.store.subscriptions().map(subscriptionView) });
+    res.json({ data: deps.store.subscriptions().map((s) => ({ ...subscriptionView(s), delivery: deliveryOf(deps.store, s) })) });
   });
   r.get('/subscriptions/:id', (req, res) => {
     const s = deps.store.subscription(req.params.id);
     if (!s) throw new NotFoundError(`subscription ${req.params.id} not found`);
-    res.json({ ...subscriptionView(s), delivery: deliveryView(deps.store.deliveryState(s.id)) });
+    res.json({ ...subscriptionView(s), delivery: deliveryOf(deps.store, s) });
+  });
+  // Pausing is a field of the subscription in the state topic: every instance's dispatcher parks
+  // the subscription's deliveries (uncommitted) until it is cleared, then sends them in order.
+  r.post('/subscriptions/:id/pause', async (req, res) => {
+    const s = deps.store.subscription(req.params.id);
+    if (!s) throw new NotFoundError(`subscription ${req.params.id} not found`);
+    const next = s.pausedAt !== undefined ? s : { ...s, pausedAt: new Date((deps.now ?? Date.now)()).toISOString() };
+    if (next !== s) await deps.store.putSubscription(next);
+    res.json({ ...subscriptionView(next), delivery: deliveryOf(deps.store, next) });
+  });
+  r.post('/subscriptions/:id/resume', async (req, res) => {
+    const s = deps.store.subscription(req.params.id);
+    if (!s) throw new NotFoundError(`subscription ${req.params.id} not found`);
+    const { pausedAt, ...next } = s;
+    if (pausedAt !== undefined) await deps.store.putSubscription(next);
+    res.json({ ...subscriptionView(next), delivery: deliveryOf(deps.store, next) });
   });
   r.post('/subscriptions/:id/rotate-secret', async (req, res) => {
     const s = deps.store.subscription(req.params.id);

@@ -4,7 +4,9 @@ import type { RequestHandler } from 'express';
 import { apiKeysRouter } from '../../api/api-keys.js';
 import { connectionsRouter } from '../../api/connections.js';
 import { connectSessionsRouter, oauthCallbackRouter } from '../../api/connect-sessions.js';
+import { historyRouter } from '../../api/history.js';
 import { subscriptionsRouter } from '../../api/subscriptions.js';
+import { EventTail } from '../../history/events.js';
 import type { Config } from '../../config/schema.js';
 import { ForcehookError } from '../../core/errors.js';
 import type { Logger } from '../../core/log.js';
@@ -50,6 +52,8 @@ export async function listenHttp({ config, logger, metrics, k, s, d, workflows, 
     egress,
     logger,
   };
+  // One live tail per instance, shared by every event stream it serves; history reads use one-off groups.
+  const tail = new EventTail({ kafka: k.kafka, topics: k.topics, groupPrefix: `${config.kafka.topicPrefix}.tail`, logger });
   const app = createHttpApp({
     openapi: buildOpenApiDocument,
     apiToken: config.apiToken,
@@ -71,11 +75,13 @@ export async function listenHttp({ config, logger, metrics, k, s, d, workflows, 
         redeliver: delivery,
         resolveObject: createObjectResolver({ session: (id) => orgSessions.session(id) }),
       }),
+      historyRouter({ kafka: k.kafka, topics: k.topics, store, tail, groupPrefix: `${config.kafka.topicPrefix}.history`, logger }),
       apiKeysRouter({ store }),
     ],
     public: [oauthCallbackRouter(sessionDeps)],
   });
   const server: Server = app.listen(config.http.port, config.http.host);
+  server.on('close', () => void tail.stop());
   // Idle keep-alive connections outlive a load balancer's (AWS ALB: 60 s): with
   // Node's 5 s a client or proxy reusing a connection the server just closed gets
   // a reset (an ALB answers 502). Header timeout above it, as Node requires.
