@@ -11,6 +11,8 @@ RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json tsconfig.workflows.json ./
 COPY src ./src
 COPY config ./config
+# The operator console's sources: `npm run build` bundles them (vite) into dist/console-app.
+COPY console ./console
 # The Salesforce emulator and the demo are development tools: the image holds neither, so nothing
 # running in it (serve, or a command run beside it) can start an emulated org that mints tokens.
 # The shipped workflow modules are compiled too: the runtime image has no TypeScript loader.

@@ -40,7 +40,8 @@ export default defineConfig({
         test: {
           name: 'e2e',
           include: ['test/e2e/**/*.test.ts'],
-          globalSetup: BROKER,
+          // The console's browser test needs its bundle.
+          globalSetup: [...BROKER, 'test/console-build.ts'],
         },
       },
     ],

@@ -344,6 +344,12 @@ describe.skipIf(simReason !== '')('Dockerfile (its stages simulated without an e
 
     const healthz = await fetch(`http://127.0.0.1:${port}/healthz`);
     expect(healthz.status).toBe(200);
+    // The console's bundle was built in the build stage and shipped in dist: no build, no network at run time.
+    const consolePage = await fetch(`http://127.0.0.1:${port}/console`);
+    expect(consolePage.status).toBe(200);
+    const script = /src="(\/console\/assets\/[^"]+\.js)"/.exec(await consolePage.text())?.[1];
+    expect(script).toBeDefined();
+    expect((await fetch(`http://127.0.0.1:${port}${script}`)).status).toBe(200);
     const hc = healthcheckOf(last('HEALTHCHECK')!.args);
     const runHealthcheck = async () => {
       const [hcmd, ...hargs] = hc.argv;

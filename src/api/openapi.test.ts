@@ -6,6 +6,9 @@ import { apiKeysRouter } from './api-keys.js';
 import { connectSessionsRouter, oauthCallbackRouter, type ConnectSessionDeps } from './connect-sessions.js';
 import { connectionsRouter } from './connections.js';
 import { historyRouter } from './history.js';
+import { meRouter } from './me.js';
+import { ConsoleLogins } from '../console/logins.js';
+import { consoleRouter } from '../console/serve.js';
 import { subscriptionsRouter } from './subscriptions.js';
 import { testLogger } from '../core/log.js';
 import { createMetrics } from '../observability/metrics.js';
@@ -43,8 +46,9 @@ function serviceLikeApp(): Express {
       subscriptionsRouter({ store: stub, box: stub, allowPrivateNetworks: true }),
       historyRouter({ kafka: stub, topics: stub, store: stub, tail: stub, groupPrefix: 'x', logger: testLogger() }),
       apiKeysRouter({ store: stub }),
+      meRouter(),
     ],
-    public: [oauthCallbackRouter(sessionDeps)],
+    public: [oauthCallbackRouter(sessionDeps), consoleRouter({ logins: new ConsoleLogins() })],
   });
 }
 

@@ -387,6 +387,57 @@ function paths(): Json {
         },
       }),
     },
+    '/v1/me': {
+      get: op('Who the bearer token is and what it may do', {
+        ...secured,
+        tags: ['operations'],
+        responses: {
+          '200': {
+            description: 'the principal',
+            content: {
+              'application/json': {
+                schema: {
+                  type: 'object',
+                  properties: {
+                    kind: { enum: ['admin', 'key'] },
+                    id: { type: 'string' },
+                    scopes: { type: 'array', items: { enum: ['read', 'write'] } },
+                    manageKeys: { type: 'boolean' },
+                  },
+                  required: ['kind', 'scopes', 'manageKeys'],
+                },
+              },
+            },
+          },
+          ...authErrors,
+        },
+      }),
+    },
+    '/console': {
+      get: op('The operator console (HTML); it signs in with an API key and calls this API', {
+        ...pub,
+        tags: ['operations'],
+        responses: {
+          '200': { description: 'the console', content: { 'text/html': { schema: { type: 'string' } } } },
+          '503': { description: 'the console was not built (npm run build:console)' },
+        },
+      }),
+    },
+    '/console/login': {
+      post: op('Trade a one-time sign-in token (from a link `npm start` prints) for its key', {
+        ...pub,
+        tags: ['operations'],
+        requestBody: {
+          required: true,
+          content: { 'application/json': { schema: { type: 'object', properties: { token: { type: 'string' } }, required: ['token'] } } },
+        },
+        responses: {
+          '200': { description: 'the key', content: { 'application/json': { schema: { type: 'object', properties: { key: { type: 'string' } } } } } },
+          '400': errorResponse('no token'),
+          '401': errorResponse('unknown, used or expired token'),
+        },
+      }),
+    },
     '/healthz': {
       get: op('Liveness: 200 while the process runs', { ...pub, tags: ['operations'], responses: { '200': { description: 'alive', ...json('Health') } } }),
     },

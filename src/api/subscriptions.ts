@@ -3,37 +3,15 @@ import { Router } from 'express';
 import { z } from 'zod';
 import { ForcehookError, NotFoundError, ValidationError } from '../core/errors.js';
 import type { SecretBox } from '../core/secrets.js';
-import { TRIGGERS } from '../events/schema.js';
-import { isSalesforceId } from '../events/salesforce-id.js';
 import { parseBody } from '../http/validate.js';
 import { assertAllowedUrl } from '../net/egress.js';
 import { deliveryView } from '../deliver/state/keeper.js';
 import type { Redeliverer } from '../deliver/redeliver/redeliver.js';
-import { DestinationSchema, sealedPlace, type SubscriptionRecord } from '../state/records.js';
+import { sealedPlace, type SubscriptionRecord } from '../state/records.js';
 import type { ServiceStore } from '../state/store.js';
+import { CreateSubscriptionSchema } from './subscription-schema.js';
 
-const OBJECT_NAME = /^[A-Za-z][A-Za-z0-9_]{0,79}$/;
-
-export const CreateSubscriptionSchema = z
-  .object({
-    connectionId: z.string().min(1),
-    trigger: z.enum(TRIGGERS),
-    object: z.string().regex(OBJECT_NAME, 'an sObject API name, e.g. Lead or Invoice__c').optional(),
-    campaignId: z.string().refine(isSalesforceId, 'a 15- or 18-character Salesforce id').optional(),
-    fields: z
-      .array(z.string().regex(/^[A-Za-z][A-Za-z0-9_.]{0,120}$/, 'a field API name'))
-      .min(1)
-      .max(100)
-      .optional(),
-    destination: DestinationSchema,
-  })
-  .strict()
-  .superRefine((s, ctx) => {
-    if (s.trigger.startsWith('record.') && !s.object) ctx.addIssue({ code: 'custom', path: ['object'], message: `required for ${s.trigger}` });
-    if (s.trigger.startsWith('campaign_') && s.object) ctx.addIssue({ code: 'custom', path: ['object'], message: `not used by ${s.trigger}` });
-    if (s.campaignId && !s.trigger.startsWith('campaign_')) ctx.addIssue({ code: 'custom', path: ['campaignId'], message: 'only for campaign triggers' });
-    if (s.fields && s.trigger !== 'record.updated') ctx.addIssue({ code: 'custom', path: ['fields'], message: 'only for record.updated' });
-  });
+export { CreateSubscriptionSchema } from './subscription-schema.js';
 
 export function subscriptionView(s: SubscriptionRecord) {
   const { secrets: _secrets, ...rest } = s;

@@ -114,6 +114,8 @@ export async function runDemoCommand(argv: string[]): Promise<void> {
     out(`  kafka     ${broker.brokers} (${broker.kind}); events on ${config.kafka.topicPrefix}.events`);
     out(`  emulator  ${emulator.url}  org ${org.orgId}, ${ACTIVITY.perSecond} changes/s on ${ACTIVITY.objects.join(', ')}; refresh tokens rotated on each use`);
     out(`  service   ${service.url}  (Authorization: Bearer ${apiToken})`);
+    // A one-time link: the page trades its token for the key, so the key is in no URL or browser history.
+    out(`  console   ${service.consoleLoginUrl(apiToken)}  (opens signed in; the link works once, for 10 minutes)`);
     out(`  receiver  ${receiver.url}/hooks  verifies Standard Webhooks signatures`);
     out(`  following ${SUBSCRIPTIONS.map((s) => s.trigger + ('object' in s ? ` ${s.object}` : '')).join(', ')}`);
     out('  Ctrl-C stops everything.');

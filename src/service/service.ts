@@ -38,6 +38,8 @@ export interface RunningService {
   delivery: DeliveryEngine;
   /** Resolves once topics exist and state was read from Kafka. */
   loaded: Promise<void>;
+  /** The console's address, signed in for `key` by a one-time token (the key is not in it). */
+  consoleLoginUrl(key: string): string;
   stop(): Promise<void>;
 }
 
@@ -80,7 +82,7 @@ export async function startService({ config, logger, instanceId, modeRefreshMs, 
     isLoaded = true;
   };
   const booted = boot({ config, logger, lifecycle, k, s, d, signal: stopping.signal, onLoaded });
-  const { server, url } = await listenHttp({ config, logger, metrics, k, s, d, workflows, ready, loaded });
+  const { server, url, logins } = await listenHttp({ config, logger, metrics, k, s, d, workflows, ready, loaded });
 
   return {
     url,
@@ -95,6 +97,7 @@ export async function startService({ config, logger, instanceId, modeRefreshMs, 
     delivery: d.delivery,
     loaded: booted,
     state: () => lifecycle.state,
+    consoleLoginUrl: (key) => `${url}/console#login=${logins.issue(key)}`,
     stop: () => shutdown({ logger, lifecycle, stopping, booted, server, k, s, d }),
   };
 }

@@ -138,6 +138,13 @@ describe('npm start (the demo), as a newcomer runs it', () => {
         lines.some((l) => /^ {2}kafka .*\((local|testcontainers)\)/.test(l)),
         `the demo started its own broker${context()}`,
       ).toBe(true);
+      // The console's address, signed in by a one-time token rather than the key; its bundle was built by npm start.
+      const consoleLine = lines.find((l) => /^ {2}console +http:\/\/\S+\/console#login=\S+/.test(l));
+      expect(consoleLine, `the console's sign-in link${context()}`).toBeDefined();
+      const consoleUrl = /(http:\/\/\S+\/console)#login=/.exec(consoleLine!)![1]!;
+      const apiToken = /Authorization: Bearer (\S+)\)/.exec(lines.find((l) => l.includes('Authorization: Bearer'))!)![1]!;
+      expect(consoleLine).not.toContain(apiToken);
+      expect((await fetch(consoleUrl)).status).toBe(200);
 
       while (seen.size < TRIGGERS.length && Date.now() - readyAt < DELIVERIES_WITHIN_MS) {
         tree();

@@ -7,6 +7,9 @@ import { connectSessionsRouter, oauthCallbackRouter } from '../../api/connect-se
 import { historyRouter } from '../../api/history.js';
 import { subscriptionsRouter } from '../../api/subscriptions.js';
 import { EventTail } from '../../history/events.js';
+import { meRouter } from '../../api/me.js';
+import { ConsoleLogins } from '../../console/logins.js';
+import { consoleRouter } from '../../console/serve.js';
 import type { Config } from '../../config/schema.js';
 import { ForcehookError } from '../../core/errors.js';
 import type { Logger } from '../../core/log.js';
@@ -31,8 +34,18 @@ export interface HttpDeps {
   loaded(): boolean;
 }
 
-/** The HTTP app (the /v1 API, the OAuth callback, health and metrics), listening; resolves with the server and its URL. */
-export async function listenHttp({ config, logger, metrics, k, s, d, workflows, ready, loaded }: HttpDeps): Promise<{ server: Server; url: string }> {
+/** The HTTP app (the /v1 API, the OAuth callback, the console, health and metrics), listening; resolves with the server and its URL. */
+export async function listenHttp({
+  config,
+  logger,
+  metrics,
+  k,
+  s,
+  d,
+  workflows,
+  ready,
+  loaded,
+}: HttpDeps): Promise<{ server: Server; url: string; logins: ConsoleLogins }> {
   const { box, store, connections, egress } = k;
   const { sources, orgSessions } = s;
   const { delivery } = d;
@@ -54,6 +67,7 @@ export async function listenHttp({ config, logger, metrics, k, s, d, workflows, 
   };
   // One live tail per instance, shared by every event stream it serves; history reads use one-off groups.
   const tail = new EventTail({ kafka: k.kafka, topics: k.topics, groupPrefix: `${config.kafka.topicPrefix}.tail`, logger });
+  const logins = new ConsoleLogins();
   const app = createHttpApp({
     openapi: buildOpenApiDocument,
     apiToken: config.apiToken,
@@ -77,8 +91,9 @@ export async function listenHttp({ config, logger, metrics, k, s, d, workflows, 
       }),
       historyRouter({ kafka: k.kafka, topics: k.topics, store, tail, groupPrefix: `${config.kafka.topicPrefix}.history`, logger }),
       apiKeysRouter({ store }),
+      meRouter(),
     ],
-    public: [oauthCallbackRouter(sessionDeps)],
+    public: [oauthCallbackRouter(sessionDeps), consoleRouter({ logins })],
   });
   const server: Server = app.listen(config.http.port, config.http.host);
   server.on('close', () => void tail.stop());
@@ -93,5 +108,5 @@ export async function listenHttp({ config, logger, metrics, k, s, d, workflows, 
   });
   const { port } = server.address() as AddressInfo;
   url = `http://${config.http.host.includes(':') ? `[${config.http.host}]` : config.http.host}:${port}`;
-  return { server, url };
+  return { server, url, logins };
 }

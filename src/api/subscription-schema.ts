@@ -1,0 +1,31 @@
+/**
+ * The body of `POST /v1/subscriptions`. Its own module, free of Node APIs, because the operator
+ * console's create form validates with this very schema in the browser.
+ */
+import { z } from 'zod';
+import { TRIGGERS } from '../events/schema.js';
+import { isSalesforceId } from '../events/salesforce-id.js';
+import { DestinationSchema } from '../state/records.js';
+
+const OBJECT_NAME = /^[A-Za-z][A-Za-z0-9_]{0,79}$/;
+
+export const CreateSubscriptionSchema = z
+  .object({
+    connectionId: z.string().min(1),
+    trigger: z.enum(TRIGGERS),
+    object: z.string().regex(OBJECT_NAME, 'an sObject API name, e.g. Lead or Invoice__c').optional(),
+    campaignId: z.string().refine(isSalesforceId, 'a 15- or 18-character Salesforce id').optional(),
+    fields: z
+      .array(z.string().regex(/^[A-Za-z][A-Za-z0-9_.]{0,120}$/, 'a field API name'))
+      .min(1)
+      .max(100)
+      .optional(),
+    destination: DestinationSchema,
+  })
+  .strict()
+  .superRefine((s, ctx) => {
+    if (s.trigger.startsWith('record.') && !s.object) ctx.addIssue({ code: 'custom', path: ['object'], message: `required for ${s.trigger}` });
+    if (s.trigger.startsWith('campaign_') && s.object) ctx.addIssue({ code: 'custom', path: ['object'], message: `not used by ${s.trigger}` });
+    if (s.campaignId && !s.trigger.startsWith('campaign_')) ctx.addIssue({ code: 'custom', path: ['campaignId'], message: 'only for campaign triggers' });
+    if (s.fields && s.trigger !== 'record.updated') ctx.addIssue({ code: 'custom', path: ['fields'], message: 'only for record.updated' });
+  });
