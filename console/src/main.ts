@@ -12,6 +12,7 @@ import { ConnectionsPage } from './pages/connections.js';
 import { SubscriptionsPage } from './pages/subscriptions.js';
 import { EventsPage } from './pages/events.js';
 import { DeliveriesPage } from './pages/deliveries.js';
+import { ClusterPage } from './pages/cluster.js';
 import './style.css';
 
 const PAGES = [
@@ -19,6 +20,7 @@ const PAGES = [
   { path: 'subscriptions', title: 'Subscriptions' },
   { path: 'events', title: 'Events' },
   { path: 'deliveries', title: 'Deliveries' },
+  { path: 'cluster', title: 'Cluster' },
 ] as const;
 
 function route(): { page: string; arg: string | undefined } {
@@ -107,7 +109,7 @@ function App() {
     storeKey(undefined);
     setMe(undefined);
   };
-  const Page = { connections: ConnectionsPage, subscriptions: SubscriptionsPage, events: EventsPage, deliveries: DeliveriesPage }[
+  const Page = { connections: ConnectionsPage, subscriptions: SubscriptionsPage, events: EventsPage, deliveries: DeliveriesPage, cluster: ClusterPage }[
     where.page as (typeof PAGES)[number]['path']
   ];
   return html`<div class="shell">

@@ -7,6 +7,7 @@ import { connectSessionsRouter, oauthCallbackRouter, type ConnectSessionDeps } f
 import { connectionsRouter } from './connections.js';
 import { historyRouter } from './history.js';
 import { meRouter } from './me.js';
+import { clusterRouter } from './cluster.js';
 import { ConsoleLogins } from '../console/logins.js';
 import { consoleRouter } from '../console/serve.js';
 import { subscriptionsRouter } from './subscriptions.js';
@@ -47,6 +48,7 @@ function serviceLikeApp(): Express {
       historyRouter({ kafka: stub, topics: stub, store: stub, tail: stub, groupPrefix: 'x', logger: testLogger() }),
       apiKeysRouter({ store: stub }),
       meRouter(),
+      clusterRouter({ kafka: stub, topics: stub, store: stub, prefix: 'x', retryDelaysMs: [], ownership: () => undefined }),
     ],
     public: [oauthCallbackRouter(sessionDeps), consoleRouter({ logins: new ConsoleLogins() })],
   });

@@ -101,6 +101,33 @@ const ErrorBody = z.object({
   }),
 });
 const Health = z.object({ status: z.string() });
+const Cluster = z.object({
+  instances: z.array(
+    z.object({
+      memberId: z.string(),
+      clientId: z.string(),
+      host: z.string(),
+      partitions: z.array(z.number().int()).describe('partitions of <prefix>.assignments it holds'),
+      follows: z.array(z.object({ connectionId: z.string(), orgId: z.string() })),
+    }),
+  ),
+  lag: z.array(
+    z.object({ group: z.string(), topic: z.string(), partition: z.number().int(), committed: z.string().nullable(), high: z.string(), lag: z.number().int() }),
+  ),
+  replay: z.array(
+    z.object({
+      kind: z.enum(['cdc', 'poll']),
+      connectionId: z.string(),
+      orgId: z.string().nullable(),
+      channel: z.string().optional().describe('cdc: the channel; its replayId is the position'),
+      replayId: z.string().optional(),
+      object: z.string().optional().describe('poll: the object; systemModstamp is the cursor'),
+      systemModstamp: z.iso.datetime().optional(),
+      updatedAt: z.iso.datetime(),
+    }),
+  ),
+  thisInstance: z.unknown().describe("the answering instance's ownership state, null before it joined"),
+});
 const list = <T extends z.ZodType>(item: T) => z.object({ data: z.array(item) });
 
 const SCHEMAS: Record<string, { schema: z.ZodType; io: 'input' | 'output' }> = {
@@ -122,6 +149,7 @@ const SCHEMAS: Record<string, { schema: z.ZodType; io: 'input' | 'output' }> = {
   SubscriptionCreated: { schema: SubscriptionCreated, io: 'output' },
   SubscriptionList: { schema: list(SubscriptionWithDelivery), io: 'output' },
   EventList: { schema: EventList, io: 'output' },
+  Cluster: { schema: Cluster, io: 'output' },
   AttemptList: { schema: AttemptList, io: 'output' },
   RotatedSecret: { schema: RotatedSecret, io: 'output' },
   RedeliverAccepted: { schema: RedeliverAccepted, io: 'output' },
@@ -386,6 +414,16 @@ function paths(): Json {
           ...authErrors,
         },
       }),
+    },
+    '/v1/cluster': {
+      get: op(
+        'The deployment: instances (members of <prefix>.owners) and the orgs each follows, the dispatcher group lag per partition, replay positions per org',
+        {
+          ...secured,
+          tags: ['operations'],
+          responses: { '200': { description: 'the cluster', ...json('Cluster') }, ...authErrors },
+        },
+      ),
     },
     '/v1/me': {
       get: op('Who the bearer token is and what it may do', {

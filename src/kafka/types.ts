@@ -159,6 +159,13 @@ export interface PartitionOffsets {
   high: string;
 }
 
+export interface GroupMember {
+  memberId: string;
+  clientId: string;
+  host: string;
+  assignment: TopicPartition[];
+}
+
 export interface Admin {
   /**
    * Creates missing topics, waits for their leaders; existing ones are left as
@@ -180,6 +187,10 @@ export interface Admin {
   setGroupOffsets(groupId: string, topic: string, offsets: { partition: number; offset: string }[]): Promise<void>;
   /** Deletes consumer groups without members (e.g. one-off readers). */
   deleteGroups(groupIds: string[]): Promise<void>;
+  /** A consumer group's committed positions on these topics; partitions it never committed are left out. */
+  groupOffsets(groupId: string, topics: string[]): Promise<TopicPartitionOffset[]>;
+  /** A consumer group's members and the partitions each was assigned (none when the group is empty). */
+  groupMembers(groupId: string): Promise<GroupMember[]>;
   /** A fast round trip to the cluster (a few seconds at most); for /readyz. */
   ping(): Promise<void>;
   close(): Promise<void>;

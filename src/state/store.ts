@@ -229,6 +229,11 @@ export class ServiceStore {
     return v?.kind === 'poll' ? v : undefined;
   }
 
+  /** Every replay position and polling cursor, of every connection. */
+  checkpoints(): Checkpoint[] {
+    return this.#checkpoints.entries().map(([, v]) => v);
+  }
+
   putCheckpoint(c: Checkpoint): Promise<void> {
     const key = c.kind === 'cdc' ? checkpointKey.cdc(c.connectionId, c.channel) : checkpointKey.poll(c.connectionId, c.object);
     return this.#checkpoints.put(key, c);

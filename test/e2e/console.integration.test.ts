@@ -221,6 +221,15 @@ describe('the operator console', () => {
     expect(rx.invalid).toEqual([]);
   });
 
+  it('the cluster page shows this instance with the org it follows, the delivery lag and the org replay position', async () => {
+    await page.goto(`${svc.service.url}/console#/cluster`);
+    await expect.poll(() => page.getByTestId('instance').first().textContent(), { timeout: 20_000 }).toContain(org.orgId);
+    await page.getByTestId('lag').first().waitFor();
+    await expect.poll(() => page.getByTestId('replay').first().textContent(), { timeout: 20_000 }).toContain('replay id');
+    expect(await page.getByTestId('replay').first().textContent()).toContain(org.orgId);
+    await shoot(page, 'cluster');
+  });
+
   it('a read key sees everything and finds every change button refused', async () => {
     const k = await svc.api<{ key: string }>('POST', '/v1/api-keys', { name: 'console-reader', scopes: ['read'] });
     expect(k.status).toBe(201);
@@ -263,7 +272,7 @@ describe('the operator console', () => {
   });
 
   it('every page at 390 px, keyboard-reachable, and no console errors anywhere', async () => {
-    for (const p of ['connections', 'subscriptions', 'events', 'deliveries']) await shootNarrow(`${svc.service.url}/console#/${p}`, p, signInAdmin);
+    for (const p of ['connections', 'subscriptions', 'events', 'deliveries', 'cluster']) await shootNarrow(`${svc.service.url}/console#/${p}`, p, signInAdmin);
     // Keyboard: tabbing from the top reaches the page links and the form controls.
     await page.goto(`${svc.service.url}/console#/subscriptions`);
     await page.locator('main h1').waitFor();

@@ -100,6 +100,17 @@ export class MemoryKafka implements KafkaClient {
       deleteGroups: async (groupIds: string[]) => {
         for (const g of groupIds) this.#committed.delete(g);
       },
+      groupOffsets: async (groupId: string, topics: string[]) =>
+        topics.flatMap((topic) =>
+          Array.from({ length: this.partitionsOf(topic) }, (_, partition) => ({ topic, partition, offset: this.committed(groupId, topic, partition) })).flatMap(
+            (o) => (o.offset === undefined ? [] : [{ topic: o.topic, partition: o.partition, offset: o.offset }]),
+          ),
+        ),
+      // Every consumer of a group here reads every partition (no assignment): each member has all of them.
+      groupMembers: async (groupId: string) =>
+        [...this.#consumers]
+          .filter((c) => c.group === groupId)
+          .map((c, i) => ({ memberId: `${groupId}-${i}`, clientId: 'memory', host: '127.0.0.1', assignment: c.assigned() })),
       ping: async () => undefined,
       close: async () => undefined,
     };
@@ -204,6 +215,17 @@ class MemoryConsumer implements GroupConsumer {
     private readonly opts: ConsumerOptions,
     private readonly maxBatch: number,
   ) {}
+
+  get group(): string {
+    return this.groupId;
+  }
+
+  assigned(): TopicPartition[] {
+    return [...this.#pumps.keys()].map((k) => {
+      const [topic, partition] = k.split('\u0000');
+      return { topic: topic!, partition: Number(partition) };
+    });
+  }
 
   async subscribe(topics: string[], opts: { fromBeginning?: boolean } = {}): Promise<void> {
     this.#topics.push(...topics);

@@ -5,7 +5,7 @@ const { ConfigResourceTypes } = kafkajs;
 import { ForcehookError } from '../../core/errors.js';
 import { retry, retryPolicy } from '../../core/retry.js';
 import type { Logger } from '../../core/log.js';
-import type { Admin, TopicSpec } from '../types.js';
+import type { Admin, GroupMember, TopicSpec } from '../types.js';
 import { guarded } from './errors.js';
 
 export const PING_BUDGET_MS = 2_500;
@@ -119,6 +119,25 @@ export function createKafkajsAdmin(kafka: Kafka, pingKafka: Kafka, logger: Logge
       if (groupIds.length === 0) return;
       const admin = await main.use();
       await guarded('kafka delete groups', () => admin.deleteGroups(groupIds));
+    },
+
+    async groupOffsets(groupId, topics) {
+      const admin = await main.use();
+      const answer = await guarded(`kafka offsets of group ${groupId}`, () => admin.fetchOffsets({ groupId, topics }));
+      // The broker answers -1 for a partition the group never committed.
+      return answer.flatMap(({ topic, partitions }) =>
+        partitions.filter((p) => p.offset !== '-1').map((p) => ({ topic, partition: p.partition, offset: p.offset })),
+      );
+    },
+
+    async groupMembers(groupId) {
+      const admin = await main.use();
+      const { groups } = await guarded(`kafka members of group ${groupId}`, () => admin.describeGroups([groupId]));
+      return (groups[0]?.members ?? []).map((m): GroupMember => {
+        const decoded = m.memberAssignment?.length ? kafkajs.AssignerProtocol.MemberAssignment.decode(m.memberAssignment) : null;
+        const assignment = Object.entries(decoded?.assignment ?? {}).flatMap(([topic, partitions]) => partitions.map((partition) => ({ topic, partition })));
+        return { memberId: m.memberId, clientId: m.clientId, host: m.clientHost, assignment };
+      });
     },
 
     async ping() {

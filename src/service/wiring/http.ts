@@ -8,6 +8,7 @@ import { historyRouter } from '../../api/history.js';
 import { subscriptionsRouter } from '../../api/subscriptions.js';
 import { EventTail } from '../../history/events.js';
 import { meRouter } from '../../api/me.js';
+import { clusterRouter } from '../../api/cluster.js';
 import { ConsoleLogins } from '../../console/logins.js';
 import { consoleRouter } from '../../console/serve.js';
 import type { Config } from '../../config/schema.js';
@@ -92,6 +93,14 @@ export async function listenHttp({
       historyRouter({ kafka: k.kafka, topics: k.topics, store, tail, groupPrefix: `${config.kafka.topicPrefix}.history`, logger }),
       apiKeysRouter({ store }),
       meRouter(),
+      clusterRouter({
+        kafka: k.kafka,
+        topics: k.topics,
+        store,
+        prefix: config.kafka.topicPrefix,
+        retryDelaysMs: config.retrySchedule,
+        ownership: () => s.ownership()?.status(),
+      }),
     ],
     public: [oauthCallbackRouter(sessionDeps), consoleRouter({ logins })],
   });
