@@ -1,6 +1,6 @@
 /**
- * The body of `POST /v1/subscriptions`. Its own module, free of Node APIs, because the operator
- * console's create form validates with this very schema in the browser.
+ * The bodies of `POST /v1/subscriptions` and `.../redeliver`. Their own module, free of Node APIs,
+ * because the operator console's forms validate with these very schemas in the browser.
  */
 import { z } from 'zod';
 import { TRIGGERS } from '../events/schema.js';
@@ -29,3 +29,11 @@ export const CreateSubscriptionSchema = z
     if (s.campaignId && !s.trigger.startsWith('campaign_')) ctx.addIssue({ code: 'custom', path: ['campaignId'], message: 'only for campaign triggers' });
     if (s.fields && s.trigger !== 'record.updated') ctx.addIssue({ code: 'custom', path: ['fields'], message: 'only for record.updated' });
   });
+
+export const RedeliverSchema = z.union([
+  z.object({ dlq: z.literal(true) }).strict(),
+  z
+    .object({ from: z.iso.datetime({ offset: true }), to: z.iso.datetime({ offset: true }) })
+    .strict()
+    .refine((r) => Date.parse(r.from) < Date.parse(r.to), { path: ['to'], message: 'must be after from' }),
+]);

@@ -1,6 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { Router } from 'express';
-import { z } from 'zod';
 import { ForcehookError, NotFoundError, ValidationError } from '../core/errors.js';
 import type { SecretBox } from '../core/secrets.js';
 import { parseBody } from '../http/validate.js';
@@ -9,9 +8,9 @@ import { deliveryView } from '../deliver/state/keeper.js';
 import type { Redeliverer } from '../deliver/redeliver/redeliver.js';
 import { sealedPlace, type SubscriptionRecord } from '../state/records.js';
 import type { ServiceStore } from '../state/store.js';
-import { CreateSubscriptionSchema } from './subscription-schema.js';
+import { CreateSubscriptionSchema, RedeliverSchema } from './subscription-schema.js';
 
-export { CreateSubscriptionSchema } from './subscription-schema.js';
+export { CreateSubscriptionSchema, RedeliverSchema } from './subscription-schema.js';
 
 export function subscriptionView(s: SubscriptionRecord) {
   const { secrets: _secrets, ...rest } = s;
@@ -42,14 +41,6 @@ export interface SubscriptionsDeps {
 
 /** How long a rotated-out secret keeps signing (both signatures are sent meanwhile). */
 export const SECRET_OVERLAP_MS = 24 * 3_600_000;
-
-export const RedeliverSchema = z.union([
-  z.object({ dlq: z.literal(true) }).strict(),
-  z
-    .object({ from: z.iso.datetime({ offset: true }), to: z.iso.datetime({ offset: true }) })
-    .strict()
-    .refine((r) => Date.parse(r.from) < Date.parse(r.to), { path: ['to'], message: 'must be after from' }),
-]);
 
 const newSecret = (): string => `whsec_${randomBytes(32).toString('base64')}`;
 

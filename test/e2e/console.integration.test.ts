@@ -193,6 +193,13 @@ describe('the operator console', () => {
     expect(await failed.getByTestId('response').textContent()).toContain('boom: the receiver is down for maintenance');
     await page.locator('[data-testid=attempt][data-status=dead]').first().waitFor();
     await shoot(page, 'deliveries');
+    expect(await page.getByTestId('latency').textContent()).toMatch(/median \d+ ms/);
+    // A range redelivery is checked by the API's schema before it is sent: the end must follow the start.
+    const range = page.getByRole('form', { name: 'Redeliver a time range' });
+    await range.locator('input[name=from]').fill('2030-01-02T10:00:00');
+    await range.locator('input[name=to]').fill('2030-01-01T10:00:00');
+    await range.getByRole('button', { name: 'Redeliver range' }).click();
+    await expect.poll(() => page.getByRole('status').first().textContent()).toBe('to: must be after from');
 
     // Paused: a new Lead's event waits; resumed, it arrives.
     failing = false;

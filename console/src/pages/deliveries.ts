@@ -1,4 +1,5 @@
 import { useEffect, useState } from 'preact/hooks';
+import { RedeliverSchema } from '../../../src/api/subscription-schema.js';
 import { api, type Attempt } from '../api.js';
 import { ChangeButton, errorText, html, type PageProps } from '../html.js';
 import { destinationText, useSubscriptions } from './subscriptions.js';
@@ -29,14 +30,29 @@ export function DeliveriesPage({ canWrite, arg }: PageProps) {
     };
   }, [id, status]);
 
-  const redeliver = async () => {
+  const redeliver = async (body: unknown, what: string) => {
+    // The API's own schema: a range whose end is not after its start is refused here already.
+    const parsed = RedeliverSchema.safeParse(body);
+    if (!parsed.success) {
+      setNote(parsed.error.issues.map((i) => `${i.path.join('.') || 'range'}: ${i.message}`).join('; '));
+      return;
+    }
     try {
-      const r = await api<{ count: number }>('POST', `/v1/subscriptions/${id}/redeliver`, { dlq: true });
-      setNote(`Redelivering ${r.count} dead letter(s)`);
+      const r = await api<{ count: number }>('POST', `/v1/subscriptions/${id}/redeliver`, parsed.data);
+      setNote(`Redelivering ${r.count} ${what}`);
     } catch (e) {
       setNote(errorText(e));
     }
   };
+  const [from, setFrom] = useState('');
+  const [to, setTo] = useState('');
+  const iso = (local: string) => (local && !Number.isNaN(Date.parse(local)) ? new Date(local).toISOString() : local);
+  // Latency of the attempts listed (their durations), for the endpoint's recent health.
+  const durations = (attempts ?? [])
+    .filter((a) => a.status !== 'dead')
+    .map((a) => a.durationMs)
+    .sort((a, b) => a - b);
+  const pct = (p: number) => (durations.length ? `${Math.round(durations[Math.min(durations.length - 1, Math.floor(p * durations.length))]!)} ms` : '—');
 
   return html`<section aria-labelledby="h-deliveries">
     <div class="title"><h1 id="h-deliveries">Deliveries</h1></div>
@@ -62,8 +78,32 @@ export function DeliveriesPage({ canWrite, arg }: PageProps) {
           <option value="dead">dead</option>
         </select>
       </label>
-      ${sub ? html`<${ChangeButton} canWrite=${canWrite} label=${`Redeliver DLQ (${sub.delivery.dlqCount})`} name="redeliver-dlq" onClick=${() => void redeliver()} />` : null}
+      ${
+        sub
+          ? html`<${ChangeButton}
+              canWrite=${canWrite}
+              label=${`Redeliver DLQ (${sub.delivery.dlqCount})`}
+              name="redeliver-dlq"
+              onClick=${() => void redeliver({ dlq: true }, 'dead letter(s)')}
+            />`
+          : null
+      }
     </form>
+    <form
+      class="filters"
+      aria-label="Redeliver a time range"
+      onSubmit=${(e: Event) => {
+        e.preventDefault();
+        void redeliver({ from: iso(from), to: iso(to) }, 'event(s) of the range');
+      }}
+    >
+      <label
+        >From <input name="from" type="datetime-local" step="1" value=${from} onInput=${(e: Event) => setFrom((e.target as HTMLInputElement).value)}
+      /></label>
+      <label>To <input name="to" type="datetime-local" step="1" value=${to} onInput=${(e: Event) => setTo((e.target as HTMLInputElement).value)} /></label>
+      <${ChangeButton} canWrite=${canWrite} label="Redeliver range" name="redeliver-range" submit=${true} />
+    </form>
+    <p class="hint" data-testid="latency">Latency of these attempts: median ${pct(0.5)}, 95th percentile ${pct(0.95)}</p>
     ${note ? html`<p class="note" role="status">${note}</p>` : null} ${error ? html`<p class="error" role="alert">${error}</p>` : null}
     ${!id ? html`<p>No subscription yet.</p>` : null}
     <div class="scroll">
