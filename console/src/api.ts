@@ -80,6 +80,7 @@ export interface Connection {
   subscriber: string;
   objects: { object: string; mode: 'cdc' | 'polling'; lastEventAt: string | null }[];
   warnings: { code: string; message: string; since: string }[];
+  apiUsage?: { used: number; limit: number };
   tokenRefreshedAt: string | null;
 }
 export interface Delivery {

@@ -41,6 +41,7 @@ export function connectionView(c: ConnectionRecord, runtime: ConnectionRuntime) 
     objects: rt?.objects ?? [],
     tokenRefreshedAt: c.tokenRefreshedAt ?? null,
     warnings: rt?.warnings ?? [],
+    ...(rt?.apiUsage ? { apiUsage: rt.apiUsage } : {}),
     createdAt: c.createdAt,
     updatedAt: c.updatedAt,
   };

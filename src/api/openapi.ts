@@ -40,6 +40,7 @@ const Connection = ConnectionCreated.extend({
     .nullable()
     .describe('when the OAuth tokens were last refreshed (at least every FORCEHOOK_TOKEN_REFRESH_INTERVAL_S while the connection is active)'),
   warnings: ConnectionStatusSchema.shape.warnings,
+  apiUsage: ConnectionStatusSchema.shape.apiUsage,
   createdAt: z.iso.datetime(),
   updatedAt: z.iso.datetime(),
 });

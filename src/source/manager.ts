@@ -99,7 +99,9 @@ export class SourceManager implements ConnectionRuntime {
 
   status(connectionId: string): ConnectionStatusView | undefined {
     const s = this.#supervisors.get(connectionId);
-    return s ? { subscriber: s.view(), objects: s.objectModes(), warnings: s.warnings() } : undefined;
+    if (!s) return undefined;
+    const apiUsage = s.session.apiUsage();
+    return { subscriber: s.view(), objects: s.objectModes(), warnings: s.warnings(), ...(apiUsage ? { apiUsage } : {}) };
   }
 
   /** States of the subscribers running here, for metrics. */

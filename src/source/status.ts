@@ -21,6 +21,10 @@ export const ConnectionWarningSchema = z.object({
 export const ConnectionStatusSchema = z.object({
   subscriber: z.string().describe('org subscriber state on this instance (pending, resolving, running, needs_reauth, stopped, ...)'),
   objects: z.array(ObjectStatusSchema),
+  apiUsage: z
+    .object({ used: z.number().int(), limit: z.number().int() })
+    .optional()
+    .describe("the org's REST API requests in the rolling 24 h, as Salesforce last reported them to the instance that follows the org"),
   warnings: z
     .array(ConnectionWarningSchema)
     .describe('conditions that do not stop the connection but change how it is followed (an exhausted event allocation, a missing permission, ...)'),

@@ -125,6 +125,8 @@ describe('the operator console', () => {
       )
       .toBe('cdc');
     await expect.poll(() => card.getByTestId('subscriber').textContent(), { timeout: 30_000 }).toBe('running');
+    // The org's API usage, as Salesforce reported it to the instance following the org.
+    await expect.poll(() => card.getByTestId('api-usage').textContent(), { timeout: 30_000 }).toMatch(/^[\d,]+ of 10,000,000 \(\d+ %\)$/);
     await shoot(page, 'connections');
   });
 

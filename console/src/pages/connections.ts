@@ -63,6 +63,10 @@ export function ConnectionsPage({ canWrite }: PageProps) {
               <dd data-testid="subscriber">${c.subscriber}</dd>
               <dt>Instance</dt>
               <dd class="wrap">${c.instanceUrl}</dd>
+              <dt>API usage (24 h)</dt>
+              <dd data-testid="api-usage">
+                ${c.apiUsage ? `${c.apiUsage.used.toLocaleString()} of ${c.apiUsage.limit.toLocaleString()} (${Math.round((100 * c.apiUsage.used) / Math.max(1, c.apiUsage.limit))} %)` : '—'}
+              </dd>
               <dt>Tokens refreshed</dt>
               <dd>${ago(c.tokenRefreshedAt)}</dd>
               <dt>Id</dt>
