@@ -239,6 +239,27 @@ describe('the operator console', () => {
     await shoot(page, 'cluster');
   });
 
+  it('connects another org through the OAuth flow started from the console', async () => {
+    const second = await createOrg(emulator.url);
+    // A page of its own: the emulator's approval page is not the console's (its missing favicon is not our error).
+    const { page, context } = await browser.newPage();
+    await signInAdmin(page);
+    await page.goto(`${svc.service.url}/console#/connections`);
+    await page.getByRole('button', { name: 'Connect an org' }).click();
+    const form = page.getByRole('form', { name: 'Connect an org' });
+    await form.locator('input[name=loginUrl]').fill(second.loginUrl);
+    await form.locator('input[name=clientId]').fill(second.clientId);
+    await form.locator('input[name=clientSecret]').fill(second.clientSecret);
+    await form.getByRole('button', { name: 'Continue at Salesforce' }).click();
+    // The org's own approval page (the emulator's), then back to the console.
+    await page.getByRole('heading', { name: 'Allow Access?' }).waitFor();
+    await page.locator('input[name=password]').fill(second.password);
+    await page.getByRole('button', { name: 'Allow' }).click();
+    await page.waitForURL(/\/console/);
+    await page.locator(`[data-testid=connection][data-org="${second.orgId}"]`).waitFor({ timeout: 20_000 });
+    await context.close();
+  });
+
   it('a read key sees everything and finds every change button refused', async () => {
     const k = await svc.api<{ key: string }>('POST', '/v1/api-keys', { name: 'console-reader', scopes: ['read'] });
     expect(k.status).toBe(201);

@@ -23,9 +23,37 @@ export function useConnections(): { connections: Connection[] | undefined; error
   return { connections, error, reload: () => setTick((n) => n + 1) };
 }
 
+/** Starts a connect session (the OAuth web-server flow) and sends the browser to Salesforce. */
+function ConnectForm({ canWrite, onError }: { canWrite: boolean; onError: (message: string) => void }) {
+  const [loginUrl, setLoginUrl] = useState('');
+  const [clientId, setClientId] = useState('');
+  const [clientSecret, setClientSecret] = useState('');
+  const submit = async (e: Event) => {
+    e.preventDefault();
+    try {
+      const s = await api<{ authorizeUrl: string }>('POST', '/v1/connect-sessions', {
+        ...(loginUrl.trim() ? { loginUrl: loginUrl.trim() } : {}),
+        ...(clientId.trim() ? { oauthApp: { clientId: clientId.trim(), clientSecret } } : {}),
+        returnUrl: `${location.origin}/console#/connections`,
+      });
+      location.assign(s.authorizeUrl);
+    } catch (err) {
+      onError(errorText(err));
+    }
+  };
+  const value = (set: (v: string) => void) => (e: Event) => set((e.target as HTMLInputElement).value);
+  return html`<form class="filters" aria-label="Connect an org" onSubmit=${submit}>
+    <label>Login URL <input name="loginUrl" type="url" value=${loginUrl} onInput=${value(setLoginUrl)} placeholder="https://login.salesforce.com" /></label>
+    <label>OAuth app client id <input name="clientId" value=${clientId} onInput=${value(setClientId)} placeholder="the service's default if empty" /></label>
+    <label>Client secret <input name="clientSecret" type="password" autocomplete="off" value=${clientSecret} onInput=${value(setClientSecret)} /></label>
+    <${ChangeButton} canWrite=${canWrite} label="Continue at Salesforce" name="connect-start" submit=${true} />
+  </form>`;
+}
+
 export function ConnectionsPage({ canWrite }: PageProps) {
   const { connections, error, reload } = useConnections();
   const [note, setNote] = useState<string | undefined>(undefined);
+  const [connecting, setConnecting] = useState(false);
   const [confirming, setConfirming] = useState<string | undefined>(undefined);
   const act = async (fn: () => Promise<unknown>, done: string) => {
     try {
@@ -36,21 +64,19 @@ export function ConnectionsPage({ canWrite }: PageProps) {
     }
     reload();
   };
-  const connect = (connectionId?: string) =>
+  // Re-authorizing keeps the connection's own login URL and OAuth app.
+  const reauthorize = (connectionId: string) =>
     act(async () => {
-      const s = await api<{ authorizeUrl: string }>('POST', '/v1/connect-sessions', {
-        ...(connectionId ? { connectionId } : {}),
-        returnUrl: `${location.origin}/console#/connections`,
-      });
+      const s = await api<{ authorizeUrl: string }>('POST', '/v1/connect-sessions', { connectionId, returnUrl: `${location.origin}/console#/connections` });
       location.assign(s.authorizeUrl);
     }, 'Opening Salesforce…');
   return html`<section aria-labelledby="h-connections">
     <div class="title">
       <h1 id="h-connections">Connections</h1>
-      <${ChangeButton} canWrite=${canWrite} label="Connect an org" onClick=${() => void connect()} />
+      <${ChangeButton} canWrite=${canWrite} label="Connect an org" onClick=${() => setConnecting(!connecting)} />
     </div>
-    ${note ? html`<p class="note" role="status">${note}</p>` : null} ${error ? html`<p class="error" role="alert">${error}</p>` : null}
-    ${connections?.length === 0 ? html`<p>No connection yet.</p>` : null}
+    ${connecting ? html`<${ConnectForm} canWrite=${canWrite} onError=${setNote} />` : null} ${note ? html`<p class="note" role="status">${note}</p>` : null}
+    ${error ? html`<p class="error" role="alert">${error}</p>` : null} ${connections?.length === 0 ? html`<p>No connection yet.</p>` : null}
     <div class="cards">
       ${(connections ?? []).map(
         (c) =>
@@ -104,7 +130,7 @@ export function ConnectionsPage({ canWrite }: PageProps) {
                 : null
             }
             <div class="actions">
-              ${c.status === 'needs_reauth' ? html`<${ChangeButton} canWrite=${canWrite} label="Re-authorize" onClick=${() => void connect(c.id)} />` : null}
+              ${c.status === 'needs_reauth' ? html`<${ChangeButton} canWrite=${canWrite} label="Re-authorize" onClick=${() => void reauthorize(c.id)} />` : null}
               ${
                 confirming === c.id
                   ? html`<${ChangeButton}
