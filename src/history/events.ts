@@ -100,11 +100,16 @@ export class EventTail {
   /** Resolves once the tail reads; returns the unsubscription. */
   async listen(listener: (e: StructuredEvent) => void): Promise<() => void> {
     this.#listeners.add(listener);
-    this.#starting ??= this.#start().catch((err: unknown) => {
-      this.#starting = undefined;
+    this.#starting ??= this.#start().catch(async (err: unknown) => {
+      await this.stop();
       throw err;
     });
-    await this.#starting;
+    try {
+      await this.#starting;
+    } catch (err) {
+      this.#listeners.delete(listener);
+      throw err;
+    }
     return () => {
       this.#listeners.delete(listener);
       if (this.#listeners.size === 0) void this.stop();
