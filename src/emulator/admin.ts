@@ -30,6 +30,7 @@ const fieldDef = z
     precision: z.number().int().positive().optional(),
     scale: z.number().int().nonnegative().optional(),
     externalId: z.boolean().optional(),
+    formula: z.string().min(1).max(3_900).optional(),
   })
   .strict();
 
