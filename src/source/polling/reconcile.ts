@@ -15,8 +15,9 @@ import { CycleBatch, type DeletedEntry } from './batch.js';
 import { describeObjects } from '../../salesforce/describe.js';
 import type { ObjectFields } from '../../salesforce/fields.js';
 import { createRecordMemory } from './memory.js';
-import { asQueryPage, call, composite, COMPOSITE_MAX_QUERIES, followPages, subError, type RestOptions } from '../../salesforce/rest.js';
-import { byIdsQuery, cursorQuery, floorToMinute, getDeletedPath, GET_DELETED_MAX_AGE_MS, MINUTE_MS, queryAllPath } from '../../salesforce/soql.js';
+import { completeRows, readRowsById } from '../../salesforce/wide-read.js';
+import { asQueryPage, call, followPages, type RestOptions } from '../../salesforce/rest.js';
+import { cursorQuery, floorToMinute, getDeletedPath, GET_DELETED_MAX_AGE_MS, MINUTE_MS, queryAllPath } from '../../salesforce/soql.js';
 
 export interface ReconcileWindow {
   sinceMs: number;
@@ -56,11 +57,13 @@ export async function* reconcileBatches(
   let since = window.sinceMs;
   let afterId: string | undefined;
   for (;;) {
-    const soql = cursorQuery({ object: fields.object, fields: fields.fields, since, until, limit, ...(afterId ? { afterId } : {}) });
+    // The first chunk of a wide object's fields keeps the GET inside the URI limit; the others are joined by Id.
+    const soql = cursorQuery({ object: fields.object, fields: fields.chunks[0] ?? fields.fields, since, until, limit, ...(afterId ? { afterId } : {}) });
     const first = asQueryPage(await call<unknown>(session, { method: 'GET', url: queryAllPath(session.apiVersion, soql) }, opts), `reconcile ${object}`);
     const rows = await followPages(session, first, opts);
     const batch = new CycleBatch(batchMemory, session.orgId, 'reconcile');
-    for (const row of rows) batch.addRow(fields.object, row, true, window.sinceMs);
+    // A row that changed between the reads is left to the stream, which carries that later change.
+    for (const row of await completeRows(session, fields, rows, opts)) if (row) batch.addRow(fields.object, row, true, window.sinceMs);
     batch.apply();
     if (batch.changes.length > 0) yield batch.changes;
     if (rows.length < limit) break;
@@ -91,8 +94,6 @@ export async function reconcile(session: OrgSession, object: string, window: Rec
   return all.sort((a, b) => a.commitTimestamp - b.commitTimestamp);
 }
 
-const IDS_PER_QUERY = 200;
-
 /**
  * The current rows of `ids` (deleted ones included, with IsDeleted = true); ids that no longer exist at
  * all are simply absent. Wildcards (`001*` in a GAP event) are not ids: reconcile the entity instead.
@@ -103,24 +104,5 @@ export async function fetchRecords(session: OrgSession, object: string, ids: str
   const unique = [...new Set(ids.map((id) => toId18(id)!))];
   if (unique.length === 0) return [];
   const fields = await fieldsOf(session, object, opts);
-  const queries: string[] = [];
-  for (let i = 0; i < unique.length; i += IDS_PER_QUERY) {
-    queries.push(queryAllPath(session.apiVersion, byIdsQuery(fields.object, fields.fields, unique.slice(i, i + IDS_PER_QUERY))));
-  }
-  const rows: Record<string, unknown>[] = [];
-  for (let i = 0; i < queries.length; i += COMPOSITE_MAX_QUERIES) {
-    const chunk = queries.slice(i, i + COMPOSITE_MAX_QUERIES);
-    const res = await composite(
-      session,
-      chunk.map((url, j) => ({ referenceId: `ids${j}`, url })),
-      opts,
-    );
-    for (let j = 0; j < chunk.length; j++) {
-      const r = res.get(`ids${j}`);
-      const err = subError(r, `fetchRecords ${object}`);
-      if (err) throw err;
-      rows.push(...(await followPages(session, asQueryPage(r!.body, `fetchRecords ${object}`), opts)));
-    }
-  }
-  return rows;
+  return readRowsById(session, fields, unique, opts);
 }
