@@ -9,7 +9,7 @@ import type { Publisher } from '../publish/publisher.js';
 import type { ConnectionRecord } from '../state/records.js';
 import type { ServiceStore } from '../state/store.js';
 import { createCdcSubscriber } from './cdc/index.js';
-import type { CdcPosition, CdcSubscriber } from './cdc/types.js';
+import type { CdcMessage, CdcPosition, CdcSubscriber } from './cdc/types.js';
 import type { StreamingLimit } from './cdc/verdict.js';
 import { channelFor, objectForChangeEvent } from '../salesforce/channels.js';
 import { SUPERVISOR_TRANSITIONS, type SupervisorState } from './lifecycle.js';
@@ -21,6 +21,7 @@ import { cdcStart, commitCdc, commitPoll, pollHandoverSince, pollStart } from '.
 import { OrgSession } from '../salesforce/session.js';
 import { Sightings } from './sightings.js';
 import type { ConnectionWarning, ObjectStatus } from './status.js';
+import { ObjectWarnings } from './object-warnings.js';
 import type { TokenSource } from '../salesforce/tokens.js';
 
 export interface SupervisorOptions {
@@ -93,6 +94,12 @@ const lc = (s: string) => s.toLowerCase();
  * (replay ids, poll cursors) are checkpointed only after Kafka acknowledged the
  * events they cover.
  */
+/** The object a change event is about, from its header (the channel may be /data/ChangeEvents). */
+function entityOf(m: CdcMessage): string | undefined {
+  const name = (m.data as { payload?: { ChangeEventHeader?: { entityName?: unknown } } } | null)?.payload?.ChangeEventHeader?.entityName;
+  return typeof name === 'string' ? name : undefined;
+}
+
 export class OrgSupervisor {
   readonly session: OrgSession;
   readonly #opts: SupervisorOptions;
@@ -116,12 +123,15 @@ export class OrgSupervisor {
   readonly #ingest: IngestStage;
   readonly #normalizer: ReturnType<typeof createNormalizer>;
   readonly #reads: OrgReads;
+  /** Objects Salesforce refuses to read for us (too wide, too complex): shown as warnings. */
+  readonly #refused: ObjectWarnings;
 
   constructor(opts: SupervisorOptions) {
     this.#opts = opts;
     const { connection: c } = opts;
     this.#ctx = { orgId: c.orgId, connectionId: c.id };
     this.#sightings = new Sightings(c.id);
+    this.#refused = new ObjectWarnings(() => this.#now());
     this.#log = opts.logger.child({ connectionId: c.id, orgId: c.orgId });
     this.#state = new StateMachine('org-supervisor', SUPERVISOR_TRANSITIONS, 'idle');
     this.#state.onChange((to, from) => this.#log.info({ from, to }, 'org subscriber state'));
@@ -177,6 +187,7 @@ export class OrgSupervisor {
 
   warnings(): ConnectionWarning[] {
     const out: ConnectionWarning[] = [...this.#missing].map(([p, since]) => ({ ...PERMISSION_WARNINGS[p], since: new Date(since).toISOString() }));
+    out.push(...this.#refused.list());
     const l = this.#limited;
     if (!l) return out;
     const { code, what } = LIMIT_WARNINGS[l.limit];
@@ -335,7 +346,17 @@ export class OrgSupervisor {
       positions,
       catchUp,
       logger: this.#log,
-      handle: async (batch) => this.#ingest.ingest(await changesOfCdcBatch(batch, { normalizer: this.#normalizer, reads: this.#reads, logger: this.#log })),
+      handle: async (batch) => {
+        // A batch is retried until it is handed off (dropping it would lose its changes); what Salesforce
+        // refuses to complete it with is shown on the connection meanwhile.
+        const objects = new Set(batch.map(entityOf).filter((o): o is string => !!o));
+        try {
+          await this.#ingest.ingest(await changesOfCdcBatch(batch, { normalizer: this.#normalizer, reads: this.#reads, logger: this.#log }));
+        } catch (err) {
+          for (const o of objects) this.#refused.failed(o, err);
+          throw err;
+        }
+      },
       commit: (moved) => commitCdc(this.#opts.store, this.#ctx.connectionId, moved, this.#now()),
       onGap: async (channel, since) => {
         const object = objectForChangeEvent(channel.replace(/^\/data\//, ''));
@@ -346,7 +367,13 @@ export class OrgSupervisor {
           this.#sightings.interrupted(object);
           this.#log.warn({ channel, since: since.replayId }, 'replay window lost: reconciling through REST');
         }
-        await this.#reconcile(object, gapStart(since));
+        try {
+          await this.#reconcile(object, gapStart(since));
+          this.#refused.succeeded(object);
+        } catch (err) {
+          this.#refused.failed(object, err);
+          throw err;
+        }
       },
       onChannelRejected: (channel, error) => {
         const object = objectForChangeEvent(channel.replace(/^\/data\//, ''));
@@ -396,6 +423,8 @@ export class OrgSupervisor {
       minIntervalMs: this.#opts.pollIntervalMs,
       budgetShare: this.#opts.budgetShare,
       handle: (changes, ctx) => this.#ingest.ingest(changes, ctx.previousCampaignId.bind(ctx)),
+      onObjectError: (object, err) => this.#refused.failed(object, err),
+      onObjectRead: (object) => this.#refused.succeeded(object),
       commit: (moved) => commitPoll(this.#opts.store, this.#ctx.connectionId, moved, this.#now()),
       ...(this.#opts.now ? { now: this.#opts.now } : {}),
     });
