@@ -3,7 +3,8 @@
  * CREATE/UNDELETE carry every non-empty stored field, UPDATE only the changed
  * ones plus LastModifiedDate, DELETE the header alone; compounds travel as
  * nested objects and appear in `changedFields` as `BillingAddress.City`.
- * There are no nulledFields/diffFields over CometD.
+ * Null fields are left out of every body, a field set to null included: it is
+ * named in `changedFields` only. There are no nulledFields/diffFields over CometD.
  */
 import { inChangeEvents, type ObjectMeta } from './metadata/objects.js';
 import type { Values } from './store.js';
@@ -38,13 +39,12 @@ function body(meta: ObjectMeta, values: Values, only?: Set<string>): { fields: R
     const compound = meta.compoundOf.get(f.name);
     if (compound) {
       const comp = compound.components.find((c) => c.field === f.name)!;
-      const nested = (fields[compound.name] ??= {}) as Record<string, unknown>;
-      nested[comp.cdcKey] = cdcValue(meta, f.name, value);
+      if (value !== null) ((fields[compound.name] ??= {}) as Record<string, unknown>)[comp.cdcKey] = cdcValue(meta, f.name, value);
       changed.push(`${compound.name}.${comp.cdcKey}`);
       continue;
     }
     if (!inChangeEvents(meta, f)) continue;
-    fields[f.name] = cdcValue(meta, f.name, value);
+    if (value !== null) fields[f.name] = cdcValue(meta, f.name, value);
     changed.push(f.name);
   }
   return { fields, changed };
