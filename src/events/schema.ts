@@ -55,7 +55,13 @@ export const eventDataSchema = z
         'Fields changed by an UPDATE, in Salesforce change-event naming (compound components as `BillingAddress.City`). ' +
           'Empty for other change types, and for polled updates without a previous snapshot.',
       ),
-    record: z.record(z.string(), z.unknown()).describe('Field values known for the change, flattened like the REST API shows them (BillingCity, FirstName)'),
+    record: z
+      .record(z.string(), z.unknown())
+      .describe(
+        'Field values known for the change, flattened like the REST API shows them (BillingCity, FirstName). ' +
+          'Datetimes always as `2024-01-01T00:00:00.000Z`, however Salesforce wrote them; a field set to null is present as null. ' +
+          'Formula fields appear only in polled and reconciled records (change events never carry them) and are never in changedFields.',
+      ),
     detectedBy: z.enum(DETECTED_BY),
     commitTimestamp: z.number().int().nonnegative().describe('Commit time, epoch milliseconds'),
     commitNumber: z.string().regex(/^\d+$/).optional().describe('System change number as a decimal string (it can exceed 2^53); CDC only'),

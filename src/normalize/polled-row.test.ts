@@ -3,6 +3,7 @@ import { ValidationError } from '../core/errors.js';
 import { normalizePolledRow, parseSalesforceDate } from './polled-row.js';
 
 const T0 = '2024-05-29T16:26:40.000+0000';
+const Z0 = '2024-05-29T16:26:40.000Z';
 const T1 = '2024-05-29T16:30:00.000+0000';
 const T2 = '2024-05-29T16:45:00.000+0000';
 const ms = (s: string) => parseSalesforceDate(s)!;
@@ -33,7 +34,8 @@ describe('normalizePolledRow', () => {
       recordId: '001000000000001AAA',
       changeType: 'CREATE',
       changedFields: [],
-      record: { Id: '001000000000001AAA', CreatedDate: T0, LastModifiedDate: T0, SystemModstamp: T0, Name: 'Acme', BillingCity: 'Paris' },
+      // Datetimes in the one form change events use too (REST answered `+0000`).
+      record: { Id: '001000000000001AAA', CreatedDate: Z0, LastModifiedDate: Z0, SystemModstamp: Z0, Name: 'Acme', BillingCity: 'Paris' },
       commitTimestamp: ms(T0),
       detectedBy: 'polling',
     });

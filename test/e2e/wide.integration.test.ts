@@ -74,11 +74,18 @@ describe('wide objects', () => {
       // A later second: within the create's second the row would still read as its creation.
       const second = Math.floor(emulator.emulator.clock.now() / 1000);
       await waitUntil(() => Math.floor(emulator.emulator.clock.now() / 1000) > second, 5_000, 'the next second');
-      await user.sobject('Wide__c').update({ Id: rec.id, Wide_Plain_Field_0500__c: 'changed' });
+      await user.sobject('Wide__c').update({ Id: rec.id, Wide_Plain_Field_0500__c: 'changed', Wide_Plain_Field_0100__c: 'feeds a formula' });
       await reader.waitFor((e) => e.some((x) => x.type === 'salesforce.record.updated' && x.subject === rec.id), 30_000, 'polled update');
       const updated = reader.events.find((x) => x.type === 'salesforce.record.updated' && x.subject === rec.id)!;
       expect(updated.data.changedFields).toContain('Wide_Plain_Field_0500__c');
-      expect(updated.data.record).toMatchObject({ Wide_Plain_Field_0500__c: 'changed', Wide_Formula_0119__c: 'formula source' });
+      // The formula's value is in the record, but it is not listed as changed: change events never carry it.
+      expect(updated.data.changedFields).toContain('Wide_Plain_Field_0100__c');
+      expect(updated.data.changedFields).not.toContain('Wide_Formula_0100__c');
+      expect(updated.data.record).toMatchObject({
+        Wide_Plain_Field_0500__c: 'changed',
+        Wide_Formula_0100__c: 'feeds a formula',
+        Wide_Formula_0119__c: 'formula source',
+      });
       expect((await view(svc, id)).warnings).toEqual([]);
     } finally {
       await reader.stop();

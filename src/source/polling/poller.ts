@@ -400,7 +400,7 @@ class PollerImpl implements Poller {
             const pos = { stamp: parseSalesforceDate(row['SystemModstamp']) ?? 0, id: String(row['Id'] ?? '') };
             const emit = !p.w.floor || comparePosition(pos, p.w.floor) > 0;
             const whole = complete[k];
-            if (whole) batch.addRow(p.fields.object, whole, emit, p.w.cursor.systemModstamp);
+            if (whole) batch.addRow(p.fields.object, whole, emit, p.w.cursor.systemModstamp, p.fields.calculated);
             cursor = advance(cursor, pos);
             last = pos;
           }

@@ -63,7 +63,7 @@ export async function* reconcileBatches(
     const rows = await followPages(session, first, opts);
     const batch = new CycleBatch(batchMemory, session.orgId, 'reconcile');
     // A row that changed between the reads is left to the stream, which carries that later change.
-    for (const row of await completeRows(session, fields, rows, opts)) if (row) batch.addRow(fields.object, row, true, window.sinceMs);
+    for (const row of await completeRows(session, fields, rows, opts)) if (row) batch.addRow(fields.object, row, true, window.sinceMs, fields.calculated);
     batch.apply();
     if (batch.changes.length > 0) yield batch.changes;
     if (rows.length < limit) break;
