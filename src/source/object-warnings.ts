@@ -3,7 +3,7 @@
  * a field gone): shown on the connection as warnings until a read of that object succeeds again, so that
  * an operator sees why its changes stop instead of finding a retry loop in the logs.
  */
-import { isKnownTransient, type ForcehookError } from '../core/errors.js';
+import { ForcehookError, isKnownTransient } from '../core/errors.js';
 import type { ConnectionWarning } from './status.js';
 import { errorCodeOf } from '../salesforce/rest.js';
 
@@ -20,8 +20,9 @@ export class ObjectWarnings {
 
   /** Remembers `err` for `object` when no retry can fix it; returns whether it did. */
   failed(object: string, err: unknown): boolean {
-    if (isKnownTransient(err) || !(err instanceof Error)) return false;
-    const code = errorCodeOf(err) ?? (err as Partial<ForcehookError>).code ?? 'UNKNOWN';
+    // Only Salesforce's answers: a broker refusing our credentials is another warning's business.
+    if (!(err instanceof ForcehookError) || err.code !== 'SALESFORCE' || isKnownTransient(err)) return false;
+    const code = errorCodeOf(err) ?? err.code;
     const known = this.#refused.get(object.toLowerCase());
     this.#refused.set(object.toLowerCase(), { code, message: `${object}: ${err.message}`, since: known?.since ?? this.now() });
     return true;

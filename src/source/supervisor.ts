@@ -86,6 +86,12 @@ const CDC_PERMISSION_REFUSAL = /View All Data/i;
 /** CDC events name entities by their API name; our objects may be written in any case. */
 const lc = (s: string) => s.toLowerCase();
 
+/** The object a change event is about, from its header (the channel may be /data/ChangeEvents). */
+function entityOf(m: CdcMessage): string | undefined {
+  const name = (m.data as { payload?: { ChangeEventHeader?: { entityName?: unknown } } } | null)?.payload?.ChangeEventHeader?.entityName;
+  return typeof name === 'string' ? name : undefined;
+}
+
 /**
  * Follows one org: reads its CDC selection, decides each object's mode, and wires
  * the stream and the poller to the ingest stage (ingest.ts), which turns their
@@ -94,12 +100,6 @@ const lc = (s: string) => s.toLowerCase();
  * (replay ids, poll cursors) are checkpointed only after Kafka acknowledged the
  * events they cover.
  */
-/** The object a change event is about, from its header (the channel may be /data/ChangeEvents). */
-function entityOf(m: CdcMessage): string | undefined {
-  const name = (m.data as { payload?: { ChangeEventHeader?: { entityName?: unknown } } } | null)?.payload?.ChangeEventHeader?.entityName;
-  return typeof name === 'string' ? name : undefined;
-}
-
 export class OrgSupervisor {
   readonly session: OrgSession;
   readonly #opts: SupervisorOptions;
@@ -352,6 +352,7 @@ export class OrgSupervisor {
         const objects = new Set(batch.map(entityOf).filter((o): o is string => !!o));
         try {
           await this.#ingest.ingest(await changesOfCdcBatch(batch, { normalizer: this.#normalizer, reads: this.#reads, logger: this.#log }));
+          for (const o of objects) this.#refused.succeeded(o);
         } catch (err) {
           for (const o of objects) this.#refused.failed(o, err);
           throw err;
