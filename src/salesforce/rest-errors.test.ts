@@ -20,6 +20,7 @@ describe('Salesforce errors', () => {
     expect(isKnownTransient(unknown)).toBe(false);
     expect(isKnownTransient(fromSalesforceError(Object.assign(new Error('socket hang up'), { name: 'FetchError' })))).toBe(true);
     expect(isKnownTransient(fromSalesforceError({ errorCode: 'SERVER_UNAVAILABLE', message: 'busy' }))).toBe(true);
+    expect(isKnownTransient(fromSalesforceError({ errorCode: 'UNKNOWN_EXCEPTION', message: 'An unexpected error occurred.' }))).toBe(true);
 
     let attempts = 0;
     const policy = retryPolicy({ maxAttempts: 3, initialDelayMs: 0, jitter: 0 });

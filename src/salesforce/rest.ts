@@ -54,9 +54,10 @@ const TERMINAL_CODES = new Set([
   'ERROR_HTTP_414',
   'ERROR_HTTP_431',
 ]);
-/** Errors Salesforce documents as passing: its servers busy, a lock held, a slow query. */
+/** Errors that pass: Salesforce's servers busy or failing (its 500 is UNKNOWN_EXCEPTION), a lock held, a slow query. */
 const TRANSIENT_CODES = new Set([
   'SERVER_UNAVAILABLE',
+  'UNKNOWN_EXCEPTION',
   'UNABLE_TO_LOCK_ROW',
   'QUERY_TIMEOUT',
   'REQUEST_RUNNING_TOO_LONG',
