@@ -41,7 +41,13 @@ const Connection = ConnectionCreated.extend({
 });
 const ConnectSessionCreated = z.object({
   id: z.string(),
-  authorizeUrl: z.string().describe('send the user here; carries a PKCE S256 challenge'),
+  authorizeUrl: z
+    .string()
+    .optional()
+    .describe('send the user here; carries a PKCE S256 challenge (absent when the end user is to enter their own OAuth app on the connect page)'),
+  connectUrl: z
+    .string()
+    .describe("forcehook's hosted connect page for the end user: no API key, the session's own token (the link opens once and expires with the session)"),
   expiresAt: z.iso.datetime(),
 });
 const ConnectSession = z.object({
@@ -49,7 +55,12 @@ const ConnectSession = z.object({
   status: z.enum(['pending', 'completed', 'failed', 'expired']),
   connectionId: z.string().optional().describe('the connection made or re-authorized (pending: the one to re-authorize)'),
   orgId: z.string().optional(),
-  error: z.string().optional().describe('failed: access_denied (or another Salesforce error), org_mismatch, invalid_grant, connect_failed, ...'),
+  error: z
+    .string()
+    .optional()
+    .describe(
+      'failed: access_denied (or another Salesforce error), app_not_installed (Salesforce answered OAUTH_APPROVAL_ERROR_GENERIC: the app is not installed in the org and the user may not approve uninstalled apps), org_mismatch, invalid_grant, connect_failed, ...',
+    ),
   errorDescription: z.string().optional(),
   expiresAt: z.iso.datetime(),
   createdAt: z.iso.datetime(),

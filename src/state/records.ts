@@ -114,9 +114,10 @@ export const ConnectSessionRecordSchema = z.object({
   id: z.string().min(1),
   status: z.enum(CONNECT_SESSION_STATUSES),
   loginUrl: z.url(),
-  clientId: z.string().min(1),
+  /** Absent until the end user enters their own OAuth app on the connect page (no default app, `allowUserOAuth`). */
+  clientId: z.string().min(1).optional(),
   /** Sealed. */
-  clientSecret: z.string().min(1),
+  clientSecret: z.string().min(1).optional(),
   /** Sealed PKCE verifier: only the token exchange may show it, after the browser brought the code. */
   codeVerifier: z.string().min(1),
   /** The `redirect_uri` of the authorize request: the token exchange must repeat it, from whichever instance. */
@@ -125,7 +126,17 @@ export const ConnectSessionRecordSchema = z.object({
   /** Pending: the connection to re-authorize, if any. Completed: the connection made or re-authorized. */
   connectionId: z.string().min(1).optional(),
   orgId: z.string().optional(),
-  /** Failed: a short code (`access_denied`, `org_mismatch`, `invalid_grant`, ...). */
+  /** What the hosted connect page offers: the user's own OAuth app, installing a package first, mappings to choose. */
+  allowUserOAuth: z.boolean().optional(),
+  packageInstallUrl: z.url().optional(),
+  mappings: z.array(z.object({ name: z.string(), object: z.string().optional(), labels: z.array(z.string()) })).optional(),
+  /** The environment asked for (the page preselects it). */
+  environment: z.enum(['production', 'sandbox']).optional(),
+  /** When the page link was first opened: the link works once, the browser keeps a cookie for the rest. */
+  pageOpenedAt: z.iso.datetime().optional(),
+  /** The user went to Salesforce from the connect page: the callback sends them back to it. */
+  viaPage: z.boolean().optional(),
+  /** Failed: a short code (`access_denied`, `app_not_installed`, `org_mismatch`, `invalid_grant`, ...). */
   error: z.string().optional(),
   errorDescription: z.string().optional(),
   expiresAt: z.iso.datetime(),

@@ -5,6 +5,7 @@ import { apiKeysRouter } from '../../api/api-keys.js';
 import { connectionsRouter } from '../../api/connections.js';
 import { connectSessionsRouter, oauthCallbackRouter } from '../../api/connect-sessions.js';
 import { subscriptionsRouter } from '../../api/subscriptions.js';
+import { connectPageRouter } from '../../connect-page/router.js';
 import type { Config } from '../../config/schema.js';
 import { ForcehookError } from '../../core/errors.js';
 import type { Logger } from '../../core/log.js';
@@ -49,6 +50,9 @@ export async function listenHttp({ config, logger, metrics, k, s, d, workflows, 
     allowPrivateNetworks: config.allowPrivateNetworks,
     egress,
     logger,
+    defaultApp: config.connect.oauthApp,
+    loginUrls: config.connect.loginUrls,
+    packageInstallUrl: config.connect.packageInstallUrl,
   };
   const app = createHttpApp({
     openapi: buildOpenApiDocument,
@@ -73,7 +77,7 @@ export async function listenHttp({ config, logger, metrics, k, s, d, workflows, 
       }),
       apiKeysRouter({ store }),
     ],
-    public: [oauthCallbackRouter(sessionDeps)],
+    public: [oauthCallbackRouter(sessionDeps), connectPageRouter({ ...sessionDeps, brand: config.connect.brand })],
   });
   const server: Server = app.listen(config.http.port, config.http.host);
   // Idle keep-alive connections outlive a load balancer's (AWS ALB: 60 s): with
