@@ -25,6 +25,7 @@ header img{max-height:40px;max-width:160px}
 header .name{font-weight:600;font-size:1.1rem}
 .card{background:#fff;border-radius:10px;padding:1.25rem;box-shadow:0 1px 3px rgba(0,0,0,.12)}
 h1{font-size:1.35rem;margin:0 0 .75rem}
+h2{font-size:1.1rem;margin:.5rem 0}
 fieldset{border:1px solid #d0d4da;border-radius:8px;margin:0 0 1rem;padding:.75rem}
 legend{font-weight:600;padding:0 .25rem}
 label{display:block;margin:.35rem 0}
@@ -46,7 +47,8 @@ code{word-break:break-all}
 /** The page, with headers that keep it to itself: no script, no frame, no other origin but the logo's. */
 export function sendPage(res: Response, brand: Brand, title: string, body: Html, status = 200): void {
   const nonce = randomBytes(16).toString('base64');
-  const img = brand.logoUrl ? new URL(brand.logoUrl).origin : "'none'";
+  // `data:` for the empty icon below: without one the browser asks for /favicon.ico.
+  const img = brand.logoUrl ? `data: ${new URL(brand.logoUrl).origin}` : 'data:';
   // No form-action: the start form's answer redirects to the login URL the user just typed (a My
   // Domain), and browsers hold redirects after a form post to form-action too.
   res.setHeader('Content-Security-Policy', `default-src 'none'; style-src 'nonce-${nonce}'; img-src ${img}; base-uri 'none'; frame-ancestors 'none'`);

@@ -18,14 +18,21 @@ function describedBy(id: string, errors: FieldErrors, hint = false): string {
   return [hint ? `${id}-hint` : '', errors[id as keyof FieldErrors] ? `${id}-error` : ''].filter(Boolean).join(' ');
 }
 
-/** The summary at the top of a form that was refused: each problem, linked to its field. */
-function errorSummary(errors: Record<string, string | undefined>): Html {
+const LABELS: Record<string, string> = {
+  environment: 'Where your org logs in',
+  loginUrl: 'My Domain URL',
+  clientId: 'Consumer key',
+  clientSecret: 'Consumer secret',
+};
+
+/** The summary at the top of a form that was refused: each problem, named and linked to its field. */
+export function errorSummary(errors: Record<string, string | undefined>, labels: Record<string, string> = LABELS): Html {
   const entries = Object.entries(errors).filter((e): e is [string, string] => e[1] !== undefined);
   if (entries.length === 0) return html``;
   return html`<div class="errors" role="alert" tabindex="-1" id="errors">
     <h2>Please check this</h2>
     <ul>
-      ${entries.map(([field, message]) => html`<li><a href="#${field}">${message}</a></li>`)}
+      ${entries.map(([field, message]) => html`<li><a href="#${field}">${labels[field] ?? field}: ${message}</a></li>`)}
     </ul>
   </div>`;
 }

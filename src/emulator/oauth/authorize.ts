@@ -13,7 +13,7 @@ function approvalPage(p: Params, org: Org, error?: string): string {
     .map((k) => `<input type="hidden" name="${k}" value="${escapeHtml(p[k]!)}">`)
     .join('\n');
   return `<!doctype html>
-<html><head><title>Allow Access? | Salesforce</title></head>
+<html><head><title>Allow Access? | Salesforce</title><link rel="icon" href="data:,"></head>
 <body>
 <h1>Allow Access?</h1>
 <p>An application wants to access your Salesforce org ${escapeHtml(org.id)}.</p>
