@@ -166,6 +166,15 @@ export function adminRouter({ em, cometd, activity }: AdminDeps): Router {
     res.status(201).json({ name: meta.name, keyPrefix: meta.keyPrefix, channel: changeEventChannel(meta.name) });
   });
 
+  // As an admin deletes a custom field in Setup.
+  r.delete('/__emulator/orgs/:orgId/custom-objects/:name/fields/:field', (req, res) => {
+    const org = orgOf(req);
+    if (!org.deleteCustomField(String(req.params.name), String(req.params.field))) {
+      throw new AdminError(404, 'NOT_FOUND', `${String(req.params.name)} has no custom field ${String(req.params.field)}`);
+    }
+    res.status(204).end();
+  });
+
   r.post('/__emulator/orgs/:orgId/changes', (req, res) => {
     const org = orgOf(req);
     const { channel, payload } = parse(schemas.changes, req.body);

@@ -231,6 +231,21 @@ export class Org {
     return meta;
   }
 
+  /**
+   * Deletes a custom field, as an admin does in Setup: gone from the describe, from queries and
+   * writes; values the records held are dropped with it. Standard fields cannot be deleted.
+   */
+  deleteCustomField(objectName: string, fieldName: string): boolean {
+    const meta = this.object(objectName);
+    const field = meta?.byLower.get(fieldName.toLowerCase());
+    if (!meta || !field || !field.name.endsWith('__c')) return false;
+    const i = meta.fields.indexOf(field);
+    if (i >= 0) meta.fields.splice(i, 1);
+    meta.byLower.delete(fieldName.toLowerCase());
+    for (const r of this.store.table(meta.name).values()) delete r.values[field.name];
+    return true;
+  }
+
   /** Accepts `Account` or `AccountChangeEvent` / `Invoice__ChangeEvent`. */
   resolveEntity(raw: string): ObjectMeta | undefined {
     const name = raw.endsWith('__ChangeEvent') ? `${raw.slice(0, -'__ChangeEvent'.length)}__c` : raw.replace(/ChangeEvent$/, '');

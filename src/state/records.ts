@@ -69,6 +69,10 @@ export const SubscriptionRecordSchema = z.object({
   object: z.string().optional(),
   campaignId: z.string().optional(),
   fields: z.array(z.string()).optional(),
+  /** The connection's field mapping it names: `object` is the mapping's, `fields` are translated to field names. */
+  mapping: z.string().optional(),
+  /** The mapping's `{label: field}` when the subscription was made or the mapping last changed: events carry `data.mapped`. */
+  mapped: z.record(z.string(), z.string()).optional(),
   destination: DestinationSchema,
   /** Sealed webhook secrets, newest first; an older one stays valid until `expiresAt`. */
   secrets: z.array(z.object({ sealed: z.string(), createdAt: z.iso.datetime(), expiresAt: z.iso.datetime().optional() })).optional(),
@@ -171,7 +175,26 @@ export const ApiKeyRecordSchema = z.object({
 });
 export type ApiKeyRecord = z.infer<typeof ApiKeyRecordSchema>;
 
+/**
+ * A named field mapping of a connection's org: the SaaS's labels for fields of one object. Beside the
+ * connection record (not inside it), so that re-authorizing a connection, which rewrites its record,
+ * cannot drop them.
+ */
+export const MappingRecordSchema = z.object({
+  connectionId: z.string().min(1),
+  name: z.string().min(1),
+  object: z.string().min(1),
+  fields: z.record(z.string(), z.string()),
+  /** Fields the org no longer has, as last checked against its describe (a warning on the connection). */
+  missing: z.array(z.string()).optional(),
+  checkedAt: z.iso.datetime().optional(),
+  createdAt: z.iso.datetime(),
+  updatedAt: z.iso.datetime(),
+});
+export type MappingRecord = z.infer<typeof MappingRecordSchema>;
+
 export const StateRecordSchema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('mapping'), mapping: MappingRecordSchema }),
   z.object({ kind: z.literal('connection'), connection: ConnectionRecordSchema }),
   z.object({ kind: z.literal('subscription'), subscription: SubscriptionRecordSchema }),
   z.object({ kind: z.literal('delivery'), delivery: DeliveryStateRecordSchema }),
@@ -196,6 +219,7 @@ export const stateKey = {
   connectSession: (id: string) => `connect-session:${id}`,
   connectSessionClaim: (sessionId: string, claimId: string) => `connect-session-claim:${sessionId}:${claimId}`,
   apiKey: (id: string) => `api-key:${id}`,
+  mapping: (connectionId: string, name: string) => `mapping:${connectionId}:${name}`,
 };
 
 /**

@@ -4,6 +4,7 @@ import type { RequestHandler } from 'express';
 import { apiKeysRouter } from '../../api/api-keys.js';
 import { connectionsRouter } from '../../api/connections.js';
 import { connectSessionsRouter, oauthCallbackRouter } from '../../api/connect-sessions.js';
+import { mappingsRouter } from '../../api/mappings.js';
 import { subscriptionsRouter } from '../../api/subscriptions.js';
 import { connectPageRouter } from '../../connect-page/router.js';
 import type { Config } from '../../config/schema.js';
@@ -13,7 +14,7 @@ import type { WorkflowRegistry } from '../../deliver/workflows/index.js';
 import { buildOpenApiDocument } from '../../api/openapi.js';
 import { createHttpApp } from '../../http/app.js';
 import type { Metrics } from '../../observability/metrics.js';
-import { createObjectResolver } from '../../salesforce/objects.js';
+import { createFieldLister, createObjectResolver } from '../../salesforce/objects.js';
 import type { Delivery } from './delivery.js';
 import type { KafkaAndState } from './kafka-state.js';
 import type { Sources } from './sources.js';
@@ -40,6 +41,7 @@ export async function listenHttp({ config, logger, metrics, k, s, d, workflows, 
     next(loaded() ? undefined : new ForcehookError('KAFKA_UNAVAILABLE', 'state is still loading from Kafka; retry shortly', { status: 503, retriable: true }));
   };
 
+  const resolveObject = createObjectResolver({ session: (id) => orgSessions.session(id) });
   let url = '';
   const sessionDeps = {
     box,
@@ -67,13 +69,14 @@ export async function listenHttp({ config, logger, metrics, k, s, d, workflows, 
       whenLoaded,
       connectionsRouter({ store, connections, runtime: sources }),
       connectSessionsRouter(sessionDeps),
+      mappingsRouter({ store, resolveObject, listFields: createFieldLister({ session: (id) => orgSessions.session(id) }) }),
       subscriptionsRouter({
         store,
         box,
         allowPrivateNetworks: config.allowPrivateNetworks,
         workflows,
         redeliver: delivery,
-        resolveObject: createObjectResolver({ session: (id) => orgSessions.session(id) }),
+        resolveObject,
       }),
       apiKeysRouter({ store }),
     ],
