@@ -63,6 +63,39 @@ function retranslate(s: SubscriptionRecord, next: Record<string, string>): strin
   });
 }
 
+/**
+ * Checks a mapping against the org's describe and stores it in the org's spelling; subscriptions that
+ * name it follow (their `fields` filter too), unless the object would change under them (409).
+ * The API and the connect page both save through here.
+ */
+export async function saveMapping(
+  deps: MappingsDeps,
+  connectionId: string,
+  name: string,
+  body: z.output<typeof PutMappingSchema>,
+): Promise<{ record: MappingRecord; created: boolean }> {
+  const labels = Object.keys(body.fields);
+  const checked = deps.resolveObject ? await deps.resolveObject(connectionId, body.object, Object.values(body.fields)) : undefined;
+  const object = checked?.object ?? body.object;
+  const fields = Object.fromEntries(labels.map((l, i) => [l, checked?.fields?.[i] ?? body.fields[l]!]));
+  const before = deps.store.mapping(connectionId, name);
+  const users = deps.store.subscriptions(connectionId).filter((s) => s.mapping === name);
+  if (before && users.length && before.object !== object) {
+    throw new ForcehookError('CONFLICT', `mapping '${name}' is used by ${users.length} subscription(s) on ${before.object}; its object cannot change`, {
+      status: 409,
+      details: { subscriptionIds: users.map((s) => s.id) },
+    });
+  }
+  const at = new Date((deps.now ?? Date.now)()).toISOString();
+  const record: MappingRecord = { connectionId, name, object, fields, checkedAt: at, createdAt: before?.createdAt ?? at, updatedAt: at };
+  await deps.store.putMapping(record);
+  for (const s of users) {
+    const translated = retranslate(s, fields);
+    await deps.store.putSubscription({ ...s, mapped: fields, ...(translated ? { fields: translated } : {}) });
+  }
+  return { record, created: !before };
+}
+
 export function mappingsRouter(deps: MappingsDeps): Router {
   const r = Router();
   const now = () => new Date((deps.now ?? Date.now)()).toISOString();
@@ -77,26 +110,8 @@ export function mappingsRouter(deps: MappingsDeps): Router {
     const name = MappingNameSchema.safeParse(req.params.name);
     if (!name.success) throw new ValidationError(`path.name: ${name.error.issues[0]!.message}`);
     const body = parseBody(req, PutMappingSchema);
-    const labels = Object.keys(body.fields);
-    const checked = deps.resolveObject ? await deps.resolveObject(c.id, body.object, Object.values(body.fields)) : undefined;
-    const object = checked?.object ?? body.object;
-    const fields = Object.fromEntries(labels.map((l, i) => [l, checked?.fields?.[i] ?? body.fields[l]!]));
-    const before = deps.store.mapping(c.id, name.data);
-    const users = deps.store.subscriptions(c.id).filter((s) => s.mapping === name.data);
-    if (before && users.length && before.object !== object) {
-      throw new ForcehookError('CONFLICT', `mapping '${name.data}' is used by ${users.length} subscription(s) on ${before.object}; its object cannot change`, {
-        status: 409,
-        details: { subscriptionIds: users.map((s) => s.id) },
-      });
-    }
-    const at = now();
-    const record: MappingRecord = { connectionId: c.id, name: name.data, object, fields, checkedAt: at, createdAt: before?.createdAt ?? at, updatedAt: at };
-    await deps.store.putMapping(record);
-    for (const s of users) {
-      const translated = retranslate(s, fields);
-      await deps.store.putSubscription({ ...s, mapped: fields, ...(translated ? { fields: translated } : {}) });
-    }
-    res.status(before ? 200 : 201).json(mappingView(record));
+    const { record, created } = await saveMapping(deps, c.id, name.data, body);
+    res.status(created ? 201 : 200).json(mappingView(record));
   });
 
   // Listing checks each mapping against the org as it is now: a field deleted since becomes a warning.

@@ -16,7 +16,8 @@ import type { ConnectSessionRecord } from '../state/records.js';
 import type { ServiceStore } from '../state/store.js';
 import type { Html } from './html.js';
 import { sendPage, type Brand } from './layout.js';
-import { messageView, outcomeView, startView, type FieldErrors, type StartValues } from './views.js';
+import type { Choice } from '../salesforce/catalog.js';
+import { mappingChoiceView, messageView, outcomeView, startView, type FieldErrors, type StartValues } from './views.js';
 
 export interface ConnectPageDeps {
   box: SecretBox;
@@ -29,6 +30,12 @@ export interface ConnectPageDeps {
   publicUrl: () => string;
   loaded?: () => boolean;
   now?: () => number;
+  /** The mapping step: the org's objects and fields to choose from, and saving a choice as the API does. */
+  mappings?: {
+    objects(connectionId: string): Promise<Choice[]>;
+    fields(connectionId: string, object: string): Promise<{ object: string; fields: Choice[] }>;
+    save(connectionId: string, name: string, body: { object: string; fields: Record<string, string> }): Promise<unknown>;
+  };
 }
 
 const COOKIE = 'forcehook_connect';
@@ -121,7 +128,69 @@ export function connectPageRouter(deps: ConnectPageDeps): Router {
       page(res, 'Not finished', messageView('Not connected yet', 'The Salesforce step was not finished.', { href: `/connect/${s.id}`, label: 'Start again' }));
       return;
     }
-    page(res, s.status === 'completed' ? 'Connected' : 'Not connected', outcomeView(s, { brandName: deps.brand.name, continueUrl: continueUrl(s) }));
+    const next = nextMapping(s);
+    page(
+      res,
+      s.status === 'completed' ? 'Connected' : 'Not connected',
+      outcomeView(s, {
+        brandName: deps.brand.name,
+        continueUrl: continueUrl(s),
+        mappingsUrl: next === undefined ? undefined : `/connect/${s.id}/mappings/${next}`,
+      }),
+    );
+  };
+
+  /** The first mapping the session asks for that the connection does not have yet. */
+  const nextMapping = (s: ConnectSessionRecord): number | undefined => {
+    if (s.status !== 'completed' || !s.connectionId || !deps.mappings) return undefined;
+    const i = (s.mappings ?? []).findIndex((m) => !deps.store.mapping(s.connectionId!, m.name));
+    return i < 0 ? undefined : i;
+  };
+
+  /** The mapping step's page: the objects, and the fields of the one chosen. */
+  const showMapping = async (
+    res: Response,
+    s: ConnectSessionRecord,
+    index: number,
+    object: string | undefined,
+    values: Record<string, string | undefined>,
+    errors: Record<string, string | undefined>,
+    status = 200,
+  ) => {
+    const m = s.mappings![index]!;
+    const catalog = deps.mappings!;
+    const objects = await catalog.objects(s.connectionId!);
+    let fields: Choice[] | undefined;
+    let chosen = object;
+    if (chosen) {
+      try {
+        const described = await catalog.fields(s.connectionId!, chosen);
+        chosen = described.object;
+        fields = described.fields;
+      } catch (err) {
+        if (!(err instanceof ForcehookError) || err.retriable) throw err;
+        errors = { ...errors, object: `the org has no object '${chosen}'` };
+        chosen = undefined;
+      }
+    }
+    page(
+      res,
+      'Choose fields',
+      mappingChoiceView({ sessionId: s.id, index, count: s.mappings!.length, name: m.name, labels: m.labels, objects, object: chosen, fields, values, errors }),
+      status,
+    );
+  };
+
+  /** The session and mapping of a mapping-step request, or undefined when a page was answered instead. */
+  const mappingOf = (req: Request, res: Response): { s: ConnectSessionRecord; index: number } | undefined => {
+    const s = sessionOf(req, res);
+    if (!s) return undefined;
+    const index = Number(req.params.index);
+    if (s.status !== 'completed' || !s.connectionId || !deps.mappings || !Number.isInteger(index) || !s.mappings?.[index]) {
+      showOutcome(res, s);
+      return undefined;
+    }
+    return { s, index };
   };
 
   const guarded =
@@ -218,6 +287,55 @@ export function connectPageRouter(deps: ConnectPageDeps): Router {
       // Durable before the browser leaves: the callback, on whichever instance, reads the app and login URL from it.
       await deps.store.putConnectSession(next);
       res.redirect(303, authorizeUrlOf(deps.box, next));
+    }),
+  );
+
+  r.get(
+    '/connect/:id/mappings/:index',
+    guarded(async (req, res) => {
+      const found = mappingOf(req, res);
+      if (!found) return;
+      const { s, index } = found;
+      const m = s.mappings![index]!;
+      const stored = deps.store.mapping(s.connectionId!, m.name);
+      const asked = typeof req.query.object === 'string' && req.query.object.trim() ? req.query.object.trim() : undefined;
+      const object = asked ?? stored?.object ?? m.object;
+      const values = Object.fromEntries(m.labels.map((l) => [`field_${l}`, stored?.fields[l]]));
+      const errors = typeof req.query.object === 'string' && !asked ? { object: 'choose an object' } : {};
+      await showMapping(res, s, index, object, values, errors, asked === undefined && typeof req.query.object === 'string' ? 400 : 200);
+    }),
+  );
+
+  r.post(
+    '/connect/:id/mappings/:index',
+    form,
+    guarded(async (req, res) => {
+      const found = mappingOf(req, res);
+      if (!found) return;
+      const { s, index } = found;
+      const m = s.mappings![index]!;
+      const raw = (req.body ?? {}) as Record<string, unknown>;
+      const required = z.preprocess(blank, z.string({ error: 'required: choose one' }).min(1, 'required: choose one'));
+      const schema = z.object({ object: required, ...Object.fromEntries(m.labels.map((l) => [`field_${l}`, required])) });
+      const values = Object.fromEntries(Object.entries(raw).filter((e): e is [string, string] => typeof e[1] === 'string'));
+      const object = typeof raw.object === 'string' && raw.object.trim() ? raw.object.trim() : undefined;
+      const parsed = schema.safeParse(raw);
+      if (!parsed.success) {
+        const errors: Record<string, string> = {};
+        for (const issue of parsed.error.issues) errors[String(issue.path[0])] ??= issue.message;
+        return showMapping(res, s, index, object, values, errors, 400);
+      }
+      const data = parsed.data as Record<string, string>;
+      try {
+        await deps.mappings!.save(s.connectionId!, m.name, { object: data.object!, fields: Object.fromEntries(m.labels.map((l) => [l, data[`field_${l}`]!])) });
+      } catch (err) {
+        if (!(err instanceof ForcehookError) || err.status >= 500) throw err;
+        // The API's message, on the field it names when it names one.
+        const label = m.labels.find((l) => err.message.includes(`'${data[`field_${l}`]}'`));
+        return showMapping(res, s, index, object, values, { [label ? `field_${label}` : 'object']: err.message }, err.status);
+      }
+      const next = nextMapping(s);
+      res.redirect(303, next === undefined ? `/connect/${encodeURIComponent(s.id)}/done` : `/connect/${encodeURIComponent(s.id)}/mappings/${next}`);
     }),
   );
 

@@ -1,3 +1,4 @@
+import type { Choice } from '../salesforce/catalog.js';
 import type { ConnectSessionRecord } from '../state/records.js';
 import { html, type Html } from './html.js';
 
@@ -166,4 +167,57 @@ export function messageView(title: string, text: string, link?: { href: string; 
   return html`<h1>${title}</h1>
     <p>${text}</p>
     ${link ? html`<p><a class="button" href="${link.href}">${link.label}</a></p>` : ''}`;
+}
+
+export interface MappingChoiceView {
+  sessionId: string;
+  index: number;
+  count: number;
+  name: string;
+  labels: string[];
+  objects: Choice[];
+  object?: string | undefined;
+  fields?: Choice[] | undefined;
+  values: Record<string, string | undefined>;
+  errors: Record<string, string | undefined>;
+}
+
+const choiceLabel = (c: Choice) => `${c.label} (${c.name})${c.custom ? ' · custom' : ''}`;
+
+/** Choosing one mapping: its object (a GET form, so it works without script), then a field per label. */
+export function mappingChoiceView(v: MappingChoiceView): Html {
+  const action = `/connect/${v.sessionId}/mappings/${v.index}`;
+  const labels: Record<string, string> = { object: 'Object', ...Object.fromEntries(v.labels.map((l) => [`field_${l}`, l])) };
+  const objectForm = html`<form method="get" action="${action}">
+    <label for="object">Which object holds your ${v.name}?</label>
+    <select id="object" name="object" ${v.errors.object ? html`aria-invalid="true" aria-describedby="object-error"` : ''}>
+      <option value="">Choose an object</option>
+      ${v.objects.map((o) => html`<option value="${o.name}" ${o.name === v.object ? html`selected` : ''}>${choiceLabel(o)}</option>`)}
+    </select>
+    ${v.errors.object ? html`<p class="field-error" id="object-error">${v.errors.object}</p>` : ''}
+    <p><button type="submit" class="secondary">Use this object</button></p>
+  </form>`;
+  const fieldsForm =
+    v.object && v.fields
+      ? html`<form method="post" action="${action}">
+          <input type="hidden" name="object" value="${v.object}" />
+          <fieldset>
+            <legend>Fields of ${v.object}</legend>
+            ${v.labels.map((l) => {
+              const id = `field_${l}`;
+              const err = v.errors[id];
+              return html`<label for="${id}">${l}</label>
+                <select id="${id}" name="${id}" ${err ? html`aria-invalid="true" aria-describedby="${id}-error"` : ''}>
+                  <option value="">Choose a field</option>
+                  ${v.fields!.map((f) => html`<option value="${f.name}" ${f.name === v.values[id] ? html`selected` : ''}>${choiceLabel(f)}</option>`)}
+                </select>
+                ${err ? html`<p class="field-error" id="${id}-error">${err}</p>` : ''}`;
+            })}
+          </fieldset>
+          <button type="submit">Save</button>
+        </form>`
+      : '';
+  return html`<h1>Choose fields</h1>
+    <p class="hint">${v.count > 1 ? `Step ${v.index + 1} of ${v.count}: ` : ''}${v.name}</p>
+    ${errorSummary(v.errors, labels)} ${objectForm} ${fieldsForm}`;
 }

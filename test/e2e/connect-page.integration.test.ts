@@ -9,7 +9,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningEmulator } from '../../src/emulator/server.js';
 import { launchBrowser, type TestBrowser } from '../../testkit/browser.js';
 import { uniquePrefix } from '../../testkit/kafka/brokers.js';
-import { createOrg, startTestEmulator, startTestService, type OrgCredentials, type TestService } from '../../testkit/service.js';
+import { startReceiver } from '../../testkit/receiver.js';
+import { createOrg, orgUser, startTestEmulator, startTestService, waitUntil, type OrgCredentials, type TestService } from '../../testkit/service.js';
 
 const PACKAGE_URL = 'https://install.example.com/packaging/installPackage.apexp?p0=04t000000000001';
 const RETURN_URL = 'https://app.example.com/salesforce/connected';
@@ -185,5 +186,69 @@ describe('the hosted connect page', () => {
       redirect: 'manual',
     });
     expect(post.status).toBe(403);
+  });
+
+  it('lets the end user choose a mapping from their org (custom object and fields), and the first mapped event reaches the webhook', async () => {
+    const org = await createOrg(production.url, {
+      customObjects: [
+        {
+          name: 'Invoice__c',
+          label: 'Invoice',
+          fields: [
+            { name: 'Amount__c', type: 'currency', label: 'Amount' },
+            { name: 'Customer_Email__c', type: 'email', label: 'Customer email' },
+          ],
+        },
+      ],
+    });
+    const s = await newSession({
+      oauthApp: { clientId: org.clientId, clientSecret: org.clientSecret },
+      mappings: [{ name: 'invoice', labels: ['amount', 'email'] }],
+    });
+    const { page, consoleErrors } = await open(s.connectUrl);
+    await page.getByRole('radio', { name: /^Production/ }).check();
+    await page.getByRole('button', { name: 'Continue to Salesforce' }).click();
+    await allowAtSalesforce(page, org);
+    await page.getByRole('link', { name: 'Choose fields' }).click();
+    // No object chosen: answered on the page.
+    await page.getByRole('button', { name: 'Use this object' }).click();
+    await expect(page.locator('#object-error').textContent()).resolves.toBe('choose an object');
+    await page.getByLabel(/Which object holds your invoice/).selectOption('Invoice__c');
+    await page.getByRole('button', { name: 'Use this object' }).click();
+    // No field chosen: answered on the page, per label.
+    await page.getByRole('button', { name: 'Save' }).click();
+    await expect(page.locator('#field_amount-error').textContent()).resolves.toBe('required: choose one');
+    await expect(page.locator('#field_email-error').textContent()).resolves.toBe('required: choose one');
+    await expect(page.getByLabel('amount').locator('option', { hasText: 'Amount (Amount__c) · custom' }).count()).resolves.toBe(1);
+    await page.getByLabel('amount').selectOption('Amount__c');
+    await page.getByLabel('email').selectOption('Customer_Email__c');
+    await browser.screenshot(page, 'connect-page-mapping');
+    await page.getByRole('button', { name: 'Save' }).click();
+    await page.waitForURL(/\/done$/);
+    await expect(page.getByRole('heading', { level: 1 }).textContent()).resolves.toBe('Connected');
+    expect(await page.getByRole('link', { name: /^Continue to / }).count()).toBe(1);
+    // Chromium reports each refused form's 400 answer itself; nothing else may appear.
+    expect(consoleErrors.filter((e) => !e.includes('status of 400')).join('\n')).toBe('');
+
+    const connectionId = (await svc.api<{ connectionId: string }>('GET', `/v1/connect-sessions/${s.id}`)).body.connectionId;
+    const mapping = await svc.api<{ object: string; fields: Record<string, string> }>('GET', `/v1/connections/${connectionId}/mappings/invoice`);
+    expect(mapping.body).toMatchObject({ object: 'Invoice__c', fields: { amount: 'Amount__c', email: 'Customer_Email__c' } });
+    const receiver = await startReceiver();
+    try {
+      const sub = await svc.api<{ secret: string }>('POST', '/v1/subscriptions', {
+        connectionId,
+        trigger: 'record.created',
+        mapping: 'invoice',
+        destination: { type: 'webhook', url: receiver.url },
+      });
+      expect(sub.status).toBe(201);
+      receiver.secrets = [sub.body.secret];
+      await orgUser(org).sobject('Invoice__c').create({ Name: 'INV-9', Amount__c: 1200, Customer_Email__c: 'ada@example.com' });
+      await waitUntil(() => receiver.received.length > 0, 30_000, 'the first mapped event at the webhook');
+      expect(receiver.received[0]!.event.data?.mapped).toEqual({ amount: 1200, email: 'ada@example.com' });
+      expect(receiver.invalid).toEqual([]);
+    } finally {
+      await receiver.close();
+    }
   });
 });

@@ -4,7 +4,9 @@ import type { RequestHandler } from 'express';
 import { apiKeysRouter } from '../../api/api-keys.js';
 import { connectionsRouter } from '../../api/connections.js';
 import { connectSessionsRouter, oauthCallbackRouter } from '../../api/connect-sessions.js';
-import { mappingsRouter } from '../../api/mappings.js';
+import { PutMappingSchema, mappingsRouter, saveMapping, type MappingsDeps } from '../../api/mappings.js';
+import { fromZodError } from '../../http/errors.js';
+import { listFieldChoices, listObjects } from '../../salesforce/catalog.js';
 import { subscriptionsRouter } from '../../api/subscriptions.js';
 import { connectPageRouter } from '../../connect-page/router.js';
 import type { Config } from '../../config/schema.js';
@@ -42,6 +44,16 @@ export async function listenHttp({ config, logger, metrics, k, s, d, workflows, 
   };
 
   const resolveObject = createObjectResolver({ session: (id) => orgSessions.session(id) });
+  const mappingDeps: MappingsDeps = { store, resolveObject, listFields: createFieldLister({ session: (id) => orgSessions.session(id) }) };
+  const pageMappings = {
+    objects: (connectionId: string) => listObjects(orgSessions.session(connectionId)),
+    fields: (connectionId: string, object: string) => listFieldChoices(orgSessions.session(connectionId), object),
+    save: (connectionId: string, name: string, body: unknown) => {
+      const parsed = PutMappingSchema.safeParse(body);
+      if (!parsed.success) throw fromZodError(parsed.error, 'body');
+      return saveMapping(mappingDeps, connectionId, name, parsed.data);
+    },
+  };
   let url = '';
   const sessionDeps = {
     box,
@@ -69,7 +81,7 @@ export async function listenHttp({ config, logger, metrics, k, s, d, workflows, 
       whenLoaded,
       connectionsRouter({ store, connections, runtime: sources }),
       connectSessionsRouter(sessionDeps),
-      mappingsRouter({ store, resolveObject, listFields: createFieldLister({ session: (id) => orgSessions.session(id) }) }),
+      mappingsRouter(mappingDeps),
       subscriptionsRouter({
         store,
         box,
@@ -80,7 +92,7 @@ export async function listenHttp({ config, logger, metrics, k, s, d, workflows, 
       }),
       apiKeysRouter({ store }),
     ],
-    public: [oauthCallbackRouter(sessionDeps), connectPageRouter({ ...sessionDeps, brand: config.connect.brand })],
+    public: [oauthCallbackRouter(sessionDeps), connectPageRouter({ ...sessionDeps, brand: config.connect.brand, mappings: pageMappings })],
   });
   const server: Server = app.listen(config.http.port, config.http.host);
   // Idle keep-alive connections outlive a load balancer's (AWS ALB: 60 s): with
