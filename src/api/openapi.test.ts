@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { apiKeysRouter } from './api-keys.js';
 import { connectSessionsRouter, oauthCallbackRouter, type ConnectSessionDeps } from './connect-sessions.js';
 import { connectionsRouter } from './connections.js';
+import { mappingsRouter } from './mappings.js';
 import { subscriptionsRouter } from './subscriptions.js';
 import { testLogger } from '../core/log.js';
 import { createMetrics } from '../observability/metrics.js';
@@ -39,6 +40,7 @@ function serviceLikeApp(): Express {
       (_req, _res, next) => next(),
       connectionsRouter({ store: stub, connections: stub, runtime: stub }),
       connectSessionsRouter(sessionDeps),
+      mappingsRouter({ store: stub }),
       subscriptionsRouter({ store: stub, box: stub, allowPrivateNetworks: true }),
       apiKeysRouter({ store: stub }),
     ],
@@ -126,7 +128,7 @@ describe('OpenAPI document', () => {
       .schemas;
     expect(s.CreateConnection!.required?.sort()).toEqual(['clientId', 'clientSecret', 'loginUrl', 'refreshToken']);
     expect(s.CreateConnection!.additionalProperties).toBe(false);
-    expect(Object.keys(s.CreateSubscription!.properties!)).toEqual(['connectionId', 'trigger', 'object', 'campaignId', 'fields', 'destination']);
+    expect(Object.keys(s.CreateSubscription!.properties!)).toEqual(['connectionId', 'trigger', 'object', 'campaignId', 'fields', 'mapping', 'destination']);
     expect(Object.keys(s.CreateConnectSession!.properties!)).toContain('oauthApp');
     expect(JSON.stringify(s.Redeliver)).toContain('"dlq"');
     expect(s.ForcehookEvent!.properties!.data).toEqual({ $ref: '#/components/schemas/ForcehookEventData' });

@@ -9,6 +9,7 @@ import { parseBody } from '../http/validate.js';
 import { assertAllowedUrl } from '../net/egress.js';
 import { deliveryView } from '../deliver/state/keeper.js';
 import type { Redeliverer } from '../deliver/redeliver/redeliver.js';
+import { MappingNameSchema } from './mapping-names.js';
 import { DestinationSchema, sealedPlace, type SubscriptionRecord } from '../state/records.js';
 import type { ServiceStore } from '../state/store.js';
 
@@ -25,11 +26,18 @@ export const CreateSubscriptionSchema = z
       .min(1)
       .max(100)
       .optional(),
+    mapping: MappingNameSchema.optional().describe(
+      'a field mapping of the connection instead of object: its object; events carry data.mapped; fields may use its labels',
+    ),
     destination: DestinationSchema,
   })
   .strict()
   .superRefine((s, ctx) => {
-    if (s.trigger.startsWith('record.') && !s.object) ctx.addIssue({ code: 'custom', path: ['object'], message: `required for ${s.trigger}` });
+    if (s.trigger.startsWith('record.') && !s.object && !s.mapping) {
+      ctx.addIssue({ code: 'custom', path: ['object'], message: `required for ${s.trigger} (or mapping)` });
+    }
+    if (s.object && s.mapping) ctx.addIssue({ code: 'custom', path: ['mapping'], message: 'either object or mapping, not both' });
+    if (s.mapping && !s.trigger.startsWith('record.')) ctx.addIssue({ code: 'custom', path: ['mapping'], message: `not used by ${s.trigger}` });
     if (s.trigger.startsWith('campaign_') && s.object) ctx.addIssue({ code: 'custom', path: ['object'], message: `not used by ${s.trigger}` });
     if (s.campaignId && !s.trigger.startsWith('campaign_')) ctx.addIssue({ code: 'custom', path: ['campaignId'], message: 'only for campaign triggers' });
     if (s.fields && s.trigger !== 'record.updated') ctx.addIssue({ code: 'custom', path: ['fields'], message: 'only for record.updated' });
@@ -81,9 +89,14 @@ export function subscriptionsRouter(deps: SubscriptionsDeps): Router {
       const message = `unknown workflow '${body.destination.workflow}' (registered: ${deps.workflows.names().join(', ') || 'none'})`;
       throw new ValidationError(`body.destination.workflow: ${message}`, [{ path: 'destination.workflow', message }]);
     }
-    const checked = body.object && deps.resolveObject ? await deps.resolveObject(body.connectionId, body.object, body.fields) : undefined;
-    const object = checked?.object ?? body.object;
-    const fields = checked?.fields ?? body.fields;
+    const mapping = body.mapping ? deps.store.mapping(body.connectionId, body.mapping) : undefined;
+    if (body.mapping && !mapping) throw new ValidationError(`body.mapping: connection ${body.connectionId} has no mapping '${body.mapping}'`);
+    // A label of the mapping stands for its field; anything else is taken as a field name.
+    const wanted = mapping ? body.fields?.map((f) => mapping.fields[f] ?? f) : body.fields;
+    const target = mapping?.object ?? body.object;
+    const checked = target && deps.resolveObject ? await deps.resolveObject(body.connectionId, target, wanted) : undefined;
+    const object = checked?.object ?? target;
+    const fields = checked?.fields ?? wanted;
     const now = new Date((deps.now ?? Date.now)()).toISOString();
     const secret = body.destination.type === 'webhook' ? newSecret() : undefined;
     const id = randomUUID();
@@ -94,6 +107,7 @@ export function subscriptionsRouter(deps: SubscriptionsDeps): Router {
       ...(object ? { object } : {}),
       ...(body.campaignId ? { campaignId: body.campaignId } : {}),
       ...(fields ? { fields } : {}),
+      ...(mapping ? { mapping: mapping.name, mapped: mapping.fields } : {}),
       destination: body.destination,
       ...(secret ? { secrets: [{ sealed: deps.box.seal(secret, sealedPlace.webhookSecret(id)), createdAt: now }] } : {}),
       createdAt: now,

@@ -175,6 +175,7 @@ export class ConnectionService {
     const c = this.deps.store.connection(id);
     if (!c) throw new NotFoundError(`connection ${id} not found`);
     for (const s of this.deps.store.subscriptions(id)) await this.deps.store.deleteSubscription(s.id);
+    for (const m of this.deps.store.mappings(id)) await this.deps.store.deleteMapping(id, m.name);
     await this.deps.store.deleteConnection(id);
     await this.deps.store.deleteCheckpoints(id);
     if (this.deps.store.tokenRequest(id)) await this.deps.store.deleteTokenRequest(id);

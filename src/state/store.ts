@@ -12,6 +12,7 @@ import {
   type ConnectSessionRecord,
   type ConnectionRecord,
   type DeliveryStateRecord,
+  type MappingRecord,
   type StateRecord,
   type SubscriptionRecord,
   type TokenRequest,
@@ -119,6 +120,25 @@ export class ServiceStore {
 
   deleteDeliveryState(subscriptionId: string): Promise<void> {
     return this.#state.delete(stateKey.delivery(subscriptionId));
+  }
+
+  mappings(connectionId: string): MappingRecord[] {
+    const out: MappingRecord[] = [];
+    for (const [, v] of this.#state.entries()) if (v.kind === 'mapping' && v.mapping.connectionId === connectionId) out.push(v.mapping);
+    return out.sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  mapping(connectionId: string, name: string): MappingRecord | undefined {
+    const v = this.#state.get(stateKey.mapping(connectionId, name));
+    return v?.kind === 'mapping' ? v.mapping : undefined;
+  }
+
+  putMapping(m: MappingRecord): Promise<void> {
+    return this.#state.put(stateKey.mapping(m.connectionId, m.name), { kind: 'mapping', mapping: m });
+  }
+
+  deleteMapping(connectionId: string, name: string): Promise<void> {
+    return this.#state.delete(stateKey.mapping(connectionId, name));
   }
 
   tokenRequest(connectionId: string): TokenRequest | undefined {

@@ -4,7 +4,11 @@ import type { RequestHandler } from 'express';
 import { apiKeysRouter } from '../../api/api-keys.js';
 import { connectionsRouter } from '../../api/connections.js';
 import { connectSessionsRouter, oauthCallbackRouter } from '../../api/connect-sessions.js';
+import { PutMappingSchema, mappingsRouter, saveMapping, type MappingsDeps } from '../../api/mappings.js';
+import { fromZodError } from '../../http/errors.js';
+import { listFieldChoices, listObjects } from '../../salesforce/catalog.js';
 import { subscriptionsRouter } from '../../api/subscriptions.js';
+import { connectPageRouter } from '../../connect-page/router.js';
 import type { Config } from '../../config/schema.js';
 import { ForcehookError } from '../../core/errors.js';
 import type { Logger } from '../../core/log.js';
@@ -12,7 +16,7 @@ import type { WorkflowRegistry } from '../../deliver/workflows/index.js';
 import { buildOpenApiDocument } from '../../api/openapi.js';
 import { createHttpApp } from '../../http/app.js';
 import type { Metrics } from '../../observability/metrics.js';
-import { createObjectResolver } from '../../salesforce/objects.js';
+import { createFieldLister, createObjectResolver } from '../../salesforce/objects.js';
 import type { Delivery } from './delivery.js';
 import type { KafkaAndState } from './kafka-state.js';
 import type { Sources } from './sources.js';
@@ -39,6 +43,17 @@ export async function listenHttp({ config, logger, metrics, k, s, d, workflows, 
     next(loaded() ? undefined : new ForcehookError('KAFKA_UNAVAILABLE', 'state is still loading from Kafka; retry shortly', { status: 503, retriable: true }));
   };
 
+  const resolveObject = createObjectResolver({ session: (id) => orgSessions.session(id) });
+  const mappingDeps: MappingsDeps = { store, resolveObject, listFields: createFieldLister({ session: (id) => orgSessions.session(id) }) };
+  const pageMappings = {
+    objects: (connectionId: string) => listObjects(orgSessions.session(connectionId)),
+    fields: (connectionId: string, object: string) => listFieldChoices(orgSessions.session(connectionId), object),
+    save: (connectionId: string, name: string, body: unknown) => {
+      const parsed = PutMappingSchema.safeParse(body);
+      if (!parsed.success) throw fromZodError(parsed.error, 'body');
+      return saveMapping(mappingDeps, connectionId, name, parsed.data);
+    },
+  };
   let url = '';
   const sessionDeps = {
     box,
@@ -49,6 +64,9 @@ export async function listenHttp({ config, logger, metrics, k, s, d, workflows, 
     allowPrivateNetworks: config.allowPrivateNetworks,
     egress,
     logger,
+    defaultApp: config.connect.oauthApp,
+    loginUrls: config.connect.loginUrls,
+    packageInstallUrl: config.connect.packageInstallUrl,
   };
   const app = createHttpApp({
     openapi: buildOpenApiDocument,
@@ -63,17 +81,18 @@ export async function listenHttp({ config, logger, metrics, k, s, d, workflows, 
       whenLoaded,
       connectionsRouter({ store, connections, runtime: sources }),
       connectSessionsRouter(sessionDeps),
+      mappingsRouter(mappingDeps),
       subscriptionsRouter({
         store,
         box,
         allowPrivateNetworks: config.allowPrivateNetworks,
         workflows,
         redeliver: delivery,
-        resolveObject: createObjectResolver({ session: (id) => orgSessions.session(id) }),
+        resolveObject,
       }),
       apiKeysRouter({ store }),
     ],
-    public: [oauthCallbackRouter(sessionDeps)],
+    public: [oauthCallbackRouter(sessionDeps), connectPageRouter({ ...sessionDeps, brand: config.connect.brand, mappings: pageMappings })],
   });
   const server: Server = app.listen(config.http.port, config.http.host);
   // Idle keep-alive connections outlive a load balancer's (AWS ALB: 60 s): with
