@@ -58,6 +58,7 @@ const schemas = {
       edition: z.enum(['developer', 'enterprise', 'unlimited']).optional(),
       eventDeliveryDailyLimit: z.number().int().nonnegative().optional(),
       permissions: permissions.optional(),
+      overflowThreshold: z.number().int().positive().optional(),
     })
     .strict(),
   permissions,
