@@ -189,8 +189,32 @@ describe('campaign_opportunity.added', () => {
     expect(types(detectTriggers(polled(CMP2), { ...ctx, previousCampaignId: CMP }))).toContain('salesforce.campaign_opportunity.added');
     expect(types(detectTriggers(polled(CMP), { ...ctx, previousCampaignId: CMP.slice(0, 15) }))).toEqual(['salesforce.record.updated']);
     expect(types(detectTriggers(polled(null), { ...ctx, previousCampaignId: CMP }))).toEqual(['salesforce.record.updated']);
-    // Unknown history: do not re-announce the campaign on every poll.
-    expect(types(detectTriggers(polled(CMP), ctx))).toEqual(['salesforce.record.updated']);
+    // Unknown history (no snapshot: the first poll after a restart): the campaign may be the change, so it is
+    // announced; the next poll compares against the remembered value and stays quiet.
+    expect(types(valid(detectTriggers(polled(CMP), ctx)))).toEqual(['salesforce.record.updated', 'salesforce.campaign_opportunity.added']);
+    expect(types(detectTriggers(polled(null), ctx))).toEqual(['salesforce.record.updated']);
+  });
+
+  it('read back after a gap or a reconcile: decided by the CampaignId the record has, the event says its changed fields are unknown', () => {
+    const readBack = (campaignId: string | null): RawChange => ({
+      object: 'Opportunity',
+      recordId: OPP,
+      changeType: 'UPDATE',
+      changedFields: [],
+      changedFieldsUnknown: true,
+      record: { Id: OPP, CampaignId: campaignId },
+      commitTimestamp: TS,
+      transactionKey: 'tx-1',
+      sequenceNumber: 2,
+      detectedBy: 'reconcile',
+    });
+    const events = valid(detectTriggers(readBack(CMP), ctx));
+    expect(types(events)).toEqual(['salesforce.record.updated', 'salesforce.campaign_opportunity.added']);
+    expect(events.map((e) => e.data.changedFieldsUnknown)).toEqual([true, true]);
+    expect(types(detectTriggers(readBack(null), ctx))).toEqual(['salesforce.record.updated']);
+    // A CDC update says what changed: no flag.
+    const streamed = detectTriggers(cdcOne({ entityName: 'Opportunity', recordIds: [OPP], changeType: 'UPDATE', changedFields: ['Amount'], body: { Amount: 1 } }), ctx);
+    expect(streamed[0]!.data.changedFieldsUnknown).toBeUndefined();
   });
 
   it('polling with a snapshot diff but no explicit previous id', () => {

@@ -43,8 +43,10 @@ function opportunityGainedCampaign(change: RawChange, ctx: DetectContext, campai
   if (change.changeType !== 'UPDATE') return false;
   if (change.detectedBy === 'cdc') return hasChanged(change, 'CampaignId');
   if (ctx.previousCampaignId !== undefined) return !sameSalesforceId(campaignId, ctx.previousCampaignId);
-  // Polling without a last known value: only a snapshot diff can tell; otherwise every poll of an
-  // opportunity with a campaign would re-announce it.
+  // Read back without knowing what changed (a gap, a reconcile, the first poll after a restart): the
+  // campaign may be the change, so an opportunity that has one announces it. Sent twice rather than
+  // never; once remembered, the next poll compares against it.
+  if (change.changedFieldsUnknown === true) return true;
   return hasChanged(change, 'CampaignId');
 }
 
@@ -80,6 +82,7 @@ function buildEvent(type: EventType, change: RawChange, orgId: string, ctx: Dete
     detectedBy,
     commitTimestamp,
   };
+  if (change.changedFieldsUnknown === true && changeType === 'UPDATE') data.changedFieldsUnknown = true;
   for (const key of ['commitNumber', 'transactionKey', 'sequenceNumber', 'replayId', 'changeOrigin', 'commitUser'] as const) {
     if (change[key] !== undefined) Object.assign(data, { [key]: change[key] });
   }

@@ -53,7 +53,15 @@ export const eventDataSchema = z
       .array(z.string())
       .describe(
         'Fields changed by an UPDATE, in Salesforce change-event naming (compound components as `BillingAddress.City`). ' +
-          'Empty for other change types, and for polled updates without a previous snapshot.',
+          'Empty for other change types, and when `changedFieldsUnknown` is true.',
+      ),
+    changedFieldsUnknown: z
+      .literal(true)
+      .optional()
+      .describe(
+        'Present (true) on an UPDATE whose changed fields cannot be told: read back through REST after a gap or an overflow, ' +
+          'or polled without an earlier snapshot of the record (the first poll after a restart). `changedFields` is then empty, ' +
+          'not "nothing changed"; `record` holds the values read. A `fields` filter matches such an event.',
       ),
     record: z.record(z.string(), z.unknown()).describe('Field values known for the change, flattened like the REST API shows them (BillingCity, FirstName)'),
     detectedBy: z.enum(DETECTED_BY),

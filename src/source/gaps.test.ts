@@ -67,6 +67,8 @@ describe('completing a CDC batch', () => {
       transactionKey: 'tx-9',
       sequenceNumber: 3,
       detectedBy: 'reconcile',
+      changedFields: [],
+      changedFieldsUnknown: true,
     });
     expect(c!.record['Name']).toBe('read back');
   });

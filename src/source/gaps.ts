@@ -68,8 +68,9 @@ export async function changesOfCdcBatch(batch: readonly CdcMessage[], deps: { no
         }
         const rows = await reads.fetchRecords(r.object, r.recordIds);
         for (const row of rows) {
-          const change = normalizer.polledRow({ object: r.object, row, detectedBy: 'reconcile' });
-          changes.push({ ...change, changeType: type, ...facts });
+          const { changedFieldsUnknown: _read, ...change } = normalizer.polledRow({ object: r.object, row, detectedBy: 'reconcile' });
+          // The GAP event says which kind of change it was; what an update changed, nobody can tell.
+          changes.push({ ...change, changeType: type, changedFields: [], ...(type === 'UPDATE' ? { changedFieldsUnknown: true as const } : {}), ...facts });
         }
         break;
       }
