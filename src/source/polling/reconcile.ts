@@ -65,6 +65,8 @@ function windowQueryPath(session: OrgSession, fields: ObjectFields, from: { sinc
 
 /** Deleted ids a window read remembers to skip getDeleted's copy of them: about 80 bytes each. */
 const MAX_REMEMBERED_DELETIONS = 1_000_000;
+/** Ids checked against the Recycle Bin per API call: 200 per query, 5 queries per composite. */
+const BIN_CHECK = 1_000;
 /** getDeleted answers a whole window at once; its changes go out in slices of this many. */
 const DELETED_SLICE = 2_000;
 
@@ -123,11 +125,19 @@ export async function* reconcilePages(
     { method: 'GET', url: getDeletedPath(session.apiVersion, fields.object, start, end) },
     opts,
   );
-  const entries = (deleted.deletedRecords ?? []).filter((entry) => {
+  const unseen = (deleted.deletedRecords ?? []).filter((entry) => {
     const at = parseSalesforceDate(entry.deletedDate);
     const id18 = toId18(entry.id);
     return at !== undefined && at >= window.sinceMs && at <= until && id18 !== undefined && !seenDeleted.has(id18);
   });
+  // A deleted row still in the Recycle Bin was read as deleted by the rows of the window (its deletion moved
+  // its SystemModstamp into it), in this run or in the run this one resumes: only rows gone for good are new.
+  const stillThere = new Set<string>();
+  for (let i = 0; i < unseen.length; i += BIN_CHECK) {
+    const rows = await fetchRecords(session, fields.object, unseen.slice(i, i + BIN_CHECK).map((e) => e.id), opts);
+    for (const row of rows) stillThere.add(toId18(String(row['Id'])) ?? '');
+  }
+  const entries = unseen.filter((e) => !stillThere.has(toId18(e.id) ?? ''));
   for (let i = 0; i < entries.length || i === 0; i += DELETED_SLICE) {
     const batch = new CycleBatch(createRecordMemory({ maxBytes: 16 * 1024 * 1024 }), session.orgId, 'reconcile');
     for (const entry of entries.slice(i, i + DELETED_SLICE)) batch.addDeleted(fields.object, entry);
