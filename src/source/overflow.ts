@@ -127,7 +127,7 @@ export class OverflowReads {
       const { generation } = read;
       let published = 0;
       let done = false;
-      for await (const page of this.#opts.pages(read.object, { sinceMs: read.sinceMs, untilMs: this.#opts.now() }, read.cursor)) {
+      for await (const page of this.#opts.pages(read.object, { sinceMs: read.sinceMs }, read.cursor)) {
         await this.#opts.ingest(page.changes);
         published += page.changes.length;
         // A later overflow widened the read meanwhile: start again from where it now begins.

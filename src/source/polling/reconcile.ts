@@ -22,7 +22,10 @@ import { byIdsQuery, cursorQuery, floorToMinute, getDeletedPath, GET_DELETED_MAX
 
 export interface ReconcileWindow {
   sinceMs: number;
-  /** Default: now. */
+  /**
+   * Default: no bound on rows (whatever changed since is read, also what streams meanwhile: sent twice
+   * rather than cut off by a clock that lags Salesforce's), and getDeleted up to now.
+   */
   untilMs?: number;
 }
 
@@ -51,12 +54,12 @@ async function fieldsOf(session: OrgSession, object: string, opts: RestOptions):
 }
 
 /** The one query of a window read, from a cursor: keyset order, so that any page boundary is a resumable position. */
-function windowQueryPath(session: OrgSession, fields: ObjectFields, from: { since: number; afterId?: string }, until: number, pageSize?: number): string {
+function windowQueryPath(session: OrgSession, fields: ObjectFields, from: { since: number; afterId?: string }, until: number | undefined, pageSize?: number): string {
   const soql = cursorQuery({
     object: fields.object,
     fields: fields.fields,
     since: from.since,
-    until,
+    ...(until !== undefined ? { until } : {}),
     ...(from.afterId ? { afterId: from.afterId } : {}),
     ...(pageSize !== undefined ? { limit: pageSize } : {}),
   });
@@ -82,7 +85,7 @@ export async function* reconcilePages(
   opts: ReconcileOptions & { from?: ReconcileCursor } = {},
 ): AsyncGenerator<ReconcilePage> {
   const now = (opts.now ?? Date.now)();
-  const until = window.untilMs ?? now;
+  const until = window.untilMs;
   const fields = await fieldsOf(session, object, opts);
   const seenDeleted = new Set<string>();
   const from = opts.from ?? { phase: 'rows', since: window.sinceMs };
@@ -103,7 +106,8 @@ export async function* reconcilePages(
           if (change?.changeType === 'DELETE' && seenDeleted.size < MAX_REMEMBERED_DELETIONS) seenDeleted.add(change.recordId);
         }
         const last = page.records[page.records.length - 1];
-        if (last) cursor = { since: parseSalesforceDate(last['SystemModstamp']) ?? until, afterId: String(last['Id']) };
+        const stamp = last ? parseSalesforceDate(last['SystemModstamp']) : undefined;
+        if (last && stamp !== undefined) cursor = { since: stamp, afterId: String(last['Id']) };
         const more = !page.done && !!page.nextRecordsUrl;
         const finished = !more && (opts.pageSize === undefined || read < opts.pageSize);
         yield { changes: batch.changes, next: finished ? { phase: 'deleted' } : { phase: 'rows', ...cursor } };
@@ -119,7 +123,7 @@ export async function* reconcilePages(
   }
   const start = Math.max(floorToMinute(window.sinceMs), floorToMinute(now - GET_DELETED_MAX_AGE_MS));
   // getDeleted has minute granularity: round the end up so the window's last minute is included.
-  const end = Math.max(start + MINUTE_MS, floorToMinute(until + MINUTE_MS - 1));
+  const end = Math.max(start + MINUTE_MS, floorToMinute((until ?? now) + MINUTE_MS - 1));
   const deleted = await call<{ deletedRecords?: DeletedEntry[] }>(
     session,
     { method: 'GET', url: getDeletedPath(session.apiVersion, fields.object, start, end) },
@@ -128,7 +132,7 @@ export async function* reconcilePages(
   const unseen = (deleted.deletedRecords ?? []).filter((entry) => {
     const at = parseSalesforceDate(entry.deletedDate);
     const id18 = toId18(entry.id);
-    return at !== undefined && at >= window.sinceMs && at <= until && id18 !== undefined && !seenDeleted.has(id18);
+    return at !== undefined && at >= window.sinceMs && (until === undefined || at <= until) && id18 !== undefined && !seenDeleted.has(id18);
   });
   // A deleted row still in the Recycle Bin was read as deleted by the rows of the window (its deletion moved
   // its SystemModstamp into it), in this run or in the run this one resumes: only rows gone for good are new.
