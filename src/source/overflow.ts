@@ -36,12 +36,16 @@ interface Read {
   cursor: ReconcileCursor;
   /** Bumped when a later overflow widens the read: pages of the older run are then not checkpointed. */
   generation: number;
+  /** Window starts already taken in: the same overflow delivered again (a replay) changes nothing. */
+  starts: Set<number>;
 }
 
 const DEFAULT_RETRY = retryPolicy({ initialDelayMs: 1_000, multiplier: 2, maxDelayMs: 60_000, jitter: 0.2 });
 
 /** Where a read starts again when an overflow at `sinceMs` joins it: before whatever the read has not covered. */
 function widen(read: Read, sinceMs: number): boolean {
+  if (read.starts.has(sinceMs)) return false;
+  read.starts.add(sinceMs);
   const covered = read.cursor.phase === 'rows' ? read.cursor.since : Number.POSITIVE_INFINITY;
   if (sinceMs >= covered && sinceMs >= read.sinceMs) return false;
   read.sinceMs = Math.min(read.sinceMs, sinceMs);
@@ -66,7 +70,7 @@ export class OverflowReads {
       const cursor: ReconcileCursor =
         cp.phase === 'deleted' ? { phase: 'deleted' } : { phase: 'rows', since: cp.since ?? cp.sinceMs, ...(cp.afterId ? { afterId: cp.afterId } : {}) };
       if (this.#reads.has(cp.object.toLowerCase())) continue;
-      this.#reads.set(cp.object.toLowerCase(), { object: cp.object, sinceMs: cp.sinceMs, cursor, generation: 0 });
+      this.#reads.set(cp.object.toLowerCase(), { object: cp.object, sinceMs: cp.sinceMs, cursor, generation: 0, starts: new Set([cp.sinceMs]) });
       this.#opts.logger.info({ object: cp.object, since: new Date(cp.sinceMs).toISOString(), cursor }, 'resuming an overflow read back');
       this.#run(cp.object);
     }
@@ -80,7 +84,7 @@ export class OverflowReads {
     const key = object.toLowerCase();
     const read = this.#reads.get(key);
     if (read && !widen(read, sinceMs)) return;
-    const next = read ?? { object, sinceMs, cursor: { phase: 'rows', since: sinceMs } as ReconcileCursor, generation: 0 };
+    const next: Read = read ?? { object, sinceMs, cursor: { phase: 'rows', since: sinceMs }, generation: 0, starts: new Set([sinceMs]) };
     this.#reads.set(key, next);
     await this.#save(next);
     this.#run(object);
