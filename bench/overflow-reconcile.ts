@@ -36,7 +36,11 @@ export const overflowReconcile: Bench = {
         await Promise.all(
           Array.from({ length: Math.min(4, batches - b) }, (_, k) =>
             user.sobject('Contact').create(
-              Array.from({ length: 200 }, (_, j) => ({ LastName: `Contact ${(b + k) * 200 + j}`, Email: `c${(b + k) * 200 + j}@example.com`, AccountId: account.id })),
+              Array.from({ length: 200 }, (_, j) => ({
+                LastName: `Contact ${(b + k) * 200 + j}`,
+                Email: `c${(b + k) * 200 + j}@example.com`,
+                AccountId: account.id,
+              })),
               { allOrNone: true },
             ),
           ),

@@ -213,7 +213,10 @@ describe('campaign_opportunity.added', () => {
     expect(events.map((e) => e.data.changedFieldsUnknown)).toEqual([true, true]);
     expect(types(detectTriggers(readBack(null), ctx))).toEqual(['salesforce.record.updated']);
     // A CDC update says what changed: no flag.
-    const streamed = detectTriggers(cdcOne({ entityName: 'Opportunity', recordIds: [OPP], changeType: 'UPDATE', changedFields: ['Amount'], body: { Amount: 1 } }), ctx);
+    const streamed = detectTriggers(
+      cdcOne({ entityName: 'Opportunity', recordIds: [OPP], changeType: 'UPDATE', changedFields: ['Amount'], body: { Amount: 1 } }),
+      ctx,
+    );
     expect(streamed[0]!.data.changedFieldsUnknown).toBeUndefined();
   });
 

@@ -114,5 +114,14 @@ export function normalizePolledRow(input: PolledRowInput): RawChange {
       else unknown = true;
     }
   }
-  return { object, recordId, changeType, changedFields, ...(unknown ? { changedFieldsUnknown: true as const } : {}), record, commitTimestamp, detectedBy: input.detectedBy };
+  return {
+    object,
+    recordId,
+    changeType,
+    changedFields,
+    ...(unknown ? { changedFieldsUnknown: true as const } : {}),
+    record,
+    commitTimestamp,
+    detectedBy: input.detectedBy,
+  };
 }

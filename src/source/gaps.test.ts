@@ -21,7 +21,6 @@ function reads(rows: Record<string, Record<string, unknown>[]> = {}): OrgReads &
   const calls: string[] = [];
   return {
     calls,
-    // eslint-disable-next-line @typescript-eslint/require-await
     async *pages(object, window) {
       calls.push(`reconcile ${object} ${window.sinceMs}`);
       yield { changes: [], next: undefined };
@@ -121,11 +120,18 @@ describe('completing a CDC batch', () => {
 
 describe('reading a window back', () => {
   it('hands over page by page and retries from the page it stopped at', async () => {
-    const change = (id: string): RawChange => ({ object: 'Account', recordId: id, changeType: 'DELETE', changedFields: [], record: { Id: id }, commitTimestamp: 1, detectedBy: 'reconcile' });
+    const change = (id: string): RawChange => ({
+      object: 'Account',
+      recordId: id,
+      changeType: 'DELETE',
+      changedFields: [],
+      record: { Id: id },
+      commitTimestamp: 1,
+      detectedBy: 'reconcile',
+    });
     const starts: unknown[] = [];
     let failed = false;
     const flaky: OrgReads = {
-      // eslint-disable-next-line @typescript-eslint/require-await
       async *pages(_object, _window, from) {
         starts.push(from);
         if (from === undefined) yield { changes: [change(A1)], next: { phase: 'rows', since: 5, afterId: A1 } };

@@ -60,7 +60,18 @@ function tokensOf(org: OrgCredentials): TokenSource {
 
 function connectionOf(org: OrgCredentials, id: string): ConnectionRecord {
   const now = new Date().toISOString();
-  return { id, orgId: org.orgId, loginUrl: org.loginUrl, instanceUrl: org.instanceUrl, clientId: org.clientId, clientSecret: 's', refreshToken: 's', status: 'active', createdAt: now, updatedAt: now };
+  return {
+    id,
+    orgId: org.orgId,
+    loginUrl: org.loginUrl,
+    instanceUrl: org.instanceUrl,
+    clientId: org.clientId,
+    clientSecret: 's',
+    refreshToken: 's',
+    status: 'active',
+    createdAt: now,
+    updatedAt: now,
+  };
 }
 
 interface Published {
@@ -121,7 +132,11 @@ describe('an overflow read back', () => {
         return { recordId: d.recordId, type: String(m.headers['ce_type']), detectedBy: d.detectedBy };
       });
     const key = checkpointKey.reconcile(connectionId, 'Contact');
-    const latest = () => kafka.messages(CHECKPOINTS).filter((m) => m.key === key).at(-1);
+    const latest = () =>
+      kafka
+        .messages(CHECKPOINTS)
+        .filter((m) => m.key === key)
+        .at(-1);
 
     const first = await start();
     // The first follow reads the last minute back once (both channels): done before the delete, so that
@@ -129,7 +144,11 @@ describe('an overflow read back', () => {
     await waitUntil(() => said.filter((m) => m === 'gap reconciled').length === 2, 20_000, 'the catch-ups');
     await user.sobject('Account').destroy(account.id);
     // The first page is published and its position checkpointed: stop there, as a crash between pages would.
-    await waitUntil(() => latest()?.value != null && (JSON.parse(latest()!.value!.toString()) as { afterId?: string }).afterId !== undefined, 20_000, 'a page checkpointed');
+    await waitUntil(
+      () => latest()?.value != null && (JSON.parse(latest()!.value!.toString()) as { afterId?: string }).afterId !== undefined,
+      20_000,
+      'a page checkpointed',
+    );
     await first.stop();
     const checkpoint = JSON.parse(latest()!.value!.toString()) as { phase: string; since: number; afterId: string };
     expect(checkpoint.phase).toBe('rows');
@@ -144,7 +163,11 @@ describe('an overflow read back', () => {
     const after = published().slice(cut);
     expect(second.view()).toBe('running');
 
-    const deleted = new Set(published().filter((e) => e.type === 'salesforce.record.deleted').map((e) => e.recordId.slice(0, 15)));
+    const deleted = new Set(
+      published()
+        .filter((e) => e.type === 'salesforce.record.deleted')
+        .map((e) => e.recordId.slice(0, 15)),
+    );
     const missing = contactIds.filter((id) => !deleted.has(id.slice(0, 15)));
     expect(missing).toEqual([]);
     // The second run started where the first stopped: nothing it read back was read back before.

@@ -92,14 +92,17 @@ describe('an overflow from a mass update', () => {
     await waitUntil(() => contacts.every((id) => subjects(titles).has(short(id))), 60_000, 'a Title delivery for every contact').catch((err: Error) => {
       throw new Error(`${err.message}: ${subjects(titles).size} of ${RECORDS}`);
     });
-    await waitUntil(() => opportunities.every((id) => subjects(campaigns).has(short(id))), 60_000, 'a campaign delivery for every opportunity').catch((err: Error) => {
-      throw new Error(`${err.message}: ${subjects(campaigns).size} of ${RECORDS}`);
-    });
+    await waitUntil(() => opportunities.every((id) => subjects(campaigns).has(short(id))), 60_000, 'a campaign delivery for every opportunity').catch(
+      (err: Error) => {
+        throw new Error(`${err.message}: ${subjects(campaigns).size} of ${RECORDS}`);
+      },
+    );
 
     // Some arrived only through the read back, and say that their changed fields are unknown.
     const readBack = titles.received.filter((x) => (x.event.data as { detectedBy?: string }).detectedBy === 'reconcile');
     expect(readBack.length).toBeGreaterThanOrEqual(RECORDS - THRESHOLD);
-    for (const x of readBack) expect(x.event.data).toMatchObject({ changeType: 'UPDATE', changedFields: [], changedFieldsUnknown: true, record: { Title: 'VP' } });
+    for (const x of readBack)
+      expect(x.event.data).toMatchObject({ changeType: 'UPDATE', changedFields: [], changedFieldsUnknown: true, record: { Title: 'VP' } });
     const campaignReadBack = campaigns.received.filter((x) => (x.event.data as { detectedBy?: string }).detectedBy === 'reconcile');
     expect(campaignReadBack.length).toBeGreaterThanOrEqual(RECORDS - THRESHOLD);
     expect(titles.invalid).toEqual([]);

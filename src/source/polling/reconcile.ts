@@ -54,7 +54,13 @@ async function fieldsOf(session: OrgSession, object: string, opts: RestOptions):
 }
 
 /** The one query of a window read, from a cursor: keyset order, so that any page boundary is a resumable position. */
-function windowQueryPath(session: OrgSession, fields: ObjectFields, from: { since: number; afterId?: string }, until: number | undefined, pageSize?: number): string {
+function windowQueryPath(
+  session: OrgSession,
+  fields: ObjectFields,
+  from: { since: number; afterId?: string },
+  until: number | undefined,
+  pageSize?: number,
+): string {
   const soql = cursorQuery({
     object: fields.object,
     fields: fields.fields,
@@ -138,7 +144,12 @@ export async function* reconcilePages(
   // its SystemModstamp into it), in this run or in the run this one resumes: only rows gone for good are new.
   const stillThere = new Set<string>();
   for (let i = 0; i < unseen.length; i += BIN_CHECK) {
-    const rows = await fetchRecords(session, fields.object, unseen.slice(i, i + BIN_CHECK).map((e) => e.id), opts);
+    const rows = await fetchRecords(
+      session,
+      fields.object,
+      unseen.slice(i, i + BIN_CHECK).map((e) => e.id),
+      opts,
+    );
     for (const row of rows) stillThere.add(toId18(String(row['Id'])) ?? '');
   }
   const entries = unseen.filter((e) => !stillThere.has(toId18(e.id) ?? ''));
