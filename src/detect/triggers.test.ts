@@ -355,3 +355,30 @@ describe('createDetector', () => {
     expect(d.detect(cdcOne({ entityName: 'Account', recordIds: [ACC], changeType: 'CREATE' }))[0]!.source).toBe(`/salesforce/${ORG}`);
   });
 });
+
+describe('an event too large for one Kafka message', () => {
+  it('leaves out the largest text values of its record, naming them, and keeps its id', () => {
+    const big = (n: number) => '€'.repeat(n);
+    const change: RawChange = {
+      object: 'Doc__c',
+      recordId: 'a01000000000001AAA',
+      changeType: 'UPDATE',
+      changedFields: [],
+      changedFieldsUnknown: true,
+      record: { Id: 'a01000000000001AAA', A__c: big(131_072), B__c: big(131_072), C__c: big(1_000), Name: 'doc' },
+      commitTimestamp: TS,
+      transactionKey: 'tx-big',
+      sequenceNumber: 1,
+      detectedBy: 'reconcile',
+    };
+    const [event] = valid(detectTriggers(change, ctx));
+    expect(Buffer.byteLength(JSON.stringify(event!.data))).toBeLessThan(700 * 1024);
+    expect(event!.data.omittedFields).toEqual(['A__c']);
+    expect(event!.data.record).toMatchObject({ Name: 'doc', C__c: big(1_000), B__c: big(131_072) });
+    expect(event!.data.record['A__c']).toBeUndefined();
+    // Same change, same id, whatever was left out.
+    const small = detectTriggers({ ...change, record: { Id: change.recordId } }, ctx)[0]!;
+    expect(small.id).toBe(event!.id);
+    expect(small.data.omittedFields).toBeUndefined();
+  });
+});

@@ -8,6 +8,7 @@ import { cdcEventId, rowEventId, rowVersion } from '../events/id.js';
 import { sameSalesforceId, toId18 } from '../events/salesforce-id.js';
 import { eventTypeFor, type ChangeType, type EventType, type ForcehookEvent, type ForcehookEventData, type Trigger } from '../events/schema.js';
 import type { RawChange } from '../normalize/raw-change.js';
+import { fitRecord } from './fit.js';
 
 export interface DetectContext {
   orgId: string;
@@ -87,6 +88,7 @@ function buildEvent(type: EventType, change: RawChange, orgId: string, ctx: Dete
     if (change[key] !== undefined) Object.assign(data, { [key]: change[key] });
   }
   Object.assign(data, extra);
+  fitRecord(data);
   return {
     specversion: '1.0',
     id: idOf(type, change, orgId),

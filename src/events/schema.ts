@@ -64,6 +64,13 @@ export const eventDataSchema = z
           'not "nothing changed"; `record` holds the values read. A `fields` filter matches such an event.',
       ),
     record: z.record(z.string(), z.unknown()).describe('Field values known for the change, flattened like the REST API shows them (BillingCity, FirstName)'),
+    omittedFields: z
+      .array(z.string())
+      .optional()
+      .describe(
+        'Fields left out of `record` because the event would not fit in one Kafka message (long text areas of a record read back ' +
+          'through REST): their values are in Salesforce.',
+      ),
     detectedBy: z.enum(DETECTED_BY),
     commitTimestamp: z.number().int().nonnegative().describe('Commit time, epoch milliseconds'),
     commitNumber: z.string().regex(/^\d+$/).optional().describe('System change number as a decimal string (it can exceed 2^53); CDC only'),

@@ -1,8 +1,10 @@
 /**
- * A mass update past the org's overflow threshold, against the emulator and the real broker: the first
- * changes stream as change events, the rest only as a GAP_OVERFLOW, which the service reads back through
- * REST. Records read back carry no list of changed fields; a `record.updated` subscription with `fields`
- * and `campaign_opportunity.added` must still hear about every one of them.
+ * Gap and overflow events from real writes, against the emulator and the real broker. A write past 1 MB
+ * arrives as a GAP_UPDATE; a mass update past the org's overflow threshold streams its first changes and
+ * sends the rest only as a GAP_OVERFLOW. The service reads both back through REST. Records read back carry
+ * no list of changed fields; a `record.updated` subscription with `fields` and `campaign_opportunity.added`
+ * must still hear about every one of them, and a record too large for one Kafka message must not hold up
+ * the stream.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningEmulator } from '../../src/emulator/server.js';
@@ -24,6 +26,78 @@ afterAll(async () => {
 
 const THRESHOLD = 50;
 const RECORDS = 60;
+
+async function connect(org: { loginUrl: string; clientId: string; clientSecret: string; refreshToken: string }, service: TestService): Promise<string> {
+  const c = await service.api<{ id: string }>('POST', '/v1/connections', {
+    loginUrl: org.loginUrl,
+    clientId: org.clientId,
+    clientSecret: org.clientSecret,
+    refreshToken: org.refreshToken,
+  });
+  expect(c.status).toBe(201);
+  return c.body.id;
+}
+
+async function subscribe(service: TestService, body: Record<string, unknown>): Promise<Receiver> {
+  const receiver = await startReceiver();
+  receivers.push(receiver);
+  const r = await service.api<{ secret: string }>('POST', '/v1/subscriptions', { destination: { type: 'webhook', url: receiver.url }, ...body });
+  expect(r.status, JSON.stringify(r.body)).toBe(201);
+  receiver.secrets = [r.body.secret];
+  return receiver;
+}
+
+async function streaming(service: TestService, connectionId: string, objects: number): Promise<void> {
+  await waitUntil(
+    async () => {
+      const r = await service.api<{ subscriber: string; objects: { mode: string }[] }>('GET', `/v1/connections/${connectionId}`);
+      return r.body.subscriber === 'running' && r.body.objects.length === objects && r.body.objects.every((o) => o.mode === 'cdc');
+    },
+    20_000,
+    'objects streamed',
+  );
+}
+
+describe('a gap event from a write past 1 MB', () => {
+  it('is read back: a fields-filtered subscription hears it, its largest texts left out, and the stream goes on', async () => {
+    const texts = ['A__c', 'B__c', 'C__c'].map((name) => ({ name, type: 'LongTextArea', length: 131_072 }));
+    const org = await createOrg(emulator.url, { customObjects: [{ name: 'Doc__c', fields: [...texts, { name: 'Status__c', type: 'Text', length: 40 }] }] });
+    const service = await startTestService({ prefix: uniquePrefix('gap') });
+    try {
+      const connectionId = await connect(org, service);
+      const statuses = await subscribe(service, { connectionId, trigger: 'record.updated', object: 'Doc__c', fields: ['Status__c'] });
+      await streaming(service, connectionId, 1);
+      const user = orgUser(org);
+      const doc = (await user.sobject('Doc__c').create({ Status__c: 'draft' })) as { id: string };
+      await adminCall(emulator.url, 'POST', '/__emulator/clock', { advanceMs: 2_000 });
+      // Three-byte characters: 1.18 MB of UTF-8 in one change.
+      const big = '€'.repeat(131_072);
+      await user.sobject('Doc__c').update({ Id: doc.id, Status__c: 'final', A__c: big, B__c: big, C__c: big });
+      await adminCall(emulator.url, 'POST', '/__emulator/clock', { advanceMs: 2_000 });
+      await user.sobject('Doc__c').update({ Id: doc.id, Status__c: 'archived' });
+
+      await waitUntil(() => statuses.received.length >= 2, 60_000, 'both status changes delivered');
+      const [gap, after] = statuses.received.map((x) => x.event.data as Record<string, unknown>);
+      expect(gap).toMatchObject({
+        changeType: 'UPDATE',
+        detectedBy: 'reconcile',
+        changedFieldsUnknown: true,
+        changedFields: [],
+        record: { Status__c: 'final' },
+      });
+      expect((gap!['omittedFields'] as string[]).length).toBeGreaterThan(0);
+      expect(after).toMatchObject({
+        changeType: 'UPDATE',
+        detectedBy: 'cdc',
+        changedFields: expect.arrayContaining(['Status__c']),
+        record: { Status__c: 'archived' },
+      });
+      expect(statuses.invalid).toEqual([]);
+    } finally {
+      await service.stop();
+    }
+  }, 120_000);
+});
 
 describe('an overflow from a mass update', () => {
   it('every record reaches a fields-filtered record.updated subscription and campaign_opportunity.added, also those read back', async () => {
