@@ -73,10 +73,11 @@ describe('a gap event from a write past 1 MB', () => {
       // Three-byte characters: 1.18 MB of UTF-8 in one change.
       const big = '€'.repeat(131_072);
       await user.sobject('Doc__c').update({ Id: doc.id, Status__c: 'final', A__c: big, B__c: big, C__c: big });
+      // The read back shows the record as it is when read: wait for it before changing the record again.
+      await waitUntil(() => statuses.received.length >= 1, 60_000, 'the gap read back delivered');
       await adminCall(emulator.url, 'POST', '/__emulator/clock', { advanceMs: 2_000 });
       await user.sobject('Doc__c').update({ Id: doc.id, Status__c: 'archived' });
-
-      await waitUntil(() => statuses.received.length >= 2, 60_000, 'both status changes delivered');
+      await waitUntil(() => statuses.received.length >= 2, 60_000, 'the next change delivered');
       const [gap, after] = statuses.received.map((x) => x.event.data as Record<string, unknown>);
       expect(gap).toMatchObject({
         changeType: 'UPDATE',
