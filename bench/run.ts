@@ -14,6 +14,7 @@ import { acquireBroker, type AcquiredBroker } from '../src/kafka/broker.js';
 import { delivery } from './delivery.js';
 import { emulatorScale } from './emulator-scale.js';
 import { orgScale } from './org-scale.js';
+import { overflowReconcile } from './overflow-reconcile.js';
 import { benchLogger, round, takeLogCounts, type Bench, type BenchContext, type Figures } from './lib.js';
 import { pipelineLatency } from './pipeline-latency.js';
 import { pipelineThroughput } from './pipeline-throughput.js';
@@ -27,6 +28,7 @@ const ALL: { bench: Bench; needsKafka: boolean; timeoutMs: number }[] = [
   { bench: pollingApiCalls, needsKafka: true, timeoutMs: 120_000 },
   { bench: delivery, needsKafka: true, timeoutMs: 240_000 },
   { bench: orgScale, needsKafka: true, timeoutMs: 900_000 },
+  { bench: overflowReconcile, needsKafka: true, timeoutMs: 900_000 },
 ];
 
 const quick = process.env.BENCH_QUICK === '1' || process.env.BENCH_QUICK === 'true';

@@ -60,6 +60,7 @@ const schemas = {
       eventDeliveryDailyLimit: z.number().int().nonnegative().optional(),
       permissions: permissions.optional(),
       appInstalled: z.boolean().optional(),
+      overflowThreshold: z.number().int().positive().optional(),
     })
     .strict(),
   permissions,

@@ -42,6 +42,8 @@ export interface OrgOptions {
   permissions?: Partial<OrgPermissions>;
   /** Whether the org's OAuth app is installed (from a package, or from Connected Apps OAuth Usage). @default true */
   appInstalled?: boolean;
+  /** Changes one transaction may make before the rest become one GAP_OVERFLOW per entity. @default 100,000 */
+  overflowThreshold?: number;
 }
 
 /**
@@ -90,6 +92,8 @@ export interface QueryCursor {
 }
 
 export const DEFAULT_API_DAILY_LIMIT = 100_000;
+/** Salesforce's: "The first 100,000 changes generate change events." */
+export const DEFAULT_OVERFLOW_THRESHOLD = 100_000;
 
 const STANDARD_BY_LOWER = new Map([...STANDARD_OBJECTS.values()].map((m) => [m.name.toLowerCase(), m]));
 
@@ -110,6 +114,7 @@ export class Org {
   /** Concurrent Streaming API clients, across all channels. */
   readonly maxStreamingClients: number;
   readonly deliveries: DeliveryAllocation;
+  readonly overflowThreshold: number;
   /** null = every entity, as with the CDC add-on. Canonical object names. */
   cdcEntities: Set<string> | null = null;
   readonly faults: FaultState = { failStatus: 0, failCount: 0, slowMs: 0, slowCount: 0 };
@@ -162,6 +167,7 @@ export class Org {
     this.edition = opts.edition ?? 'unlimited';
     this.maxStreamingClients = EDITION_LIMITS[this.edition].streamingClients;
     this.deliveries = new DeliveryAllocation(opts.eventDeliveryDailyLimit ?? EDITION_LIMITS[this.edition].eventDelivery);
+    this.overflowThreshold = opts.overflowThreshold ?? DEFAULT_OVERFLOW_THRESHOLD;
     for (const def of opts.customObjects ?? []) this.addCustomObject(def);
     if (opts.cdcEntities) this.setCdcEntities(opts.cdcEntities);
     this.insertUserRow();

@@ -51,9 +51,9 @@ describe('normalizePolledRow', () => {
     expect(c).toMatchObject({ changeType: 'CREATE', commitTimestamp: ms(T0) });
   });
 
-  it('an edited row is an UPDATE at SystemModstamp; without a snapshot changedFields are empty', () => {
+  it('an edited row is an UPDATE at SystemModstamp; without a snapshot changedFields are unknown, and say so', () => {
     const c = normalizePolledRow({ object: 'Account', row: row({ LastModifiedDate: T1, SystemModstamp: T1, Name: 'B' }), detectedBy: 'polling' });
-    expect(c).toMatchObject({ changeType: 'UPDATE', commitTimestamp: ms(T1), changedFields: [], record: { Name: 'B' } });
+    expect(c).toMatchObject({ changeType: 'UPDATE', commitTimestamp: ms(T1), changedFields: [], changedFieldsUnknown: true, record: { Name: 'B' } });
   });
 
   it('with a snapshot, changedFields are the differences, in change-event naming', () => {
@@ -66,6 +66,7 @@ describe('normalizePolledRow', () => {
     });
     expect(c.changeType).toBe('UPDATE');
     expect(c.changedFields).toEqual(['LastModifiedDate', 'BillingAddress.City']);
+    expect(c.changedFieldsUnknown).toBeUndefined();
   });
 
   it('person-name components map to Name.* on Contact/Lead', () => {

@@ -8,7 +8,7 @@
  *   within one stamp (stamps are whole seconds: a record updated in the second it was created still
  *   shows CreatedDate == SystemModstamp).
  * - changedFields by comparison with the previous snapshot (bounded memory is the caller's business);
- *   without one they are empty while `record` carries every value read.
+ *   without one they are unknown (`changedFieldsUnknown`, the list empty) while `record` carries every value read.
  * - The commit timestamp is what the id recipe (events/id.ts) expects: SystemModstamp, CreatedDate for
  *   a creation recognised through LastModifiedDate, deletedDate (getDeleted) or the deleted row's
  *   SystemModstamp for deletions.
@@ -96,6 +96,7 @@ export function normalizePolledRow(input: PolledRowInput): RawChange {
   let changeType: ChangeType;
   let commitTimestamp: number;
   let changedFields: string[] = [];
+  let unknown = false;
   if (input.kind === 'deleted' || row['IsDeleted'] === true) {
     changeType = 'DELETE';
     commitTimestamp = required(parseSalesforceDate(input.deletedDate) ?? modstamp, 'deletedDate/SystemModstamp', input);
@@ -116,7 +117,17 @@ export function normalizePolledRow(input: PolledRowInput): RawChange {
       changeType = 'UPDATE';
       commitTimestamp = stamp;
       if (previous !== undefined) changedFields = diffFields(object, record, previous, input.derived);
+      else unknown = true;
     }
   }
-  return { object, recordId, changeType, changedFields, record, commitTimestamp, detectedBy: input.detectedBy };
+  return {
+    object,
+    recordId,
+    changeType,
+    changedFields,
+    ...(unknown ? { changedFieldsUnknown: true as const } : {}),
+    record,
+    commitTimestamp,
+    detectedBy: input.detectedBy,
+  };
 }

@@ -16,7 +16,8 @@ import { SUPERVISOR_TRANSITIONS, type SupervisorState } from './lifecycle.js';
 import { readStreamingAccess, type MissingPermission } from '../salesforce/cdc-selection.js';
 import { changesOfCdcBatch, gapStart, reconcileWindow, type OrgReads } from './gaps.js';
 import { createIngest, type IngestStage } from './ingest.js';
-import { createPoller, fetchRecords, reconcile, type Poller } from './polling/index.js';
+import { createPoller, fetchRecords, reconcilePages, type Poller } from './polling/index.js';
+import { OverflowReads } from './overflow.js';
 import { cdcStart, commitCdc, commitPoll, pollHandoverSince, pollStart } from './positions.js';
 import { OrgSession } from '../salesforce/session.js';
 import { Sightings } from './sightings.js';
@@ -125,6 +126,8 @@ export class OrgSupervisor {
   readonly #reads: OrgReads;
   /** Objects Salesforce refuses to read for us (too wide, too complex): shown as warnings. */
   readonly #refused: ObjectWarnings;
+  /** Overflows being read back beside the stream, resumed from their checkpoints at start. */
+  readonly #overflows: OverflowReads;
 
   constructor(opts: SupervisorOptions) {
     this.#opts = opts;
@@ -156,9 +159,17 @@ export class OrgSupervisor {
       now: () => this.#now(),
     });
     this.#reads = {
-      reconcile: (object, sinceMs) => reconcile(this.session, object, { sinceMs }),
+      pages: (object, window, from) => reconcilePages(this.session, object, window, { ...(from ? { from } : {}), now: () => this.#now() }),
       fetchRecords: (object, ids) => fetchRecords(this.session, object, ids),
     };
+    this.#overflows = new OverflowReads({
+      connectionId: c.id,
+      store: opts.store,
+      pages: this.#reads.pages,
+      ingest: (changes) => this.#ingest.ingest(changes),
+      logger: this.#log,
+      now: () => this.#now(),
+    });
   }
 
   state(): SupervisorState {
@@ -225,6 +236,7 @@ export class OrgSupervisor {
     // Asked again for the same objects (a subscription deleted anywhere re-checks every org): reading
     // the CDC selection again would cost each org an API call for nothing; the refresh timer reads it.
     if (this.#state.state !== 'idle' && next.size === this.#objects.size && [...next.keys()].every((k) => this.#objects.has(k))) return;
+    if (this.#state.state === 'idle') this.#overflows.resume();
     this.#objects = next;
     await this.#resolve(true);
     this.#refreshTimer ??= setInterval(() => void this.#resolve(true), this.#opts.modeRefreshMs ?? 600_000).unref();
@@ -236,7 +248,7 @@ export class OrgSupervisor {
     clearInterval(this.#refreshTimer);
     clearTimeout(this.#limitTimer);
     await this.#resolving?.catch(() => undefined);
-    await Promise.all([this.#cdc?.stop(), this.#poller?.stop()]);
+    await Promise.all([this.#cdc?.stop(), this.#poller?.stop(), this.#overflows.stop()]);
     this.session.close();
     this.#state.to('stopped');
   }
@@ -351,7 +363,14 @@ export class OrgSupervisor {
         // refuses to complete it with is shown on the connection meanwhile.
         const objects = new Set(batch.map(entityOf).filter((o): o is string => !!o));
         try {
-          await this.#ingest.ingest(await changesOfCdcBatch(batch, { normalizer: this.#normalizer, reads: this.#reads, logger: this.#log }));
+          await this.#ingest.ingest(
+            await changesOfCdcBatch(batch, {
+              normalizer: this.#normalizer,
+              reads: this.#reads,
+              overflow: (object, sinceMs) => this.#overflows.add(object, sinceMs),
+              logger: this.#log,
+            }),
+          );
           for (const o of objects) this.#refused.succeeded(o);
         } catch (err) {
           for (const o of objects) this.#refused.failed(o, err);
@@ -455,9 +474,8 @@ export class OrgSupervisor {
   }
 
   async #reconcile(object: string, sinceMs: number): Promise<void> {
-    const changes = await reconcileWindow(this.#reads, object, sinceMs);
-    await this.#ingest.ingest(changes);
-    this.#log.info({ object, since: new Date(sinceMs).toISOString(), changes: changes.length }, 'gap reconciled');
+    const changes = await reconcileWindow(this.#reads, object, sinceMs, (page) => this.#ingest.ingest(page));
+    this.#log.info({ object, since: new Date(sinceMs).toISOString(), changes }, 'gap reconciled');
   }
 
   #isReauth(err: unknown): boolean {
@@ -471,7 +489,7 @@ export class OrgSupervisor {
     this.#state.to('needs_reauth');
     clearInterval(this.#refreshTimer);
     clearTimeout(this.#limitTimer);
-    void Promise.all([this.#cdc?.stop(), this.#poller?.stop()]).catch(() => undefined);
+    void Promise.all([this.#cdc?.stop(), this.#poller?.stop(), this.#overflows.stop()]).catch(() => undefined);
     this.#opts.onReauthRequired(reason);
   }
 }

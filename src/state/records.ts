@@ -248,10 +248,23 @@ export const CheckpointSchema = z.discriminatedUnion('kind', [
     deletedUntil: z.number(),
     updatedAt: z.iso.datetime(),
   }),
+  z.object({
+    kind: z.literal('reconcile'),
+    connectionId: z.string(),
+    object: z.string(),
+    /** Start of the window still to read back (an overflow's commit minus the overlap margin). */
+    sinceMs: z.number(),
+    /** How far the read got: rows after (since, afterId) are left, or only getDeleted. */
+    phase: z.enum(['rows', 'deleted']),
+    since: z.number().optional(),
+    afterId: z.string().optional(),
+    updatedAt: z.iso.datetime(),
+  }),
 ]);
 export type Checkpoint = z.infer<typeof CheckpointSchema>;
 
 export const checkpointKey = {
   cdc: (connectionId: string, channel: string) => `cdc:${connectionId}:${channel}`,
   poll: (connectionId: string, object: string) => `poll:${connectionId}:${object}`,
+  reconcile: (connectionId: string, object: string) => `reconcile:${connectionId}:${object}`,
 };

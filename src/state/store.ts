@@ -249,13 +249,34 @@ export class ServiceStore {
     return v?.kind === 'poll' ? v : undefined;
   }
 
+  /** Reads back of this connection that are not finished (an overflow's reconcile), where each stands. */
+  reconcileCheckpoints(connectionId: string): Extract<Checkpoint, { kind: 'reconcile' }>[] {
+    const out: Extract<Checkpoint, { kind: 'reconcile' }>[] = [];
+    for (const [, v] of this.#checkpoints.entries()) if (v.kind === 'reconcile' && v.connectionId === connectionId) out.push(v);
+    return out;
+  }
+
   putCheckpoint(c: Checkpoint): Promise<void> {
-    const key = c.kind === 'cdc' ? checkpointKey.cdc(c.connectionId, c.channel) : checkpointKey.poll(c.connectionId, c.object);
-    return this.#checkpoints.put(key, c);
+    return this.#checkpoints.put(keyOf(c), c);
+  }
+
+  deleteReconcileCheckpoint(connectionId: string, object: string): Promise<void> {
+    return this.#checkpoints.delete(checkpointKey.reconcile(connectionId, object));
   }
 
   async deleteCheckpoints(connectionId: string): Promise<void> {
     const mine = this.#checkpoints.entries().filter(([, v]) => v.connectionId === connectionId);
     await Promise.all(mine.map(([k]) => this.#checkpoints.delete(k)));
+  }
+}
+
+function keyOf(c: Checkpoint): string {
+  switch (c.kind) {
+    case 'cdc':
+      return checkpointKey.cdc(c.connectionId, c.channel);
+    case 'poll':
+      return checkpointKey.poll(c.connectionId, c.object);
+    case 'reconcile':
+      return checkpointKey.reconcile(c.connectionId, c.object);
   }
 }

@@ -98,7 +98,8 @@ export class CycleBatch {
     const created = parseSalesforceDate(row['CreatedDate']);
     if (createdAfter === undefined || created === undefined || created <= createdAfter) return;
     const record = 'IsDeleted' in later.record ? { ...later.record, IsDeleted: false } : later.record;
-    this.#push({ ...later, changeType: 'CREATE', changedFields: [], record, commitTimestamp: created });
+    const { changedFieldsUnknown: _unknown, ...rest } = later;
+    this.#push({ ...rest, changeType: 'CREATE', changedFields: [], record, commitTimestamp: created });
   }
 
   /** A getDeleted entry: hard deletes and purged recycle-bin rows that queryAll cannot show. */

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmulator, type RunningEmulator } from '../../emulator/server.js';
-import { fetchRecords, reconcile } from './reconcile.js';
+import { fetchRecords, reconcile, reconcilePages, type ReconcilePage } from './reconcile.js';
 import { admin, apiCalls, newOrg, sessionFor, silent, writer, type OrgCreds } from '../../../testkit/source/polling.js';
 
 let em: RunningEmulator;
@@ -126,5 +126,33 @@ describe('reconcile and GAP fetch against the emulator', () => {
       expect(row['Wide_Plain_Field_0679__c']).toBe('last');
     }
     expect(new Set(rows.map((r) => r['Wide_Plain_Field_0042__c'])).size).toBe(250);
+  });
+
+  it('reads page by page, each page saying where to resume; a read resumed from a page reads only what follows it', async () => {
+    const creds = await newOrg(em.url);
+    const w = await writer(creds);
+    const since = now();
+    await admin(em.url, 'POST', '/__emulator/clock', { advanceMs: 1_000 });
+    const ids = (
+      (await w.sobject('Lead').create(
+        Array.from({ length: 5 }, (_, i) => ({ LastName: `P${i}`, Company: 'Paged' })),
+        { allOrNone: true },
+      )) as Array<{ id: string }>
+    ).map((r) => r.id.slice(0, 15));
+    const session = sessionFor(creds);
+    const pages: ReconcilePage[] = [];
+    for await (const page of reconcilePages(session, 'Lead', { sinceMs: since }, { now, pageSize: 2 })) pages.push(page);
+    expect(pages.map((p) => p.changes.length)).toEqual([2, 2, 1, 0]);
+    expect(pages.at(-1)!.next).toBeUndefined();
+    const after = pages[0]!.next!;
+    expect(after).toMatchObject({ phase: 'rows', afterId: expect.any(String) });
+
+    const resumed: string[] = [];
+    const calls = await apiCalls(em.url, creds.orgId);
+    for await (const page of reconcilePages(session, 'Lead', { sinceMs: since }, { now, from: after }))
+      resumed.push(...page.changes.map((c) => c.recordId.slice(0, 15)));
+    expect(resumed.sort()).toEqual(ids.filter((id) => !pages[0]!.changes.some((c) => c.recordId.startsWith(id))).sort());
+    // One query for the rest (its pages), one getDeleted.
+    expect((await apiCalls(em.url, creds.orgId)) - calls).toBe(2);
   });
 });
