@@ -1,6 +1,7 @@
 /**
  * One change, one trace: a Lead created in the org is received (CometD), published
- * to Kafka and delivered to a webhook that fails once and then accepts. The SDK's
+ * to Kafka, delivered to a webhook that fails once and then accepts, and run by a
+ * workflow (the shipped lead-followup). The SDK's
  * in-memory exporter holds the spans: one trace whose spans cover each hop with
  * the right parent; the event carries the publish span's `traceparent` (the
  * CloudEvents distributed-tracing extension, `ce_traceparent` on Kafka) and each
@@ -30,7 +31,7 @@ beforeAll(async () => {
   emulator = await startTestEmulator();
   const org = await createOrg(emulator.url);
   const prefix = uniquePrefix('tracing');
-  svc = await startTestService({ prefix, retrySchedule: [200, 400] });
+  svc = await startTestService({ prefix, retrySchedule: [200, 400], workflows: ['lead-followup'] });
   reader = await readEvents(prefix);
   let calls = 0;
   rx = await startReceiver({ behave: () => ({ status: ++calls === 1 ? 503 : 200 }) });
@@ -42,6 +43,13 @@ beforeAll(async () => {
     destination: { type: 'webhook', url: rx.url },
   });
   rx.secrets = [s.body.secret];
+  const w = await svc.api('POST', '/v1/subscriptions', {
+    connectionId,
+    trigger: 'record.created',
+    object: 'Lead',
+    destination: { type: 'workflow', workflow: 'lead-followup' },
+  });
+  expect(w.status, JSON.stringify(w.body)).toBe(201);
   await waitUntil(
     async () => {
       const r = await svc.api<{ subscriber: string; objects: { object: string; mode: string }[] }>('GET', `/v1/connections/${connectionId}`);
@@ -53,11 +61,14 @@ beforeAll(async () => {
   leadId = (await orgUser(org).sobject('Lead').create({ LastName: 'Hamilton', Company: 'Apollo' })).id!;
   await waitUntil(() => rx.received.some((x) => x.event.subject === leadId), 30_000, 'the webhook, accepted on its second attempt');
   // The accepted attempt's span ends once its outcome is known.
-  await waitUntil(() => exporter.getFinishedSpans().filter((x) => x.name === 'deliver webhook').length >= 2, 10_000, 'both attempt spans').catch(
-    (err: unknown) => {
-      throw new Error(`${(err as Error).message}: ${JSON.stringify(exporter.getFinishedSpans().map((x) => [x.name, x.attributes]))} requests ${rx.requests}`);
-    },
-  );
+  await waitUntil(
+    () =>
+      exporter.getFinishedSpans().filter((x) => x.name === 'deliver webhook').length >= 2 && exporter.getFinishedSpans().some((x) => x.name === 'run workflow'),
+    20_000,
+    'both attempt spans and the workflow run',
+  ).catch((err: unknown) => {
+    throw new Error(`${(err as Error).message}: ${JSON.stringify(exporter.getFinishedSpans().map((x) => [x.name, x.attributes]))} requests ${rx.requests}`);
+  });
 }, 120_000);
 
 afterAll(async () => {
@@ -69,7 +80,7 @@ afterAll(async () => {
 });
 
 describe('a change traced from receipt to webhook', () => {
-  it('is one trace: receive → publish → each delivery attempt', () => {
+  it('is one trace: receive → publish → each delivery attempt and the workflow run', () => {
     const spans = exporter.getFinishedSpans();
     const receive = spans.filter((s) => s.name === 'receive Lead' && s.attributes['forcehook.change_type'] === 'CREATE');
     expect(receive).toHaveLength(1);
@@ -88,8 +99,11 @@ describe('a change traced from receipt to webhook', () => {
       [2, 'delivered'],
     ]);
     for (const a of attempts) expect(parentOf(a)).toBe(publish[0]!.spanContext().spanId);
+    const runs = trace.filter((s) => s.name === 'run workflow');
+    expect(runs.map((r) => r.attributes['forcehook.outcome'])).toEqual(['delivered']);
+    expect(parentOf(runs[0]!)).toBe(publish[0]!.spanContext().spanId);
     // Nothing else in the trace: every span is one of the hops.
-    expect(trace).toHaveLength(1 + 1 + attempts.length);
+    expect(trace).toHaveLength(1 + 1 + attempts.length + runs.length);
   });
 
   it('carries the trace context across Kafka and to the receiver', async () => {
