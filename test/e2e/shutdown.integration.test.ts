@@ -86,6 +86,8 @@ describe('forcehook serve stops within its bound', () => {
     try {
       const svc = await spawnForcehook(['serve'], env(silent.address, 'starting'));
       await exitTime(svc, SHUTDOWN_DEADLINE_MS + SLACK_MS);
+      // In order, not by the deadline: the boot attempt the silent broker holds is not waited for.
+      expect(await svc.exited).toBe(0);
     } finally {
       await silent.close();
     }
@@ -97,6 +99,7 @@ describe('forcehook serve stops within its bound', () => {
       // The ready line comes before topics and state: the boot is under way.
       pause();
       await exitTime(svc, SHUTDOWN_DEADLINE_MS + SLACK_MS);
+      expect(await svc.exited).toBe(0);
     } finally {
       resume();
       await svc.kill('SIGKILL');
