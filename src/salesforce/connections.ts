@@ -44,6 +44,8 @@ interface Verified {
 export class ConnectionService {
   /** Orgs being connected on this instance: a second request for one meanwhile is a conflict, not a race. */
   readonly #connecting = new Set<string>();
+  /** Connections whose needs_reauth is being written: the follower and the workflows' session often report it at once. */
+  readonly #markingReauth = new Set<string>();
 
   constructor(private readonly deps: ConnectionServiceDeps) {}
 
@@ -159,8 +161,13 @@ export class ConnectionService {
 
   async markNeedsReauth(id: string, reason: string): Promise<void> {
     const c = this.deps.store.connection(id);
-    if (!c || c.status === 'needs_reauth') return;
-    await this.deps.store.putConnection({ ...c, status: 'needs_reauth', statusReason: reason, updatedAt: (this.deps.now?.() ?? new Date()).toISOString() });
+    if (!c || c.status === 'needs_reauth' || this.#markingReauth.has(id)) return;
+    this.#markingReauth.add(id);
+    try {
+      await this.deps.store.putConnection({ ...c, status: 'needs_reauth', statusReason: reason, updatedAt: (this.deps.now?.() ?? new Date()).toISOString() });
+    } finally {
+      this.#markingReauth.delete(id);
+    }
     this.deps.logger.warn({ connectionId: id, orgId: c.orgId, reason }, 'connection needs re-authorization');
   }
 
