@@ -11,9 +11,11 @@
  */
 import { availableParallelism, cpus, loadavg, totalmem } from 'node:os';
 import { acquireBroker, type AcquiredBroker } from '../src/kafka/broker.js';
+import { startTracing } from '../src/observability/tracing-sdk.js';
 import { delivery } from './delivery.js';
 import { emulatorScale } from './emulator-scale.js';
 import { orgScale } from './org-scale.js';
+import { overflowReconcile } from './overflow-reconcile.js';
 import { benchLogger, round, takeLogCounts, type Bench, type BenchContext, type Figures } from './lib.js';
 import { pipelineLatency } from './pipeline-latency.js';
 import { pipelineThroughput } from './pipeline-throughput.js';
@@ -27,6 +29,7 @@ const ALL: { bench: Bench; needsKafka: boolean; timeoutMs: number }[] = [
   { bench: pollingApiCalls, needsKafka: true, timeoutMs: 120_000 },
   { bench: delivery, needsKafka: true, timeoutMs: 240_000 },
   { bench: orgScale, needsKafka: true, timeoutMs: 900_000 },
+  { bench: overflowReconcile, needsKafka: true, timeoutMs: 900_000 },
 ];
 
 const quick = process.env.BENCH_QUICK === '1' || process.env.BENCH_QUICK === 'true';
@@ -40,6 +43,9 @@ if (unknown.length > 0) {
   process.exit(2);
 }
 const selected = ALL.filter((b) => only.length === 0 || only.includes(b.bench.name));
+
+// The service under measurement runs in this process: the OTEL_* variables trace it as they would `serve`.
+const tracing = startTracing();
 
 const load = () => loadavg().map((l) => round(l, 2));
 const log = (line: string) => console.log(line);
@@ -129,6 +135,7 @@ try {
   }
 } finally {
   await cleanup();
+  await tracing?.shutdown().catch(() => undefined);
 }
 
 const report = {
@@ -137,6 +144,9 @@ const report = {
   startedAt: new Date(started).toISOString(),
   seconds: round((Date.now() - started) / 1000, 1),
   machine: { ...machine, loadAvgAtEnd: load() },
+  tracing: process.env.OTEL_TRACES_EXPORTER
+    ? { exporter: process.env.OTEL_TRACES_EXPORTER, sampler: process.env.OTEL_TRACES_SAMPLER ?? null, samplerArg: process.env.OTEL_TRACES_SAMPLER_ARG ?? null }
+    : null,
   kafka: brokerInfo ?? null,
   // The headline figures of the benches that ran, with their targets (bench/summary.ts).
   summary: headlineFigures(results),

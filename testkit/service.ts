@@ -78,6 +78,8 @@ export async function startTestService(opts: {
   brokers?: string[];
   /** FORCEHOOK_TOKEN_REFRESH_INTERVAL_S; @default the config's (daily) */
   tokenRefreshIntervalS?: number;
+  /** Config `workflows`: names from config/workflows/ or module paths. */
+  workflows?: string[];
 }): Promise<TestService> {
   const config = loadConfig({
     env: opts.env ?? {},
@@ -96,6 +98,7 @@ export async function startTestService(opts: {
       ...(opts.retrySchedule ? { retrySchedule: opts.retrySchedule } : {}),
       ...(opts.roles ? { roles: opts.roles } : {}),
       ...(opts.tokenRefreshIntervalS ? { tokenRefreshIntervalS: opts.tokenRefreshIntervalS } : {}),
+      ...(opts.workflows ? { workflows: opts.workflows } : {}),
       pollIntervalS: opts.pollIntervalS ?? 1,
       logLevel: 'silent',
     },

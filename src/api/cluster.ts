@@ -53,25 +53,29 @@ export function clusterRouter(deps: ClusterDeps): Router {
         }),
       );
       const orgOf = new Map(connections.map((c) => [c.id, c.orgId]));
-      const replay = deps.store.checkpoints().map((c) =>
-        c.kind === 'cdc'
-          ? {
-              kind: 'cdc' as const,
-              connectionId: c.connectionId,
-              orgId: orgOf.get(c.connectionId) ?? null,
-              channel: c.channel,
-              replayId: c.replayId,
-              updatedAt: c.updatedAt,
-            }
-          : {
-              kind: 'poll' as const,
-              connectionId: c.connectionId,
-              orgId: orgOf.get(c.connectionId) ?? null,
-              object: c.object,
-              systemModstamp: new Date(c.systemModstamp).toISOString(),
-              updatedAt: c.updatedAt,
-            },
-      );
+      // Replay positions and polling cursors; an overflow read back in progress is neither.
+      const replay = deps.store
+        .checkpoints()
+        .flatMap((c) => (c.kind === 'cdc' || c.kind === 'poll' ? [c] : []))
+        .map((c) =>
+          c.kind === 'cdc'
+            ? {
+                kind: 'cdc' as const,
+                connectionId: c.connectionId,
+                orgId: orgOf.get(c.connectionId) ?? null,
+                channel: c.channel,
+                replayId: c.replayId,
+                updatedAt: c.updatedAt,
+              }
+            : {
+                kind: 'poll' as const,
+                connectionId: c.connectionId,
+                orgId: orgOf.get(c.connectionId) ?? null,
+                object: c.object,
+                systemModstamp: new Date(c.systemModstamp).toISOString(),
+                updatedAt: c.updatedAt,
+              },
+        );
       res.json({ instances, lag, replay, thisInstance: deps.ownership() ?? null });
     } finally {
       await admin.close().catch(() => undefined);

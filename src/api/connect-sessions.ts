@@ -9,10 +9,10 @@ import { assertAllowedUrl } from '../net/egress.js';
 import type { SalesforceEgress } from '../net/salesforce-egress.js';
 import type { ConnectionService } from '../salesforce/connections.js';
 import { exchangeCode } from '../salesforce/oauth.js';
+import { MappingLabelSchema, MappingNameSchema } from './mapping-names.js';
 import { sealedPlace, type ConnectSessionRecord, type ConnectionRecord } from '../state/records.js';
 import type { ServiceStore } from '../state/store.js';
 
-const LOGIN_HOSTS = { production: 'https://login.salesforce.com', sandbox: 'https://test.salesforce.com' } as const;
 const SESSION_TTL_MS = 10 * 60_000;
 /** Sessions are kept this long past their expiry (for GET), then removed with their claims. */
 const SESSION_KEEP_MS = 24 * 3600_000;
@@ -31,6 +31,24 @@ export const CreateConnectSessionSchema = z
       .strict()
       .optional(),
     returnUrl: z.url({ protocol: /^https?$/ }).optional(),
+    allowUserOAuth: z.boolean().optional().describe('the connect page offers the end user to enter their own OAuth app (user-configured OAuth)'),
+    packageInstallUrl: z
+      .url({ protocol: /^https?$/ })
+      .optional()
+      .describe('the package that installs the OAuth app in the org: the connect page offers it first (default: FORCEHOOK_PACKAGE_INSTALL_URL)'),
+    mappings: z
+      .array(
+        z
+          .object({
+            name: MappingNameSchema,
+            object: z.string().min(1).max(100).optional().describe('preselected object; the end user may choose another'),
+            labels: z.array(MappingLabelSchema).min(1).max(50),
+          })
+          .strict(),
+      )
+      .max(10)
+      .optional()
+      .describe('field mappings the connect page asks the end user to choose: an object, and a field per label'),
     connectionId: z
       .string()
       .min(1)
@@ -40,13 +58,15 @@ export const CreateConnectSessionSchema = z
   })
   .strict();
 
-/** The `state` parameter: the session id, sealed so that nobody can forge or alter it. */
+/** The `state` parameter (and the connect page's token): the session id, sealed so that nobody can forge or alter it. */
 const StateSchema = z.object({ s: z.string().min(1) });
 
 /** A state travels through the user's browser and names no record: its place is its purpose alone. */
 const STATE_PLACE = { kind: 'oauthState', id: '', field: 'state' } as const;
+/** The connect page's link token: sealed for that session and that purpose only. */
+export const pagePlace = (id: string) => ({ kind: 'connectPage', id, field: 'token' }) as const;
 /** A connect session's sealed fields are bound to that session and field. */
-const sessionPlace = (id: string, field: 'clientSecret' | 'codeVerifier') => ({ kind: 'connectSession', id, field }) as const;
+export const sessionPlace = (id: string, field: 'clientSecret' | 'codeVerifier') => ({ kind: 'connectSession', id, field }) as const;
 
 const CallbackQuerySchema = z.object({
   state: z.string().min(1),
@@ -65,7 +85,11 @@ export interface ConnectSessionDeps {
   /** Salesforce calls (the code exchange) go through it; its hosts decide which login URLs are allowed. */
   egress: SalesforceEgress;
   /** The service's own OAuth app, when the operator configured one. */
-  defaultApp?: { clientId: string; clientSecret: string };
+  defaultApp?: { clientId: string; clientSecret: string } | undefined;
+  /** Where "production" and "sandbox" log in. */
+  loginUrls?: { production: string; sandbox: string };
+  /** The operator's package install URL, offered when a session names none. */
+  packageInstallUrl?: string | undefined;
   logger: Logger;
   /** False while the state is still loading from Kafka: the callback cannot tell a session from none yet. */
   loaded?: () => boolean;
@@ -76,10 +100,32 @@ function callbackUrl(publicUrl: string): string {
   return new URL('/oauth/callback', publicUrl).toString();
 }
 
-/** RFC 7636: a verifier of 43 characters from 32 random bytes; its S256 challenge. */
-function pkcePair(): { verifier: string; challenge: string } {
-  const verifier = randomBytes(32).toString('base64url');
-  return { verifier, challenge: createHash('sha256').update(verifier).digest('base64url') };
+/** RFC 7636: a verifier of 43 characters from 32 random bytes (its S256 challenge goes in the authorize URL). */
+function pkcePair(): { verifier: string } {
+  return { verifier: randomBytes(32).toString('base64url') };
+}
+
+const DEFAULT_LOGIN_URLS = { production: 'https://login.salesforce.com', sandbox: 'https://test.salesforce.com' } as const;
+
+export function loginUrlsOf(deps: Pick<ConnectSessionDeps, 'loginUrls'>): { production: string; sandbox: string } {
+  return deps.loginUrls ?? DEFAULT_LOGIN_URLS;
+}
+
+/** Salesforce's authorize URL for a session whose login URL and app are known (PKCE S256, sealed state). */
+export function authorizeUrlOf(box: SecretBox, s: ConnectSessionRecord): string {
+  if (!s.clientId) throw new ValidationError('the connect session has no OAuth app yet');
+  const verifier = box.open(s.codeVerifier, sessionPlace(s.id, 'codeVerifier'));
+  const authorize = new URL('/services/oauth2/authorize', s.loginUrl);
+  authorize.search = new URLSearchParams({
+    response_type: 'code',
+    client_id: s.clientId,
+    redirect_uri: s.redirectUri,
+    scope: SCOPES,
+    state: box.seal(JSON.stringify({ s: s.id }), STATE_PLACE),
+    code_challenge: createHash('sha256').update(verifier).digest('base64url'),
+    code_challenge_method: 'S256',
+  }).toString();
+  return authorize.toString();
 }
 
 export function connectSessionView(s: ConnectSessionRecord, now: number) {
@@ -109,24 +155,33 @@ export function connectSessionsRouter(deps: ConnectSessionDeps): Router {
       target = deps.store.connection(body.connectionId);
       if (!target) throw new NotFoundError(`connection ${body.connectionId} not found`);
     }
+    // A connection being re-authorized keeps the app it was authorized with unless told otherwise:
+    // the operator's default app may have moved on since (a new External Client App).
     const app =
       body.oauthApp ??
-      deps.defaultApp ??
-      (target ? { clientId: target.clientId, clientSecret: deps.box.open(target.clientSecret, sealedPlace.connection(target.id, 'clientSecret')) } : undefined);
-    if (!app) throw new ValidationError('body.oauthApp: required (no default OAuth app is configured)');
-    const loginUrl = body.loginUrl ?? (body.environment ? LOGIN_HOSTS[body.environment] : (target?.loginUrl ?? LOGIN_HOSTS.production));
+      (target
+        ? { clientId: target.clientId, clientSecret: deps.box.open(target.clientSecret, sealedPlace.connection(target.id, 'clientSecret')) }
+        : undefined) ??
+      deps.defaultApp;
+    if (!app && !body.allowUserOAuth) throw new ValidationError('body.oauthApp: required (no default OAuth app is configured, and allowUserOAuth is not set)');
+    const hosts = loginUrlsOf(deps);
+    const loginUrl = body.loginUrl ?? (body.environment ? hosts[body.environment] : (target?.loginUrl ?? hosts.production));
     deps.egress.hosts.check(loginUrl, 'body.loginUrl');
     await assertAllowedUrl(loginUrl, { allowPrivate: deps.allowPrivateNetworks, field: 'body.loginUrl' });
     const t = now();
     const at = new Date(t).toISOString();
     const pkce = pkcePair();
     const id = randomUUID();
+    const packageInstallUrl = body.packageInstallUrl ?? deps.packageInstallUrl;
     const session: ConnectSessionRecord = {
       id,
       status: 'pending',
       loginUrl: new URL(loginUrl).origin,
-      clientId: app.clientId,
-      clientSecret: deps.box.seal(app.clientSecret, sessionPlace(id, 'clientSecret')),
+      ...(app ? { clientId: app.clientId, clientSecret: deps.box.seal(app.clientSecret, sessionPlace(id, 'clientSecret')) } : {}),
+      ...(body.allowUserOAuth ? { allowUserOAuth: true } : {}),
+      ...(packageInstallUrl ? { packageInstallUrl } : {}),
+      ...(body.mappings ? { mappings: body.mappings } : {}),
+      ...(body.environment && !body.loginUrl ? { environment: body.environment } : {}),
       codeVerifier: deps.box.seal(pkce.verifier, sessionPlace(id, 'codeVerifier')),
       redirectUri: callbackUrl(deps.publicUrl()),
       ...(body.returnUrl ? { returnUrl: body.returnUrl } : {}),
@@ -137,17 +192,15 @@ export function connectSessionsRouter(deps: ConnectSessionDeps): Router {
     };
     // Durable (and readable by every instance) before anyone can be sent to Salesforce.
     await deps.store.putConnectSession(session);
-    const authorize = new URL('/services/oauth2/authorize', loginUrl);
-    authorize.search = new URLSearchParams({
-      response_type: 'code',
-      client_id: app.clientId,
-      redirect_uri: session.redirectUri,
-      scope: SCOPES,
-      state: deps.box.seal(JSON.stringify({ s: session.id }), STATE_PLACE),
-      code_challenge: pkce.challenge,
-      code_challenge_method: 'S256',
-    }).toString();
-    res.status(201).json({ id: session.id, authorizeUrl: authorize.toString(), expiresAt: session.expiresAt });
+    // The page's link carries its own token, never the API key: it is all the end user's browser gets.
+    const connectUrl = new URL(`/connect/${session.id}`, deps.publicUrl());
+    connectUrl.searchParams.set('token', deps.box.seal(JSON.stringify({ s: session.id }), pagePlace(session.id)));
+    res.status(201).json({
+      id: session.id,
+      ...(app ? { authorizeUrl: authorizeUrlOf(deps.box, session) } : {}),
+      connectUrl: connectUrl.toString(),
+      expiresAt: session.expiresAt,
+    });
     if (t - sweptAt > 60_000) {
       sweptAt = t;
       void sweep(deps.store, t).catch((err: unknown) => deps.logger.warn({ err }, 'could not remove old connect sessions'));
@@ -164,6 +217,24 @@ export function connectSessionsRouter(deps: ConnectSessionDeps): Router {
 /** Any instance may sweep: deleting twice is harmless, and a late claim on a removed session loses. */
 async function sweep(store: ServiceStore, now: number): Promise<void> {
   for (const s of store.connectSessions()) if (Date.parse(s.expiresAt) + SESSION_KEEP_MS < now) await store.deleteConnectSession(s.id);
+}
+
+/**
+ * What Salesforce's refusal on the authorize redirect means for the session. `OAUTH_APPROVAL_ERROR_GENERIC`
+ * is what Salesforce answers (since September 2025) when the app is not installed in the org and the user
+ * may not approve uninstalled apps: only an admin of the org can fix it, so it gets its own code.
+ */
+export function authorizeFailure(error: string, description: string | undefined): { error: string; description: string } {
+  if (error === 'OAUTH_APPROVAL_ERROR_GENERIC') {
+    return {
+      error: 'app_not_installed',
+      description:
+        `Salesforce refused the authorization (${error}${description ? `: ${description}` : ''}): the OAuth app is not installed in the org ` +
+        'and the user lacks "Approve Uninstalled Connected Apps". An admin installs the app (its package, or Setup > Connected Apps OAuth Usage > Install), ' +
+        'or assigns that permission through a permission set.',
+    };
+  }
+  return { error, description: description ?? 'Salesforce sent no authorization code' };
 }
 
 /** A failed flow's short code for the session and the return URL. */
@@ -208,6 +279,11 @@ export function oauthCallbackRouter(deps: ConnectSessionDeps): Router {
       await deps.store.putConnectSession({ ...session, ...patch, updatedAt: new Date(now()).toISOString() });
     };
     const back = (params: Record<string, string>): boolean => {
+      // Started on the connect page: the user comes back to it, which shows the outcome and the next step.
+      if (session.viaPage) {
+        res.redirect(303, `/connect/${encodeURIComponent(session.id)}/done`);
+        return true;
+      }
       if (!session.returnUrl) return false;
       const u = new URL(session.returnUrl);
       for (const [k, v] of Object.entries({ ...params, connectSessionId: session.id })) u.searchParams.set(k, v);
@@ -220,10 +296,11 @@ export function oauthCallbackRouter(deps: ConnectSessionDeps): Router {
       throw err ?? new ValidationError(`authorization failed: ${error} (${description})`);
     };
 
-    if (q.error || !q.code) {
-      const error = (q.error ?? 'missing_code').slice(0, 100);
-      deps.logger.warn({ error, description: q.error_description, connectSessionId: session.id }, 'OAuth authorization was not granted');
-      await fail(error, q.error_description ?? 'Salesforce sent no authorization code');
+    if (q.error || !q.code || !session.clientId || !session.clientSecret) {
+      const salesforceError = (q.error ?? 'missing_code').slice(0, 100);
+      deps.logger.warn({ error: salesforceError, description: q.error_description, connectSessionId: session.id }, 'OAuth authorization was not granted');
+      const { error, description } = authorizeFailure(salesforceError, q.error_description);
+      await fail(error, description);
       return;
     }
     const oauth = {

@@ -6,6 +6,7 @@ import type { ConnectionService } from '../salesforce/connections.js';
 import type { ConnectionRuntime } from '../source/status.js';
 import type { ConnectionRecord } from '../state/records.js';
 import type { ServiceStore } from '../state/store.js';
+import { mappingWarnings } from './mappings.js';
 
 export const CreateConnectionSchema = z
   .object({
@@ -28,7 +29,7 @@ export const ReauthorizeConnectionSchema = z
   })
   .strict();
 
-export function connectionView(c: ConnectionRecord, runtime: ConnectionRuntime) {
+export function connectionView(c: ConnectionRecord, runtime: ConnectionRuntime, extraWarnings: { code: string; message: string; since: string }[] = []) {
   const rt = runtime.status(c.id);
   return {
     id: c.id,
@@ -40,7 +41,7 @@ export function connectionView(c: ConnectionRecord, runtime: ConnectionRuntime) 
     subscriber: rt?.subscriber ?? (c.status === 'active' ? 'pending' : 'stopped'),
     objects: rt?.objects ?? [],
     tokenRefreshedAt: c.tokenRefreshedAt ?? null,
-    warnings: rt?.warnings ?? [],
+    warnings: [...(rt?.warnings ?? []), ...extraWarnings],
     ...(rt?.apiUsage ? { apiUsage: rt.apiUsage } : {}),
     createdAt: c.createdAt,
     updatedAt: c.updatedAt,
@@ -60,12 +61,12 @@ export function connectionsRouter(deps: { store: ServiceStore; connections: Conn
     res.json(connectionView(record, deps.runtime));
   });
   r.get('/connections', (_req, res) => {
-    res.json({ data: deps.store.connections().map((c) => connectionView(c, deps.runtime)) });
+    res.json({ data: deps.store.connections().map((c) => connectionView(c, deps.runtime, mappingWarnings(deps.store, c.id))) });
   });
   r.get('/connections/:id', (req, res) => {
     const c = deps.store.connection(req.params.id);
     if (!c) throw new NotFoundError(`connection ${req.params.id} not found`);
-    res.json(connectionView(c, deps.runtime));
+    res.json(connectionView(c, deps.runtime, mappingWarnings(deps.store, c.id)));
   });
   r.delete('/connections/:id', async (req, res) => {
     await deps.connections.remove(req.params.id);

@@ -10,6 +10,7 @@ import { meRouter } from './me.js';
 import { clusterRouter } from './cluster.js';
 import { ConsoleLogins } from '../console/logins.js';
 import { consoleRouter } from '../console/serve.js';
+import { mappingsRouter } from './mappings.js';
 import { subscriptionsRouter } from './subscriptions.js';
 import { testLogger } from '../core/log.js';
 import { createMetrics } from '../observability/metrics.js';
@@ -44,6 +45,7 @@ function serviceLikeApp(): Express {
       (_req, _res, next) => next(),
       connectionsRouter({ store: stub, connections: stub, runtime: stub }),
       connectSessionsRouter(sessionDeps),
+      mappingsRouter({ store: stub }),
       subscriptionsRouter({ store: stub, box: stub, allowPrivateNetworks: true }),
       historyRouter({ kafka: stub, topics: stub, store: stub, tail: stub, groupPrefix: 'x', logger: testLogger() }),
       apiKeysRouter({ store: stub }),
@@ -134,7 +136,7 @@ describe('OpenAPI document', () => {
       .schemas;
     expect(s.CreateConnection!.required?.sort()).toEqual(['clientId', 'clientSecret', 'loginUrl', 'refreshToken']);
     expect(s.CreateConnection!.additionalProperties).toBe(false);
-    expect(Object.keys(s.CreateSubscription!.properties!)).toEqual(['connectionId', 'trigger', 'object', 'campaignId', 'fields', 'destination']);
+    expect(Object.keys(s.CreateSubscription!.properties!)).toEqual(['connectionId', 'trigger', 'object', 'campaignId', 'fields', 'mapping', 'destination']);
     expect(Object.keys(s.CreateConnectSession!.properties!)).toContain('oauthApp');
     expect(JSON.stringify(s.Redeliver)).toContain('"dlq"');
     expect(s.ForcehookEvent!.properties!.data).toEqual({ $ref: '#/components/schemas/ForcehookEventData' });

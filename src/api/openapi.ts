@@ -13,6 +13,7 @@ import { CreateApiKeySchema } from './api-keys.js';
 import { CreateConnectSessionSchema } from './connect-sessions.js';
 import { CreateConnectionSchema, ReauthorizeConnectionSchema } from './connections.js';
 import { DeliveriesQuerySchema, EventsQuerySchema } from './history.js';
+import { PutMappingSchema } from './mappings.js';
 import { CreateSubscriptionSchema, RedeliverSchema } from './subscriptions.js';
 import { AttemptEntrySchema } from '../deliver/attempt-log.js';
 import { StructuredEventSchema } from '../deliver/types.js';
@@ -46,7 +47,13 @@ const Connection = ConnectionCreated.extend({
 });
 const ConnectSessionCreated = z.object({
   id: z.string(),
-  authorizeUrl: z.string().describe('send the user here; carries a PKCE S256 challenge'),
+  authorizeUrl: z
+    .string()
+    .optional()
+    .describe('send the user here; carries a PKCE S256 challenge (absent when the end user is to enter their own OAuth app on the connect page)'),
+  connectUrl: z
+    .string()
+    .describe("forcehook's hosted connect page for the end user: no API key, the session's own token (the link opens once and expires with the session)"),
   expiresAt: z.iso.datetime(),
 });
 const ConnectSession = z.object({
@@ -54,7 +61,12 @@ const ConnectSession = z.object({
   status: z.enum(['pending', 'completed', 'failed', 'expired']),
   connectionId: z.string().optional().describe('the connection made or re-authorized (pending: the one to re-authorize)'),
   orgId: z.string().optional(),
-  error: z.string().optional().describe('failed: access_denied (or another Salesforce error), org_mismatch, invalid_grant, connect_failed, ...'),
+  error: z
+    .string()
+    .optional()
+    .describe(
+      'failed: access_denied (or another Salesforce error), app_not_installed (Salesforce answered OAUTH_APPROVAL_ERROR_GENERIC: the app is not installed in the org and the user may not approve uninstalled apps), org_mismatch, invalid_grant, connect_failed, ...',
+    ),
   errorDescription: z.string().optional(),
   expiresAt: z.iso.datetime(),
   createdAt: z.iso.datetime(),
@@ -69,9 +81,20 @@ const Subscription = z.object({
   object: z.string().optional(),
   campaignId: z.string().optional(),
   fields: z.array(z.string()).optional(),
+  mapping: z.string().optional().describe("the connection's field mapping it names: events carry data.mapped ({label: value})"),
+  mapped: z.record(z.string(), z.string()).optional().describe("the mapping's {label: field API name} the events are mapped with"),
   destination: DestinationSchema,
   pausedAt: z.iso.datetime().optional().describe('set while paused: deliveries wait, in order, until resumed'),
   createdAt: z.iso.datetime(),
+});
+const Mapping = z.object({
+  name: z.string(),
+  object: z.string().describe("the object's API name, as the org spells it"),
+  fields: z.record(z.string(), z.string()).describe('{label: field API name}, as the org spells them'),
+  missing: z.array(z.string()).optional().describe('fields the org no longer has (as last checked, when listed): also a warning on the connection'),
+  checkedAt: z.iso.datetime().optional(),
+  createdAt: z.iso.datetime(),
+  updatedAt: z.iso.datetime(),
 });
 const SubscriptionCreated = Subscription.extend({
   secret: z.string().optional().describe('webhook signing secret (whsec_...), shown once'),
@@ -137,6 +160,9 @@ const SCHEMAS: Record<string, { schema: z.ZodType; io: 'input' | 'output' }> = {
   CreateConnectSession: { schema: CreateConnectSessionSchema, io: 'input' },
   CreateSubscription: { schema: CreateSubscriptionSchema, io: 'input' },
   Redeliver: { schema: RedeliverSchema, io: 'input' },
+  PutMapping: { schema: PutMappingSchema, io: 'input' },
+  Mapping: { schema: Mapping, io: 'output' },
+  MappingList: { schema: list(Mapping), io: 'output' },
   ConnectionCreated: { schema: ConnectionCreated, io: 'output' },
   Connection: { schema: Connection, io: 'output' },
   ConnectionList: { schema: list(Connection), io: 'output' },
@@ -245,6 +271,40 @@ function paths(): Json {
         ...secured,
         tags: ['connections'],
         responses: { '204': { description: 'deleted' }, ...notFound, ...authErrors },
+      }),
+    },
+    '/v1/connections/{id}/mappings': {
+      parameters: [idParam('connection')],
+      get: op("The connection's field mappings, each checked against the org's describe now (fields it no longer has: `missing`)", {
+        ...secured,
+        tags: ['connections'],
+        responses: { '200': { description: 'the mappings', ...json('MappingList') }, ...notFound, ...authErrors },
+      }),
+    },
+    '/v1/connections/{id}/mappings/{name}': {
+      parameters: [idParam('connection'), { name: 'name', in: 'path', required: true, schema: { type: 'string' }, description: 'the mapping name' }],
+      put: op("Create or replace a named field mapping, checked against the org's describe", {
+        ...secured,
+        tags: ['connections'],
+        requestBody: { required: true, ...json('PutMapping') },
+        responses: {
+          '200': { description: 'replaced (subscriptions naming it follow)', ...json('Mapping') },
+          '201': { description: 'created', ...json('Mapping') },
+          '409': errorResponse('subscriptions use it and the object would change'),
+          ...notFound,
+          ...bodyErrors,
+          ...authErrors,
+        },
+      }),
+      get: op('One field mapping', {
+        ...secured,
+        tags: ['connections'],
+        responses: { '200': { description: 'the mapping', ...json('Mapping') }, ...notFound, ...authErrors },
+      }),
+      delete: op('Delete a field mapping no subscription names', {
+        ...secured,
+        tags: ['connections'],
+        responses: { '204': { description: 'deleted' }, '409': errorResponse('subscriptions use it'), ...notFound, ...authErrors },
       }),
     },
     '/v1/connections/{id}/credentials': {

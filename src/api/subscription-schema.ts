@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { TRIGGERS } from '../events/schema.js';
 import { isSalesforceId } from '../events/salesforce-id.js';
 import { DestinationSchema } from '../state/records.js';
+import { MappingNameSchema } from './mapping-names.js';
 
 const OBJECT_NAME = /^[A-Za-z][A-Za-z0-9_]{0,79}$/;
 
@@ -20,11 +21,18 @@ export const CreateSubscriptionSchema = z
       .min(1)
       .max(100)
       .optional(),
+    mapping: MappingNameSchema.optional().describe(
+      'a field mapping of the connection instead of object: its object; events carry data.mapped; fields may use its labels',
+    ),
     destination: DestinationSchema,
   })
   .strict()
   .superRefine((s, ctx) => {
-    if (s.trigger.startsWith('record.') && !s.object) ctx.addIssue({ code: 'custom', path: ['object'], message: `required for ${s.trigger}` });
+    if (s.trigger.startsWith('record.') && !s.object && !s.mapping) {
+      ctx.addIssue({ code: 'custom', path: ['object'], message: `required for ${s.trigger} (or mapping)` });
+    }
+    if (s.object && s.mapping) ctx.addIssue({ code: 'custom', path: ['mapping'], message: 'either object or mapping, not both' });
+    if (s.mapping && !s.trigger.startsWith('record.')) ctx.addIssue({ code: 'custom', path: ['mapping'], message: `not used by ${s.trigger}` });
     if (s.trigger.startsWith('campaign_') && s.object) ctx.addIssue({ code: 'custom', path: ['object'], message: `not used by ${s.trigger}` });
     if (s.campaignId && !s.trigger.startsWith('campaign_')) ctx.addIssue({ code: 'custom', path: ['campaignId'], message: 'only for campaign triggers' });
     if (s.fields && s.trigger !== 'record.updated') ctx.addIssue({ code: 'custom', path: ['fields'], message: 'only for record.updated' });

@@ -56,9 +56,14 @@ export function subscriptionsRouter(deps: SubscriptionsDeps): Router {
       const message = `unknown workflow '${body.destination.workflow}' (registered: ${deps.workflows.names().join(', ') || 'none'})`;
       throw new ValidationError(`body.destination.workflow: ${message}`, [{ path: 'destination.workflow', message }]);
     }
-    const checked = body.object && deps.resolveObject ? await deps.resolveObject(body.connectionId, body.object, body.fields) : undefined;
-    const object = checked?.object ?? body.object;
-    const fields = checked?.fields ?? body.fields;
+    const mapping = body.mapping ? deps.store.mapping(body.connectionId, body.mapping) : undefined;
+    if (body.mapping && !mapping) throw new ValidationError(`body.mapping: connection ${body.connectionId} has no mapping '${body.mapping}'`);
+    // A label of the mapping stands for its field; anything else is taken as a field name.
+    const wanted = mapping ? body.fields?.map((f) => mapping.fields[f] ?? f) : body.fields;
+    const target = mapping?.object ?? body.object;
+    const checked = target && deps.resolveObject ? await deps.resolveObject(body.connectionId, target, wanted) : undefined;
+    const object = checked?.object ?? target;
+    const fields = checked?.fields ?? wanted;
     const now = new Date((deps.now ?? Date.now)()).toISOString();
     const secret = body.destination.type === 'webhook' ? newSecret() : undefined;
     const id = randomUUID();
@@ -69,6 +74,7 @@ export function subscriptionsRouter(deps: SubscriptionsDeps): Router {
       ...(object ? { object } : {}),
       ...(body.campaignId ? { campaignId: body.campaignId } : {}),
       ...(fields ? { fields } : {}),
+      ...(mapping ? { mapping: mapping.name, mapped: mapping.fields } : {}),
       destination: body.destination,
       ...(secret ? { secrets: [{ sealed: deps.box.seal(secret, sealedPlace.webhookSecret(id)), createdAt: now }] } : {}),
       createdAt: now,

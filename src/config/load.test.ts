@@ -44,6 +44,32 @@ describe('loadConfig', () => {
     expect(errorOf({ ...good, FORCEHOOK_SALESFORCE_HOSTS: 'https://x.example.com' }).message).toMatch(/FORCEHOOK_SALESFORCE_HOSTS/);
   });
 
+  it('connecting orgs: no default OAuth app, Salesforce login URLs, plain branding unless told; bad values named', () => {
+    const c = loadConfig({ dir, env: good });
+    expect(c.connect).toEqual({
+      loginUrls: { production: 'https://login.salesforce.com', sandbox: 'https://test.salesforce.com' },
+      brand: { name: 'forcehook', color: '#0b5cab' },
+    });
+    const set = loadConfig({
+      dir,
+      env: {
+        ...good,
+        FORCEHOOK_OAUTH_CLIENT_ID: 'id',
+        FORCEHOOK_OAUTH_CLIENT_SECRET: 'secret',
+        FORCEHOOK_PACKAGE_INSTALL_URL: 'https://login.salesforce.com/packaging/installPackage.apexp?p0=04t000000000001',
+        FORCEHOOK_BRAND_NAME: 'Acme <CRM>',
+        FORCEHOOK_BRAND_LOGO_URL: 'https://cdn.acme.example/logo.png',
+        FORCEHOOK_BRAND_COLOR: '#123abc',
+      },
+    });
+    expect(set.connect.oauthApp).toEqual({ clientId: 'id', clientSecret: 'secret' });
+    expect(set.connect.brand).toEqual({ name: 'Acme <CRM>', logoUrl: 'https://cdn.acme.example/logo.png', color: '#123abc' });
+    expect(errorOf({ ...good, FORCEHOOK_OAUTH_CLIENT_ID: 'id' }).message).toMatch(/FORCEHOOK_OAUTH_CLIENT_SECRET/);
+    expect(errorOf({ ...good, FORCEHOOK_BRAND_COLOR: 'red;}body{x:y' }).message).toMatch(/FORCEHOOK_BRAND_COLOR/);
+    expect(errorOf({ ...good, FORCEHOOK_BRAND_LOGO_URL: 'http://cdn.acme.example/logo.png' }).message).toMatch(/FORCEHOOK_BRAND_LOGO_URL/);
+    expect(errorOf({ ...good, FORCEHOOK_PACKAGE_INSTALL_URL: 'not a url' }).message).toMatch(/FORCEHOOK_PACKAGE_INSTALL_URL/);
+  });
+
   it('runs both roles unless told otherwise', () => {
     expect(loadConfig({ dir, env: good }).roles).toEqual(['source', 'delivery']);
     expect(loadConfig({ dir, env: { ...good, FORCEHOOK_ROLES: 'delivery' } }).roles).toEqual(['delivery']);

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { commaList } from '../core/comma-list.js';
 import { KAFKA_SECURITY_ENV, KafkaSecuritySchema } from '../kafka/security.js';
 import { parseHostPatterns } from '../net/salesforce-hosts.js';
+import { CONNECT_ENV, ConnectConfigSchema } from './connect.js';
 import { parseSchedule } from './duration.js';
 
 /**
@@ -97,6 +98,8 @@ export const ConfigSchema = z
      */
     roles: commaList(z.array(z.enum(['source', 'delivery'])).min(1, 'at least one of source, delivery')).default(['source', 'delivery']),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    /** Connecting orgs: the default OAuth app, login URLs, the package install URL, the connect page's branding. */
+    connect: ConnectConfigSchema.prefault({}),
   })
   .strict();
 
@@ -122,5 +125,6 @@ export const ENV: Readonly<Record<string, readonly string[]>> = {
   FORCEHOOK_TOKEN_REFRESH_INTERVAL_S: ['tokenRefreshIntervalS'],
   FORCEHOOK_ROLES: ['roles'],
   LOG_LEVEL: ['logLevel'],
+  ...CONNECT_ENV,
   ...Object.fromEntries(Object.entries(KAFKA_SECURITY_ENV).map(([name, path]) => [name, ['kafka', ...path]])),
 };

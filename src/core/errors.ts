@@ -118,6 +118,20 @@ export function isRetriable(err: unknown): boolean {
   return true;
 }
 
+/**
+ * A remote's error code that no mapping lists (details.unclassified): retried, but only as often as the
+ * caller's policy says, never by a loop that otherwise waits for ever.
+ */
+export function isUnclassified(err: unknown): boolean {
+  const d = err instanceof ForcehookError ? (err.details as { unclassified?: unknown } | undefined) : undefined;
+  return d?.unclassified === true;
+}
+
+/** Neither refused for good nor an unknown code: worth waiting for without a cap. */
+export function isKnownTransient(err: unknown): boolean {
+  return isRetriable(err) && !isUnclassified(err);
+}
+
 /** Maps an HTTP status from a remote into the hierarchy (the single table for statuses). */
 export function fromHttpStatus(
   status: number,

@@ -69,9 +69,11 @@ export interface RetryOptions {
   /**
    * Ignore the policy's `maxAttempts`: try until success, a failure `retryIf` refuses, or the
    * signal. For work that must not be dropped (a batch not yet handed off), where the policy
-   * only paces the attempts.
+   * only paces the attempts. A predicate lifts the cap only for the failures it accepts (those known to
+   * pass, such as a broker being down); every other failure is tried `maxAttempts` times, so an error
+   * nobody classified cannot keep a loop busy for ever.
    */
-  forever?: boolean;
+  forever?: boolean | ((err: unknown) => boolean);
   /**
    * How to wait `delayMs` before the next attempt. @default a sleep the signal ends. A wait that
    * must keep something alive meanwhile (a consumer's group membership) brings its own; what it
@@ -94,7 +96,8 @@ export async function retry<T>(policy: RetryPolicy, fn: (ctx: RetryContext) => P
       });
     } catch (err) {
       if (err instanceof Bail) throw err.err;
-      if (!(opts.retryIf ?? isRetriable)(err) || (!opts.forever && attempt >= policy.maxAttempts)) throw err;
+      const uncapped = typeof opts.forever === 'function' ? opts.forever(err) : opts.forever === true;
+      if (!(opts.retryIf ?? isRetriable)(err) || (!uncapped && attempt >= policy.maxAttempts)) throw err;
       const delay = delayFor(policy, attempt, err);
       opts.onRetry?.(toError(err), attempt, delay);
       await (opts.wait ? opts.wait(delay) : sleep(delay, undefined, { signal: opts.signal }));

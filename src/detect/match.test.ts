@@ -43,6 +43,14 @@ describe('matches', () => {
     expect(matches({ trigger: 'record.updated', fields: [] }, updated)).toBe(true);
   });
 
+  it('fields: an update whose changed fields are unknown (read back after a gap, a first poll) matches', () => {
+    const readBack = event('salesforce.record.updated', { changedFields: [], changedFieldsUnknown: true, detectedBy: 'reconcile', record: { Phone: '1' } });
+    expect(matches({ trigger: 'record.updated', fields: ['Phone'] }, readBack)).toBe(true);
+    expect(matches({ trigger: 'record.updated', fields: ['BillingAddress'] }, readBack)).toBe(true);
+    // Known to have changed nothing listed: still filtered.
+    expect(matches({ trigger: 'record.updated', fields: ['Phone'] }, event('salesforce.record.updated', { changedFields: [] }))).toBe(false);
+  });
+
   it('fields do not narrow other triggers', () => {
     expect(matches({ trigger: 'record.created', fields: ['Phone'] }, event('salesforce.record.created', { changedFields: [] }))).toBe(true);
   });

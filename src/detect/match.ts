@@ -35,6 +35,10 @@ export function matches(subscription: SubscriptionFilter, event: Pick<ForcehookE
     return false;
   }
   if (subscription.trigger === 'record.updated' && subscription.fields !== undefined && subscription.fields.length > 0) {
+    // Changed fields nobody can tell (read back after a gap, a first poll): any of them may have changed,
+    // so the filter lets the event through. Delivered when it may not concern the subscriber rather than
+    // never when it does.
+    if (event.data.changedFieldsUnknown === true) return true;
     return subscription.fields.some((f) => event.data.changedFields.some((c) => fieldMatches(f, c)));
   }
   return true;

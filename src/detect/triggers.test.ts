@@ -189,8 +189,35 @@ describe('campaign_opportunity.added', () => {
     expect(types(detectTriggers(polled(CMP2), { ...ctx, previousCampaignId: CMP }))).toContain('salesforce.campaign_opportunity.added');
     expect(types(detectTriggers(polled(CMP), { ...ctx, previousCampaignId: CMP.slice(0, 15) }))).toEqual(['salesforce.record.updated']);
     expect(types(detectTriggers(polled(null), { ...ctx, previousCampaignId: CMP }))).toEqual(['salesforce.record.updated']);
-    // Unknown history: do not re-announce the campaign on every poll.
-    expect(types(detectTriggers(polled(CMP), ctx))).toEqual(['salesforce.record.updated']);
+    // Unknown history (no snapshot: the first poll after a restart): the campaign may be the change, so it is
+    // announced; the next poll compares against the remembered value and stays quiet.
+    expect(types(valid(detectTriggers(polled(CMP), ctx)))).toEqual(['salesforce.record.updated', 'salesforce.campaign_opportunity.added']);
+    expect(types(detectTriggers(polled(null), ctx))).toEqual(['salesforce.record.updated']);
+  });
+
+  it('read back after a gap or a reconcile: decided by the CampaignId the record has, the event says its changed fields are unknown', () => {
+    const readBack = (campaignId: string | null): RawChange => ({
+      object: 'Opportunity',
+      recordId: OPP,
+      changeType: 'UPDATE',
+      changedFields: [],
+      changedFieldsUnknown: true,
+      record: { Id: OPP, CampaignId: campaignId },
+      commitTimestamp: TS,
+      transactionKey: 'tx-1',
+      sequenceNumber: 2,
+      detectedBy: 'reconcile',
+    });
+    const events = valid(detectTriggers(readBack(CMP), ctx));
+    expect(types(events)).toEqual(['salesforce.record.updated', 'salesforce.campaign_opportunity.added']);
+    expect(events.map((e) => e.data.changedFieldsUnknown)).toEqual([true, true]);
+    expect(types(detectTriggers(readBack(null), ctx))).toEqual(['salesforce.record.updated']);
+    // A CDC update says what changed: no flag.
+    const streamed = detectTriggers(
+      cdcOne({ entityName: 'Opportunity', recordIds: [OPP], changeType: 'UPDATE', changedFields: ['Amount'], body: { Amount: 1 } }),
+      ctx,
+    );
+    expect(streamed[0]!.data.changedFieldsUnknown).toBeUndefined();
   });
 
   it('polling with a snapshot diff but no explicit previous id', () => {
@@ -326,5 +353,32 @@ describe('createDetector', () => {
     expect(() => createDetector({ orgId: 'bad', connectionId: 'c' })).toThrow();
     const d = createDetector(ctx);
     expect(d.detect(cdcOne({ entityName: 'Account', recordIds: [ACC], changeType: 'CREATE' }))[0]!.source).toBe(`/salesforce/${ORG}`);
+  });
+});
+
+describe('an event too large for one Kafka message', () => {
+  it('leaves out the largest text values of its record, naming them, and keeps its id', () => {
+    const big = (n: number) => '€'.repeat(n);
+    const change: RawChange = {
+      object: 'Doc__c',
+      recordId: 'a01000000000001AAA',
+      changeType: 'UPDATE',
+      changedFields: [],
+      changedFieldsUnknown: true,
+      record: { Id: 'a01000000000001AAA', A__c: big(131_072), B__c: big(131_072), C__c: big(1_000), Name: 'doc' },
+      commitTimestamp: TS,
+      transactionKey: 'tx-big',
+      sequenceNumber: 1,
+      detectedBy: 'reconcile',
+    };
+    const [event] = valid(detectTriggers(change, ctx));
+    expect(Buffer.byteLength(JSON.stringify(event!.data))).toBeLessThan(700 * 1024);
+    expect(event!.data.omittedFields).toEqual(['A__c']);
+    expect(event!.data.record).toMatchObject({ Name: 'doc', C__c: big(1_000), B__c: big(131_072) });
+    expect(event!.data.record['A__c']).toBeUndefined();
+    // Same change, same id, whatever was left out.
+    const small = detectTriggers({ ...change, record: { Id: change.recordId } }, ctx)[0]!;
+    expect(small.id).toBe(event!.id);
+    expect(small.data.omittedFields).toBeUndefined();
   });
 });

@@ -8,6 +8,7 @@ import { cdcEventId, rowEventId, rowVersion } from '../events/id.js';
 import { sameSalesforceId, toId18 } from '../events/salesforce-id.js';
 import { eventTypeFor, type ChangeType, type EventType, type ForcehookEvent, type ForcehookEventData, type Trigger } from '../events/schema.js';
 import type { RawChange } from '../normalize/raw-change.js';
+import { fitRecord } from './fit.js';
 
 export interface DetectContext {
   orgId: string;
@@ -43,8 +44,10 @@ function opportunityGainedCampaign(change: RawChange, ctx: DetectContext, campai
   if (change.changeType !== 'UPDATE') return false;
   if (change.detectedBy === 'cdc') return hasChanged(change, 'CampaignId');
   if (ctx.previousCampaignId !== undefined) return !sameSalesforceId(campaignId, ctx.previousCampaignId);
-  // Polling without a last known value: only a snapshot diff can tell; otherwise every poll of an
-  // opportunity with a campaign would re-announce it.
+  // Read back without knowing what changed (a gap, a reconcile, the first poll after a restart): the
+  // campaign may be the change, so an opportunity that has one announces it. Sent twice rather than
+  // never; once remembered, the next poll compares against it.
+  if (change.changedFieldsUnknown === true) return true;
   return hasChanged(change, 'CampaignId');
 }
 
@@ -80,10 +83,12 @@ function buildEvent(type: EventType, change: RawChange, orgId: string, ctx: Dete
     detectedBy,
     commitTimestamp,
   };
+  if (change.changedFieldsUnknown === true && changeType === 'UPDATE') data.changedFieldsUnknown = true;
   for (const key of ['commitNumber', 'transactionKey', 'sequenceNumber', 'replayId', 'changeOrigin', 'commitUser'] as const) {
     if (change[key] !== undefined) Object.assign(data, { [key]: change[key] });
   }
   Object.assign(data, extra);
+  fitRecord(data);
   return {
     specversion: '1.0',
     id: idOf(type, change, orgId),

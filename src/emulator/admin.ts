@@ -30,6 +30,7 @@ const fieldDef = z
     precision: z.number().int().positive().optional(),
     scale: z.number().int().nonnegative().optional(),
     externalId: z.boolean().optional(),
+    formula: z.string().min(1).max(3_900).optional(),
   })
   .strict();
 
@@ -58,9 +59,12 @@ const schemas = {
       edition: z.enum(['developer', 'enterprise', 'unlimited']).optional(),
       eventDeliveryDailyLimit: z.number().int().nonnegative().optional(),
       permissions: permissions.optional(),
+      appInstalled: z.boolean().optional(),
+      overflowThreshold: z.number().int().positive().optional(),
     })
     .strict(),
   permissions,
+  app: z.object({ installed: z.boolean().optional() }).strict(),
   changes: z.object({ channel: z.string().startsWith('/').optional(), payload: z.record(z.string(), z.unknown()) }).strict(),
   cdcEntities: z.object({ entities: z.array(z.string().min(1)) }).strict(),
   undelete: z.object({ ids: z.array(z.string().min(1)).min(1).max(200) }).strict(),
@@ -164,6 +168,15 @@ export function adminRouter({ em, cometd, activity }: AdminDeps): Router {
     res.status(201).json({ name: meta.name, keyPrefix: meta.keyPrefix, channel: changeEventChannel(meta.name) });
   });
 
+  // As an admin deletes a custom field in Setup.
+  r.delete('/__emulator/orgs/:orgId/custom-objects/:name/fields/:field', (req, res) => {
+    const org = orgOf(req);
+    if (!org.deleteCustomField(String(req.params.name), String(req.params.field))) {
+      throw new AdminError(404, 'NOT_FOUND', `${String(req.params.name)} has no custom field ${String(req.params.field)}`);
+    }
+    res.status(204).end();
+  });
+
   r.post('/__emulator/orgs/:orgId/changes', (req, res) => {
     const org = orgOf(req);
     const { channel, payload } = parse(schemas.changes, req.body);
@@ -191,6 +204,23 @@ export function adminRouter({ em, cometd, activity }: AdminDeps): Router {
     const body = parse(schemas.permissions, req.body);
     for (const [k, v] of Object.entries(body)) if (v !== undefined) org.permissions[k as keyof typeof org.permissions] = v;
     res.json({ ...org.permissions });
+  });
+
+  // An External Client App of the org besides its own connected app (installed unless told).
+  r.post('/__emulator/orgs/:orgId/apps', (req, res) => {
+    const org = orgOf(req);
+    const body = parse(schemas.app, req.body);
+    res.status(201).json(em.addApp(org, body.installed ?? true));
+  });
+
+  // As an admin installs (or uninstalls) the app's package: the next authorization sees it.
+  r.put('/__emulator/orgs/:orgId/apps/:clientId', (req, res) => {
+    const org = orgOf(req);
+    const app = org.apps.get(String(req.params.clientId));
+    if (!app) throw new AdminError(404, 'NOT_FOUND', `org ${org.id} has no app ${String(req.params.clientId)}`);
+    const body = parse(schemas.app, req.body);
+    if (body.installed !== undefined) app.installed = body.installed;
+    res.json({ clientId: app.clientId, installed: app.installed });
   });
 
   r.post('/__emulator/orgs/:orgId/undelete', (req, res) => {
@@ -297,6 +327,7 @@ export function adminRouter({ em, cometd, activity }: AdminDeps): Router {
       recordsByObject: org.store.counts(),
       cdcEntities: org.cdcEntities === null ? 'all' : [...org.cdcEntities],
       permissions: { ...org.permissions },
+      apps: [...org.apps.values()].map((a) => ({ clientId: a.clientId, installed: a.installed })),
       activity: activity.status(org.id),
       now: sfDateTime(now),
     });

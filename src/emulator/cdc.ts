@@ -3,7 +3,8 @@
  * CREATE/UNDELETE carry every non-empty stored field, UPDATE only the changed
  * ones plus LastModifiedDate, DELETE the header alone; compounds travel as
  * nested objects and appear in `changedFields` as `BillingAddress.City`.
- * There are no nulledFields/diffFields over CometD.
+ * Null fields are left out of every body, a field set to null included: it is
+ * named in `changedFields` only. There are no nulledFields/diffFields over CometD.
  */
 import { inChangeEvents, type ObjectMeta } from './metadata/objects.js';
 import type { Values } from './store.js';
@@ -38,13 +39,12 @@ function body(meta: ObjectMeta, values: Values, only?: Set<string>): { fields: R
     const compound = meta.compoundOf.get(f.name);
     if (compound) {
       const comp = compound.components.find((c) => c.field === f.name)!;
-      const nested = (fields[compound.name] ??= {}) as Record<string, unknown>;
-      nested[comp.cdcKey] = cdcValue(meta, f.name, value);
+      if (value !== null) ((fields[compound.name] ??= {}) as Record<string, unknown>)[comp.cdcKey] = cdcValue(meta, f.name, value);
       changed.push(`${compound.name}.${comp.cdcKey}`);
       continue;
     }
     if (!inChangeEvents(meta, f)) continue;
-    fields[f.name] = cdcValue(meta, f.name, value);
+    if (value !== null) fields[f.name] = cdcValue(meta, f.name, value);
     changed.push(f.name);
   }
   return { fields, changed };
@@ -69,14 +69,54 @@ function eventBody(change: Change, values: Values | undefined): { fields: Record
   }
 }
 
+/** Salesforce's maximum event message size: a change event larger than this becomes a gap event. */
+export const MAX_EVENT_BYTES = 1_048_576;
+/** The record id an overflow event carries: it names no record. */
+export const OVERFLOW_RECORD_ID = '000000000000000AAA';
+
+/** Stamped on every write: not field changes of the user's. */
+const AUDIT_FIELDS = new Set(['LastModifiedDate', 'LastModifiedById', 'SystemModstamp']);
+
+/**
+ * What a change counts toward the overflow threshold: a creation, deletion or undeletion one, an update
+ * one per changed field ("each field change counts toward the overflow threshold"), audit fields aside.
+ */
+function weight(change: Change): number {
+  if (change.type !== 'UPDATE') return 1;
+  let n = 0;
+  for (const f of change.changed) if (!AUDIT_FIELDS.has(f)) n++;
+  return Math.max(1, n);
+}
+
+/** A change event past the maximum size keeps its header, as a gap event, and loses its body. */
+function sized(payload: Record<string, unknown>): Record<string, unknown> {
+  if (Buffer.byteLength(JSON.stringify(payload), 'utf8') <= MAX_EVENT_BYTES) return payload;
+  const header = payload['ChangeEventHeader'] as Record<string, unknown>;
+  return { ChangeEventHeader: { ...header, changeType: `GAP_${String(header['changeType'])}`, changedFields: [] } };
+}
+
 /**
  * The events of a committed transaction, merged where Salesforce merges them:
  * the same change (same type, fields and values) to several records of one
- * entity becomes one event listing every recordId.
+ * entity becomes one event listing every recordId. The changes past
+ * `overflowThreshold` make no change events: one GAP_OVERFLOW per entity among
+ * them instead. An event larger than 1 MB goes out as its GAP_ twin.
  */
-export function buildChangeEvents(txn: Transaction, valuesOf: (id: string) => Values | undefined, selected: (meta: ObjectMeta) => boolean): ChangeEventOut[] {
+export function buildChangeEvents(
+  txn: Transaction,
+  valuesOf: (id: string) => Values | undefined,
+  selected: (meta: ObjectMeta) => boolean,
+  overflowThreshold = Number.POSITIVE_INFINITY,
+): ChangeEventOut[] {
   const groups = new Map<string, { change: Change; ids: string[]; fields: Record<string, unknown>; changedFields: string[] }>();
+  const overflowed = new Map<string, ObjectMeta>();
+  let counted = 0;
   for (const change of txn.changes) {
+    counted += weight(change);
+    if (counted > overflowThreshold) {
+      if (selected(change.meta)) overflowed.set(change.meta.name, change.meta);
+      continue;
+    }
     if (!selected(change.meta)) continue;
     const b = eventBody(change, valuesOf(change.id));
     if (!b) continue;
@@ -87,20 +127,24 @@ export function buildChangeEvents(txn: Transaction, valuesOf: (id: string) => Va
   }
   const out: ChangeEventOut[] = [];
   let sequenceNumber = 0;
+  const header = (meta: ObjectMeta, recordIds: string[], changeType: string, changedFields: string[]) => ({
+    entityName: meta.name,
+    recordIds,
+    changeType,
+    changeOrigin: txn.origin,
+    transactionKey: txn.key,
+    sequenceNumber: ++sequenceNumber,
+    commitTimestamp: txn.commitTimestamp,
+    commitNumber: nextCommitNumber(txn.commitTimestamp),
+    commitUser: txn.userId,
+    changedFields,
+  });
   for (const g of groups.values()) {
-    const header = {
-      entityName: g.change.meta.name,
-      recordIds: g.ids,
-      changeType: g.change.type,
-      changeOrigin: txn.origin,
-      transactionKey: txn.key,
-      sequenceNumber: ++sequenceNumber,
-      commitTimestamp: txn.commitTimestamp,
-      commitNumber: nextCommitNumber(txn.commitTimestamp),
-      commitUser: txn.userId,
-      changedFields: g.changedFields,
-    };
-    out.push({ channel: `/data/${g.change.meta.changeEventName}`, payload: { ChangeEventHeader: header, ...g.fields } });
+    const payload = { ChangeEventHeader: header(g.change.meta, g.ids, g.change.type, g.changedFields), ...g.fields };
+    out.push({ channel: `/data/${g.change.meta.changeEventName}`, payload: sized(payload) });
+  }
+  for (const meta of overflowed.values()) {
+    out.push({ channel: `/data/${meta.changeEventName}`, payload: { ChangeEventHeader: header(meta, [OVERFLOW_RECORD_ID], 'GAP_OVERFLOW', []) } });
   }
   return out;
 }

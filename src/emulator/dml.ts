@@ -31,6 +31,7 @@ export function commit(org: Org, txn: Transaction): void {
     txn,
     (id) => org.store.get(id)?.values,
     (m) => org.isCdcSelected(m),
+    org.overflowThreshold,
   );
   for (const e of events) org.bus.publish(e.channel, e.payload);
   org.eventsPublished += events.length;
@@ -256,6 +257,39 @@ export function deleteRecord(org: Org, txn: Transaction, meta: ObjectMeta | unde
   org.store.logDelete(entry);
   txn.onUndo(() => org.store.unlogDelete(id));
   txn.note(m, id, 'DELETE');
+  cascadeDelete(org, txn, m, id);
+}
+
+/** The child relationships whose rows go with a deleted parent (describe's `cascadeDelete`), among the objects emulated. */
+function cascades(org: Org, m: ObjectMeta): Array<{ child: ObjectMeta; field: string }> {
+  const out: Array<{ child: ObjectMeta; field: string }> = [];
+  for (const r of org.childRelationships(m) as Array<{ cascadeDelete?: unknown; childSObject?: unknown; field?: unknown }>) {
+    const child = r.cascadeDelete === true && typeof r.childSObject === 'string' ? org.object(r.childSObject) : undefined;
+    if (child && typeof r.field === 'string') out.push({ child, field: r.field });
+  }
+  return out;
+}
+
+/**
+ * Deleting a parent deletes its children in the same transaction ("If you delete a parent object, you
+ * delete its children automatically"): an Account takes its Contacts, Opportunities and Tasks along, each a
+ * DELETE of the one transaction. Such a transaction is how an org exceeds the overflow threshold.
+ */
+function cascadeDelete(org: Org, txn: Transaction, m: ObjectMeta, parentId: string): void {
+  for (const { child, field } of cascades(org, m)) {
+    const ids: string[] = [];
+    for (const r of org.store.table(child.name).values()) if (r.values[field] === parentId && r.values.IsDeleted !== true) ids.push(r.id);
+    for (const childId of ids) {
+      deleteRecord(org, txn, child, childId);
+      const row = org.store.get(childId);
+      if (row && !child.hardDelete) {
+        row.deletedWith = parentId;
+        txn.onUndo(() => {
+          delete row.deletedWith;
+        });
+      }
+    }
+  }
 }
 
 export function undeleteRecord(org: Org, txn: Transaction, id: string): void {
@@ -272,4 +306,15 @@ export function undeleteRecord(org: Org, txn: Transaction, id: string): void {
     org.store.logDelete({ object: m.name, id, at: txn.ts });
   });
   txn.note(m, id, 'UNDELETE');
+  // Children deleted with it come back with it, as from the Recycle Bin.
+  for (const { child } of cascades(org, m)) {
+    for (const r of [...org.store.table(child.name).values()]) {
+      if (r.deletedWith !== id || r.values.IsDeleted !== true) continue;
+      delete r.deletedWith;
+      txn.onUndo(() => {
+        r.deletedWith = id;
+      });
+      undeleteRecord(org, txn, r.id);
+    }
+  }
 }

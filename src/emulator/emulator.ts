@@ -62,9 +62,16 @@ export class Emulator {
     };
   }
 
-  /** A refresh token under the org's app policy (idle limit). */
-  issueRefresh(org: Org, userId: string): string {
-    return this.tokens.issueRefresh(org.id, userId, org.clientId, org.oauth.refreshTokenIdleMs ? { idleMs: org.oauth.refreshTokenIdleMs } : {});
+  /** A refresh token of `clientId` (the org's own app unless given) under the org's app policy (idle limit). */
+  issueRefresh(org: Org, userId: string, clientId = org.clientId): string {
+    return this.tokens.issueRefresh(org.id, userId, clientId, org.oauth.refreshTokenIdleMs ? { idleMs: org.oauth.refreshTokenIdleMs } : {});
+  }
+
+  /** Another OAuth app of the org (an External Client App), found by its client id like the org's own. */
+  addApp(org: Org, installed: boolean): { clientId: string; clientSecret: string; installed: boolean } {
+    const app = org.addApp(installed);
+    this.byClientId.set(app.clientId, org);
+    return { ...app };
   }
 
   /** An access token whose session times out as the org's app policy says. */
@@ -107,7 +114,7 @@ export class Emulator {
     const org = this.org(id);
     if (!org) return false;
     this.orgs.delete(org.id);
-    this.byClientId.delete(org.clientId);
+    for (const clientId of org.apps.keys()) this.byClientId.delete(clientId);
     this.byUsername.delete(org.user.username.toLowerCase());
     this.tokens.forgetOrg(org.id);
     return true;

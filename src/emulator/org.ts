@@ -40,12 +40,26 @@ export interface OrgOptions {
   eventDeliveryDailyLimit?: number;
   /** The org user's system permissions. @default all true */
   permissions?: Partial<OrgPermissions>;
+  /** Whether the org's OAuth app is installed (from a package, or from Connected Apps OAuth Usage). @default true */
+  appInstalled?: boolean;
+  /** Changes one transaction may make before the rest become one GAP_OVERFLOW per entity. @default 100,000 */
+  overflowThreshold?: number;
+}
+
+/**
+ * An OAuth app the org knows: its own connected app, and External Client Apps added later.
+ * Uninstalled, it may be authorized only by a user who may approve uninstalled apps.
+ */
+export interface OrgApp {
+  clientId: string;
+  clientSecret: string;
+  installed: boolean;
 }
 
 /**
  * The connecting user's system permissions that change what the APIs answer:
  * "View Setup and Configuration" (the Tooling API's PlatformEventChannelMember, `/limits`),
- * "View All Data" (change events) and "Approve Uninstalled Connected Apps" (stored only).
+ * "View All Data" (change events) and "Approve Uninstalled Connected Apps" (authorizing an app that is not installed).
  */
 export interface OrgPermissions {
   viewSetup: boolean;
@@ -78,6 +92,8 @@ export interface QueryCursor {
 }
 
 export const DEFAULT_API_DAILY_LIMIT = 100_000;
+/** Salesforce's: "The first 100,000 changes generate change events." */
+export const DEFAULT_OVERFLOW_THRESHOLD = 100_000;
 
 const STANDARD_BY_LOWER = new Map([...STANDARD_OBJECTS.values()].map((m) => [m.name.toLowerCase(), m]));
 
@@ -98,6 +114,7 @@ export class Org {
   /** Concurrent Streaming API clients, across all channels. */
   readonly maxStreamingClients: number;
   readonly deliveries: DeliveryAllocation;
+  readonly overflowThreshold: number;
   /** null = every entity, as with the CDC add-on. Canonical object names. */
   cdcEntities: Set<string> | null = null;
   readonly faults: FaultState = { failStatus: 0, failCount: 0, slowMs: 0, slowCount: 0 };
@@ -105,6 +122,8 @@ export class Org {
   readonly oauth: OAuthPolicy;
   /** Changed at runtime by the admin API, as an admin edits the user's profile. */
   permissions: OrgPermissions;
+  /** OAuth apps by client id; the first is the org's own (`clientId`). */
+  readonly apps = new Map<string, OrgApp>();
   /** Refresh-token grants answered, and those that presented a token already rotated away. */
   readonly tokenStats = { refreshes: 0, rotatedReuses: 0 };
   /** Where the org answers once it moved (fault move-instance); undefined: the emulator's own URL. */
@@ -135,6 +154,7 @@ export class Org {
     };
     this.clientId = `3MVG9${secret(30)}`;
     this.clientSecret = randomBytes(32).toString('hex').toUpperCase();
+    this.apps.set(this.clientId, { clientId: this.clientId, clientSecret: this.clientSecret, installed: opts.appInstalled ?? true });
     this.bus = new EventBus({ now: () => clock.now() });
     this.api = new ApiCounter(opts.apiDailyLimit ?? DEFAULT_API_DAILY_LIMIT);
     this.oauth = {
@@ -147,9 +167,17 @@ export class Org {
     this.edition = opts.edition ?? 'unlimited';
     this.maxStreamingClients = EDITION_LIMITS[this.edition].streamingClients;
     this.deliveries = new DeliveryAllocation(opts.eventDeliveryDailyLimit ?? EDITION_LIMITS[this.edition].eventDelivery);
+    this.overflowThreshold = opts.overflowThreshold ?? DEFAULT_OVERFLOW_THRESHOLD;
     for (const def of opts.customObjects ?? []) this.addCustomObject(def);
     if (opts.cdcEntities) this.setCdcEntities(opts.cdcEntities);
     this.insertUserRow();
+  }
+
+  /** Another OAuth app for this org (an External Client App), with its own credentials. */
+  addApp(installed: boolean): OrgApp {
+    const app = { clientId: `3MVG9${secret(30)}`, clientSecret: randomBytes(32).toString('hex').toUpperCase(), installed };
+    this.apps.set(app.clientId, app);
+    return app;
   }
 
   private insertUserRow(): void {
@@ -207,6 +235,21 @@ export class Org {
     const meta = buildCustomObject(def, prefix);
     this.custom.set(def.name.toLowerCase(), meta);
     return meta;
+  }
+
+  /**
+   * Deletes a custom field, as an admin does in Setup: gone from the describe, from queries and
+   * writes; values the records held are dropped with it. Standard fields cannot be deleted.
+   */
+  deleteCustomField(objectName: string, fieldName: string): boolean {
+    const meta = this.object(objectName);
+    const field = meta?.byLower.get(fieldName.toLowerCase());
+    if (!meta || !field || !field.name.endsWith('__c')) return false;
+    const i = meta.fields.indexOf(field);
+    if (i >= 0) meta.fields.splice(i, 1);
+    meta.byLower.delete(fieldName.toLowerCase());
+    for (const r of this.store.table(meta.name).values()) delete r.values[field.name];
+    return true;
   }
 
   /** Accepts `Account` or `AccountChangeEvent` / `Invoice__ChangeEvent`. */

@@ -3,13 +3,14 @@
  * a My Domain org. OAuth, REST, CometD and the admin API share it.
  */
 import type { AddressInfo } from 'node:net';
-import type { Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import express from 'express';
 import { createLogger, type Logger } from '../core/log.js';
 import { ActivityScheduler } from './activity.js';
 import { adminRouter } from './admin.js';
 import { Emulator } from './emulator.js';
 import { oauthRouter } from './oauth.js';
+import { NODE_MAX_HEADER_BYTES, requestLimits } from './request-limits.js';
 import { bearerToken, restRouter } from './rest/router.js';
 import { createCometdServer, isEntityChangeChannel, streamingErrors, ALL_CHANGE_EVENTS, type CometdServer } from './streaming/index.js';
 
@@ -73,6 +74,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Running
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
+  app.use(requestLimits);
   app.use(adminRouter({ em, cometd, activity }));
   app.use(oauthRouter(em));
   app.use(restRouter(em, { streamingClients: (orgId) => cometd.stats(orgId).streamingClients }));
@@ -92,7 +94,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Running
 
   const host = opts.host ?? '127.0.0.1';
   const server: Server = await new Promise((resolve, reject) => {
-    const s = app.listen(opts.port ?? 0, host, () => resolve(s));
+    const s = createServer({ maxHeaderSize: NODE_MAX_HEADER_BYTES }, app).listen(opts.port ?? 0, host, () => resolve(s));
     s.once('error', reject);
   });
   const { port } = server.address() as AddressInfo;
@@ -103,7 +105,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Running
   em.listenAlso = async (wanted) => {
     if (wanted !== 0 && extra.has(wanted)) return `http://${urlHost}:${wanted}`;
     const s: Server = await new Promise((resolve, reject) => {
-      const l = app.listen(wanted, host, () => resolve(l));
+      const l = createServer({ maxHeaderSize: NODE_MAX_HEADER_BYTES }, app).listen(wanted, host, () => resolve(l));
       l.once('error', reject);
     });
     const p = (s.address() as AddressInfo).port;

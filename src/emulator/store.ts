@@ -10,6 +10,8 @@ export interface Row {
   object: string;
   /** Replaced, never mutated, by writes: an undo keeps the old object. */
   values: Values;
+  /** The parent whose deletion cascaded to this row: undeleting the parent restores it. */
+  deletedWith?: string;
 }
 
 export interface DeletedEntry {

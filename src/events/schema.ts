@@ -53,9 +53,30 @@ export const eventDataSchema = z
       .array(z.string())
       .describe(
         'Fields changed by an UPDATE, in Salesforce change-event naming (compound components as `BillingAddress.City`). ' +
-          'Empty for other change types, and for polled updates without a previous snapshot.',
+          'Empty for other change types, and when `changedFieldsUnknown` is true.',
       ),
-    record: z.record(z.string(), z.unknown()).describe('Field values known for the change, flattened like the REST API shows them (BillingCity, FirstName)'),
+    changedFieldsUnknown: z
+      .literal(true)
+      .optional()
+      .describe(
+        'Present (true) on an UPDATE whose changed fields cannot be told: read back through REST after a gap or an overflow, ' +
+          'or polled without an earlier snapshot of the record (the first poll after a restart). `changedFields` is then empty, ' +
+          'not "nothing changed"; `record` holds the values read. A `fields` filter matches such an event.',
+      ),
+    record: z
+      .record(z.string(), z.unknown())
+      .describe(
+        'Field values known for the change, flattened like the REST API shows them (BillingCity, FirstName). ' +
+          'Datetimes always as `2024-01-01T00:00:00.000Z`, however Salesforce wrote them; a field set to null is present as null. ' +
+          'Formula fields appear only in polled and reconciled records (change events never carry them) and are never in changedFields.',
+      ),
+    omittedFields: z
+      .array(z.string())
+      .optional()
+      .describe(
+        'Fields left out of `record` because the event would not fit in one Kafka message (long text areas of a record read back ' +
+          'through REST): their values are in Salesforce.',
+      ),
     detectedBy: z.enum(DETECTED_BY),
     commitTimestamp: z.number().int().nonnegative().describe('Commit time, epoch milliseconds'),
     commitNumber: z.string().regex(/^\d+$/).optional().describe('System change number as a decimal string (it can exceed 2^53); CDC only'),

@@ -26,6 +26,8 @@ export const changeEventHeaderSchema = z.looseObject({
   commitNumber: z.union([z.number(), z.string()]).nullish(),
   commitUser: z.string().nullish(),
   changedFields: z.array(z.string().max(512)).nullish(),
+  /** Not sent over CometD by current orgs; accepted as Pub/Sub and Apex name it, with field names. */
+  nulledFields: z.array(z.string().max(512)).nullish(),
   isTransactionEnd: z.boolean().nullish(),
 });
 export type ChangeEventHeader = z.infer<typeof changeEventHeaderSchema>;

@@ -30,9 +30,9 @@ describe('normalizeChangeEvent: reference samples', () => {
         Name: 'Acme',
         Description: 'Everyone is talking about the cloud. But what does it mean?',
         OwnerId: '005000000000002AAA',
-        CreatedDate: '2017-07-25T19:16:44Z',
+        CreatedDate: '2017-07-25T19:16:44.000Z',
         CreatedById: '005000000000001AAA',
-        LastModifiedDate: '2017-07-25T19:16:44Z',
+        LastModifiedDate: '2017-07-25T19:16:44.000Z',
         LastModifiedById: '005000000000001AAA',
       },
       commitTimestamp: 1501010206653,
@@ -60,10 +60,10 @@ describe('normalizeChangeEvent: reference samples', () => {
       changedFields: [],
       record: {
         Id: 'a011t00000EEKg3AAH',
-        LastModifiedDate: '2019-03-07T21:58:32Z',
+        LastModifiedDate: '2019-03-07T21:58:32.000Z',
         OwnerId: '0051t000001pGyuAAE',
         CreatedById: '0051t000001pGyuAAE',
-        CreatedDate: '2019-03-07T21:58:32Z',
+        CreatedDate: '2019-03-07T21:58:32.000Z',
         First_Name__c: 'Marc',
         LastModifiedById: '0051t000001pGyuAAE',
         Tenure__c: 20,
@@ -121,7 +121,7 @@ describe('normalizeChangeEvent: reference samples', () => {
       recordId: '50025000009vJE9AAM',
       changeType: 'UPDATE',
       changedFields: ['AccountId', 'LastModifiedDate'],
-      record: { Id: '50025000009vJE9AAM', AccountId: '0012500001DNi0FAAT', LastModifiedDate: '2019-09-25T10:32:28Z' },
+      record: { Id: '50025000009vJE9AAM', AccountId: '0012500001DNi0FAAT', LastModifiedDate: '2019-09-25T10:32:28.000Z' },
       replayId: '103773372',
     });
   });
@@ -156,8 +156,8 @@ describe('normalizeChangeEvent: merged, compound, commitNumber', () => {
       BillingPostalCode: '94105',
       BillingCountry: 'United States',
       BillingCity: 'San Francisco',
-      CreatedDate: '2021-02-09T23:18:00Z',
-      LastModifiedDate: '2021-02-09T23:18:00Z',
+      CreatedDate: '2021-02-09T23:18:00.000Z',
+      LastModifiedDate: '2021-02-09T23:18:00.000Z',
     });
     const [updated] = changes(normalizeChangeEvent(fixture('contact-update-compound.json'), ctx));
     expect(updated!.record).toEqual({ Id: '003RM000006bH3qYAE', LastName: 'Doe', MailingCity: 'Paris', LastModifiedDate: '2021-02-09T23:18:20.000Z' });

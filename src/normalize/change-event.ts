@@ -6,7 +6,8 @@
 import { toId18 } from '../events/salesforce-id.js';
 import { cdcMessageSchema, FIELD_NAME, peekReplayId, type ChangeEventHeader } from './cdc-message.js';
 import { commitNumberToString } from './commit-number.js';
-import { flattenCompounds, isPlainObject } from './compound.js';
+import { flatNameOfChangedField, flattenCompounds, isPlainObject } from './compound.js';
+import { withCanonicalDateTimes } from './datetime.js';
 import type { GapChangeType, NormalizeResult, RawChange } from './raw-change.js';
 
 export interface NormalizeContext {
@@ -65,7 +66,22 @@ function normalizeParsed(msg: unknown): NormalizeResult {
     if (!isFieldValue(value, 0)) return invalid(`unexpected value for body field ${key}`, msg);
     body[key] = value;
   }
-  const record = flattenCompounds(body);
+  const record = withCanonicalDateTimes(flattenCompounds(body));
+  const changedFields = [...(h.changedFields ?? [])];
+  if (h.changeType === 'UPDATE') {
+    // A field set to null: older guides put it in the body as null, the current Streaming API guide leaves
+    // null fields out of the body (the field is still in changedFields), and Pub/Sub names it in
+    // nulledFields. All three mean the same, and read the same here: the field, null, and changed.
+    for (const name of h.nulledFields ?? []) if (!changedFields.includes(name)) changedFields.push(name);
+    for (const name of changedFields) {
+      const flat = flatNameOfChangedField(name);
+      if (FIELD_NAME.test(flat) && !(flat in record)) record[flat] = null;
+    }
+    for (const name of h.nulledFields ?? []) {
+      const flat = flatNameOfChangedField(name);
+      if (FIELD_NAME.test(flat)) record[flat] = null;
+    }
+  }
 
   const recordIds: string[] = [];
   for (const id of h.recordIds) {
@@ -81,7 +97,7 @@ function normalizeParsed(msg: unknown): NormalizeResult {
     object: h.entityName,
     recordId,
     changeType,
-    changedFields: [...(h.changedFields ?? [])],
+    changedFields: [...changedFields],
     // Merged events: the same body applies to every listed record, so each gets its own copy.
     record: { ...record, Id: recordId },
     commitTimestamp: h.commitTimestamp,

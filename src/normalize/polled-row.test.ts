@@ -3,6 +3,7 @@ import { ValidationError } from '../core/errors.js';
 import { normalizePolledRow, parseSalesforceDate } from './polled-row.js';
 
 const T0 = '2024-05-29T16:26:40.000+0000';
+const Z0 = '2024-05-29T16:26:40.000Z';
 const T1 = '2024-05-29T16:30:00.000+0000';
 const T2 = '2024-05-29T16:45:00.000+0000';
 const ms = (s: string) => parseSalesforceDate(s)!;
@@ -33,7 +34,8 @@ describe('normalizePolledRow', () => {
       recordId: '001000000000001AAA',
       changeType: 'CREATE',
       changedFields: [],
-      record: { Id: '001000000000001AAA', CreatedDate: T0, LastModifiedDate: T0, SystemModstamp: T0, Name: 'Acme', BillingCity: 'Paris' },
+      // Datetimes in the one form change events use too (REST answered `+0000`).
+      record: { Id: '001000000000001AAA', CreatedDate: Z0, LastModifiedDate: Z0, SystemModstamp: Z0, Name: 'Acme', BillingCity: 'Paris' },
       commitTimestamp: ms(T0),
       detectedBy: 'polling',
     });
@@ -49,9 +51,9 @@ describe('normalizePolledRow', () => {
     expect(c).toMatchObject({ changeType: 'CREATE', commitTimestamp: ms(T0) });
   });
 
-  it('an edited row is an UPDATE at SystemModstamp; without a snapshot changedFields are empty', () => {
+  it('an edited row is an UPDATE at SystemModstamp; without a snapshot changedFields are unknown, and say so', () => {
     const c = normalizePolledRow({ object: 'Account', row: row({ LastModifiedDate: T1, SystemModstamp: T1, Name: 'B' }), detectedBy: 'polling' });
-    expect(c).toMatchObject({ changeType: 'UPDATE', commitTimestamp: ms(T1), changedFields: [], record: { Name: 'B' } });
+    expect(c).toMatchObject({ changeType: 'UPDATE', commitTimestamp: ms(T1), changedFields: [], changedFieldsUnknown: true, record: { Name: 'B' } });
   });
 
   it('with a snapshot, changedFields are the differences, in change-event naming', () => {
@@ -64,6 +66,7 @@ describe('normalizePolledRow', () => {
     });
     expect(c.changeType).toBe('UPDATE');
     expect(c.changedFields).toEqual(['LastModifiedDate', 'BillingAddress.City']);
+    expect(c.changedFieldsUnknown).toBeUndefined();
   });
 
   it('person-name components map to Name.* on Contact/Lead', () => {

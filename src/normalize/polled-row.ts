@@ -8,7 +8,7 @@
  *   within one stamp (stamps are whole seconds: a record updated in the second it was created still
  *   shows CreatedDate == SystemModstamp).
  * - changedFields by comparison with the previous snapshot (bounded memory is the caller's business);
- *   without one they are empty while `record` carries every value read.
+ *   without one they are unknown (`changedFieldsUnknown`, the list empty) while `record` carries every value read.
  * - The commit timestamp is what the id recipe (events/id.ts) expects: SystemModstamp, CreatedDate for
  *   a creation recognised through LastModifiedDate, deletedDate (getDeleted) or the deleted row's
  *   SystemModstamp for deletions.
@@ -20,6 +20,7 @@ import type { ChangeType, DetectedBy } from '../events/schema.js';
 import { toId18 } from '../events/salesforce-id.js';
 import { isPlainObject, toChangeEventName } from './compound.js';
 import type { RawChange } from './raw-change.js';
+import { withCanonicalDateTimes } from './datetime.js';
 
 export interface PolledRowInput {
   object: string;
@@ -30,6 +31,11 @@ export interface PolledRowInput {
   kind?: 'deleted' | 'undeleted' | 'updated';
   /** getDeleted's `deletedDate` for this record. */
   deletedDate?: string | number;
+  /**
+   * Formula fields of the object: kept in `record`, never listed in `changedFields`, as change events
+   * never carry them (their value is derived, not stored).
+   */
+  derived?: readonly string[];
   detectedBy: Extract<DetectedBy, 'polling' | 'reconcile'>;
 }
 
@@ -49,7 +55,7 @@ export function parseSalesforceDate(value: unknown): number | undefined {
 /** The values a polled record carries: scalar fields only (`attributes`, compound and relationship objects dropped). */
 function recordOf(row: Record<string, unknown>, id18: string): Record<string, unknown> {
   const entries = Object.entries(row).filter(([k, v]) => k !== 'attributes' && !isPlainObject(v));
-  return Object.fromEntries([...entries, ['Id', id18]]);
+  return withCanonicalDateTimes(Object.fromEntries([...entries, ['Id', id18]]));
 }
 
 function sameValue(a: unknown, b: unknown): boolean {
@@ -62,11 +68,11 @@ function sameValue(a: unknown, b: unknown): boolean {
   return JSON.stringify(a) === JSON.stringify(b);
 }
 
-export function diffFields(object: string, record: Record<string, unknown>, previous: Record<string, unknown>): string[] {
+export function diffFields(object: string, record: Record<string, unknown>, previous: Record<string, unknown>, derived: readonly string[] = []): string[] {
   const keys = new Set([...Object.keys(record), ...Object.keys(previous)]);
   const changed: string[] = [];
   for (const key of keys) {
-    if (NOT_COMPARED.has(key) || isPlainObject(record[key]) || isPlainObject(previous[key])) continue;
+    if (NOT_COMPARED.has(key) || derived.includes(key) || isPlainObject(record[key]) || isPlainObject(previous[key])) continue;
     // A key missing on one side was not selected there: not evidence of a change.
     if (!(key in record) || !(key in previous)) continue;
     if (!sameValue(record[key], previous[key])) changed.push(toChangeEventName(object, key));
@@ -90,6 +96,7 @@ export function normalizePolledRow(input: PolledRowInput): RawChange {
   let changeType: ChangeType;
   let commitTimestamp: number;
   let changedFields: string[] = [];
+  let unknown = false;
   if (input.kind === 'deleted' || row['IsDeleted'] === true) {
     changeType = 'DELETE';
     commitTimestamp = required(parseSalesforceDate(input.deletedDate) ?? modstamp, 'deletedDate/SystemModstamp', input);
@@ -109,8 +116,18 @@ export function normalizePolledRow(input: PolledRowInput): RawChange {
     } else {
       changeType = 'UPDATE';
       commitTimestamp = stamp;
-      if (previous !== undefined) changedFields = diffFields(object, record, previous);
+      if (previous !== undefined) changedFields = diffFields(object, record, previous, input.derived);
+      else unknown = true;
     }
   }
-  return { object, recordId, changeType, changedFields, record, commitTimestamp, detectedBy: input.detectedBy };
+  return {
+    object,
+    recordId,
+    changeType,
+    changedFields,
+    ...(unknown ? { changedFieldsUnknown: true as const } : {}),
+    record,
+    commitTimestamp,
+    detectedBy: input.detectedBy,
+  };
 }

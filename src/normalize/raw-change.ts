@@ -11,8 +11,13 @@ export interface RawChange {
   /** 18-character record id. */
   recordId: string;
   changeType: ChangeType;
-  /** Salesforce change-event naming (`BillingAddress.City`); empty when unknown. */
+  /** Salesforce change-event naming (`BillingAddress.City`); empty when unknown (then `changedFieldsUnknown`). */
   changedFields: string[];
+  /**
+   * An UPDATE whose changed fields nobody can tell: read back from REST (a GAP event, a reconcile) or
+   * polled without an earlier snapshot of the record. `changedFields` is then empty, not "nothing changed".
+   */
+  changedFieldsUnknown?: true;
   /** Field values, REST-style flat names (`BillingCity`, `FirstName`), plus `Id`. */
   record: Record<string, unknown>;
   /** Epoch ms of the commit (CDC) or SystemModstamp / CreatedDate / deletedDate (polling), whole seconds on Salesforce. */

@@ -8,7 +8,10 @@ import { Registry, collectDefaultMetrics, Counter, Gauge, Histogram } from 'prom
  */
 export function createMetrics() {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: 'forcehook_process_' });
+  // Node's process metrics under their standard names (process_cpu_seconds_total,
+  // nodejs_eventloop_lag_seconds, ...), which off-the-shelf Node.js dashboards query;
+  // forcehook's own metrics below carry the forcehook_ prefix.
+  collectDefaultMetrics({ register: registry });
   const m = {
     registry,
     httpRequests: new Counter({

@@ -44,6 +44,8 @@ interface Verified {
 export class ConnectionService {
   /** Orgs being connected on this instance: a second request for one meanwhile is a conflict, not a race. */
   readonly #connecting = new Set<string>();
+  /** Connections whose needs_reauth is being written: the follower and the workflows' session often report it at once. */
+  readonly #markingReauth = new Set<string>();
 
   constructor(private readonly deps: ConnectionServiceDeps) {}
 
@@ -159,8 +161,13 @@ export class ConnectionService {
 
   async markNeedsReauth(id: string, reason: string): Promise<void> {
     const c = this.deps.store.connection(id);
-    if (!c || c.status === 'needs_reauth') return;
-    await this.deps.store.putConnection({ ...c, status: 'needs_reauth', statusReason: reason, updatedAt: (this.deps.now?.() ?? new Date()).toISOString() });
+    if (!c || c.status === 'needs_reauth' || this.#markingReauth.has(id)) return;
+    this.#markingReauth.add(id);
+    try {
+      await this.deps.store.putConnection({ ...c, status: 'needs_reauth', statusReason: reason, updatedAt: (this.deps.now?.() ?? new Date()).toISOString() });
+    } finally {
+      this.#markingReauth.delete(id);
+    }
     this.deps.logger.warn({ connectionId: id, orgId: c.orgId, reason }, 'connection needs re-authorization');
   }
 
@@ -175,6 +182,7 @@ export class ConnectionService {
     const c = this.deps.store.connection(id);
     if (!c) throw new NotFoundError(`connection ${id} not found`);
     for (const s of this.deps.store.subscriptions(id)) await this.deps.store.deleteSubscription(s.id);
+    for (const m of this.deps.store.mappings(id)) await this.deps.store.deleteMapping(id, m.name);
     await this.deps.store.deleteConnection(id);
     await this.deps.store.deleteCheckpoints(id);
     if (this.deps.store.tokenRequest(id)) await this.deps.store.deleteTokenRequest(id);

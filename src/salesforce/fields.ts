@@ -6,6 +6,7 @@
  */
 import { LRUCache } from 'lru-cache';
 import { ForcehookError } from '../core/errors.js';
+import { planFieldChunks, type PlanField } from './field-plan.js';
 
 export interface ObjectFields {
   /** The canonical API name from the describe (`Invoice__c` even when asked for `invoice__c`). */
@@ -15,6 +16,13 @@ export interface ObjectFields {
   replicateable: boolean;
   /** The describe's fields not selected (compound, base64): still names a subscription may filter on. */
   unselected: string[];
+  /**
+   * `fields` split for wide objects (field-plan.ts): one query per chunk, joined by Id. A narrow object
+   * has one chunk, `fields` itself.
+   */
+  chunks: string[][];
+  /** Formula fields: change events never carry them, so a polled change does not list them as changed. */
+  calculated: string[];
 }
 
 const SKIPPED_TYPES = new Set(['address', 'location', 'base64']);
@@ -29,17 +37,31 @@ export function fieldsFromDescribe(describe: unknown): ObjectFields {
   }
   const names: string[] = [];
   const unselected: string[] = [];
-  for (const f of d.fields as Array<{ name?: unknown; type?: unknown }>) {
+  const info = new Map<string, PlanField>();
+  for (const f of d.fields as Array<{ name?: unknown; type?: unknown; calculated?: unknown }>) {
     if (typeof f?.name !== 'string') continue;
     if (typeof f.type === 'string' && SKIPPED_TYPES.has(f.type)) unselected.push(f.name);
     else names.push(f.name);
+    info.set(f.name, { name: f.name, ...(typeof f.type === 'string' ? { type: f.type } : {}), calculated: f.calculated === true });
   }
   for (const r of REQUIRED) {
     if (!names.includes(r)) throw new ForcehookError('SALESFORCE', `${d.name} has no ${r}: it cannot be polled`);
   }
   const first = WANTED_FIRST.filter((n) => names.includes(n));
   const rest = names.filter((n) => !first.includes(n));
-  return { object: d.name, fields: [...first, ...rest], replicateable: d.replicateable !== false, unselected };
+  const fields = [...first, ...rest];
+  return {
+    object: d.name,
+    fields,
+    replicateable: d.replicateable !== false,
+    unselected,
+    chunks: planFieldChunks(
+      fields.map((n) => info.get(n)!),
+      undefined,
+      first,
+    ),
+    calculated: fields.filter((n) => info.get(n)!.calculated === true),
+  };
 }
 
 /**

@@ -5,7 +5,7 @@
  */
 import { ForcehookError, TransientError, ValidationError, isReauthRequired } from '../core/errors.js';
 import { snippet } from '../net/salesforce-egress.js';
-import { describeObjects } from './describe.js';
+import { describeObjects, forgetDescribe } from './describe.js';
 import type { ObjectFields } from './fields.js';
 import type { OrgSession } from './session.js';
 
@@ -31,6 +31,24 @@ export function createObjectResolver(deps: { session(connectionId: string): OrgS
       throw asApiError(err, object);
     }
     return { object: described.object, ...(fields ? { fields: fields.map((f) => canonicalField(described, f)) } : {}) };
+  };
+}
+
+/** Every field of an object as the org describes it now (not from the describe cache). */
+export type FieldLister = (connectionId: string, object: string) => Promise<{ object: string; fields: string[] }>;
+
+export function createFieldLister(deps: { session(connectionId: string): OrgSession }): FieldLister {
+  return async (connectionId, object) => {
+    try {
+      const session = deps.session(connectionId);
+      forgetDescribe(session, object);
+      const result = (await describeObjects(session, [object])).get(object);
+      if (!result) throw new TransientError('SALESFORCE', 'describe: no answer');
+      if (!result.ok) throw result.error;
+      return { object: result.fields.object, fields: [...result.fields.fields, ...result.fields.unselected] };
+    } catch (err) {
+      throw asApiError(err, object);
+    }
   };
 }
 

@@ -36,18 +36,55 @@ export class CallCounter {
   calls = 0;
 }
 
+/**
+ * Salesforce refused the request itself: asking again the same way gets the same answer. A query too
+ * wide for the URI (414, or 431 with the headers) or too complex once expanded (QUERY_TOO_COMPLICATED)
+ * is among them: only asking differently (fewer fields per query, field-plan.ts) helps.
+ */
+const TERMINAL_CODES = new Set([
+  'MALFORMED_QUERY',
+  'INVALID_FIELD',
+  'INVALID_TYPE',
+  'NOT_FOUND',
+  'QUERY_TOO_COMPLICATED',
+  'INVALID_QUERY_FILTER_OPERATOR',
+  'INVALID_QUERY_LOCATOR',
+  'ERROR_HTTP_400',
+  'ERROR_HTTP_404',
+  'ERROR_HTTP_414',
+  'ERROR_HTTP_431',
+]);
+/** Errors that pass: Salesforce's servers busy or failing (its 500 is UNKNOWN_EXCEPTION), a lock held, a slow query. */
+const TRANSIENT_CODES = new Set([
+  'SERVER_UNAVAILABLE',
+  'UNKNOWN_EXCEPTION',
+  'UNABLE_TO_LOCK_ROW',
+  'QUERY_TIMEOUT',
+  'REQUEST_RUNNING_TOO_LONG',
+  'INVALID_SESSION_ID',
+  'ERROR_HTTP_408',
+  'ERROR_HTTP_420',
+  'ERROR_HTTP_429',
+  'ERROR_HTTP_500',
+  'ERROR_HTTP_502',
+  'ERROR_HTTP_503',
+  'ERROR_HTTP_504',
+]);
+
 /** jsforce errors carry Salesforce's errorCode; map it into our hierarchy once, here. */
 export function fromSalesforceError(err: unknown): ForcehookError {
   if (err instanceof ForcehookError) return err;
   const e = err as { errorCode?: unknown; message?: unknown; name?: unknown };
-  const code = snippet(typeof e?.errorCode === 'string' ? e.errorCode : typeof e?.name === 'string' ? e.name : 'UNKNOWN', 60);
+  const sfCode = typeof e?.errorCode === 'string' ? e.errorCode : undefined;
+  const code = snippet(sfCode ?? (typeof e?.name === 'string' ? e.name : 'UNKNOWN'), 60);
   // The answer of a host the org named: only a short, printable excerpt may reach logs and API callers.
   const message = snippet(`${code}: ${typeof e?.message === 'string' ? e.message : String(err)}`);
   if (code === 'REQUEST_LIMIT_EXCEEDED') return new TransientError('SALESFORCE_LIMIT', message, { cause: err, details: { errorCode: code } });
-  if (code === 'MALFORMED_QUERY' || code === 'INVALID_FIELD' || code === 'INVALID_TYPE' || code === 'NOT_FOUND') {
-    return new TerminalError('SALESFORCE', message, { cause: err, details: { errorCode: code } });
-  }
-  return new TransientError('SALESFORCE', message, { cause: err, details: { errorCode: code } });
+  if (TERMINAL_CODES.has(code)) return new TerminalError('SALESFORCE', message, { cause: err, details: { errorCode: code } });
+  // Network failures carry no Salesforce code and pass; a code nobody listed is tried as often as the
+  // caller's policy allows, never for ever.
+  const unclassified = sfCode !== undefined && !TRANSIENT_CODES.has(code);
+  return new TransientError('SALESFORCE', message, { cause: err, details: { errorCode: code, ...(unclassified ? { unclassified: true } : {}) } });
 }
 
 export function errorCodeOf(err: unknown): string | undefined {

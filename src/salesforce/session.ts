@@ -139,7 +139,12 @@ export class OrgSession {
       if (this.#state.state === 'closed') throw err;
       if (isReauthRequired(err)) {
         this.#state.to('needs_reauth');
-        this.opts.logger.warn({ connectionId: this.connectionId, orgId: this.orgId, reason: err.message }, 'connection needs re-authorization');
+        // The connection's own line ('connection needs re-authorization') is written once, where its stored status changes;
+        // every session of the org (the follower's, the workflows') meets the refusal on its own.
+        this.opts.logger.debug(
+          { connectionId: this.connectionId, orgId: this.orgId, reason: err.message },
+          'session refused by the org: re-authorization needed',
+        );
         this.opts.onReauthRequired?.(err.message);
       } else {
         this.#state.to(this.#accessToken ? 'active' : 'idle');

@@ -36,7 +36,8 @@ export interface CursorQuery {
   afterId?: string;
   /** Upper bound (inclusive), for a reconcile window. */
   until?: number;
-  limit: number;
+  /** At most this many rows (≤ 2,000); without it, every row, read page by page through nextRecordsUrl. */
+  limit?: number;
 }
 
 export function cursorQuery(q: CursorQuery): string {
@@ -48,8 +49,9 @@ export function cursorQuery(q: CursorQuery): string {
       ? `((SystemModstamp = ${s} AND Id > ${idLiteral(q.afterId)}) OR SystemModstamp > ${s})`
       : `SystemModstamp >= ${s}`;
   if (q.until !== undefined) where += ` AND SystemModstamp <= ${soqlDateTime(q.until)}`;
-  const limit = Math.max(1, Math.min(2000, Math.trunc(q.limit)));
-  return `SELECT ${fields} FROM ${object} WHERE ${where} ORDER BY SystemModstamp ASC, Id ASC LIMIT ${limit}`;
+  const order = `SELECT ${fields} FROM ${object} WHERE ${where} ORDER BY SystemModstamp ASC, Id ASC`;
+  if (q.limit === undefined) return order;
+  return `${order} LIMIT ${Math.max(1, Math.min(2000, Math.trunc(q.limit)))}`;
 }
 
 export function byIdsQuery(object: string, fields: readonly string[], ids: readonly string[]): string {

@@ -21,9 +21,9 @@ function reads(rows: Record<string, Record<string, unknown>[]> = {}): OrgReads &
   const calls: string[] = [];
   return {
     calls,
-    async reconcile(object, sinceMs) {
-      calls.push(`reconcile ${object} ${sinceMs}`);
-      return [{ object, recordId: A2, changeType: 'UPDATE', changedFields: [], record: { Id: A2 }, commitTimestamp: sinceMs + 1, detectedBy: 'reconcile' }];
+    async *pages(object, window) {
+      calls.push(`reconcile ${object} ${window.sinceMs}`);
+      yield { changes: [], next: undefined };
     },
     async fetchRecords(object, ids) {
       calls.push(`fetch ${object} ${ids.join(',')}`);
@@ -32,7 +32,18 @@ function reads(rows: Record<string, Record<string, unknown>[]> = {}): OrgReads &
   };
 }
 
-const run = (batch: CdcMessage[], r: OrgReads) => changesOfCdcBatch(batch, { normalizer, reads: r, logger: testLogger() });
+let overflows: string[] = [];
+const run = (batch: CdcMessage[], r: OrgReads) => {
+  overflows = [];
+  return changesOfCdcBatch(batch, {
+    normalizer,
+    reads: r,
+    overflow: async (object, sinceMs) => {
+      overflows.push(`${object} ${sinceMs}`);
+    },
+    logger: testLogger(),
+  });
+};
 
 describe('completing a CDC batch', () => {
   it('passes change events through as they are, reading nothing', async () => {
@@ -67,6 +78,8 @@ describe('completing a CDC batch', () => {
       transactionKey: 'tx-9',
       sequenceNumber: 3,
       detectedBy: 'reconcile',
+      changedFields: [],
+      changedFieldsUnknown: true,
     });
     expect(c!.record['Name']).toBe('read back');
   });
@@ -81,7 +94,7 @@ describe('completing a CDC batch', () => {
     expect(r.calls).toEqual([]);
   });
 
-  it('reads the object back from the overlap margin before the commit for a wildcard GAP and for an overflow', async () => {
+  it('hands a wildcard GAP and an overflow to a read back from the overlap margin before the commit, reading nothing inside the batch', async () => {
     const r = reads();
     const t = 1_717_000_000_000;
     const out = await run(
@@ -91,8 +104,9 @@ describe('completing a CDC batch', () => {
       ],
       r,
     );
-    expect(r.calls).toEqual([`reconcile Account ${t - OVERLAP_MARGIN_MS}`, `reconcile Account ${t + 5_000 - OVERLAP_MARGIN_MS}`]);
-    expect(out).toHaveLength(2);
+    expect(overflows).toEqual([`Account ${t - OVERLAP_MARGIN_MS}`, `Account ${t + 5_000 - OVERLAP_MARGIN_MS}`]);
+    expect(r.calls).toEqual([]);
+    expect(out).toEqual([]);
   });
 
   it('skips an unreadable event', async () => {
@@ -105,17 +119,34 @@ describe('completing a CDC batch', () => {
 });
 
 describe('reading a window back', () => {
-  it('retries what may pass and gives up on what will not', async () => {
-    let n = 0;
+  it('hands over page by page and retries from the page it stopped at', async () => {
+    const change = (id: string): RawChange => ({
+      object: 'Account',
+      recordId: id,
+      changeType: 'DELETE',
+      changedFields: [],
+      record: { Id: id },
+      commitTimestamp: 1,
+      detectedBy: 'reconcile',
+    });
+    const starts: unknown[] = [];
+    let failed = false;
     const flaky: OrgReads = {
-      async reconcile() {
-        if (++n < 2) throw new TransientError('SALESFORCE', 'busy');
-        return [];
+      async *pages(_object, _window, from) {
+        starts.push(from);
+        if (from === undefined) yield { changes: [change(A1)], next: { phase: 'rows', since: 5, afterId: A1 } };
+        if (!failed) {
+          failed = true;
+          throw new TransientError('SALESFORCE', 'busy');
+        }
+        yield { changes: [change(A2)], next: undefined };
       },
       fetchRecords: async () => [],
     };
-    await expect(reconcileWindow(flaky, 'Account', 0)).resolves.toEqual([]);
-    expect(n).toBe(2);
+    const handed: string[][] = [];
+    await expect(reconcileWindow(flaky, 'Account', 0, async (cs) => void handed.push(cs.map((c) => c.recordId)))).resolves.toBe(2);
+    expect(handed).toEqual([[A1], [A2]]);
+    expect(starts).toEqual([undefined, { phase: 'rows', since: 5, afterId: A1 }]);
   });
 });
 

@@ -2,22 +2,33 @@
  * Completing what the stream does not carry in full. A CDC batch becomes RawChange[]
  * here: a change event as it is, a GAP event's records read back through REST under
  * the GAP event's own facts (so their events get the ids the change events would
- * have had), an overflow by reading its object back from its commit time. A window
- * the stream cannot replay (a lost replay position, a start at -1) is read back the
- * same way.
+ * have had). An overflow (or a GAP event naming a key prefix instead of records) is
+ * handed to a read back of its object from its commit time that runs beside the
+ * stream, page by page (overflow.ts): it can be hundreds of thousands of rows. A
+ * window the stream cannot replay (a lost replay position, a start at -1) is read
+ * back page by page too.
  */
 import type { Logger } from '../core/log.js';
 import { retry, retryPolicy } from '../core/retry.js';
 import type { Normalizer, RawChange } from '../normalize/index.js';
 import type { CdcMessage, CdcPosition } from './cdc/types.js';
 import { OVERLAP_MARGIN_MS } from './overlap.js';
+import type { ReconcileCursor, ReconcilePage, ReconcileWindow } from './polling/index.js';
 
 /** The reads a completion needs, bound to the org (polling/reconcile.ts through the org session). */
 export interface OrgReads {
-  /** Every change of `object` committed since `sinceMs`, as reconcile changes. */
-  reconcile(object: string, sinceMs: number): Promise<RawChange[]>;
+  /** The changes of `object` in the window, page by page, from `from` when resuming. */
+  pages(object: string, window: ReconcileWindow, from?: ReconcileCursor): AsyncIterable<ReconcilePage>;
   /** The current rows of these records. */
   fetchRecords(object: string, ids: string[]): Promise<Record<string, unknown>[]>;
+}
+
+export interface BatchDeps {
+  normalizer: Normalizer;
+  reads: OrgReads;
+  /** Records durably that `object` must be read back from `sinceMs`; the read runs beside the stream. */
+  overflow(object: string, sinceMs: number): Promise<void>;
+  logger: Logger;
 }
 
 /**
@@ -33,12 +44,27 @@ export function gapStart(since: CdcPosition): number {
 /** A reconcile is retried a few times before the caller's own retry (the subscriber's gap path) takes over. */
 const RECONCILE_RETRY = retryPolicy({ maxAttempts: 5, initialDelayMs: 1_000 });
 
-/** Reads back what changed on `object` since `sinceMs`, retrying what may pass. */
-export function reconcileWindow(reads: OrgReads, object: string, sinceMs: number): Promise<RawChange[]> {
-  return retry(RECONCILE_RETRY, () => reads.reconcile(object, sinceMs));
+/**
+ * Reads back what changed on `object` since `sinceMs`, handing each page to `ingest` before reading the
+ * next, so that memory holds one page. A failure is retried from the page it stopped at. Resolves with
+ * the number of changes handed over.
+ */
+export async function reconcileWindow(reads: OrgReads, object: string, sinceMs: number, ingest: (changes: RawChange[]) => Promise<void>): Promise<number> {
+  const window = { sinceMs };
+  let from: ReconcileCursor | undefined;
+  let total = 0;
+  await retry(RECONCILE_RETRY, async () => {
+    for await (const page of reads.pages(object, window, from)) {
+      await ingest(page.changes);
+      total += page.changes.length;
+      if (page.next === undefined) return;
+      from = page.next;
+    }
+  });
+  return total;
 }
 
-export async function changesOfCdcBatch(batch: readonly CdcMessage[], deps: { normalizer: Normalizer; reads: OrgReads; logger: Logger }): Promise<RawChange[]> {
+export async function changesOfCdcBatch(batch: readonly CdcMessage[], deps: BatchDeps): Promise<RawChange[]> {
   const { normalizer, reads } = deps;
   const changes: RawChange[] = [];
   for (const msg of batch) {
@@ -50,7 +76,7 @@ export async function changesOfCdcBatch(batch: readonly CdcMessage[], deps: { no
       case 'gap': {
         // The event names records but carries no values: read them now and emit complete events.
         if (r.recordIds.some((id) => id.includes('*'))) {
-          changes.push(...(await reads.reconcile(r.object, r.commitTimestamp - OVERLAP_MARGIN_MS)));
+          await deps.overflow(r.object, r.commitTimestamp - OVERLAP_MARGIN_MS);
           break;
         }
         const type = r.changeType.replace('GAP_', '') as RawChange['changeType'];
@@ -68,13 +94,15 @@ export async function changesOfCdcBatch(batch: readonly CdcMessage[], deps: { no
         }
         const rows = await reads.fetchRecords(r.object, r.recordIds);
         for (const row of rows) {
-          const change = normalizer.polledRow({ object: r.object, row, detectedBy: 'reconcile' });
-          changes.push({ ...change, changeType: type, ...facts });
+          const { changedFieldsUnknown: _read, ...change } = normalizer.polledRow({ object: r.object, row, detectedBy: 'reconcile' });
+          // The GAP event says which kind of change it was; what an update changed, nobody can tell.
+          changes.push({ ...change, changeType: type, changedFields: [], ...(type === 'UPDATE' ? { changedFieldsUnknown: true as const } : {}), ...facts });
         }
         break;
       }
       case 'overflow':
-        changes.push(...(await reads.reconcile(r.object, r.commitTimestamp - OVERLAP_MARGIN_MS)));
+        // Only recorded here: the read itself runs beside the stream, which moves on once this is durable.
+        await deps.overflow(r.object, r.commitTimestamp - OVERLAP_MARGIN_MS);
         break;
       case 'invalid':
         deps.logger.warn({ reason: r.reason, replayId: r.replayId }, 'skipping an unreadable change event');

@@ -9,6 +9,7 @@
 import { createDetector } from '../detect/index.js';
 import type { RawChange } from '../normalize/index.js';
 import type { Metrics } from '../observability/metrics.js';
+import { traceIngest } from '../observability/tracing.js';
 import type { Publisher } from '../publish/publisher.js';
 import type { Sightings } from './sightings.js';
 
@@ -46,7 +47,15 @@ export function createIngest(opts: IngestOptions): IngestStage {
     async ingest(changes, previousCampaignId) {
       if (changes.length === 0) return;
       const events = detector.detectBatch(changes, { ...(previousCampaignId ? { previousCampaignId } : {}), sameChange: opts.sightings.sameChange });
-      await opts.publisher.publish(events);
+      // Every source (CometD, Pub/Sub, polling, reconcile) comes through here: the root of each change's trace.
+      const traced = traceIngest(events, opts);
+      try {
+        await opts.publisher.publish(events);
+      } catch (err) {
+        traced(err);
+        throw err;
+      }
+      traced();
       opts.sightings.published(changes);
       const newest = events.reduce((m, e) => Math.max(m, e.data.commitTimestamp), 0);
       if (events.length > 0 && newest >= (published?.commitTimestamp ?? 0)) {

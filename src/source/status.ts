@@ -13,7 +13,9 @@ export const ObjectStatusSchema = z.object({
 });
 
 export const ConnectionWarningSchema = z.object({
-  code: z.string().describe('e.g. event_allocation_exhausted, streaming_client_limit, missing_permission_view_setup, missing_permission_view_all_data'),
+  code: z
+    .string()
+    .describe('e.g. event_allocation_exhausted, streaming_client_limit, missing_permission_view_setup, missing_permission_view_all_data, object_read_refused'),
   message: z.string(),
   since: z.iso.datetime(),
 });

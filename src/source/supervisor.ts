@@ -9,18 +9,20 @@ import type { Publisher } from '../publish/publisher.js';
 import type { ConnectionRecord } from '../state/records.js';
 import type { ServiceStore } from '../state/store.js';
 import { createCdcSubscriber } from './cdc/index.js';
-import type { CdcPosition, CdcSubscriber } from './cdc/types.js';
+import type { CdcMessage, CdcPosition, CdcSubscriber } from './cdc/types.js';
 import type { StreamingLimit } from './cdc/verdict.js';
 import { channelFor, objectForChangeEvent } from '../salesforce/channels.js';
 import { SUPERVISOR_TRANSITIONS, type SupervisorState } from './lifecycle.js';
 import { readStreamingAccess, type MissingPermission } from '../salesforce/cdc-selection.js';
 import { changesOfCdcBatch, gapStart, reconcileWindow, type OrgReads } from './gaps.js';
 import { createIngest, type IngestStage } from './ingest.js';
-import { createPoller, fetchRecords, reconcile, type Poller } from './polling/index.js';
+import { createPoller, fetchRecords, reconcilePages, type Poller } from './polling/index.js';
+import { OverflowReads } from './overflow.js';
 import { cdcStart, commitCdc, commitPoll, pollHandoverSince, pollStart } from './positions.js';
 import { OrgSession } from '../salesforce/session.js';
 import { Sightings } from './sightings.js';
 import type { ConnectionWarning, ObjectStatus } from './status.js';
+import { ObjectWarnings } from './object-warnings.js';
 import type { TokenSource } from '../salesforce/tokens.js';
 
 export interface SupervisorOptions {
@@ -85,6 +87,12 @@ const CDC_PERMISSION_REFUSAL = /View All Data/i;
 /** CDC events name entities by their API name; our objects may be written in any case. */
 const lc = (s: string) => s.toLowerCase();
 
+/** The object a change event is about, from its header (the channel may be /data/ChangeEvents). */
+function entityOf(m: CdcMessage): string | undefined {
+  const name = (m.data as { payload?: { ChangeEventHeader?: { entityName?: unknown } } } | null)?.payload?.ChangeEventHeader?.entityName;
+  return typeof name === 'string' ? name : undefined;
+}
+
 /**
  * Follows one org: reads its CDC selection, decides each object's mode, and wires
  * the stream and the poller to the ingest stage (ingest.ts), which turns their
@@ -116,12 +124,17 @@ export class OrgSupervisor {
   readonly #ingest: IngestStage;
   readonly #normalizer: ReturnType<typeof createNormalizer>;
   readonly #reads: OrgReads;
+  /** Objects Salesforce refuses to read for us (too wide, too complex): shown as warnings. */
+  readonly #refused: ObjectWarnings;
+  /** Overflows being read back beside the stream, resumed from their checkpoints at start. */
+  readonly #overflows: OverflowReads;
 
   constructor(opts: SupervisorOptions) {
     this.#opts = opts;
     const { connection: c } = opts;
     this.#ctx = { orgId: c.orgId, connectionId: c.id };
     this.#sightings = new Sightings(c.id);
+    this.#refused = new ObjectWarnings(() => this.#now());
     this.#log = opts.logger.child({ connectionId: c.id, orgId: c.orgId });
     this.#state = new StateMachine('org-supervisor', SUPERVISOR_TRANSITIONS, 'idle');
     this.#state.onChange((to, from) => this.#log.info({ from, to }, 'org subscriber state'));
@@ -146,9 +159,17 @@ export class OrgSupervisor {
       now: () => this.#now(),
     });
     this.#reads = {
-      reconcile: (object, sinceMs) => reconcile(this.session, object, { sinceMs }),
+      pages: (object, window, from) => reconcilePages(this.session, object, window, { ...(from ? { from } : {}), now: () => this.#now() }),
       fetchRecords: (object, ids) => fetchRecords(this.session, object, ids),
     };
+    this.#overflows = new OverflowReads({
+      connectionId: c.id,
+      store: opts.store,
+      pages: this.#reads.pages,
+      ingest: (changes) => this.#ingest.ingest(changes),
+      logger: this.#log,
+      now: () => this.#now(),
+    });
   }
 
   state(): SupervisorState {
@@ -177,6 +198,7 @@ export class OrgSupervisor {
 
   warnings(): ConnectionWarning[] {
     const out: ConnectionWarning[] = [...this.#missing].map(([p, since]) => ({ ...PERMISSION_WARNINGS[p], since: new Date(since).toISOString() }));
+    out.push(...this.#refused.list());
     const l = this.#limited;
     if (!l) return out;
     const { code, what } = LIMIT_WARNINGS[l.limit];
@@ -214,6 +236,7 @@ export class OrgSupervisor {
     // Asked again for the same objects (a subscription deleted anywhere re-checks every org): reading
     // the CDC selection again would cost each org an API call for nothing; the refresh timer reads it.
     if (this.#state.state !== 'idle' && next.size === this.#objects.size && [...next.keys()].every((k) => this.#objects.has(k))) return;
+    if (this.#state.state === 'idle') this.#overflows.resume();
     this.#objects = next;
     await this.#resolve(true);
     this.#refreshTimer ??= setInterval(() => void this.#resolve(true), this.#opts.modeRefreshMs ?? 600_000).unref();
@@ -225,7 +248,7 @@ export class OrgSupervisor {
     clearInterval(this.#refreshTimer);
     clearTimeout(this.#limitTimer);
     await this.#resolving?.catch(() => undefined);
-    await Promise.all([this.#cdc?.stop(), this.#poller?.stop()]);
+    await Promise.all([this.#cdc?.stop(), this.#poller?.stop(), this.#overflows.stop()]);
     this.session.close();
     this.#state.to('stopped');
   }
@@ -335,7 +358,25 @@ export class OrgSupervisor {
       positions,
       catchUp,
       logger: this.#log,
-      handle: async (batch) => this.#ingest.ingest(await changesOfCdcBatch(batch, { normalizer: this.#normalizer, reads: this.#reads, logger: this.#log })),
+      handle: async (batch) => {
+        // A batch is retried until it is handed off (dropping it would lose its changes); what Salesforce
+        // refuses to complete it with is shown on the connection meanwhile.
+        const objects = new Set(batch.map(entityOf).filter((o): o is string => !!o));
+        try {
+          await this.#ingest.ingest(
+            await changesOfCdcBatch(batch, {
+              normalizer: this.#normalizer,
+              reads: this.#reads,
+              overflow: (object, sinceMs) => this.#overflows.add(object, sinceMs),
+              logger: this.#log,
+            }),
+          );
+          for (const o of objects) this.#refused.succeeded(o);
+        } catch (err) {
+          for (const o of objects) this.#refused.failed(o, err);
+          throw err;
+        }
+      },
       commit: (moved) => commitCdc(this.#opts.store, this.#ctx.connectionId, moved, this.#now()),
       onGap: async (channel, since) => {
         const object = objectForChangeEvent(channel.replace(/^\/data\//, ''));
@@ -346,7 +387,13 @@ export class OrgSupervisor {
           this.#sightings.interrupted(object);
           this.#log.warn({ channel, since: since.replayId }, 'replay window lost: reconciling through REST');
         }
-        await this.#reconcile(object, gapStart(since));
+        try {
+          await this.#reconcile(object, gapStart(since));
+          this.#refused.succeeded(object);
+        } catch (err) {
+          this.#refused.failed(object, err);
+          throw err;
+        }
       },
       onChannelRejected: (channel, error) => {
         const object = objectForChangeEvent(channel.replace(/^\/data\//, ''));
@@ -396,6 +443,8 @@ export class OrgSupervisor {
       minIntervalMs: this.#opts.pollIntervalMs,
       budgetShare: this.#opts.budgetShare,
       handle: (changes, ctx) => this.#ingest.ingest(changes, ctx.previousCampaignId.bind(ctx)),
+      onObjectError: (object, err) => this.#refused.failed(object, err),
+      onObjectRead: (object) => this.#refused.succeeded(object),
       commit: (moved) => commitPoll(this.#opts.store, this.#ctx.connectionId, moved, this.#now()),
       ...(this.#opts.now ? { now: this.#opts.now } : {}),
     });
@@ -425,9 +474,8 @@ export class OrgSupervisor {
   }
 
   async #reconcile(object: string, sinceMs: number): Promise<void> {
-    const changes = await reconcileWindow(this.#reads, object, sinceMs);
-    await this.#ingest.ingest(changes);
-    this.#log.info({ object, since: new Date(sinceMs).toISOString(), changes: changes.length }, 'gap reconciled');
+    const changes = await reconcileWindow(this.#reads, object, sinceMs, (page) => this.#ingest.ingest(page));
+    this.#log.info({ object, since: new Date(sinceMs).toISOString(), changes }, 'gap reconciled');
   }
 
   #isReauth(err: unknown): boolean {
@@ -441,7 +489,7 @@ export class OrgSupervisor {
     this.#state.to('needs_reauth');
     clearInterval(this.#refreshTimer);
     clearTimeout(this.#limitTimer);
-    void Promise.all([this.#cdc?.stop(), this.#poller?.stop()]).catch(() => undefined);
+    void Promise.all([this.#cdc?.stop(), this.#poller?.stop(), this.#overflows.stop()]).catch(() => undefined);
     this.#opts.onReauthRequired(reason);
   }
 }

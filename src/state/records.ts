@@ -69,6 +69,10 @@ export const SubscriptionRecordSchema = z.object({
   object: z.string().optional(),
   campaignId: z.string().optional(),
   fields: z.array(z.string()).optional(),
+  /** The connection's field mapping it names: `object` is the mapping's, `fields` are translated to field names. */
+  mapping: z.string().optional(),
+  /** The mapping's `{label: field}` when the subscription was made or the mapping last changed: events carry `data.mapped`. */
+  mapped: z.record(z.string(), z.string()).optional(),
   destination: DestinationSchema,
   /** Sealed webhook secrets, newest first; an older one stays valid until `expiresAt`. */
   secrets: z.array(z.object({ sealed: z.string(), createdAt: z.iso.datetime(), expiresAt: z.iso.datetime().optional() })).optional(),
@@ -120,9 +124,10 @@ export const ConnectSessionRecordSchema = z.object({
   id: z.string().min(1),
   status: z.enum(CONNECT_SESSION_STATUSES),
   loginUrl: z.url(),
-  clientId: z.string().min(1),
+  /** Absent until the end user enters their own OAuth app on the connect page (no default app, `allowUserOAuth`). */
+  clientId: z.string().min(1).optional(),
   /** Sealed. */
-  clientSecret: z.string().min(1),
+  clientSecret: z.string().min(1).optional(),
   /** Sealed PKCE verifier: only the token exchange may show it, after the browser brought the code. */
   codeVerifier: z.string().min(1),
   /** The `redirect_uri` of the authorize request: the token exchange must repeat it, from whichever instance. */
@@ -131,7 +136,17 @@ export const ConnectSessionRecordSchema = z.object({
   /** Pending: the connection to re-authorize, if any. Completed: the connection made or re-authorized. */
   connectionId: z.string().min(1).optional(),
   orgId: z.string().optional(),
-  /** Failed: a short code (`access_denied`, `org_mismatch`, `invalid_grant`, ...). */
+  /** What the hosted connect page offers: the user's own OAuth app, installing a package first, mappings to choose. */
+  allowUserOAuth: z.boolean().optional(),
+  packageInstallUrl: z.url().optional(),
+  mappings: z.array(z.object({ name: z.string(), object: z.string().optional(), labels: z.array(z.string()) })).optional(),
+  /** The environment asked for (the page preselects it). */
+  environment: z.enum(['production', 'sandbox']).optional(),
+  /** When the page link was first opened: the link works once, the browser keeps a cookie for the rest. */
+  pageOpenedAt: z.iso.datetime().optional(),
+  /** The user went to Salesforce from the connect page: the callback sends them back to it. */
+  viaPage: z.boolean().optional(),
+  /** Failed: a short code (`access_denied`, `app_not_installed`, `org_mismatch`, `invalid_grant`, ...). */
   error: z.string().optional(),
   errorDescription: z.string().optional(),
   expiresAt: z.iso.datetime(),
@@ -166,7 +181,26 @@ export const ApiKeyRecordSchema = z.object({
 });
 export type ApiKeyRecord = z.infer<typeof ApiKeyRecordSchema>;
 
+/**
+ * A named field mapping of a connection's org: the SaaS's labels for fields of one object. Beside the
+ * connection record (not inside it), so that re-authorizing a connection, which rewrites its record,
+ * cannot drop them.
+ */
+export const MappingRecordSchema = z.object({
+  connectionId: z.string().min(1),
+  name: z.string().min(1),
+  object: z.string().min(1),
+  fields: z.record(z.string(), z.string()),
+  /** Fields the org no longer has, as last checked against its describe (a warning on the connection). */
+  missing: z.array(z.string()).optional(),
+  checkedAt: z.iso.datetime().optional(),
+  createdAt: z.iso.datetime(),
+  updatedAt: z.iso.datetime(),
+});
+export type MappingRecord = z.infer<typeof MappingRecordSchema>;
+
 export const StateRecordSchema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('mapping'), mapping: MappingRecordSchema }),
   z.object({ kind: z.literal('connection'), connection: ConnectionRecordSchema }),
   z.object({ kind: z.literal('subscription'), subscription: SubscriptionRecordSchema }),
   z.object({ kind: z.literal('delivery'), delivery: DeliveryStateRecordSchema }),
@@ -191,6 +225,7 @@ export const stateKey = {
   connectSession: (id: string) => `connect-session:${id}`,
   connectSessionClaim: (sessionId: string, claimId: string) => `connect-session-claim:${sessionId}:${claimId}`,
   apiKey: (id: string) => `api-key:${id}`,
+  mapping: (connectionId: string, name: string) => `mapping:${connectionId}:${name}`,
 };
 
 /**
@@ -219,10 +254,23 @@ export const CheckpointSchema = z.discriminatedUnion('kind', [
     deletedUntil: z.number(),
     updatedAt: z.iso.datetime(),
   }),
+  z.object({
+    kind: z.literal('reconcile'),
+    connectionId: z.string(),
+    object: z.string(),
+    /** Start of the window still to read back (an overflow's commit minus the overlap margin). */
+    sinceMs: z.number(),
+    /** How far the read got: rows after (since, afterId) are left, or only getDeleted. */
+    phase: z.enum(['rows', 'deleted']),
+    since: z.number().optional(),
+    afterId: z.string().optional(),
+    updatedAt: z.iso.datetime(),
+  }),
 ]);
 export type Checkpoint = z.infer<typeof CheckpointSchema>;
 
 export const checkpointKey = {
   cdc: (connectionId: string, channel: string) => `cdc:${connectionId}:${channel}`,
   poll: (connectionId: string, object: string) => `poll:${connectionId}:${object}`,
+  reconcile: (connectionId: string, object: string) => `reconcile:${connectionId}:${object}`,
 };

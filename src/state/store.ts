@@ -12,6 +12,7 @@ import {
   type ConnectSessionRecord,
   type ConnectionRecord,
   type DeliveryStateRecord,
+  type MappingRecord,
   type StateRecord,
   type SubscriptionRecord,
   type TokenRequest,
@@ -119,6 +120,25 @@ export class ServiceStore {
 
   deleteDeliveryState(subscriptionId: string): Promise<void> {
     return this.#state.delete(stateKey.delivery(subscriptionId));
+  }
+
+  mappings(connectionId: string): MappingRecord[] {
+    const out: MappingRecord[] = [];
+    for (const [, v] of this.#state.entries()) if (v.kind === 'mapping' && v.mapping.connectionId === connectionId) out.push(v.mapping);
+    return out.sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  mapping(connectionId: string, name: string): MappingRecord | undefined {
+    const v = this.#state.get(stateKey.mapping(connectionId, name));
+    return v?.kind === 'mapping' ? v.mapping : undefined;
+  }
+
+  putMapping(m: MappingRecord): Promise<void> {
+    return this.#state.put(stateKey.mapping(m.connectionId, m.name), { kind: 'mapping', mapping: m });
+  }
+
+  deleteMapping(connectionId: string, name: string): Promise<void> {
+    return this.#state.delete(stateKey.mapping(connectionId, name));
   }
 
   tokenRequest(connectionId: string): TokenRequest | undefined {
@@ -234,13 +254,34 @@ export class ServiceStore {
     return this.#checkpoints.entries().map(([, v]) => v);
   }
 
+  /** Reads back of this connection that are not finished (an overflow's reconcile), where each stands. */
+  reconcileCheckpoints(connectionId: string): Extract<Checkpoint, { kind: 'reconcile' }>[] {
+    const out: Extract<Checkpoint, { kind: 'reconcile' }>[] = [];
+    for (const [, v] of this.#checkpoints.entries()) if (v.kind === 'reconcile' && v.connectionId === connectionId) out.push(v);
+    return out;
+  }
+
   putCheckpoint(c: Checkpoint): Promise<void> {
-    const key = c.kind === 'cdc' ? checkpointKey.cdc(c.connectionId, c.channel) : checkpointKey.poll(c.connectionId, c.object);
-    return this.#checkpoints.put(key, c);
+    return this.#checkpoints.put(keyOf(c), c);
+  }
+
+  deleteReconcileCheckpoint(connectionId: string, object: string): Promise<void> {
+    return this.#checkpoints.delete(checkpointKey.reconcile(connectionId, object));
   }
 
   async deleteCheckpoints(connectionId: string): Promise<void> {
     const mine = this.#checkpoints.entries().filter(([, v]) => v.connectionId === connectionId);
     await Promise.all(mine.map(([k]) => this.#checkpoints.delete(k)));
+  }
+}
+
+function keyOf(c: Checkpoint): string {
+  switch (c.kind) {
+    case 'cdc':
+      return checkpointKey.cdc(c.connectionId, c.channel);
+    case 'poll':
+      return checkpointKey.poll(c.connectionId, c.object);
+    case 'reconcile':
+      return checkpointKey.reconcile(c.connectionId, c.object);
   }
 }

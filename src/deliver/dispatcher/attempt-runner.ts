@@ -8,6 +8,7 @@ import type { Breakers, CircuitBreaker } from './breaker.js';
 import type { DispatchContext, Item } from './context.js';
 import type { Outcomes } from './outcomes.js';
 import { planHold, planNext, type Hold, type Next } from './plan.js';
+import { withMapped } from '../mapped.js';
 
 /**
  * The labelled children of the per-attempt metrics, looked up once per
@@ -130,7 +131,9 @@ export class AttemptRunner {
     const { ctx } = this;
     const { record } = item;
     const started = ctx.clock.now();
-    const a = new EngineAttempt(deliveryId(record), sub as DeliveryAttempt['subscription'], record.event, record.attempts + 1, budgetMs, this.#now);
+    // The mapping's labels are the subscription's view of the event: added for this attempt only.
+    const event = withMapped(record.event, sub);
+    const a = new EngineAttempt(deliveryId(record), sub as DeliveryAttempt['subscription'], event, record.attempts + 1, budgetMs, this.#now);
     const timer = setTimeout(() => a.abort(new DOMException(`attempt exceeded ${budgetMs} ms`, 'TimeoutError')), budgetMs);
     this.#inFlight.add(a);
     let outcome: AttemptOutcome;

@@ -83,6 +83,7 @@ interface MatchableData {
   recordId: string;
   object: string;
   changedFields: string[];
+  changedFieldsUnknown?: true;
   campaignId?: string;
 }
 

@@ -55,7 +55,7 @@ export class DeliveryStateKeeper {
   #flushing: Promise<void> = Promise.resolve();
 
   constructor(
-    private readonly store: Pick<ServiceStore, 'deliveryState' | 'putDeliveryState' | 'subscription'>,
+    private readonly store: Pick<ServiceStore, 'deliveryState' | 'putDeliveryState' | 'subscription'> & Partial<Pick<ServiceStore, 'connection'>>,
     private readonly clock: Clock,
     private readonly logger: Logger,
     private readonly flushMs = 1_000,
@@ -95,7 +95,14 @@ export class DeliveryStateKeeper {
     const base = this.store.deliveryState(id) ?? initialDeliveryState(id, this.clock.now());
     if (base.status === 'disabled') return;
     await this.store.putDeliveryState({ ...base, status: 'disabled', statusReason: reason, updatedAt: new Date(this.clock.now()).toISOString() });
-    this.logger.warn({ subscriptionId: id, connectionId: this.store.subscription(id)?.connectionId, reason }, 'subscription disabled');
+    this.logger.warn({ ...this.#who(id), reason }, 'subscription disabled');
+  }
+
+  /** What a line about a subscription names: the subscription, its connection and its org. */
+  #who(id: string): { subscriptionId: string; connectionId?: string; orgId?: string } {
+    const connectionId = this.store.subscription(id)?.connectionId;
+    const orgId = connectionId === undefined ? undefined : this.store.connection?.(connectionId)?.orgId;
+    return { subscriptionId: id, ...(connectionId ? { connectionId } : {}), ...(orgId ? { orgId } : {}) };
   }
 
   isDisabled(id: string): boolean {
@@ -141,6 +148,20 @@ export class DeliveryStateKeeper {
       };
       try {
         await this.store.putDeliveryState(next);
+        // One line when the subscription turns failing or recovers, however many attempts it took.
+        const from = deliveryView(base).state;
+        const to = deliveryView(next).state;
+        if (from !== to) {
+          const line = {
+            ...this.#who(id),
+            from,
+            to,
+            consecutiveFailures: next.consecutiveFailures,
+            ...(to === 'failing' ? { lastError: next.lastError } : {}),
+          };
+          if (to === 'failing') this.logger.warn(line, 'subscription delivery state');
+          else this.logger.info(line, 'subscription delivery state');
+        }
       } catch (err) {
         this.logger.warn({ err, subscriptionId: id }, 'delivery state write failed; retried at the next flush');
         const again = this.#delta(id);

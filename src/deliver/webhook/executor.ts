@@ -30,6 +30,7 @@ import { LRUCache } from 'lru-cache';
 import type { SecretBox } from '../../core/secrets.js';
 import { createEgressAgent } from '../../net/egress.js';
 import { onAttemptAbort, type AttemptOutcome, type DeliveryAttempt, type Executor } from '../types.js';
+import { traceHeaders } from '../../observability/tracing.js';
 import { signatureHeaders, validSigners } from './sign.js';
 
 export const WebhookExecutorConfigSchema = z
@@ -218,6 +219,8 @@ export function createWebhookExecutor(cfg: WebhookExecutorConfig, deps: WebhookE
         'content-type': 'application/cloudevents+json',
         'user-agent': c.userAgent,
         ...signatureHeaders(a.event.id, body, signers, now),
+        // The attempt's span, so that the receiver's own tracing continues the trace.
+        ...traceHeaders(),
       };
       let res: PostHandler;
       try {

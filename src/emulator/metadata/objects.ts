@@ -208,6 +208,11 @@ export interface CustomFieldDef {
   scale?: number;
   /** An External ID field: usable for upsert. */
   externalId?: boolean;
+  /**
+   * A formula field: read-only, computed when read. The emulator evaluates only a formula naming another
+   * field of the same object (its value is copied); any other formula reads as null.
+   */
+  formula?: string;
 }
 
 export interface CustomObjectDef {
@@ -306,6 +311,9 @@ function customField(def: CustomFieldDef): Json {
   });
   if (def.length !== undefined) Object.assign(f, { length: def.length, byteLength: def.length * 3 });
   if (def.externalId) Object.assign(f, { externalId: true, idLookup: true, unique: false });
+  if (def.formula !== undefined) {
+    Object.assign(f, { calculated: true, calculatedFormula: def.formula, createable: false, updateable: false, nillable: true, defaultedOnCreate: false });
+  }
   if (def.precision !== undefined) f.precision = def.precision;
   if (def.scale !== undefined) f.scale = def.scale;
   if (type === 'reference') {
@@ -409,4 +417,23 @@ export function describeBody(meta: ObjectMeta, version: string, instanceUrl: str
 
 export function globalEntry(meta: ObjectMeta, version: string): Json {
   return fill(meta.globalTemplate, version, '') as Json;
+}
+
+/**
+ * Formula fields are computed when read, never stored. A formula that names another field of the same
+ * object copies its value; other formulas read as null (the emulator has no formula engine).
+ */
+export function withFormulas(meta: ObjectMeta, values: Record<string, unknown>): Record<string, unknown> {
+  let out: Record<string, unknown> | undefined;
+  for (const f of meta.fields) {
+    if (!f.calculated || f.describe.custom !== true) continue;
+    const source = meta.byLower.get(
+      String(f.describe.calculatedFormula ?? '')
+        .trim()
+        .toLowerCase(),
+    );
+    out ??= { ...values };
+    out[f.name] = source && !source.calculated ? (values[source.name] ?? null) : null;
+  }
+  return out ?? values;
 }

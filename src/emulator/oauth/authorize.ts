@@ -1,6 +1,6 @@
 import type { Request, RequestHandler, Response } from 'express';
 import type { Emulator } from '../emulator.js';
-import type { Org } from '../org.js';
+import type { Org, OrgApp } from '../org.js';
 import { params, type Params } from './common.js';
 
 function escapeHtml(s: string): string {
@@ -13,7 +13,7 @@ function approvalPage(p: Params, org: Org, error?: string): string {
     .map((k) => `<input type="hidden" name="${k}" value="${escapeHtml(p[k]!)}">`)
     .join('\n');
   return `<!doctype html>
-<html><head><title>Allow Access? | Salesforce</title></head>
+<html><head><title>Allow Access? | Salesforce</title><link rel="icon" href="data:,"></head>
 <body>
 <h1>Allow Access?</h1>
 <p>An application wants to access your Salesforce org ${escapeHtml(org.id)}.</p>
@@ -45,10 +45,11 @@ function validRedirect(uri: string | undefined): boolean {
 }
 
 /** What both the approval page and its form post check first; answers the error itself and returns undefined. */
-function authorizeChecks(em: Emulator, req: Request, res: Response): { p: Params; org: Org } | undefined {
+function authorizeChecks(em: Emulator, req: Request, res: Response): { p: Params; org: Org; app: OrgApp } | undefined {
   const p = params(req);
   const org = em.orgByClientId(p.client_id);
-  if (!org) {
+  const app = org?.apps.get(p.client_id!);
+  if (!org || !app) {
     res.status(400).type('html').send('<html><body><h1>OAuth Error</h1><p>error=invalid_client_id</p><p>client identifier invalid</p></body></html>');
     return undefined;
   }
@@ -68,8 +69,15 @@ function authorizeChecks(em: Emulator, req: Request, res: Response): { p: Params
     redirectWith(res, p.redirect_uri!, { error: 'invalid_request', error_description: 'missing required code challenge', state: p.state });
     return undefined;
   }
-  return { p, org };
+  return { p, org, app };
 }
+
+/**
+ * Since September 2025 Salesforce lets a user authorize a connected app that is not installed
+ * in the org only with "Approve Uninstalled Connected Apps"; anyone else is sent back to the
+ * `redirect_uri` with this error once logged in (Salesforce's own words, its spelling included).
+ */
+const APPROVAL_ERROR = { error: 'OAUTH_APPROVAL_ERROR_GENERIC', error_description: 'An unexpected error has occured during authentication' };
 
 /** GET /services/oauth2/authorize: the approval (login) page. */
 export function authorizePage(em: Emulator): RequestHandler {
@@ -84,7 +92,7 @@ export function authorizeDecision(em: Emulator): RequestHandler {
   return (req, res) => {
     const ok = authorizeChecks(em, req, res);
     if (!ok) return;
-    const { p, org } = ok;
+    const { p, org, app } = ok;
     if (p.action === 'deny') {
       redirectWith(res, p.redirect_uri!, { error: 'access_denied', error_description: 'end-user denied authorization', state: p.state });
       return;
@@ -96,10 +104,14 @@ export function authorizeDecision(em: Emulator): RequestHandler {
         .send(approvalPage(p, org, "Please check your username and password. If you still can't log in, contact your Salesforce administrator."));
       return;
     }
+    if (!app.installed && !org.permissions.approveUninstalledApps) {
+      redirectWith(res, p.redirect_uri!, { ...APPROVAL_ERROR, state: p.state });
+      return;
+    }
     const code = em.tokens.issueCode({
       orgId: org.id,
       userId: org.user.id,
-      clientId: org.clientId,
+      clientId: app.clientId,
       redirectUri: p.redirect_uri!,
       codeChallenge: p.code_challenge,
     });

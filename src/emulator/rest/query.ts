@@ -3,11 +3,12 @@
  * service uses to read the CDC selection (PlatformEventChannelMember).
  */
 import { newId, newLocatorId } from '../ids.js';
-import type { FieldMeta, ObjectMeta } from '../metadata/objects.js';
+import { withFormulas, type FieldMeta, type ObjectMeta } from '../metadata/objects.js';
 import type { Org, QueryCursor } from '../org.js';
 import { errors, sfError } from '../sf-errors.js';
 import { executeSoql, parseSoql, SoqlError, type SoqlDataSource, type SoqlFieldInfo, type SoqlFieldType, type SoqlObjectInfo } from '../soql/index.js';
 import type { RestCall, RestResult } from './call.js';
+import { assertNotTooComplicated } from './query-limits.js';
 
 const SOQL_TYPES = new Set<string>([
   'id',
@@ -84,9 +85,10 @@ export function soqlSource(org: Org): SoqlDataSource {
         yield permissionRow(org);
         return;
       }
+      const meta = org.object(object);
       for (const row of org.store.table(object).values()) {
         if (!opts.includeDeleted && row.values.IsDeleted === true) continue;
-        yield row.values;
+        yield meta ? withFormulas(meta, row.values) : row.values;
       }
     },
     byId(id: string) {
@@ -138,7 +140,9 @@ export function runQuery(call: RestCall, scanAll: boolean): RestResult {
   const source = soqlSource(call.org);
   let result;
   try {
-    result = executeSoql(parseSoql(text, source), source, { apiVersion: call.version, includeDeleted: scanAll });
+    const parsed = parseSoql(text, source);
+    assertNotTooComplicated(text, parsed, call.org.object(parsed.object));
+    result = executeSoql(parsed, source, { apiVersion: call.version, includeDeleted: scanAll });
   } catch (err) {
     soqlError(err);
   }

@@ -1,5 +1,5 @@
 /** Records as REST returns them: `attributes` first, then every field in describe order, nulls included. */
-import type { ObjectMeta } from '../metadata/objects.js';
+import { withFormulas, type ObjectMeta } from '../metadata/objects.js';
 import type { Row } from '../store.js';
 
 export function recordUrl(version: string, object: string, id: string): string {
@@ -9,6 +9,7 @@ export function recordUrl(version: string, object: string, id: string): string {
 export function toRest(meta: ObjectMeta, row: Row, version: string, only?: string[]): Record<string, unknown> {
   const out: Record<string, unknown> = { attributes: { type: meta.name, url: recordUrl(version, meta.name, row.id) } };
   const names = only ?? meta.fields.map((f) => f.name);
-  for (const name of names) out[name] = row.values[name] ?? null;
+  const values = withFormulas(meta, row.values);
+  for (const name of names) out[name] = values[name] ?? null;
   return out;
 }

@@ -1,13 +1,26 @@
 import type { Config } from '../../config/schema.js';
 import { ForcehookError } from '../../core/errors.js';
 import type { Logger } from '../../core/log.js';
-import { retry, retryPolicy } from '../../core/retry.js';
+import { abortedError, retry, retryPolicy } from '../../core/retry.js';
 import type { StateMachine } from '../../core/state-machine.js';
 import { topicSpecs } from '../../kafka/topics.js';
 import type { ServiceState } from '../lifecycle.js';
 import type { Delivery } from './delivery.js';
 import type { KafkaAndState } from './kafka-state.js';
 import type { Sources } from './sources.js';
+
+/** `p`, or a rejection as soon as `signal` aborts (`p` itself runs on, its outcome ignored). */
+function abandonOnAbort<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) {
+    p.catch(() => undefined);
+    return Promise.reject(abortedError());
+  }
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(abortedError());
+    signal.addEventListener('abort', onAbort, { once: true });
+    p.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
+}
 
 export interface BootDeps {
   config: Readonly<Config>;
@@ -34,8 +47,10 @@ export function boot({ config, logger, lifecycle, k, s, d, signal, onLoaded }: B
   const booted = retry(
     retryPolicy({ maxAttempts: Number.MAX_SAFE_INTEGER, initialDelayMs: 500, maxDelayMs: 10_000 }),
     async () => {
-      await admin.ensureTopics(topicSpecs(t, config.retrySchedule));
-      await store.start();
+      // A stop does not wait for an attempt that a broker which does not answer holds for
+      // its request timeout: the attempt is abandoned, and nothing is started after it.
+      await abandonOnAbort(admin.ensureTopics(topicSpecs(t, config.retrySchedule)), signal);
+      await abandonOnAbort(store.start(), signal);
     },
     {
       signal,

@@ -6,6 +6,7 @@ import { createWebhookExecutor } from '../../deliver/webhook/executor.js';
 import { createWorkflowExecutor, type WorkflowRegistry } from '../../deliver/workflows/index.js';
 import type { Metrics } from '../../observability/metrics.js';
 import type { KafkaAndState } from './kafka-state.js';
+import { tracedExecutors } from '../../observability/tracing.js';
 import type { Sources } from './sources.js';
 
 export interface Delivery {
@@ -29,7 +30,10 @@ export function wireDelivery(config: Readonly<Config>, logger: Logger, metrics: 
       store,
       logger,
       metrics,
-      executors: { webhook: createWebhookExecutor({ allowPrivateNetworks: config.allowPrivateNetworks }, { box }), workflow: workflowExecutor },
+      executors: tracedExecutors({
+        webhook: createWebhookExecutor({ allowPrivateNetworks: config.allowPrivateNetworks }, { box }),
+        workflow: workflowExecutor,
+      }),
     },
   );
   return { workflowExecutor, delivery };

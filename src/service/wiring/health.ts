@@ -2,7 +2,9 @@ import { withTimeout } from '../../core/timeout.js';
 import type { Logger } from '../../core/log.js';
 import type { StateMachine } from '../../core/state-machine.js';
 import type { Metrics } from '../../observability/metrics.js';
+import { registerOpsGauges } from '../../observability/ops-gauges.js';
 import { registerOrgGauges } from '../../observability/org-gauges.js';
+import { deliveryView } from '../../deliver/state/keeper.js';
 import { registerStateGauges } from '../../observability/state-gauges.js';
 import type { ServiceState } from '../lifecycle.js';
 import type { KafkaAndState } from './kafka-state.js';
@@ -35,6 +37,16 @@ export function registerGauges(metrics: Metrics, k: KafkaAndState, s: Sources): 
     }
   });
   // --- end per-org gauges ---
+  registerOpsGauges(metrics, {
+    *subscriptions() {
+      for (const sub of store.subscriptions())
+        yield { subscriptionId: sub.id, connectionId: sub.connectionId, state: deliveryView(store.deliveryState(sub.id)).state };
+    },
+    partitions() {
+      const o = s.ownership()?.status();
+      return o && { owned: o.owned.length, handover: o.handover.length, fenced: o.fenced.length };
+    },
+  });
 }
 
 /**

@@ -5,7 +5,11 @@ import { apiKeysRouter } from '../../api/api-keys.js';
 import { connectionsRouter } from '../../api/connections.js';
 import { connectSessionsRouter, oauthCallbackRouter } from '../../api/connect-sessions.js';
 import { historyRouter } from '../../api/history.js';
+import { PutMappingSchema, mappingsRouter, saveMapping, type MappingsDeps } from '../../api/mappings.js';
+import { fromZodError } from '../../http/errors.js';
+import { listFieldChoices, listObjects } from '../../salesforce/catalog.js';
 import { subscriptionsRouter } from '../../api/subscriptions.js';
+import { connectPageRouter } from '../../connect-page/router.js';
 import { EventTail } from '../../history/events.js';
 import { meRouter } from '../../api/me.js';
 import { clusterRouter } from '../../api/cluster.js';
@@ -18,7 +22,7 @@ import type { WorkflowRegistry } from '../../deliver/workflows/index.js';
 import { buildOpenApiDocument } from '../../api/openapi.js';
 import { createHttpApp } from '../../http/app.js';
 import type { Metrics } from '../../observability/metrics.js';
-import { createObjectResolver } from '../../salesforce/objects.js';
+import { createFieldLister, createObjectResolver } from '../../salesforce/objects.js';
 import type { Delivery } from './delivery.js';
 import type { KafkaAndState } from './kafka-state.js';
 import type { Sources } from './sources.js';
@@ -55,6 +59,17 @@ export async function listenHttp({
     next(loaded() ? undefined : new ForcehookError('KAFKA_UNAVAILABLE', 'state is still loading from Kafka; retry shortly', { status: 503, retriable: true }));
   };
 
+  const resolveObject = createObjectResolver({ session: (id) => orgSessions.session(id) });
+  const mappingDeps: MappingsDeps = { store, resolveObject, listFields: createFieldLister({ session: (id) => orgSessions.session(id) }) };
+  const pageMappings = {
+    objects: (connectionId: string) => listObjects(orgSessions.session(connectionId)),
+    fields: (connectionId: string, object: string) => listFieldChoices(orgSessions.session(connectionId), object),
+    save: (connectionId: string, name: string, body: unknown) => {
+      const parsed = PutMappingSchema.safeParse(body);
+      if (!parsed.success) throw fromZodError(parsed.error, 'body');
+      return saveMapping(mappingDeps, connectionId, name, parsed.data);
+    },
+  };
   let url = '';
   const sessionDeps = {
     box,
@@ -65,6 +80,9 @@ export async function listenHttp({
     allowPrivateNetworks: config.allowPrivateNetworks,
     egress,
     logger,
+    defaultApp: config.connect.oauthApp,
+    loginUrls: config.connect.loginUrls,
+    packageInstallUrl: config.connect.packageInstallUrl,
   };
   // One live tail per instance, shared by every event stream it serves; history reads use one-off groups.
   const tail = new EventTail({ kafka: k.kafka, topics: k.topics, groupPrefix: `${config.kafka.topicPrefix}.tail`, logger });
@@ -82,13 +100,14 @@ export async function listenHttp({
       whenLoaded,
       connectionsRouter({ store, connections, runtime: sources }),
       connectSessionsRouter(sessionDeps),
+      mappingsRouter(mappingDeps),
       subscriptionsRouter({
         store,
         box,
         allowPrivateNetworks: config.allowPrivateNetworks,
         workflows,
         redeliver: delivery,
-        resolveObject: createObjectResolver({ session: (id) => orgSessions.session(id) }),
+        resolveObject,
       }),
       historyRouter({ kafka: k.kafka, topics: k.topics, store, tail, groupPrefix: `${config.kafka.topicPrefix}.history`, logger }),
       apiKeysRouter({ store }),
@@ -102,7 +121,11 @@ export async function listenHttp({
         ownership: () => s.ownership()?.status(),
       }),
     ],
-    public: [oauthCallbackRouter(sessionDeps), consoleRouter({ logins })],
+    public: [
+      oauthCallbackRouter(sessionDeps),
+      connectPageRouter({ ...sessionDeps, brand: config.connect.brand, mappings: pageMappings }),
+      consoleRouter({ logins }),
+    ],
   });
   const server: Server = app.listen(config.http.port, config.http.host);
   server.on('close', () => void tail.stop());

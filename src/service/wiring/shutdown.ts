@@ -1,10 +1,14 @@
 import type { Server } from 'node:http';
 import type { Logger } from '../../core/log.js';
+import { withTimeout } from '../../core/timeout.js';
 import type { StateMachine } from '../../core/state-machine.js';
 import type { ServiceState } from '../lifecycle.js';
 import type { Delivery } from './delivery.js';
 import type { KafkaAndState } from './kafka-state.js';
 import type { Sources } from './sources.js';
+
+/** How long closing the Kafka clients may take once everything was flushed. */
+const KAFKA_CLOSE_TIMEOUT_MS = 5_000;
 
 export interface ShutdownDeps {
   logger: Logger;
@@ -44,7 +48,9 @@ export async function shutdown({ logger, lifecycle, stopping, booted, server, k,
   ]);
   await publisher.flush().catch(() => undefined);
   await store.stop().catch(() => undefined);
-  await kafka.close().catch((err: unknown) => logger.warn({ err }, 'kafka close failed'));
+  // A client still connecting to a broker that does not answer waits out its request timeout to
+  // disconnect; everything it could have written is flushed above, so it is not waited for past this.
+  await withTimeout(kafka.close(), KAFKA_CLOSE_TIMEOUT_MS, 'kafka close').catch((err: unknown) => logger.warn({ err }, 'kafka close failed'));
   await egress.dispatcher.close();
   lifecycle.to('stopped');
 }

@@ -1,7 +1,7 @@
 import { setMaxListeners } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
-import { isReauthRequired, isRetriable } from '../../core/errors.js';
+import { isKnownTransient, isReauthRequired, isRetriable } from '../../core/errors.js';
 import { delayFor, retry, retryPolicy, type RetryPolicy } from '../../core/retry.js';
 import { StateMachine } from '../../core/state-machine.js';
 import { Committer } from './committer.js';
@@ -373,7 +373,9 @@ class Subscriber implements CdcSubscriber {
       let gaveUp = false;
       try {
         await retry(this.#policy, () => this.#opts.onGap(channel, since), {
-          forever: true,
+          // Only failures known to pass are worth waiting for without end; an error code nobody
+          // classified gets the policy's attempts, a refusal none.
+          forever: isKnownTransient,
           signal,
           retryIf: (err) => {
             gaveUp = !isRetriable(err) || signal.aborted;

@@ -45,9 +45,10 @@ export class CycleBatch {
   /**
    * One queried row. `emit: false` only remembers it (rows that predate a new subscription).
    * `createdAfter` (epoch ms): creations after it have not been reported by anyone yet (the
-   * cycle's cursor, a reconcile window's start). Returns the change it produced, if any.
+   * cycle's cursor, a reconcile window's start). `derived`: the object's formula fields, never listed as
+   * changed (change events do not carry them). Returns the change it produced, if any.
    */
-  addRow(object: string, row: Record<string, unknown>, emit = true, createdAfter?: number): RawChange | undefined {
+  addRow(object: string, row: Record<string, unknown>, emit = true, createdAfter?: number, derived: readonly string[] = []): RawChange | undefined {
     const id18 = typeof row['Id'] === 'string' ? toId18(row['Id']) : undefined;
     const stamp = parseSalesforceDate(row['SystemModstamp']);
     if (id18 === undefined || stamp === undefined) {
@@ -61,12 +62,12 @@ export class CycleBatch {
     // whole seconds, so the same stamp with other values is a newer version of that second, not a re-read.
     if (prev && prev.stamp > stamp) return undefined;
     const sameSecond = !!prev && prev.stamp === stamp && prev.deleted === deleted;
-    if (sameSecond && (deleted || !prev.record || diffFields(object, values, prev.record).length === 0)) return undefined;
+    if (sameSecond && (deleted || !prev.record || diffFields(object, values, prev.record, derived).length === 0)) return undefined;
 
     const snap: Snapshot = { stamp, deleted, record: values };
     let change: RawChange | undefined;
     if (emit && sameSecond) {
-      change = normalizePolledRow({ object, row, previous: prev.record!, kind: 'updated', detectedBy: this.detectedBy });
+      change = normalizePolledRow({ object, row, previous: prev.record!, kind: 'updated', derived, detectedBy: this.detectedBy });
     } else if (emit) {
       if (deleted) {
         // A deleted row after a tombstone (e.g. a purge bumping SystemModstamp) is not a new deletion.
@@ -76,7 +77,7 @@ export class CycleBatch {
         change = normalizePolledRow({ object, row, kind: 'undeleted', detectedBy: this.detectedBy });
       } else {
         const previous = prev?.record && Object.keys(prev.record).length > 1 ? prev.record : undefined;
-        const c = normalizePolledRow({ object, row, ...(previous ? { previous } : {}), detectedBy: this.detectedBy });
+        const c = normalizePolledRow({ object, row, ...(previous ? { previous } : {}), derived, detectedBy: this.detectedBy });
         if (c.changeType === 'UPDATE' && !prev) this.#unreportedCreate(c, row, createdAfter);
         // Known before and no field differs: only SystemModstamp moved (a system process). CDC is silent
         // about such changes too, so publishing one would make polling noisier than streaming.
@@ -97,7 +98,8 @@ export class CycleBatch {
     const created = parseSalesforceDate(row['CreatedDate']);
     if (createdAfter === undefined || created === undefined || created <= createdAfter) return;
     const record = 'IsDeleted' in later.record ? { ...later.record, IsDeleted: false } : later.record;
-    this.#push({ ...later, changeType: 'CREATE', changedFields: [], record, commitTimestamp: created });
+    const { changedFieldsUnknown: _unknown, ...rest } = later;
+    this.#push({ ...rest, changeType: 'CREATE', changedFields: [], record, commitTimestamp: created });
   }
 
   /** A getDeleted entry: hard deletes and purged recycle-bin rows that queryAll cannot show. */

@@ -13,6 +13,6 @@ export {
   type PollerState,
 } from './poller.js';
 export { type PollCursor, freshCursor } from './cursor.js';
-export { reconcile, reconcileBatches, fetchRecords, type ReconcileWindow, type ReconcileOptions } from './reconcile.js';
+export { reconcile, reconcilePages, fetchRecords, type ReconcileCursor, type ReconcilePage, type ReconcileWindow, type ReconcileOptions } from './reconcile.js';
 export { createRecordMemory, sharedRecordMemory, type RecordMemory } from './memory.js';
 export { budgetDelayMs, nextDelayMs as computeNextDelayMs } from './budget.js';

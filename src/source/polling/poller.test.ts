@@ -324,4 +324,26 @@ describe('polling against the emulator', () => {
     expect(sink.changes.map((c) => c.record['LastName'])).toEqual(['Timer']);
     expect(await p.pollOnce()).toEqual({ calls: 0, changes: 0 });
   });
+
+  it('an object Salesforce refuses to read is reported and not asked again every cycle; the others go on', async () => {
+    const creds = await newOrg(em.url);
+    const sink = new Sink();
+    const refused: string[] = [];
+    let clock = now();
+    const p = poller(creds, ['Missing__c', 'Lead'], sink, { now: () => clock, onObjectError: (o) => refused.push(o) });
+    const w = await writer(creds);
+    await p.pollOnce();
+    expect(refused).toEqual(['Missing__c']);
+    await w.sobject('Lead').create({ LastName: 'Still', Company: 'Polled' });
+    const before = await apiCalls(em.url, creds.orgId);
+    await p.pollOnce();
+    // One composite for Lead: the refused object is neither described nor queried again yet.
+    expect((await apiCalls(em.url, creds.orgId)) - before).toBe(1);
+    expect(refused).toEqual(['Missing__c']);
+    expect(sink.take().map((c) => c.changeType)).toEqual(['CREATE']);
+    // Past its retry time it is asked again.
+    clock += 6 * 60_000;
+    await p.pollOnce();
+    expect(refused).toEqual(['Missing__c', 'Missing__c']);
+  });
 });

@@ -22,7 +22,8 @@
  * the wait from 1 min. One timer per poller and no work between cycles.
  */
 import type { Logger } from '../../core/log.js';
-import { toError, type ForcehookError } from '../../core/errors.js';
+import { isKnownTransient, toError, type ForcehookError } from '../../core/errors.js';
+import { delayFor, retryPolicy } from '../../core/retry.js';
 import { StateMachine, type TransitionTable } from '../../core/state-machine.js';
 import { parseSalesforceDate } from '../../normalize/polled-row.js';
 import type { RawChange } from '../../normalize/raw-change.js';
@@ -32,6 +33,7 @@ import { averageCalls, nextDelayMs, withJitter } from './budget.js';
 import { advance, comparePosition, freshCursor, sameCursor, type PollCursor, type RowPosition } from './cursor.js';
 import { describeObjects, forgetDescribe } from '../../salesforce/describe.js';
 import type { ObjectFields } from '../../salesforce/fields.js';
+import { completeRows } from '../../salesforce/wide-read.js';
 import { sharedRecordMemory, type RecordMemory } from './memory.js';
 import {
   asQueryPage,
@@ -86,7 +88,18 @@ export interface PollerOptions {
   requestTimeoutMs?: number;
   memory?: RecordMemory;
   random?: () => number;
+  /** An object's read failed (describe or query); it is skipped until its retry time if no retry can fix it. */
+  onObjectError?(object: string, err: Error): void;
+  /** An object was read again. */
+  onObjectRead?(object: string): void;
 }
+
+/**
+ * How long an object Salesforce refuses to read (a query too wide or too complex, a field gone) waits
+ * before it is asked again: sending the same refused query every cycle only spends API calls. Its
+ * describe is read again first, so a change to the object is picked up.
+ */
+export const REFUSED_OBJECT_RETRY = retryPolicy({ initialDelayMs: 5 * 60_000, multiplier: 2, maxDelayMs: 6 * 3_600_000, jitter: 0.1 });
 
 export interface CycleResult {
   calls: number;
@@ -134,6 +147,8 @@ interface Watched {
   floor?: RowPosition;
   /** Cursor as last committed, to commit only what moved. */
   committed?: PollCursor;
+  /** Salesforce refused reading it: how often in a row, and when it is asked again. */
+  refused?: { attempts: number; until: number };
 }
 
 interface ReadPlan {
@@ -291,11 +306,13 @@ class PollerImpl implements Poller {
       const watched = [...this.#watched.values()];
       const described = await describeObjects(
         this.#o.session,
-        watched.map((w) => w.key),
+        watched.filter((w) => !w.refused || w.refused.until <= this.#now()).map((w) => w.key),
         { ...rest, counter: describing },
       );
       let plans: ReadPlan[] = [];
+      const now = this.#now();
       for (const w of watched) {
+        if (w.refused && w.refused.until > now) continue;
         const d = described.get(w.key);
         if (d?.ok) plans.push(this.#firstPlan(w, d.fields));
         else if (d) this.#objectError(w, d.error);
@@ -336,6 +353,12 @@ class PollerImpl implements Poller {
 
   #objectError(w: Watched, err: ForcehookError | Error): void {
     this.#objectErrors.set(w.key, err.message);
+    if (!isKnownTransient(err)) {
+      const attempts = (w.refused?.attempts ?? 0) + 1;
+      w.refused = { attempts, until: this.#now() + delayFor(REFUSED_OBJECT_RETRY, attempts, err, this.#o.random) };
+      forgetDescribe(this.#o.session, w.key);
+    }
+    this.#o.onObjectError?.(w.key, err);
     this.#log.warn({ object: w.key, err }, 'object skipped this cycle');
   }
 
@@ -351,7 +374,7 @@ class PollerImpl implements Poller {
       chunk.forEach((p, j) => {
         const soql = cursorQuery({
           object: p.fields.object,
-          fields: p.fields.fields,
+          fields: p.fields.chunks[0] ?? p.fields.fields,
           since: p.since,
           ...(p.afterId !== undefined ? { afterId: p.afterId } : {}),
           limit: this.#o.pageSize,
@@ -370,16 +393,21 @@ class PollerImpl implements Poller {
         } else {
           const page = asQueryPage(res.get(`q${j}`)!.body, `poll ${p.fields.object}`);
           const rows = await followPages(session, page, rest);
+          // A wide object's other fields, joined by Id; a row that changed meanwhile is read again later.
+          const complete = await completeRows(session, p.fields, rows, rest);
           let last: RowPosition | undefined;
-          for (const row of rows) {
+          for (const [k, row] of rows.entries()) {
             const pos = { stamp: parseSalesforceDate(row['SystemModstamp']) ?? 0, id: String(row['Id'] ?? '') };
             const emit = !p.w.floor || comparePosition(pos, p.w.floor) > 0;
-            batch.addRow(p.fields.object, row, emit, p.w.cursor.systemModstamp);
+            const whole = complete[k];
+            if (whole) batch.addRow(p.fields.object, whole, emit, p.w.cursor.systemModstamp, p.fields.calculated);
             cursor = advance(cursor, pos);
             last = pos;
           }
           if (rows.length >= this.#o.pageSize && last) more.push({ w: p.w, fields: p.fields, since: last.stamp, afterId: last.id });
           this.#objectErrors.delete(p.w.key);
+          delete p.w.refused;
+          this.#o.onObjectRead?.(p.w.key);
         }
         if (p.deleted) cursor = this.#readDeleted(p, res.get(`d${j}`), batch, cursor);
         next.set(p.w, cursor);

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmulator, type RunningEmulator } from '../../emulator/server.js';
-import { fetchRecords, reconcile } from './reconcile.js';
-import { admin, apiCalls, newOrg, sessionFor, silent, writer } from '../../../testkit/source/polling.js';
+import { fetchRecords, reconcile, reconcilePages, type ReconcilePage } from './reconcile.js';
+import { admin, apiCalls, newOrg, sessionFor, silent, writer, type OrgCreds } from '../../../testkit/source/polling.js';
 
 let em: RunningEmulator;
 beforeAll(async () => {
@@ -101,5 +101,58 @@ describe('reconcile and GAP fetch against the emulator', () => {
     expect(got).toHaveLength(150);
     expect(got.find((r) => String(r['Id']).startsWith(ids[0]!.slice(0, 15)))?.['IsDeleted']).toBe(true);
     await expect(fetchRecords(session, 'Lead', ['001*'])).rejects.toThrow(/not record ids/);
+  });
+
+  it('reads every field of a wide object (800 fields, 120 formulas) for a GAP event naming 250 records', async () => {
+    const pad = (i: number): string => String(i).padStart(4, '0');
+    const plain = Array.from({ length: 680 }, (_, i) => ({ name: `Wide_Plain_Field_${pad(i)}__c`, type: 'text' }));
+    const formulas = Array.from({ length: 120 }, (_, i) => ({ name: `Wide_Formula_${pad(i)}__c`, type: 'text', formula: `Wide_Plain_Field_${pad(i)}__c` }));
+    const creds = await admin<OrgCreds>(em.url, 'POST', '/__emulator/orgs', {
+      cdcEntities: [],
+      customObjects: [{ name: 'Wide__c', fields: [...plain, ...formulas] }],
+    });
+    const w = await writer(creds);
+    const ids: string[] = [];
+    for (let batch = 0; batch < 2; batch++) {
+      const rows = Array.from({ length: 125 }, (_, i) => ({ Wide_Plain_Field_0042__c: `r${batch * 125 + i}`, Wide_Plain_Field_0679__c: 'last' }));
+      const res = (await w.sobject('Wide__c').create(rows)) as Array<{ id: string }>;
+      ids.push(...res.map((r) => r.id));
+    }
+    const rows = await fetchRecords(sessionFor(creds), 'Wide__c', ids);
+    expect(rows).toHaveLength(250);
+    for (const row of rows) {
+      for (const f of [...plain, ...formulas]) expect(row, f.name).toHaveProperty(f.name);
+      expect(row['Wide_Formula_0042__c']).toBe(row['Wide_Plain_Field_0042__c']);
+      expect(row['Wide_Plain_Field_0679__c']).toBe('last');
+    }
+    expect(new Set(rows.map((r) => r['Wide_Plain_Field_0042__c'])).size).toBe(250);
+  });
+
+  it('reads page by page, each page saying where to resume; a read resumed from a page reads only what follows it', async () => {
+    const creds = await newOrg(em.url);
+    const w = await writer(creds);
+    const since = now();
+    await admin(em.url, 'POST', '/__emulator/clock', { advanceMs: 1_000 });
+    const ids = (
+      (await w.sobject('Lead').create(
+        Array.from({ length: 5 }, (_, i) => ({ LastName: `P${i}`, Company: 'Paged' })),
+        { allOrNone: true },
+      )) as Array<{ id: string }>
+    ).map((r) => r.id.slice(0, 15));
+    const session = sessionFor(creds);
+    const pages: ReconcilePage[] = [];
+    for await (const page of reconcilePages(session, 'Lead', { sinceMs: since }, { now, pageSize: 2 })) pages.push(page);
+    expect(pages.map((p) => p.changes.length)).toEqual([2, 2, 1, 0]);
+    expect(pages.at(-1)!.next).toBeUndefined();
+    const after = pages[0]!.next!;
+    expect(after).toMatchObject({ phase: 'rows', afterId: expect.any(String) });
+
+    const resumed: string[] = [];
+    const calls = await apiCalls(em.url, creds.orgId);
+    for await (const page of reconcilePages(session, 'Lead', { sinceMs: since }, { now, from: after }))
+      resumed.push(...page.changes.map((c) => c.recordId.slice(0, 15)));
+    expect(resumed.sort()).toEqual(ids.filter((id) => !pages[0]!.changes.some((c) => c.recordId.startsWith(id))).sort());
+    // One query for the rest (its pages), one getDeleted.
+    expect((await apiCalls(em.url, creds.orgId)) - calls).toBe(2);
   });
 });
