@@ -12,6 +12,8 @@ import type { Change, Transaction } from './transaction.js';
 export interface ChangeEventOut {
   channel: string;
   payload: Record<string, unknown>;
+  /** The entity, whose change event schema the event is written with. */
+  meta: ObjectMeta;
 }
 
 let lastCommitNumber = 0;
@@ -100,7 +102,7 @@ export function buildChangeEvents(txn: Transaction, valuesOf: (id: string) => Va
       commitUser: txn.userId,
       changedFields: g.changedFields,
     };
-    out.push({ channel: `/data/${g.change.meta.changeEventName}`, payload: { ChangeEventHeader: header, ...g.fields } });
+    out.push({ channel: `/data/${g.change.meta.changeEventName}`, payload: { ChangeEventHeader: header, ...g.fields }, meta: g.change.meta });
   }
   return out;
 }

@@ -5,6 +5,7 @@
  */
 import { sfDateTime } from './clock.js';
 import { buildChangeEvents } from './cdc.js';
+import { changeEventSchema } from './pubsub/schema.js';
 import { newId } from './ids.js';
 import type { ObjectMeta } from './metadata/objects.js';
 import type { Org } from './org.js';
@@ -32,7 +33,7 @@ export function commit(org: Org, txn: Transaction): void {
     (id) => org.store.get(id)?.values,
     (m) => org.isCdcSelected(m),
   );
-  for (const e of events) org.bus.publish(e.channel, e.payload);
+  for (const e of events) org.bus.publish(e.channel, e.payload, changeEventSchema(e.meta).id);
   org.eventsPublished += events.length;
 }
 
