@@ -14,11 +14,25 @@ interface AvroField {
   doc?: string;
 }
 
+/** 64-bit longs: Salesforce's commitNumber can pass 2^53, so decimal strings and bigints are written exactly. */
+const LongType = avro.types.LongType.__with({
+  fromBuffer: (buf: Buffer) => Number(buf.readBigInt64LE()),
+  toBuffer: (v: number | string | bigint) => {
+    const buf = Buffer.alloc(8);
+    buf.writeBigInt64LE(BigInt(v));
+    return buf;
+  },
+  fromJSON: (v: unknown) => v,
+  toJSON: (v: unknown) => v,
+  isValid: (v: unknown) => (typeof v === 'number' && Number.isInteger(v)) || typeof v === 'bigint' || (typeof v === 'string' && /^-?\d+$/.test(v)),
+  compare: (a: number | string | bigint, b: number | string | bigint) => (BigInt(a) < BigInt(b) ? -1 : BigInt(a) > BigInt(b) ? 1 : 0),
+});
+
 const types = new Map<string, avro.Type>();
 export function avroType(schema: ChangeEventSchema): avro.Type {
   let t = types.get(schema.id);
   if (!t) {
-    t = avro.Type.forSchema(schema.schema as avro.Schema);
+    t = avro.Type.forSchema(schema.schema as avro.Schema, { registry: { long: LongType as unknown as avro.Type } });
     types.set(schema.id, t);
   }
   return t;
@@ -109,7 +123,7 @@ export function encodeChangeEvent(schema: ChangeEventSchema, payload: Record<str
       transactionKey: String(header['transactionKey'] ?? ''),
       sequenceNumber: Number(header['sequenceNumber'] ?? 0),
       commitTimestamp: Number(header['commitTimestamp'] ?? 0),
-      commitNumber: Number(header['commitNumber'] ?? 0),
+      commitNumber: typeof header['commitNumber'] === 'string' ? header['commitNumber'] : Number(header['commitNumber'] ?? 0),
       commitUser: String(header['commitUser'] ?? ''),
       nulledFields: encodeFieldList(fields, nulled, namedRecords),
       // The emulator never sends a field's value as a diff.

@@ -210,10 +210,15 @@ export async function startPubsubServer(em: Emulator, opts: PubsubServerOptions)
       if (now - this.lastSentAt < keepaliveMs) return;
       if (!em.tokens.validateAccess(this.caller.token)) return this.end(authError());
       this.lastSentAt = now;
-      const latest = this.caller.org.bus.latestReplayId();
+      // The latest replay id tells the client where it may resume: never past an event of the topic
+      // it has not been sent yet (credit spent), only past events of other topics.
+      const bus = this.caller.org.bus;
+      const undelivered = this.topic !== undefined && bus.eventsAfter(this.cursor, this.topic).length > 0;
+      const latest = undelivered ? this.cursor : bus.latestReplayId();
+      if (!Number.isFinite(latest) || latest <= 0) return;
       this.call.write({
         events: [],
-        latestReplayId: replayIdToBytes(String(Number.isFinite(this.cursor) ? Math.max(this.cursor, latest) : latest)),
+        latestReplayId: replayIdToBytes(String(latest)),
         rpcId: this.rpcId,
         pendingNumRequested: this.pending,
       });
