@@ -5,4 +5,4 @@
  */
 export { createCdcSubscriber, DEFAULT_MAX_BATCH, DEFAULT_MAX_BUFFERED, DEFAULT_RETRY } from './subscriber.js';
 export { CDC_TRANSITIONS } from './states.js';
-export type { CdcMessage, CdcPosition, CdcSession, CdcState, CdcStateInfo, CdcSubscriber, CdcSubscriberOptions } from './types.js';
+export type { CdcMessage, CdcPosition, CdcSession, CdcState, CdcStateInfo, CdcSubscriber, CdcSubscriberOptions, CdcTransport } from './types.js';

@@ -40,8 +40,16 @@ export interface CdcStateInfo {
   error?: string;
 }
 
+/**
+ * How CDC is followed: the Streaming API (CometD long polling at the instance) or the Pub/Sub API
+ * (gRPC at `endpoint`, TLS, `ca` a PEM trusted besides the system's roots).
+ */
+export type CdcTransport = { kind: 'cometd' } | { kind: 'pubsub'; endpoint: string; ca?: string | undefined };
+
 export interface CdcSubscriberOptions {
   session: CdcSession;
+  /** @default cometd */
+  transport?: CdcTransport;
   /** e.g. ['/data/AccountChangeEvent', '/data/Invoice__ChangeEvent']. */
   channels: string[];
   /**
