@@ -44,7 +44,15 @@ export interface CdcStateInfo {
  * How CDC is followed: the Streaming API (CometD long polling at the instance) or the Pub/Sub API
  * (gRPC at `endpoint`, TLS, `ca` a PEM trusted besides the system's roots).
  */
-export type CdcTransport = { kind: 'cometd' } | { kind: 'pubsub'; endpoint: string; ca?: string | undefined };
+export type CdcTransport =
+  | { kind: 'cometd' }
+  | {
+      kind: 'pubsub';
+      endpoint: string;
+      ca?: string | undefined;
+      /** Events a channel may have received and not yet handed to Kafka (its flow-control credit). @default 100 */
+      window?: number;
+    };
 
 export interface CdcSubscriberOptions {
   session: CdcSession;

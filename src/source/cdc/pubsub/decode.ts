@@ -123,7 +123,7 @@ function plain(value: unknown, field: AvroField): unknown {
 export interface CometdShaped {
   schema: string;
   payload: Record<string, unknown>;
-  event: { replayId: string };
+  event: { replayId: number | string };
 }
 
 export function toCometdShape(s: DecodingSchema, payload: Buffer, replayId: string): CometdShaped {
@@ -157,5 +157,7 @@ export function toCometdShape(s: DecodingSchema, payload: Buffer, replayId: stri
     if (value !== null && value !== undefined) out[f.name] = plain(value, f);
     else if (nulled.has(f.name)) out[f.name] = null;
   });
-  return { schema: s.id, payload: out, event: { replayId } };
+  // A number where exact, as CometD's JSON carries it.
+  const n = Number(replayId);
+  return { schema: s.id, payload: out, event: { replayId: /^\d+$/.test(replayId) && Number.isSafeInteger(n) ? n : replayId } };
 }

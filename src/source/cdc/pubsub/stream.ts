@@ -79,7 +79,7 @@ export class PubSubStream {
     token: string,
     private readonly hooks: StreamHooks,
     egress?: SalesforceEgress,
-    private readonly window = DEFAULT_WINDOW,
+    private readonly window: number = DEFAULT_WINDOW,
   ) {
     this.#token = token;
     // Checked before anything is sent: the endpoint receives the org's access token.
