@@ -189,6 +189,26 @@ describe('Pub/Sub API', () => {
     client.close();
   });
 
+  it("a keepalive's latest replay id never passes an event of the topic not sent yet (credit spent)", async () => {
+    const client = ownClient(em, org, token);
+    const call = client.Subscribe();
+    const responses: Any[] = [];
+    call.on('data', (r: Any) => responses.push(r));
+    const subscribed = new Promise((resolve) => call.once('metadata', resolve));
+    call.write({ topicName: '/data/AccountChangeEvent', replayPreset: 'LATEST', numRequested: 1 });
+    await subscribed;
+    const conn = connect(org);
+    for (let i = 0; i < 3; i++) await conn.sobject('Account').create({ Name: `Held ${i}` });
+    await waitUntil(() => responses.some((r) => r.events.length === 0), 5000, 'a keepalive');
+    const sent = responses.flatMap((r) => r.events);
+    expect(sent).toHaveLength(1);
+    const keepalive = responses.find((r) => r.events.length === 0);
+    expect(keepalive.latestReplayId.readBigUInt64BE()).toBe(sent[0].replayId.readBigUInt64BE());
+    call.on('error', () => {});
+    call.cancel();
+    client.close();
+  });
+
   it('answers the event delivery allocation spent with limit.exceeded', async () => {
     const small = await newOrg(em.url, { eventDeliveryDailyLimit: 1 });
     const t = await accessToken(small);
