@@ -30,7 +30,7 @@ export interface PubsubServerOptions {
   keepaliveMs?: number;
   /**
    * A subscription whose requested events are all delivered and that asks for none within this
-   * long goes stale: it stays open but sends nothing more, keepalives included. Salesforce: 60 s.
+   * long is closed: the stream stays open only while events are pending. Salesforce: 60 s.
    */
   staleAfterMs?: number;
   logger: Logger;
@@ -108,6 +108,8 @@ export async function startPubsubServer(em: Emulator, opts: PubsubServerOptions)
     cursor = 0;
     pending = 0;
     lastFetchAt = Date.now();
+    /** When the last requested event was sent (nothing pending since). */
+    drainedAt = Date.now();
     lastSentAt = Date.now();
     unlisten: (() => void) | undefined;
     timer: NodeJS.Timeout | undefined;
@@ -191,6 +193,7 @@ export async function startPubsubServer(em: Emulator, opts: PubsubServerOptions)
         });
       }
       this.pending -= events.length;
+      if (this.pending === 0) this.drainedAt = Date.now();
       org.deliveries.count(now, events.length);
       this.lastSentAt = Date.now();
       this.call.write({
@@ -205,8 +208,8 @@ export async function startPubsubServer(em: Emulator, opts: PubsubServerOptions)
     tick(): void {
       if (this.ended) return;
       const now = Date.now();
-      // Stale: every requested event delivered and no new request for a minute: the stream stays open, silent.
-      if (this.pending === 0 && now - this.lastFetchAt >= staleAfterMs) return;
+      // Every requested event delivered and no new request for a minute: the server ends the stream.
+      if (this.pending === 0 && now - Math.max(this.lastFetchAt, this.drainedAt) >= staleAfterMs) return this.end();
       if (now - this.lastSentAt < keepaliveMs) return;
       if (!em.tokens.validateAccess(this.caller.token)) return this.end(authError());
       this.lastSentAt = now;

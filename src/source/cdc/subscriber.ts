@@ -229,7 +229,7 @@ class Subscriber implements CdcSubscriber {
     const { session } = this.#opts;
     if (transport.kind === 'pubsub') {
       const target = { endpoint: transport.endpoint, ca: transport.ca, orgId: session.orgId, instanceUrl: session.instanceUrl };
-      return new PubSubStream(target, this.#token!, hooks, session.egress, transport.window);
+      return new PubSubStream(target, this.#token!, hooks, session.egress, { window: transport.window, keepOpenMs: transport.keepOpenMs });
     }
     return new CometdStream(this.#endpoint(), this.#token!, this.#policy, hooks, session.egress);
   }

@@ -52,6 +52,12 @@ export type CdcTransport =
       ca?: string | undefined;
       /** Events a channel may have received and not yet handed to Kafka (its flow-control credit). @default 100 */
       window?: number;
+      /**
+       * Salesforce ends a stream that has nothing requested for 60 s. While Kafka holds the whole window,
+       * one more event is asked for after this long, so a long outage trickles instead of losing the stream.
+       * @default 45 000
+       */
+      keepOpenMs?: number;
     };
 
 export interface CdcSubscriberOptions {

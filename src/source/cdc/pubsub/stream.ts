@@ -34,8 +34,10 @@ export interface PubSubTarget {
   instanceUrl: string;
 }
 
-/** Salesforce accepts at most 100 per FetchRequest; more in flight only grows what a restart re-reads. */
+/** Salesforce accepts at most 100 requested per stream; more in flight only grows what a restart re-reads. */
 export const DEFAULT_WINDOW = 100;
+/** Below the 60 s after which Salesforce ends a stream with nothing requested. */
+export const DEFAULT_KEEP_OPEN_MS = 45_000;
 
 interface ChannelStream {
   call: grpc.ClientDuplexStream<FetchRequest, FetchResponse>;
@@ -44,6 +46,8 @@ interface ChannelStream {
   /** Credit granted to the server and not yet used. */
   requested: number;
   ended: boolean;
+  /** Asks for one more event when the credit stayed spent this long (see keepOpenMs). */
+  keepOpen: NodeJS.Timeout | undefined;
 }
 
 /** What a Subscribe's final status means for the subscriber; null: our own cancel. */
@@ -73,14 +77,18 @@ export class PubSubStream {
   readonly #schemas = new Map<string, Promise<DecodingSchema>>();
   readonly #client: Promise<grpc.Client & Record<string, (...args: unknown[]) => unknown>>;
   #queue: Promise<void> = Promise.resolve();
+  private readonly window: number;
+  private readonly keepOpenMs: number;
 
   constructor(
     private readonly target: PubSubTarget,
     token: string,
     private readonly hooks: StreamHooks,
     egress?: SalesforceEgress,
-    private readonly window: number = DEFAULT_WINDOW,
+    flow: { window?: number | undefined; keepOpenMs?: number | undefined } = {},
   ) {
+    this.window = flow.window ?? DEFAULT_WINDOW;
+    this.keepOpenMs = flow.keepOpenMs ?? DEFAULT_KEEP_OPEN_MS;
     this.#token = token;
     // Checked before anything is sent: the endpoint receives the org's access token.
     const url = egress ? egress.hosts.check(`https://${target.endpoint}`, 'Pub/Sub endpoint') : new URL(`https://${target.endpoint}`);
@@ -134,7 +142,7 @@ export class PubSubStream {
     }
     if (this.#closed || this.#channels.has(channel)) return;
     const call = (client['Subscribe'] as () => grpc.ClientDuplexStream<FetchRequest, FetchResponse>).call(client);
-    const state: ChannelStream = { call, inFlight: 0, requested: this.window, ended: false };
+    const state: ChannelStream = { call, inFlight: 0, requested: this.window, ended: false, keepOpen: undefined };
     this.#channels.set(channel, state);
     call.once('metadata', () => {
       if (this.#current(channel, state)) this.hooks.onSubscribed(channel);
@@ -188,6 +196,19 @@ export class PubSubStream {
       state.inFlight++;
       this.hooks.onMessage(channel, data);
     }
+    if (state.requested === 0) this.#armKeepOpen(state);
+  }
+
+  /** Credit spent and Kafka not taking: one event more before the server would end the idle stream. */
+  #armKeepOpen(state: ChannelStream): void {
+    if (state.keepOpen) return;
+    state.keepOpen = setTimeout(() => {
+      state.keepOpen = undefined;
+      if (state.ended || this.#closed || state.requested > 0) return;
+      state.requested = 1;
+      state.call.write({ numRequested: 1 });
+    }, this.keepOpenMs);
+    state.keepOpen.unref();
   }
 
   /** Schemas are fetched once per id (they change when fields are added; old ids stay valid). */
@@ -213,6 +234,7 @@ export class PubSubStream {
   #onEnd(channel: string, state: ChannelStream, err: grpc.ServiceError | undefined): void {
     if (state.ended) return;
     state.ended = true;
+    clearTimeout(state.keepOpen);
     if (!this.#current(channel, state)) return;
     this.#channels.delete(channel);
     this.hooks.onTransportDown();
@@ -250,6 +272,7 @@ export class PubSubStream {
     if (!state) return;
     this.#channels.delete(channel);
     state.ended = true;
+    clearTimeout(state.keepOpen);
     state.call.on('error', () => {});
     state.call.cancel();
   }
