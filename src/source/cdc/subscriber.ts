@@ -28,9 +28,10 @@ const KEEPALIVE: unknown = Object.freeze({ keepalive: true });
 const isKeepalive = (m: CdcMessage): boolean => m.data === KEEPALIVE;
 
 /**
- * The CDC subscriber of one org: one CometD client carrying every channel. Immutable
- * configuration lives here; everything tied to one faye client lives in a
- * CometdStream, swapped whole on every rebuild (token refresh, watchdog, backoff).
+ * The CDC subscriber of one org: one CometD client, or one Pub/Sub API channel, carrying every
+ * channel. Immutable configuration lives here; everything tied to one client lives in a
+ * CdcStream (CometdStream or PubSubStream), swapped whole on every rebuild (token refresh,
+ * watchdog, backoff), so checkpoints, gaps and reconciles are one implementation for both.
  */
 class Subscriber implements CdcSubscriber {
   readonly #opts: CdcSubscriberOptions;
