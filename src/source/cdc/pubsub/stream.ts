@@ -74,6 +74,8 @@ export class PubSubStream {
   #token: string;
   #closed = false;
   readonly #channels = new Map<string, ChannelStream>();
+  /** Channels subscribed and not unsubscribed: a Subscribe still waiting for the connection checks it. */
+  readonly #wanted = new Set<string>();
   readonly #schemas = new Map<string, Promise<DecodingSchema>>();
   readonly #client: Promise<grpc.Client & Record<string, (...args: unknown[]) => unknown>>;
   #queue: Promise<void> = Promise.resolve();
@@ -129,6 +131,7 @@ export class PubSubStream {
 
   subscribe(channel: string): void {
     if (this.#closed || this.#channels.has(channel)) return;
+    this.#wanted.add(channel);
     void this.#start(channel);
   }
 
@@ -140,7 +143,7 @@ export class PubSubStream {
       if (!this.#closed) this.hooks.onVerdict({ kind: 'dead', error: `Pub/Sub endpoint: ${(err as Error).message}` });
       return;
     }
-    if (this.#closed || this.#channels.has(channel)) return;
+    if (this.#closed || this.#channels.has(channel) || !this.#wanted.has(channel)) return;
     const call = (client['Subscribe'] as () => grpc.ClientDuplexStream<FetchRequest, FetchResponse>).call(client);
     const state: ChannelStream = { call, inFlight: 0, requested: this.window, ended: false, keepOpen: undefined };
     this.#channels.set(channel, state);
@@ -268,6 +271,7 @@ export class PubSubStream {
   }
 
   unsubscribe(channel: string): void {
+    this.#wanted.delete(channel);
     const state = this.#channels.get(channel);
     if (!state) return;
     this.#channels.delete(channel);
