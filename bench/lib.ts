@@ -25,12 +25,16 @@ export interface BenchContext {
   /** A human-readable progress line (stderr-free: stdout, before the final JSON line). */
   log(line: string): void;
   logger: Logger;
+  /** How the service follows CDC in this run of a transport-aware bench. @default cometd */
+  transport?: 'cometd' | 'pubsub';
 }
 
 export type Figures = Record<string, unknown>;
 
 export interface Bench {
   name: string;
+  /** Runs once per CDC transport (BENCH_TRANSPORTS); the Pub/Sub run's figures are under `<name>:pubsub`. */
+  perTransport?: boolean;
   run(ctx: BenchContext): Promise<Figures>;
 }
 
@@ -123,6 +127,8 @@ export const mib = (bytes: number) => round(bytes / 1024 / 1024, 1);
 
 export interface EmulatorProcess {
   url: string;
+  /** The emulator's Pub/Sub API: `host:port` and the PEM file of its CA. */
+  pubsub?: { address: string; caFile: string };
   pid: number;
   admin<T = unknown>(method: string, path: string, body?: unknown): Promise<T>;
   /** process.memoryUsage() of the emulator process, after an optional GC. */
@@ -201,10 +207,16 @@ export async function stopChild(child: ChildProcess, graceMs = 5_000): Promise<v
 export async function startEmulatorProcess(opts: { connectTimeoutMs?: number; cpuProf?: string } = {}): Promise<EmulatorProcess> {
   const execArgv = opts.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${opts.cpuProf}`] : [];
   const child = forkTs('emulator-child.ts', opts.connectTimeoutMs ? [String(opts.connectTimeoutMs)] : [], execArgv);
-  const ready = await waitForMessage<{ event: string; url: string }>(child, (m) => (m as { event?: string }).event === 'ready', 60_000, 'emulator ready');
+  const ready = await waitForMessage<{ event: string; url: string; pubsub?: { address: string; caFile: string } }>(
+    child,
+    (m) => (m as { event?: string }).event === 'ready',
+    60_000,
+    'emulator ready',
+  );
   const url = ready.url;
   return {
     url,
+    ...(ready.pubsub ? { pubsub: ready.pubsub } : {}),
     pid: child.pid!,
     admin: (method, path, body) => adminCall(url, method, path, body),
     memory: (gc = false) => ipcCall<NodeJS.MemoryUsage>(child, { op: 'memory', gc }),
@@ -242,10 +254,12 @@ export interface BenchService {
 
 export async function startBenchService(
   ctx: BenchContext,
-  opts: { prefix: string; pollIntervalS?: number; hookUrl?: string; roles?: ('source' | 'delivery')[] },
+  opts: { prefix: string; pollIntervalS?: number; hookUrl?: string; roles?: ('source' | 'delivery')[]; emulator?: EmulatorProcess },
 ): Promise<BenchService> {
+  const pubsub = ctx.transport === 'pubsub' ? opts.emulator?.pubsub : undefined;
+  if (ctx.transport === 'pubsub' && !pubsub) throw new Error('a Pub/Sub run needs the emulator that serves it');
   const config = loadConfig({
-    env: {},
+    env: pubsub ? { FORCEHOOK_CDC_TRANSPORT: 'pubsub', FORCEHOOK_PUBSUB_ENDPOINT: pubsub.address, FORCEHOOK_PUBSUB_CA_FILE: pubsub.caFile } : {},
     overrides: {
       kafka: { brokers: ctx.brokers, topicPrefix: opts.prefix, clientId: `forcehook-${opts.prefix}`, ...kafkaSecurityFromEnv() },
       http: { port: 0 },

@@ -51,6 +51,7 @@ async function pool<T>(items: readonly T[], width: number, fn: (item: T) => Prom
 
 export const orgScale: Bench = {
   name: 'org-scale',
+  perTransport: true,
   async run(ctx: BenchContext): Promise<Figures> {
     const ORGS = Number(process.env.BENCH_ORGS ?? (ctx.quick ? 300 : 2_000));
     const IDLE_S = ctx.quick ? 10 : 30;
@@ -58,7 +59,7 @@ export const orgScale: Bench = {
     const em = await startEmulatorProcess();
     let svc: BenchService | undefined;
     try {
-      svc = await startBenchService(ctx, { prefix: uniquePrefix('orgscale') });
+      svc = await startBenchService(ctx, { prefix: uniquePrefix('orgscale'), emulator: em });
       const s = svc;
       // Single instance: it holds every assignment partition after the handover wait.
       await waitUntil(() => (s.service.ownership()?.owned.length ?? 0) > 0, 60_000, 'assignment partitions owned');

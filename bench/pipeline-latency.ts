@@ -65,6 +65,7 @@ type Roles = ('source' | 'delivery')[];
  */
 export const pipelineLatency: Bench = {
   name: 'pipeline-latency',
+  perTransport: true,
   async run(ctx: BenchContext): Promise<Figures> {
     ctx.log('  instance with roles=source (delivery elsewhere):');
     const sourceOnly = await measure(ctx, ['source']);
@@ -87,7 +88,7 @@ async function measure(ctx: BenchContext, roles: Roles | undefined): Promise<Fig
     try {
       const partitions = await createEventsTopic(ctx, prefix);
       reader = await readTopic(ctx, prefix);
-      svc = await startBenchService(ctx, { prefix, hookUrl: reader.hookUrl, ...(roles ? { roles } : {}) });
+      svc = await startBenchService(ctx, { prefix, hookUrl: reader.hookUrl, emulator: em, ...(roles ? { roles } : {}) });
       const orgs: OrgCredentials[] = [];
       for (let i = 0; i < ORGS; i++) orgs.push(await createOrg(em, { cdcEntities: OBJECTS }));
       const ids: string[] = [];

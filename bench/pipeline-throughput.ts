@@ -105,6 +105,7 @@ function cores(a: NodeJS.CpuUsage, b: NodeJS.CpuUsage, ea: NodeJS.CpuUsage, eb: 
 
 export const pipelineThroughput: Bench = {
   name: 'pipeline-throughput',
+  perTransport: true,
   async run(ctx: BenchContext): Promise<Figures> {
     const ORGS = ctx.quick ? 8 : 16;
     const RATE = Number(process.env.BENCH_THROUGHPUT_RATE ?? 8_000);
@@ -117,7 +118,7 @@ export const pipelineThroughput: Bench = {
     try {
       const partitions = await createEventsTopic(ctx, prefix);
       reader = await readTopic(ctx, prefix);
-      svc = await startBenchService(ctx, { prefix, hookUrl: reader.hookUrl });
+      svc = await startBenchService(ctx, { prefix, hookUrl: reader.hookUrl, emulator: em });
       const orgs: OrgCredentials[] = [];
       for (let i = 0; i < ORGS; i++) orgs.push(await createOrg(em, { cdcEntities: OBJECTS }));
       const ids: string[] = [];
@@ -181,7 +182,7 @@ export const pipelineThroughput: Bench = {
       cpu0 = process.cpuUsage();
       elu0 = performance.eventLoopUtilization();
       emCpu0 = await em.cpu();
-      svc = await startBenchService(ctx, { prefix, hookUrl: reader.hookUrl, roles: CATCHUP_ROLES });
+      svc = await startBenchService(ctx, { prefix, hookUrl: reader.hookUrl, roles: CATCHUP_ROLES, emulator: em });
       const loadedMs = Date.now() - t0;
       await waitUntil(async () => (await reader!.count()) - from >= backlog, 120_000, `${backlog} backlog events`, 50);
       const catchupMs = Date.now() - t0;

@@ -7,6 +7,7 @@
  *
  *   BENCH_ONLY=emulator-scale,pipeline-latency   run only these
  *   BENCH_QUICK=1                                smaller sizes, shorter windows (~2 min)
+ *   BENCH_TRANSPORTS=cometd,pubsub               CDC transports of the per-transport benches (both by default)
  *   LOG_LEVEL=warn                               show the service's and emulator's logs
  */
 import { availableParallelism, cpus, loadavg, totalmem } from 'node:os';
@@ -43,6 +44,21 @@ if (unknown.length > 0) {
   process.exit(2);
 }
 const selected = ALL.filter((b) => only.length === 0 || only.includes(b.bench.name));
+const transports = (process.env.BENCH_TRANSPORTS ?? 'cometd,pubsub')
+  .split(',')
+  .map((s) => s.trim())
+  .filter(Boolean);
+const badTransport = transports.find((t) => t !== 'cometd' && t !== 'pubsub');
+if (badTransport !== undefined || transports.length === 0) {
+  console.error(`BENCH_TRANSPORTS: expected cometd and/or pubsub, got '${process.env.BENCH_TRANSPORTS}'`);
+  process.exit(2);
+}
+/** One run per bench, or per transport for the benches that follow CDC; the CometD run keeps the plain name. */
+const runs = selected.flatMap((b): { bench: Bench; timeoutMs: number; transport: 'cometd' | 'pubsub' | undefined; key: string }[] =>
+  b.bench.perTransport
+    ? transports.map((t) => ({ ...b, transport: t as 'cometd' | 'pubsub', key: t === 'cometd' ? b.bench.name : `${b.bench.name}:${t}` }))
+    : [{ ...b, transport: undefined, key: b.bench.name }],
+);
 
 // The service under measurement runs in this process: the OTEL_* variables trace it as they would `serve`.
 const tracing = startTracing();
@@ -61,7 +77,7 @@ const machine = {
   platform: `${process.platform}-${process.arch}`,
   loadAvgAtStart: load(),
 };
-log(`forcehook bench${quick ? ' (quick)' : ''}: ${selected.map((b) => b.bench.name).join(', ')}`);
+log(`forcehook bench${quick ? ' (quick)' : ''}: ${runs.map((r) => r.key).join(', ')}`);
 log(`machine: ${machine.cores} cores (${machine.cpuModel}), node ${machine.node}, load average ${machine.loadAvgAtStart.join(' ')}`);
 
 let broker: AcquiredBroker | undefined;
@@ -97,39 +113,40 @@ try {
     log,
     logger,
   };
-  for (const { bench, timeoutMs } of selected) {
+  for (const { bench, timeoutMs, transport, key } of runs) {
     const loadBefore = load();
-    log(`[${bench.name}] start (load average ${loadBefore.join(' ')})`);
+    log(`[${key}] start (load average ${loadBefore.join(' ')})`);
     const t = Date.now();
     let timer: NodeJS.Timeout | undefined;
     try {
       const figures = await Promise.race([
-        bench.run(ctx),
+        bench.run({ ...ctx, ...(transport ? { transport } : {}) }),
         new Promise<never>((_, reject) => {
           timer = setTimeout(() => reject(new Error(`timed out after ${timeoutMs} ms`)), timeoutMs);
         }),
       ]);
-      results[bench.name] = {
+      results[key] = {
+        ...(transport ? { transport } : {}),
         ...figures,
         serviceLog: takeLogCounts(),
         seconds: round((Date.now() - t) / 1000, 1),
         loadAvgBefore: loadBefore,
         loadAvgAfter: load(),
       };
-      log(`[${bench.name}] done in ${round((Date.now() - t) / 1000, 1)} s (load average ${load().join(' ')})`);
+      log(`[${key}] done in ${round((Date.now() - t) / 1000, 1)} s (load average ${load().join(' ')})`);
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
-      results[bench.name] = {
+      results[key] = {
         error: message,
         serviceLog: takeLogCounts(),
         seconds: round((Date.now() - t) / 1000, 1),
         loadAvgBefore: loadBefore,
         loadAvgAfter: load(),
       };
-      log(`[${bench.name}] FAILED: ${message}`);
+      log(`[${key}] FAILED: ${message}`);
     } finally {
       clearTimeout(timer);
-      const counted = (results[bench.name]?.serviceLog ?? {}) as Record<string, number>;
+      const counted = (results[key]?.serviceLog ?? {}) as Record<string, number>;
       for (const [line, n] of Object.entries(counted).slice(0, 5)) log(`  log ×${n} ${line}`);
     }
   }

@@ -36,7 +36,7 @@ export interface InstanceOpts {
 
 export async function inProcessInstance(ctx: Ctx, o: InstanceOpts): Promise<Instance> {
   const config = loadConfig({
-    env: {},
+    env: ctx.transportEnv ?? {},
     overrides: {
       kafka: { brokers: o.brokers ?? ctx.brokers, topicPrefix: o.prefix, clientId: `forcehook-${o.prefix}` },
       http: { port: 0 },
@@ -73,6 +73,7 @@ export async function childInstance(ctx: Ctx, o: InstanceOpts): Promise<Instance
     FORCEHOOK_SALESFORCE_HOSTS: '127.0.0.1',
     FORCEHOOK_POLL_INTERVAL_S: '1',
     LOG_LEVEL: 'warn',
+    ...ctx.transportEnv,
     ...(o.retrySchedule ? { FORCEHOOK_RETRY_SCHEDULE: o.retrySchedule.map((ms) => `${ms / 1000}s`).join(',') } : {}),
   };
   const child: Spawned = await spawnForcehook(['serve'], env);

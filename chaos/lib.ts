@@ -14,6 +14,8 @@ export interface Ctx {
   emulator: RunningEmulator;
   quick: boolean;
   log(msg: string): void;
+  /** The service settings of the CDC transport under test (`FORCEHOOK_CDC_TRANSPORT`, …); none: the default. */
+  transportEnv?: Record<string, string>;
 }
 
 export interface Scenario {

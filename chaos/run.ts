@@ -5,10 +5,13 @@
  * (`superseded`: changes reported through a later state of their record, not lost; see chaos/ledger.ts.)
  * CHAOS_ONLY=a,b runs those scenarios; CHAOS_QUICK=1 runs the quick subset with shorter activity.
  * KAFKA_BROKERS=host:port uses that broker (the `broker` scenario always starts its own).
+ * CHAOS_TRANSPORTS=cometd,pubsub runs the scenarios once per CDC transport (default cometd); the Pub/Sub
+ * run's results are under `<scenario>:pubsub`.
  */
 import { testLogger } from '../src/core/log.js';
 import { startEmulator } from '../src/emulator/server.js';
 import { startLocalKafka, type LocalKafka } from '../src/kafka/local/index.js';
+import { transportEnv, type CdcTransportName } from '../testkit/service.js';
 import type { Ctx, ScenarioResult } from './lib.js';
 import { runScenarios } from './runner.js';
 import { SCENARIOS } from './scenarios/index.js';
@@ -24,18 +27,30 @@ if (unknown.length) {
   process.exit(2);
 }
 const chosen = SCENARIOS.filter((s) => (only.length ? only.includes(s.name) : !quick || s.quick));
+const transports = (process.env.CHAOS_TRANSPORTS ?? 'cometd')
+  .split(',')
+  .map((s) => s.trim())
+  .filter(Boolean) as CdcTransportName[];
+if (transports.length === 0 || transports.some((t) => t !== 'cometd' && t !== 'pubsub')) {
+  process.stderr.write(`CHAOS_TRANSPORTS: expected cometd and/or pubsub, got '${process.env.CHAOS_TRANSPORTS}'\n`);
+  process.exit(2);
+}
 
 let kafka: LocalKafka | undefined;
 const brokers = process.env.KAFKA_BROKERS ? process.env.KAFKA_BROKERS.split(',') : [(kafka = await startLocalKafka()).brokers];
-const emulator = await startEmulator({ logger: testLogger(), connectTimeoutMs: 2_000 });
-const ctx: Ctx = { brokers, emulator, quick, log: (m) => process.stderr.write(`[chaos] ${m}\n`) };
-let results: Record<string, ScenarioResult>;
+const emulator = await startEmulator({ logger: testLogger(), connectTimeoutMs: 2_000, pubsub: transports.includes('pubsub') });
+const results: Record<string, ScenarioResult> = {};
 try {
-  results = await runScenarios(ctx, chosen, (name, r) =>
-    process.stdout.write(
-      `${name}: ${r.ok ? 'ok' : 'FAIL'} changes=${r.changes} published=${r.published} delivered=${r.delivered} lost=${r.lost}${r.superseded !== undefined ? ` superseded=${String(r.superseded)}` : ''} duplicates=${r.duplicates} (same id ${String(r.duplicatesSameId ?? '?')}, other id ${String(r.duplicatesOtherId ?? '?')}${r.duplicatesUnderAnotherIdAllowed ? ', allowed' : ''}) sameId=${r.duplicatesWithSameId} ${r.ms} ms${r.error ? ` error=${String(r.error)}` : ''}\n`,
-    ),
-  );
+  for (const transport of transports) {
+    const ctx: Ctx = { brokers, emulator, quick, log: (m) => process.stderr.write(`[chaos] ${m}\n`), transportEnv: transportEnv(emulator, transport) };
+    const suffix = transport === 'cometd' ? '' : `:${transport}`;
+    const got = await runScenarios(ctx, chosen, (name, r) =>
+      process.stdout.write(
+        `${name}${suffix}: ${r.ok ? 'ok' : 'FAIL'} changes=${r.changes} published=${r.published} delivered=${r.delivered} lost=${r.lost}${r.superseded !== undefined ? ` superseded=${String(r.superseded)}` : ''} duplicates=${r.duplicates} (same id ${String(r.duplicatesSameId ?? '?')}, other id ${String(r.duplicatesOtherId ?? '?')}${r.duplicatesUnderAnotherIdAllowed ? ', allowed' : ''}) sameId=${r.duplicatesWithSameId} ${r.ms} ms${r.error ? ` error=${String(r.error)}` : ''}\n`,
+      ),
+    );
+    for (const [name, r] of Object.entries(got)) results[`${name}${suffix}`] = { ...r, ...(suffix ? { transport } : {}) };
+  }
 } finally {
   await emulator.close();
   await kafka?.stop();

@@ -24,8 +24,21 @@ export const SECRET_KEY = randomBytes(32).toString('base64');
 
 export type { OrgCredentials };
 
-export async function startTestEmulator(opts: { connectTimeoutMs?: number } = {}): Promise<RunningEmulator> {
-  return startEmulator({ logger: testLogger(), connectTimeoutMs: opts.connectTimeoutMs ?? 2_000 });
+export async function startTestEmulator(
+  opts: { connectTimeoutMs?: number; pubsub?: { keepaliveMs?: number; staleAfterMs?: number } } = {},
+): Promise<RunningEmulator> {
+  return startEmulator({ logger: testLogger(), connectTimeoutMs: opts.connectTimeoutMs ?? 2_000, pubsub: opts.pubsub ?? true });
+}
+
+/** The CDC transports the end-to-end tests run on; `FORCEHOOK_CDC_TRANSPORT=cometd` alone narrows them. */
+export const CDC_TRANSPORTS = ['cometd', 'pubsub'] as const;
+export type CdcTransportName = (typeof CDC_TRANSPORTS)[number];
+
+/** The service settings that follow the emulator's CDC through `transport`. */
+export function transportEnv(emulator: RunningEmulator, transport: CdcTransportName): Record<string, string> {
+  if (transport === 'cometd') return { FORCEHOOK_CDC_TRANSPORT: 'cometd' };
+  if (!emulator.pubsub) throw new Error('the emulator serves no Pub/Sub API');
+  return { FORCEHOOK_CDC_TRANSPORT: 'pubsub', FORCEHOOK_PUBSUB_ENDPOINT: emulator.pubsub.address, FORCEHOOK_PUBSUB_CA_FILE: emulator.pubsub.caFile };
 }
 
 export async function adminCall<T = unknown>(emulatorUrl: string, method: string, path: string, body?: unknown): Promise<T> {

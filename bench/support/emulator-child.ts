@@ -10,6 +10,7 @@ const running = await startEmulator({
   port: 0,
   logger: createLogger({ name: 'bench-emulator', level: process.env.LOG_LEVEL ?? 'error' }),
   ...(connectTimeoutMs ? { connectTimeoutMs } : {}),
+  pubsub: true,
 });
 
 process.on('message', (m: { id: string; op: string; gc?: boolean }) => {
@@ -38,4 +39,4 @@ const close = () => {
 process.on('SIGTERM', close);
 process.on('SIGINT', close);
 process.on('disconnect', close);
-process.send!({ event: 'ready', url: running.url });
+process.send!({ event: 'ready', url: running.url, pubsub: running.pubsub && { address: running.pubsub.address, caFile: running.pubsub.caFile } });

@@ -88,6 +88,22 @@ describe('loadConfig', () => {
     expect(errorOf({ ...good, FORCEHOOK_TOKEN_REFRESH_INTERVAL_S: 'daily' }).setting).toBe('FORCEHOOK_TOKEN_REFRESH_INTERVAL_S');
   });
 
+  it('CDC transport: cometd by default; pubsub with its endpoint and CA file; a bad value or a missing file names the setting', () => {
+    const c = loadConfig({ dir, env: good });
+    expect(c.cdcTransport).toBe('cometd');
+    expect(c.pubsubEndpoint).toBe('api.pubsub.salesforce.com:7443');
+    const ca = join(mkdtempSync(join(tmpdir(), 'fh-ca-')), 'ca.pem');
+    writeFileSync(ca, '-----BEGIN CERTIFICATE-----\n');
+    const p = loadConfig({
+      dir,
+      env: { ...good, FORCEHOOK_CDC_TRANSPORT: 'pubsub', FORCEHOOK_PUBSUB_ENDPOINT: '127.0.0.1:7443', FORCEHOOK_PUBSUB_CA_FILE: ca },
+    });
+    expect([p.cdcTransport, p.pubsubEndpoint, p.pubsubCaFile]).toEqual(['pubsub', '127.0.0.1:7443', ca]);
+    expect(errorOf({ ...good, FORCEHOOK_CDC_TRANSPORT: 'grpc' }).message).toMatch(/FORCEHOOK_CDC_TRANSPORT/);
+    expect(errorOf({ ...good, FORCEHOOK_PUBSUB_ENDPOINT: 'https://api.pubsub.salesforce.com' }).message).toMatch(/FORCEHOOK_PUBSUB_ENDPOINT/);
+    expect(errorOf({ ...good, FORCEHOOK_PUBSUB_CA_FILE: '/nonexistent/ca.pem' }).message).toMatch(/FORCEHOOK_PUBSUB_CA_FILE.*no such file/);
+  });
+
   it('uses the documented default retry schedule', () => {
     expect(loadConfig({ dir, env: good }).retrySchedule).toEqual([5e3, 3e5, 18e5, 72e5, 18e6, 36e6, 36e6]);
   });

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { z } from 'zod';
 import { commaList } from '../core/comma-list.js';
 import { KAFKA_SECURITY_ENV, KafkaSecuritySchema } from '../kafka/security.js';
@@ -82,6 +83,16 @@ export const ConfigSchema = z
       .default([]),
     retrySchedule: schedule.default([5_000, 300_000, 1_800_000, 7_200_000, 18_000_000, 36_000_000, 36_000_000]),
     pollIntervalS: z.coerce.number().int().min(1).default(30),
+    /** How CDC is followed: the Streaming API (`cometd`, long polling) or the Pub/Sub API (`pubsub`, gRPC). */
+    cdcTransport: z.enum(['cometd', 'pubsub']).default('cometd'),
+    /** The Pub/Sub API endpoint, `host:port`, always TLS. */
+    pubsubEndpoint: hostPort.default('api.pubsub.salesforce.com:7443'),
+    /** A PEM file of a CA the Pub/Sub endpoint's certificate may chain to, besides the system's roots. */
+    pubsubCaFile: z
+      .string()
+      .min(1)
+      .refine((p) => existsSync(p), 'no such file')
+      .optional(),
     /**
      * Refresh every connection's tokens at least this often, needed or not: a refresh token
      * with an idle limit ("expire if not used for n") would otherwise lapse under a healthy
@@ -122,6 +133,9 @@ export const ENV: Readonly<Record<string, readonly string[]>> = {
   FORCEHOOK_SALESFORCE_HOSTS: ['salesforceHosts'],
   FORCEHOOK_RETRY_SCHEDULE: ['retrySchedule'],
   FORCEHOOK_POLL_INTERVAL_S: ['pollIntervalS'],
+  FORCEHOOK_CDC_TRANSPORT: ['cdcTransport'],
+  FORCEHOOK_PUBSUB_ENDPOINT: ['pubsubEndpoint'],
+  FORCEHOOK_PUBSUB_CA_FILE: ['pubsubCaFile'],
   FORCEHOOK_TOKEN_REFRESH_INTERVAL_S: ['tokenRefreshIntervalS'],
   FORCEHOOK_ROLES: ['roles'],
   LOG_LEVEL: ['logLevel'],

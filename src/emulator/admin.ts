@@ -127,9 +127,11 @@ export interface AdminDeps {
   em: Emulator;
   cometd: CometdServer;
   activity: ActivityScheduler;
+  /** The Pub/Sub API server, when the emulator serves one. */
+  pubsub?: { resetStreams(orgId: string): number; subscriptions(orgId: string): number } | undefined;
 }
 
-export function adminRouter({ em, cometd, activity }: AdminDeps): Router {
+export function adminRouter({ em, cometd, activity, pubsub }: AdminDeps): Router {
   const r = express.Router();
   r.use('/__emulator', (req, _res, next) => {
     const addr = req.socket.remoteAddress ?? '';
@@ -196,6 +198,14 @@ export function adminRouter({ em, cometd, activity }: AdminDeps): Router {
     const { entities } = parse(schemas.cdcEntities, req.body);
     org.setCdcEntities(entities);
     res.json({ entities: [...(org.cdcEntities ?? [])] });
+  });
+
+  // A metadata deploy adding fields to a custom object: later change events use the new schema.
+  r.post('/__emulator/orgs/:orgId/objects/:name/fields', (req, res) => {
+    const org = orgOf(req);
+    const { fields } = parse(z.object({ fields: z.array(fieldDef).min(1) }).strict(), req.body);
+    const meta = org.addCustomFields(String(req.params.name), fields);
+    res.status(201).json({ object: meta.name, fields: meta.fields.map((f) => f.name) });
   });
 
   // As an admin edits the connecting user's profile: takes effect on the next request and the next delivery.
@@ -265,7 +275,8 @@ export function adminRouter({ em, cometd, activity }: AdminDeps): Router {
         return res.json({ kind: fault.kind, revoked });
       }
       case 'drop-streaming-clients':
-        return res.json({ kind: fault.kind, dropped: cometd.dropClients(org.id) });
+        // Pub/Sub streams are reset the way a dropped HTTP/2 stream is (UNAVAILABLE).
+        return res.json({ kind: fault.kind, dropped: cometd.dropClients(org.id), pubsubStreamsReset: pubsub?.resetStreams(org.id) ?? 0 });
       case 'expire-replay': {
         const expired = org.bus.retained();
         org.bus.expireAll();
@@ -314,6 +325,7 @@ export function adminRouter({ em, cometd, activity }: AdminDeps): Router {
       apiCalls: org.api.used(now),
       apiDailyLimit: org.api.limit,
       streamingClients: cometd.stats(org.id).streamingClients,
+      pubsubSubscriptions: pubsub?.subscriptions(org.id) ?? 0,
       maxStreamingClients: org.maxStreamingClients,
       edition: org.edition,
       eventsDelivered: org.deliveries.used(now),

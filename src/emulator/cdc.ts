@@ -13,6 +13,8 @@ import type { Change, Transaction } from './transaction.js';
 export interface ChangeEventOut {
   channel: string;
   payload: Record<string, unknown>;
+  /** The entity, whose change event schema the event is written with. */
+  meta: ObjectMeta;
 }
 
 let lastCommitNumber = 0;
@@ -141,10 +143,10 @@ export function buildChangeEvents(
   });
   for (const g of groups.values()) {
     const payload = { ChangeEventHeader: header(g.change.meta, g.ids, g.change.type, g.changedFields), ...g.fields };
-    out.push({ channel: `/data/${g.change.meta.changeEventName}`, payload: sized(payload) });
+    out.push({ channel: `/data/${g.change.meta.changeEventName}`, payload: sized(payload), meta: g.change.meta });
   }
   for (const meta of overflowed.values()) {
-    out.push({ channel: `/data/${meta.changeEventName}`, payload: { ChangeEventHeader: header(meta, [OVERFLOW_RECORD_ID], 'GAP_OVERFLOW', []) } });
+    out.push({ channel: `/data/${meta.changeEventName}`, payload: { ChangeEventHeader: header(meta, [OVERFLOW_RECORD_ID], 'GAP_OVERFLOW', []) }, meta });
   }
   return out;
 }

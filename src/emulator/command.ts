@@ -33,8 +33,9 @@ export async function runEmulatorCommand(argv: string[]): Promise<void> {
   const { port, host } = parseArgs(argv);
   const logger = createLogger({ name: 'forcehook-emulator', destination: process.stderr });
   logProcessWarnings(logger);
-  const running = await startEmulator({ port, host, logger });
-  process.stdout.write(`${JSON.stringify({ event: 'ready', url: running.url })}\n`);
+  const running = await startEmulator({ port, host, logger, pubsub: true });
+  const ready = { event: 'ready', url: running.url, pubsub: running.pubsub?.address, pubsubCaFile: running.pubsub?.caFile };
+  process.stdout.write(`${JSON.stringify(ready)}\n`);
   await new Promise<void>((resolve) => {
     const stop = (): void => {
       process.off('SIGINT', stop);

@@ -5,6 +5,7 @@
  */
 import { sfDateTime } from './clock.js';
 import { buildChangeEvents } from './cdc.js';
+import { changeEventSchema } from './pubsub/schema.js';
 import { newId } from './ids.js';
 import type { ObjectMeta } from './metadata/objects.js';
 import type { Org } from './org.js';
@@ -33,7 +34,7 @@ export function commit(org: Org, txn: Transaction): void {
     (m) => org.isCdcSelected(m),
     org.overflowThreshold,
   );
-  for (const e of events) org.bus.publish(e.channel, e.payload);
+  for (const e of events) org.bus.publish(e.channel, e.payload, changeEventSchema(e.meta).id);
   org.eventsPublished += events.length;
 }
 

@@ -133,6 +133,7 @@ export class Org {
   /** `campaignId:leadOrContactId` of live members: Salesforce refuses a second membership. */
   readonly campaignMembers = new Set<string>();
   private readonly custom = new Map<string, ObjectMeta>();
+  private readonly customDefs = new Map<string, CustomObjectDef>();
   private customPrefixSeq = 1;
   private caseNumber = 1000;
 
@@ -234,6 +235,26 @@ export class Org {
     this.customPrefixSeq++;
     const meta = buildCustomObject(def, prefix);
     this.custom.set(def.name.toLowerCase(), meta);
+    this.customDefs.set(meta.name, def);
+    return meta;
+  }
+
+  /**
+   * Adds fields to a custom object, as a metadata deploy does: the object keeps its key prefix and
+   * records, and its change event schema (a fingerprint of its fields) gets a new id.
+   */
+  addCustomFields(name: string, fields: NonNullable<CustomObjectDef['fields']>): ObjectMeta {
+    const old = this.custom.get(name.toLowerCase());
+    const def = old ? this.customDefs.get(old.name) : undefined;
+    if (!old || !def) throw new ValidationError(`fields: unknown custom object ${name}`);
+    for (const f of fields) {
+      if (!/^[A-Za-z][A-Za-z0-9_]*__c$/.test(f.name)) throw new ValidationError(`fields: field name must end in __c: ${f.name}`);
+      if (old.byLower.has(f.name.toLowerCase())) throw new ValidationError(`fields: ${f.name} already exists`);
+    }
+    const next = { ...def, fields: [...(def.fields ?? []), ...fields] };
+    const meta = buildCustomObject(next, old.keyPrefix);
+    this.custom.set(old.name.toLowerCase(), meta);
+    this.customDefs.set(old.name, next);
     return meta;
   }
 

@@ -12,6 +12,7 @@ import { Emulator } from './emulator.js';
 import { oauthRouter } from './oauth.js';
 import { NODE_MAX_HEADER_BYTES, requestLimits } from './request-limits.js';
 import { bearerToken, restRouter } from './rest/router.js';
+import { startPubsubServer, type PubsubServer } from './pubsub/server.js';
 import { createCometdServer, isEntityChangeChannel, streamingErrors, ALL_CHANGE_EVENTS, type CometdServer } from './streaming/index.js';
 
 export interface EmulatorOptions {
@@ -22,12 +23,16 @@ export interface EmulatorOptions {
   accessTokenTtlMs?: number;
   /** How long the CometD server holds a /meta/connect (Salesforce: 110 s). */
   connectTimeoutMs?: number;
+  /** Serve the Pub/Sub API (gRPC over TLS) too; `port` 0 or absent = any free port. */
+  pubsub?: { port?: number; keepaliveMs?: number; staleAfterMs?: number } | boolean;
 }
 
 export interface RunningEmulator {
   url: string;
   emulator: Emulator;
   cometd: CometdServer;
+  /** `host:port` of the Pub/Sub API and the PEM file of its CA, when served. */
+  pubsub?: { address: string; caFile: string; server: PubsubServer } | undefined;
   close(): Promise<void>;
 }
 
@@ -68,14 +73,27 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Running
     connectTimeoutMs: opts.connectTimeoutMs,
     logger,
   });
-  em.onRevoked = () => cometd.revalidate();
+  const host = opts.host ?? '127.0.0.1';
+  const pubsubOpts = opts.pubsub === true ? {} : opts.pubsub || undefined;
+  const pubsub = pubsubOpts ? await startPubsubServer(em, { host, ...pubsubOpts, logger }) : undefined;
+  em.onRevoked = () => {
+    cometd.revalidate();
+    pubsub?.revalidate();
+  };
   const activity = new ActivityScheduler(em);
 
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
   app.use(requestLimits);
-  app.use(adminRouter({ em, cometd, activity }));
+  app.use(
+    adminRouter({
+      em,
+      cometd,
+      activity,
+      pubsub: pubsub && { resetStreams: (orgId) => pubsub.resetStreams(orgId), subscriptions: (orgId) => pubsub.subscriptions(orgId) },
+    }),
+  );
   app.use(oauthRouter(em));
   app.use(restRouter(em, { streamingClients: (orgId) => cometd.stats(orgId).streamingClients }));
   app.post(
@@ -92,7 +110,6 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Running
     cometd.handler,
   );
 
-  const host = opts.host ?? '127.0.0.1';
   const server: Server = await new Promise((resolve, reject) => {
     const s = createServer({ maxHeaderSize: NODE_MAX_HEADER_BYTES }, app).listen(opts.port ?? 0, host, () => resolve(s));
     s.once('error', reject);
@@ -119,10 +136,12 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Running
     url: em.baseUrl,
     emulator: em,
     cometd,
+    pubsub: pubsub && { address: pubsub.address, caFile: pubsub.caFile, server: pubsub },
     close() {
       closed ??= (async () => {
         activity.close();
         cometd.close();
+        await pubsub?.close();
         await Promise.all(
           [...extra.values()].map((s) => {
             s.closeAllConnections();

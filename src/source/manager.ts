@@ -1,3 +1,4 @@
+import type { CdcTransport } from './cdc/index.js';
 import type { SalesforceEgress } from '../net/salesforce-egress.js';
 import type { Logger } from '../core/log.js';
 import type { RetryPolicy } from '../core/retry.js';
@@ -22,6 +23,8 @@ export interface SourceManagerOptions {
   pollIntervalMs: number;
   budgetShare: number;
   egress: SalesforceEgress;
+  /** How CDC is followed (FORCEHOOK_CDC_TRANSPORT). @default cometd */
+  cdcTransport?: CdcTransport;
   /** Which connections this instance follows (scale-out hands out a share). @default all */
   owns?: (connectionId: string) => boolean;
   modeRefreshMs?: number;
@@ -157,6 +160,7 @@ export class SourceManager implements ConnectionRuntime {
         budgetShare: this.opts.budgetShare,
         ...(this.opts.metrics ? { metrics: this.opts.metrics } : {}),
         egress: this.opts.egress,
+        ...(this.opts.cdcTransport ? { cdcTransport: this.opts.cdcTransport } : {}),
         ...(this.opts.modeRefreshMs ? { modeRefreshMs: this.opts.modeRefreshMs } : {}),
         ...(this.opts.streamingLimitRetry ? { streamingLimitRetry: this.opts.streamingLimitRetry } : {}),
         onInstanceUrl: (url) => {

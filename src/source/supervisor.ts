@@ -8,7 +8,7 @@ import type { Metrics } from '../observability/metrics.js';
 import type { Publisher } from '../publish/publisher.js';
 import type { ConnectionRecord } from '../state/records.js';
 import type { ServiceStore } from '../state/store.js';
-import { createCdcSubscriber } from './cdc/index.js';
+import { createCdcSubscriber, type CdcTransport } from './cdc/index.js';
 import type { CdcMessage, CdcPosition, CdcSubscriber } from './cdc/types.js';
 import type { StreamingLimit } from './cdc/verdict.js';
 import { channelFor, objectForChangeEvent } from '../salesforce/channels.js';
@@ -41,6 +41,8 @@ export interface SupervisorOptions {
   streamingLimitRetry?: RetryPolicy;
   /** Every call to the org goes through it. */
   egress: SalesforceEgress;
+  /** How CDC is followed. @default cometd */
+  cdcTransport?: CdcTransport;
   /** The grant is gone; the owner records it and stops this supervisor. */
   onReauthRequired(reason: string): void;
   /** The org moved to another instance (a refresh said so); the owner persists it on the connection. */
@@ -354,6 +356,7 @@ export class OrgSupervisor {
     if (channels.length === 0) return;
     this.#cdc = createCdcSubscriber({
       session: this.session,
+      ...(this.#opts.cdcTransport ? { transport: this.#opts.cdcTransport } : {}),
       channels,
       positions,
       catchUp,

@@ -10,23 +10,28 @@ import type { Ctx } from '../../chaos/lib.js';
 import { runScenarios } from '../../chaos/runner.js';
 import { SCENARIOS } from '../../chaos/scenarios/index.js';
 import { hasTestBrokers, testBrokers } from '../../testkit/kafka/brokers.js';
-import { startTestEmulator } from '../../testkit/service.js';
+import { CDC_TRANSPORTS, startTestEmulator, transportEnv, type CdcTransportName } from '../../testkit/service.js';
 
 let emulator: RunningEmulator;
-let ctx: Ctx;
+const ctxFor = (transport: CdcTransportName): Ctx => ({
+  brokers: hasTestBrokers() ? testBrokers() : [],
+  emulator,
+  quick: true,
+  log: () => {},
+  transportEnv: transportEnv(emulator, transport),
+});
 beforeAll(async () => {
   emulator = await startTestEmulator();
-  ctx = { brokers: hasTestBrokers() ? testBrokers() : [], emulator, quick: true, log: () => {} };
 });
 afterAll(async () => {
   await emulator?.close();
 });
 
-describe.skipIf(!hasTestBrokers())('reliability suite, quick subset', () => {
+describe.skipIf(!hasTestBrokers()).each(CDC_TRANSPORTS)('reliability suite, quick subset, over %s', (transport) => {
   it.each(SCENARIOS.filter((s) => s.quick).map((s) => [s.name, s] as const))(
     '%s: nothing lost, duplicates as the scenario expects',
     async (_name, scenario) => {
-      const { [scenario.name]: r } = await runScenarios(ctx, [scenario]);
+      const { [scenario.name]: r } = await runScenarios(ctxFor(transport), [scenario]);
       expect(r!.error).toBeUndefined();
       expect(r!.changes).toBeGreaterThan(0);
       expect(r!.missing ?? []).toEqual([]);

@@ -12,7 +12,17 @@ import { createPoller } from '../../src/source/polling/index.js';
 import { emulatorEgress } from '../../testkit/source/polling.js';
 import { OrgSession } from '../../src/salesforce/session.js';
 import { uniquePrefix } from '../../testkit/kafka/brokers.js';
-import { adminCall, createOrg, orgUser, readEvents, startTestEmulator, startTestService, waitUntil } from '../../testkit/service.js';
+import {
+  adminCall,
+  createOrg,
+  orgUser,
+  readEvents,
+  startTestEmulator,
+  startTestService,
+  transportEnv,
+  CDC_TRANSPORTS,
+  waitUntil,
+} from '../../testkit/service.js';
 
 let emulator: RunningEmulator;
 beforeAll(async () => {
@@ -22,11 +32,11 @@ afterAll(async () => {
   await emulator?.close();
 });
 
-describe('detection modes agree', () => {
+describe.each(CDC_TRANSPORTS)('detection modes agree over %s', (transport) => {
   it('a change streamed by CDC and read again by a reconcile gets one id; a poller finds every change', async () => {
-    const prefix = uniquePrefix('samechange');
+    const prefix = uniquePrefix(`samechange-${transport}`);
     const org = await createOrg(emulator.url);
-    const svc = await startTestService({ prefix });
+    const svc = await startTestService({ prefix, env: transportEnv(emulator, transport) });
     const reader = await readEvents(prefix);
     // A second, independent observer of the same org: the polling source on its own session.
     const session = new OrgSession({
@@ -139,9 +149,9 @@ describe('detection modes agree', () => {
   }, 120_000);
 
   it("a lead conversion's transaction arrives in commit order", async () => {
-    const prefix = uniquePrefix('convert');
+    const prefix = uniquePrefix(`convert-${transport}`);
     const org = await createOrg(emulator.url);
-    const svc = await startTestService({ prefix });
+    const svc = await startTestService({ prefix, env: transportEnv(emulator, transport) });
     const reader = await readEvents(prefix);
     try {
       const c = await svc.api<{ id: string }>('POST', '/v1/connections', {

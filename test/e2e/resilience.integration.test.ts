@@ -17,6 +17,8 @@ import {
   readEvents,
   startTestEmulator,
   startTestService,
+  transportEnv,
+  CDC_TRANSPORTS,
   waitUntil,
   type OrgCredentials,
   type TestService,
@@ -49,9 +51,9 @@ async function retryUser<T>(fn: () => Promise<T>): Promise<T> {
   }
 }
 
-describe('durability', () => {
+describe.each(CDC_TRANSPORTS)('durability over %s', (transport) => {
   it('kill -9 during steady activity, then restart: nothing missing, duplicates carry the same id', async () => {
-    const prefix = uniquePrefix('kill9');
+    const prefix = uniquePrefix(`kill9-${transport}`);
     const org = await createOrg(emulator.url);
     const env = {
       KAFKA_BROKERS: testBrokers().join(','),
@@ -62,6 +64,7 @@ describe('durability', () => {
       FORCEHOOK_ALLOW_PRIVATE_NETWORKS: 'true',
       FORCEHOOK_SALESFORCE_HOSTS: '127.0.0.1',
       LOG_LEVEL: 'warn',
+      ...transportEnv(emulator, transport),
     };
     const reader = await readEvents(prefix);
     let svc: Spawned | undefined = await spawnForcehook(['serve'], env);
@@ -106,10 +109,10 @@ describe('durability', () => {
   }, 180_000);
 
   it('replay window lost while the service was down: the gap is reconciled through REST', async () => {
-    const prefix = uniquePrefix('gap');
+    const prefix = uniquePrefix(`gap-${transport}`);
     const org = await createOrg(emulator.url);
     const reader = await readEvents(prefix);
-    let svc = await startTestService({ prefix });
+    let svc = await startTestService({ prefix, env: transportEnv(emulator, transport) });
     try {
       await connectAndSubscribe(svc.api, org);
       const user = orgUser(org);
@@ -123,7 +126,7 @@ describe('durability', () => {
       await user.sobject('Lead').destroy(doomed.id!);
       await adminCall(emulator.url, 'POST', `/__emulator/orgs/${org.orgId}/faults`, { kind: 'expire-replay' });
 
-      svc = await startTestService({ prefix });
+      svc = await startTestService({ prefix, env: transportEnv(emulator, transport) });
       const want = [
         ['salesforce.record.created', born.id!],
         ['salesforce.record.updated', kept.id!],
@@ -144,13 +147,13 @@ describe('durability', () => {
   }, 120_000);
 });
 
-describe('org-side faults', () => {
+describe.each(CDC_TRANSPORTS)('org-side faults over %s', (transport) => {
   let svc: TestService;
   let prefix: string;
   let reader: Awaited<ReturnType<typeof readEvents>>;
   beforeAll(async () => {
-    prefix = uniquePrefix('faults');
-    svc = await startTestService({ prefix });
+    prefix = uniquePrefix(`faults-${transport}`);
+    svc = await startTestService({ prefix, env: transportEnv(emulator, transport) });
     reader = await readEvents(prefix);
   });
   afterAll(async () => {

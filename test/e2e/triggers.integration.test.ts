@@ -16,7 +16,10 @@ import {
   readEvents,
   startTestEmulator,
   startTestService,
+  transportEnv,
+  CDC_TRANSPORTS,
   waitUntil,
+  type CdcTransportName,
   type ReceivedEvent,
   type TestService,
 } from '../../testkit/service.js';
@@ -42,10 +45,10 @@ afterAll(async () => {
   await emulator?.close();
 });
 
-async function runScenario(mode: 'cdc' | 'polling') {
-  const prefix = uniquePrefix(`triggers-${mode}`);
+async function runScenario(mode: 'cdc' | 'polling', transport: CdcTransportName = 'cometd') {
+  const prefix = uniquePrefix(`triggers-${mode}-${transport}`);
   const org = await createOrg(emulator.url, { customObjects: CUSTOM, ...(mode === 'polling' ? { cdcEntities: [] } : {}) });
-  const svc: TestService = await startTestService({ prefix });
+  const svc: TestService = await startTestService({ prefix, env: transportEnv(emulator, transport) });
   const reader = await readEvents(prefix);
   try {
     const created = await svc.api<{ id: string; orgId: string; status: string }>('POST', '/v1/connections', {
@@ -70,6 +73,17 @@ async function runScenario(mode: 'cdc' | 'polling') {
       20_000,
       `all objects followed by ${mode}`,
     );
+    if (mode === 'cdc') {
+      // The stream runs on the transport under test, and only on it.
+      await waitUntil(
+        async () => {
+          const st = await adminCall<{ streamingClients: number; pubsubSubscriptions: number }>(emulator.url, 'GET', `/__emulator/orgs/${org.orgId}/stats`);
+          return transport === 'pubsub' ? st.pubsubSubscriptions > 0 && st.streamingClients === 0 : st.streamingClients > 0 && st.pubsubSubscriptions === 0;
+        },
+        20_000,
+        `CDC followed over ${transport}`,
+      );
+    }
     if (mode === 'polling') await new Promise((r) => setTimeout(r, 1_500)); // let the first cycle set the cursors
 
     const user = orgUser(org);
@@ -131,9 +145,13 @@ async function runScenario(mode: 'cdc' | 'polling') {
 }
 
 describe('the five triggers end to end', () => {
-  it('CDC mode: every trigger on a standard and a custom object', async () => {
-    await runScenario('cdc');
-  }, 180_000);
+  it.each(CDC_TRANSPORTS)(
+    'CDC mode over %s: every trigger on a standard and a custom object',
+    async (transport) => {
+      await runScenario('cdc', transport);
+    },
+    180_000,
+  );
 
   it('polling mode: the same triggers when the entities are not selected for CDC', async () => {
     await runScenario('polling');

@@ -1,7 +1,9 @@
+import { readFileSync } from 'node:fs';
 import type { Config } from '../../config/schema.js';
 import type { Logger } from '../../core/log.js';
 import type { RetryPolicy } from '../../core/retry.js';
 import type { Metrics } from '../../observability/metrics.js';
+import type { CdcTransport } from '../../source/cdc/index.js';
 import { SourceManager } from '../../source/manager.js';
 import { OrgOwnership } from '../../source/ownership.js';
 import { TokenKeeper } from '../../salesforce/tokens.js';
@@ -75,10 +77,17 @@ export function wireSources(config: Readonly<Config>, logger: Logger, metrics: M
     pollIntervalMs: config.pollIntervalS * 1000,
     budgetShare: config.pollBudgetShare,
     egress,
+    cdcTransport: cdcTransportOf(config),
     ...(modeRefreshMs ? { modeRefreshMs } : {}),
     ...(streamingLimitRetry ? { streamingLimitRetry } : {}),
   });
   // Org sessions for work on orgs this instance may not follow (workflow steps, checking a new subscription).
   const orgSessions = new OrgSessions({ store, connections, tokens, sources, logger, egress });
   return { tokens, sources, orgSessions, ownership: () => ownership, startOwnership };
+}
+
+/** FORCEHOOK_CDC_TRANSPORT and its Pub/Sub settings; the CA file is read once, at start. */
+export function cdcTransportOf(config: Pick<Config, 'cdcTransport' | 'pubsubEndpoint' | 'pubsubCaFile'>): CdcTransport {
+  if (config.cdcTransport === 'cometd') return { kind: 'cometd' };
+  return { kind: 'pubsub', endpoint: config.pubsubEndpoint, ca: config.pubsubCaFile ? readFileSync(config.pubsubCaFile, 'utf8') : undefined };
 }

@@ -124,6 +124,15 @@ export class Cursors {
     return { since: c.tipSince };
   }
 
+  /**
+   * The commit time a position without an event of its own (a keepalive) carries: the channel's latest
+   * known one, else when it started from the tip, else 0 (a reconcile from it errs wide).
+   */
+  commitTimestamp(channel: string): number {
+    const c = this.#byChannel.get(channel);
+    return (c?.processed ?? c?.checkpoint ?? c?.tipSince)?.commitTimestamp ?? 0;
+  }
+
   /** Latest known position per channel (processed, else checkpoint). */
   positions(): Map<string, CdcPosition> {
     const out = new Map<string, CdcPosition>();

@@ -16,6 +16,21 @@ export interface StreamHooks {
   onVerdict(verdict: Verdict): void;
   onTransportDown(): void;
   onAdvisedTimeout(ms: number): void;
+  /** Pub/Sub only: nothing to deliver, and the channel's stream is at `replayId` (a keepalive). */
+  onKeepalive?(channel: string, replayId: string): void;
+}
+
+/** What the subscriber drives: a CometD client, or Pub/Sub streams over one HTTP/2 channel. */
+export interface CdcStream {
+  readonly token: string;
+  subscribe(channel: string): void;
+  resubscribe(channel: string): void;
+  unsubscribe(channel: string): void;
+  close(): void;
+  /** Flow control: these messages of `channel` were handed to Kafka (or were duplicates). */
+  handled?(channel: string, count: number): void;
+  /** True while the stream is silent by its own choice (no credit left until Kafka acknowledges). */
+  starved?(): boolean;
 }
 
 /**
@@ -24,7 +39,7 @@ export interface StreamHooks {
  * closed one is inert: its late replies reach no hook and it sends nothing but its
  * disconnect.
  */
-export class CometdStream {
+export class CometdStream implements CdcStream {
   readonly #client: FayeClient;
   #closed = false;
   readonly #subs = new Map<string, FayeSubscription>();

@@ -9,8 +9,9 @@ import { Cursors } from './cursors.js';
 import { BatchPipeline, type Received } from './pipeline.js';
 import { commitTimestampOf, replayIdOf } from './replay-id.js';
 import { CDC_TRANSITIONS } from './states.js';
-import { CometdStream } from './stream.js';
-import type { CdcPosition, CdcState, CdcStateInfo, CdcSubscriber, CdcSubscriberOptions } from './types.js';
+import { PubSubStream } from './pubsub/stream.js';
+import { CometdStream, type CdcStream, type StreamHooks } from './stream.js';
+import type { CdcMessage, CdcPosition, CdcState, CdcStateInfo, CdcSubscriber, CdcSubscriberOptions } from './types.js';
 import type { Verdict } from './verdict.js';
 import { sharedWheel, type Watch } from './watchdog.js';
 
@@ -19,11 +20,18 @@ export const DEFAULT_MAX_BUFFERED = 50_000;
 export const DEFAULT_MAX_BATCH = 1000;
 /** Salesforce's connect timeout, until the server advises one. */
 const SALESFORCE_CONNECT_TIMEOUT_MS = 110_000;
+/**
+ * A Pub/Sub keepalive's replay id travels through the pipeline like a message of its channel, so it is
+ * checkpointed only after every event before it was acknowledged; `handle` never sees it.
+ */
+const KEEPALIVE: unknown = Object.freeze({ keepalive: true });
+const isKeepalive = (m: CdcMessage): boolean => m.data === KEEPALIVE;
 
 /**
- * The CDC subscriber of one org: one CometD client carrying every channel. Immutable
- * configuration lives here; everything tied to one faye client lives in a
- * CometdStream, swapped whole on every rebuild (token refresh, watchdog, backoff).
+ * The CDC subscriber of one org: one CometD client, or one Pub/Sub API channel, carrying every
+ * channel. Immutable configuration lives here; everything tied to one client lives in a
+ * CdcStream (CometdStream or PubSubStream), swapped whole on every rebuild (token refresh,
+ * watchdog, backoff), so checkpoints, gaps and reconciles are one implementation for both.
  */
 class Subscriber implements CdcSubscriber {
   readonly #opts: CdcSubscriberOptions;
@@ -37,7 +45,7 @@ class Subscriber implements CdcSubscriber {
   readonly #watch: Watch;
   readonly #abort = new AbortController();
 
-  #stream: CometdStream | undefined;
+  #stream: CdcStream | undefined;
   #token: string | undefined;
   #unlistenToken: (() => void) | undefined;
   #timer: NodeJS.Timeout | undefined;
@@ -65,7 +73,10 @@ class Subscriber implements CdcSubscriber {
     this.#cursors = new Cursors(opts.channels, opts.positions);
     for (const ch of opts.channels) this.#catchUp(ch, opts.positions.get(ch), opts.catchUp);
     this.#pipeline = new BatchPipeline({
-      handle: opts.handle,
+      handle: (batch) => {
+        const events = batch.some(isKeepalive) ? batch.filter((m) => !isKeepalive(m)) : batch;
+        return events.length > 0 ? opts.handle(events) : Promise.resolve();
+      },
       onHandled: (batch) => this.#onHandled(batch),
       onDrained: () => this.#onDrained(),
       policy: this.#policy,
@@ -176,38 +187,33 @@ class Subscriber implements CdcSubscriber {
       this.#checkSubscribed();
       return;
     }
-    let stream: CometdStream;
+    let stream: CdcStream;
     try {
-      stream = new CometdStream(
-        this.#endpoint(),
-        this.#token!,
-        this.#policy,
-        {
-          replayMap: () => this.#cursors.replayMap(),
-          onMessage: (channel, data) => this.#onMessage(channel, data),
-          onActivity: () => this.#watch.touch(),
-          onHandshake: () => {
-            this.#live.clear();
-            for (const ch of this.#cursors.channels()) {
-              const lost = this.#cursors.lostWindow(ch);
-              if (lost && !this.#gaps.has(ch)) this.#gaps.set(ch, lost.since);
-            }
-            if (this.#sm.state === 'subscribed') this.#to('reconnecting', { reason: 're-handshake' });
-          },
-          onConnected: () => this.#checkSubscribed(),
-          onSubscribed: (channel) => this.#onSubscribed(channel),
-          onVerdict: (verdict) => this.#onVerdict(verdict),
-          onTransportDown: () => {
-            if (this.#sm.state === 'subscribed') this.#to('reconnecting', { reason: 'transport down' });
-          },
-          onAdvisedTimeout: (ms) => {
-            if (ms === this.#advisedTimeoutMs) return;
-            this.#advisedTimeoutMs = ms;
-            this.#watch.arm(this.#silenceMs());
-          },
+      stream = this.#createStream({
+        replayMap: () => this.#cursors.replayMap(),
+        onMessage: (channel, data) => this.#onMessage(channel, data),
+        onKeepalive: (channel, replayId) => this.#onKeepalive(channel, replayId),
+        onActivity: () => this.#watch.touch(),
+        onHandshake: () => {
+          this.#live.clear();
+          for (const ch of this.#cursors.channels()) {
+            const lost = this.#cursors.lostWindow(ch);
+            if (lost && !this.#gaps.has(ch)) this.#gaps.set(ch, lost.since);
+          }
+          if (this.#sm.state === 'subscribed') this.#to('reconnecting', { reason: 're-handshake' });
         },
-        this.#opts.session.egress,
-      );
+        onConnected: () => this.#checkSubscribed(),
+        onSubscribed: (channel) => this.#onSubscribed(channel),
+        onVerdict: (verdict) => this.#onVerdict(verdict),
+        onTransportDown: () => {
+          if (this.#sm.state === 'subscribed') this.#to('reconnecting', { reason: 'transport down' });
+        },
+        onAdvisedTimeout: (ms) => {
+          if (ms === this.#advisedTimeoutMs) return;
+          this.#advisedTimeoutMs = ms;
+          this.#watch.arm(this.#silenceMs());
+        },
+      });
     } catch (err) {
       // The instance URL on record is no host the egress allows: nothing is sent; tried again later.
       this.#log.error({ err: (err as Error).message }, 'streaming endpoint refused');
@@ -217,6 +223,16 @@ class Subscriber implements CdcSubscriber {
     this.#stream = stream;
     for (const ch of channels) if (!this.#rejected.has(ch)) stream.subscribe(ch);
     this.#watch.arm(this.#silenceMs());
+  }
+
+  #createStream(hooks: StreamHooks): CdcStream {
+    const transport = this.#opts.transport ?? { kind: 'cometd' };
+    const { session } = this.#opts;
+    if (transport.kind === 'pubsub') {
+      const target = { endpoint: transport.endpoint, ca: transport.ca, orgId: session.orgId, instanceUrl: session.instanceUrl };
+      return new PubSubStream(target, this.#token!, hooks, session.egress, { window: transport.window, keepOpenMs: transport.keepOpenMs });
+    }
+    return new CometdStream(this.#endpoint(), this.#token!, this.#policy, hooks, session.egress);
   }
 
   #drop(): void {
@@ -253,6 +269,11 @@ class Subscriber implements CdcSubscriber {
 
   #onSilence(): void {
     if (!this.#running() || !this.#stream) return;
+    if (this.#stream.starved?.()) {
+      // Every channel waits for Kafka to take what it already has: the silence is ours.
+      this.#watch.arm(this.#silenceMs());
+      return;
+    }
     this.#log.warn({ silenceMs: this.#silenceMs() }, 'streaming went silent; rebuilding the client');
     this.#to('reconnecting', { reason: 'silence' });
     this.#build();
@@ -402,7 +423,10 @@ class Subscriber implements CdcSubscriber {
       return;
     }
     // Re-handshakes resume from the processed position, so what is buffered comes again.
-    if (!this.#cursors.accept(channel, replayId)) return;
+    if (!this.#cursors.accept(channel, replayId)) {
+      this.#stream?.handled?.(channel, 1);
+      return;
+    }
     this.#pipeline.push({ message: { channel, replayId, data }, commitTimestamp: commitTimestampOf(data) });
     if (this.#pipeline.size > this.#maxBuffered && this.#sm.state !== 'paused') this.#pause();
   }
@@ -425,11 +449,25 @@ class Subscriber implements CdcSubscriber {
     this.#build();
   }
 
+  /**
+   * A keepalive's replay id: the channel's stream is past every event up to it. Once what was received
+   * before it is acknowledged it becomes the checkpoint, so an idle channel's position still advances.
+   */
+  #onKeepalive(channel: string, replayId: string): void {
+    if (!this.#cursors.accept(channel, replayId)) return;
+    const commitTimestamp = this.#cursors.commitTimestamp(channel);
+    this.#pipeline.push({ message: { channel, replayId, data: KEEPALIVE }, commitTimestamp });
+  }
+
   #onHandled(batch: Received[]): void {
     // Only now may these positions be resumed from or checkpointed: Kafka has them.
+    const credit = new Map<string, number>();
     for (const { message, commitTimestamp } of batch) {
       if (message.replayId !== '') this.#cursors.processed(message.channel, { replayId: message.replayId, commitTimestamp });
+      if (!isKeepalive(message)) credit.set(message.channel, (credit.get(message.channel) ?? 0) + 1);
     }
+    // Pub/Sub flow control: what Kafka took may be asked for again.
+    for (const [channel, n] of credit) this.#stream?.handled?.(channel, n);
     this.#committer.request();
   }
 

@@ -40,8 +40,30 @@ export interface CdcStateInfo {
   error?: string;
 }
 
+/**
+ * How CDC is followed: the Streaming API (CometD long polling at the instance) or the Pub/Sub API
+ * (gRPC at `endpoint`, TLS, `ca` a PEM trusted besides the system's roots).
+ */
+export type CdcTransport =
+  | { kind: 'cometd' }
+  | {
+      kind: 'pubsub';
+      endpoint: string;
+      ca?: string | undefined;
+      /** Events a channel may have received and not yet handed to Kafka (its flow-control credit). @default 100 */
+      window?: number;
+      /**
+       * Salesforce ends a stream that has nothing requested for 60 s. While Kafka holds the whole window,
+       * one more event is asked for after this long, so a long outage trickles instead of losing the stream.
+       * @default 45 000
+       */
+      keepOpenMs?: number;
+    };
+
 export interface CdcSubscriberOptions {
   session: CdcSession;
+  /** @default cometd */
+  transport?: CdcTransport;
   /** e.g. ['/data/AccountChangeEvent', '/data/Invoice__ChangeEvent']. */
   channels: string[];
   /**
