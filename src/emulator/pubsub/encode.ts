@@ -108,11 +108,13 @@ export function encodeChangeEvent(schema: ChangeEventSchema, payload: Record<str
   }
   const header = (payload['ChangeEventHeader'] ?? {}) as Record<string, unknown>;
   const changed = Array.isArray(header['changedFields']) ? (header['changedFields'] as string[]) : [];
+  // The CometD body leaves a field set to null out (it is named in changedFields only); Pub/Sub names it
+  // in nulledFields. A changed field without a value in the body is therefore a nulled one.
   const nulled = changed.filter((name) => {
     const dot = name.indexOf('.');
-    if (dot < 0) return name in payload && payload[name] === null;
+    if (dot < 0) return payload[name] === undefined || payload[name] === null;
     const parent = payload[name.slice(0, dot)] as Record<string, unknown> | null | undefined;
-    return parent !== undefined && (parent === null || parent[name.slice(dot + 1)] === null);
+    return parent === undefined || parent === null || parent[name.slice(dot + 1)] === undefined || parent[name.slice(dot + 1)] === null;
   });
   const record: Record<string, unknown> = {
     ChangeEventHeader: {
