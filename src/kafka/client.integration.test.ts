@@ -2,7 +2,7 @@ import { Kafka, ConfigResourceTypes, logLevel } from 'kafkajs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ForcehookError } from '../core/errors.js';
 import { testLogger } from '../core/log.js';
-import { createKafka } from './index.js';
+import { createKafka, KAFKA_CLIENTS, type KafkaClientName } from './index.js';
 import { hasTestBrokers, testBrokers, uniquePrefix as unique } from '../../testkit/kafka/brokers.js';
 import { nextOffset, type ConsumedMessage, type GroupConsumer, type KafkaClient } from './types.js';
 
@@ -10,8 +10,8 @@ const brokers = hasTestBrokers() ? testBrokers() : [];
 
 const logger = testLogger();
 const clients: KafkaClient[] = [];
-function client(list = brokers): KafkaClient {
-  const c = createKafka({ brokers: list, clientId: 'forcehook-test', logger });
+function makeClient(name: KafkaClientName, list = brokers): KafkaClient {
+  const c = createKafka({ brokers: list, clientId: 'forcehook-test', logger, client: name });
   clients.push(c);
   return c;
 }
@@ -47,7 +47,10 @@ async function collect(
   return { seen, consumer };
 }
 
-describe.skipIf(!hasTestBrokers())('kafka client (kafkajs) against a real broker', () => {
+// One suite, run against every client library behind the port.
+describe.skipIf(!hasTestBrokers()).each(KAFKA_CLIENTS)('kafka client (%s) against a real broker', (name) => {
+  const client = (list = brokers): KafkaClient => makeClient(name, list);
+
   it('keeps per-key order across partitions and puts a key on one partition', async () => {
     const kafka = client();
     const topic = unique('order');

@@ -1,0 +1,107 @@
+import { compatibilityPartitioner, ProduceAcks, Producer as PltProducer, type ProducerOptions as PltProducerOptions } from '@platformatic/kafka';
+import { ForcehookError } from '../../core/errors.js';
+import type { Logger } from '../../core/log.js';
+import { chunkRequests } from '../chunk.js';
+import type { Producer, ProducerOptions, RecordMetadata, TopicMessages } from '../types.js';
+import { guarded } from './errors.js';
+
+export type PltBaseOptions = Omit<PltProducerOptions<Buffer, Buffer, Buffer, Buffer>, 'clientId'> & { clientId: string };
+
+/** One platformatic producer, i.e. one producer id and its sequence numbers. */
+interface Generation {
+  producer: PltProducer;
+  inFlight: number;
+  retired: boolean;
+}
+
+/** The produce options the raw bench baseline uses too, so both measure the same thing. */
+export const PLATFORMATIC_PRODUCE_OPTIONS = {
+  idempotent: true,
+  // An idempotent producer otherwise retries for ever, even a topic that does not
+  // exist; 5 with the client's 1 s backoff is what kafkajs does, then the caller decides.
+  retries: 5,
+  // acks=-1: the broker answers once every in-sync replica has the batch.
+  acks: ProduceAcks.ALL,
+  // Java's partitioner ((murmur2 & 0x7fffffff) % n): the client's default takes the
+  // hash unsigned, which puts some keys on another partition than kafkajs, librdkafka
+  // and Java clients do, and would split a key's history across partitions.
+  partitioner: compatibilityPartitioner,
+} as const;
+
+/**
+ * Same failure rule as the kafkajs producer: a failed idempotent send may or may
+ * not have been written, and the client would hand its sequence numbers to the
+ * next send; so a failure retires the whole producer and the next send gets a new
+ * producer id. A failed send can become a duplicate, never a loss.
+ */
+export function createPlatformaticProducer(base: PltBaseOptions, opts: ProducerOptions, logger: Logger, onClose: () => void): Producer {
+  const make = (): Generation => ({
+    producer: new PltProducer<Buffer, Buffer, Buffer, Buffer>({
+      ...base,
+      ...PLATFORMATIC_PRODUCE_OPTIONS,
+      autocreateTopics: opts.allowAutoTopicCreation ?? false,
+    }),
+    inFlight: 0,
+    retired: false,
+  });
+  let current = make();
+  let closed = false;
+
+  const closeWhenIdle = (g: Generation): void => {
+    if (g.retired && g.inFlight === 0) g.producer.close().catch((err: unknown) => logger.warn({ err }, 'kafka producer close failed'));
+  };
+
+  const retire = (g: Generation): void => {
+    if (g.retired) return;
+    g.retired = true;
+    if (current === g && !closed) current = make();
+    closeWhenIdle(g);
+  };
+
+  const sendRequest = async (topicMessages: TopicMessages[]): Promise<RecordMetadata[]> => {
+    if (closed) throw new ForcehookError('KAFKA', 'kafka producer is closed');
+    const g = current;
+    g.inFlight++;
+    try {
+      const res = await guarded('kafka produce', () =>
+        g.producer.send({
+          messages: topicMessages.flatMap((tm) =>
+            tm.messages.map((m) => ({
+              topic: tm.topic,
+              ...(m.key === null ? {} : { key: Buffer.from(m.key) }),
+              ...(m.value === null ? {} : { value: m.value }),
+              headers: new Map(Object.entries(m.headers).map(([k, v]) => [Buffer.from(k), Buffer.from(v)])),
+              ...(m.timestamp !== undefined ? { timestamp: BigInt(m.timestamp) } : {}),
+            })),
+          ),
+        }),
+      );
+      return (res.offsets ?? []).map((o) => ({ topic: o.topic, partition: o.partition, baseOffset: o.offset.toString() }));
+    } catch (err) {
+      retire(g);
+      throw err;
+    } finally {
+      g.inFlight--;
+      closeWhenIdle(g);
+    }
+  };
+
+  return {
+    send: (topic, messages) => sendBatch([{ topic, messages }]),
+    sendBatch,
+    async close() {
+      if (closed) return;
+      closed = true;
+      onClose();
+      await guarded('kafka producer close', () => current.producer.close());
+    },
+  };
+
+  async function sendBatch(topicMessages: TopicMessages[]): Promise<RecordMetadata[]> {
+    if (topicMessages.every((tm) => tm.messages.length === 0)) return [];
+    // One request after the other, as with kafkajs: order holds across requests.
+    const out: RecordMetadata[] = [];
+    for (const request of chunkRequests(topicMessages)) out.push(...(await sendRequest(request)));
+    return out;
+  }
+}
