@@ -7,10 +7,13 @@
  *
  *   BENCH_ONLY=emulator-scale,pipeline-latency   run only these
  *   BENCH_QUICK=1                                smaller sizes, shorter windows (~2 min)
+ *   BENCH_KAFKA_CLIENTS=kafkajs,platformatic     run each bench once per Kafka client library, in this order
+ *                                                (default: FORCEHOOK_KAFKA_CLIENT, else the default client)
  *   LOG_LEVEL=warn                               show the service's and emulator's logs
  */
 import { availableParallelism, cpus, loadavg, totalmem } from 'node:os';
 import { acquireBroker, type AcquiredBroker } from '../src/kafka/broker.js';
+import { KAFKA_CLIENTS, kafkaClientFromEnv, type KafkaClientName } from '../src/kafka/index.js';
 import { delivery } from './delivery.js';
 import { emulatorScale } from './emulator-scale.js';
 import { orgScale } from './org-scale.js';
@@ -40,6 +43,18 @@ if (unknown.length > 0) {
   process.exit(2);
 }
 const selected = ALL.filter((b) => only.length === 0 || only.includes(b.bench.name));
+const clientList = (process.env.BENCH_KAFKA_CLIENTS ?? '')
+  .split(',')
+  .map((s) => s.trim())
+  .filter(Boolean);
+const badClient = clientList.find((c) => !(KAFKA_CLIENTS as readonly string[]).includes(c));
+if (badClient) {
+  console.error(`BENCH_KAFKA_CLIENTS: unknown client ${badClient}; known: ${KAFKA_CLIENTS.join(', ')}`);
+  process.exit(2);
+}
+const clients: KafkaClientName[] = clientList.length ? (clientList as KafkaClientName[]) : [kafkaClientFromEnv()];
+/** The first client's results keep the bench's name (the summary reads them); the others get `<bench>@<client>`. */
+const resultKey = (bench: string, client: KafkaClientName): string => (client === clients[0] ? bench : `${bench}@${client}`);
 
 const load = () => loadavg().map((l) => round(l, 2));
 const log = (line: string) => console.log(line);
@@ -85,13 +100,16 @@ try {
     brokerInfo = { kind: broker.kind, brokers: broker.brokers, startMs: Date.now() - t };
     log(`kafka: ${broker.kind} at ${broker.brokers} (ready in ${brokerInfo.startMs} ms)`);
   }
-  const ctx: BenchContext = {
-    brokers: broker ? broker.brokers.split(',').map((s) => s.trim()) : [],
-    quick,
-    log,
-    logger,
-  };
-  for (const { bench, timeoutMs } of selected) {
+  const runs = selected.flatMap((s) => (s.needsKafka ? clients : clients.slice(0, 1)).map((client) => ({ ...s, client })));
+  for (const { bench: b, timeoutMs, client } of runs) {
+    const ctx: BenchContext = {
+      brokers: broker ? broker.brokers.split(',').map((s) => s.trim()) : [],
+      quick,
+      log,
+      logger,
+      kafkaClient: client,
+    };
+    const bench = { ...b, name: resultKey(b.name, client) };
     const loadBefore = load();
     log(`[${bench.name}] start (load average ${loadBefore.join(' ')})`);
     const t = Date.now();
@@ -139,7 +157,25 @@ const report = {
   machine: { ...machine, loadAvgAtEnd: load() },
   kafka: brokerInfo ?? null,
   // The headline figures of the benches that ran, with their targets (bench/summary.ts).
+  kafkaClients: clients,
   summary: headlineFigures(results),
+  // The same headline figures for every client of the run, side by side (the first is `summary` too).
+  summaryByClient:
+    clients.length > 1
+      ? Object.fromEntries(
+          clients.map((c) => [
+            c,
+            headlineFigures(
+              Object.fromEntries(
+                Object.entries(results).flatMap(([k, v]) => {
+                  const [name, client] = k.split('@');
+                  return (client ?? clients[0]) === c ? [[name!, v]] : [];
+                }),
+              ),
+            ),
+          ]),
+        )
+      : undefined,
   results,
 };
 console.log(JSON.stringify(report));

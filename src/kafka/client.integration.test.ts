@@ -93,6 +93,27 @@ describe.skipIf(!hasTestBrokers()).each(KAFKA_CLIENTS)('kafka client (%s) agains
     }
   });
 
+  it('takes concurrent sends on one producer: every message lands once, each caller in its own order', async () => {
+    const kafka = client();
+    const topic = unique('concurrent');
+    await kafka.admin().ensureTopics([{ topic, partitions: 2 }]);
+    const producer = kafka.producer();
+    // Callers publishing at once on a shared producer, as the service's org tasks do.
+    const callers = 6;
+    const perCaller = 10;
+    await Promise.all(
+      Array.from({ length: callers }, async (_, c) => {
+        for (let seq = 0; seq < perCaller; seq++) await producer.send(topic, [{ key: `k${c}`, value: Buffer.from(String(seq)), headers: {} }]);
+      }),
+    );
+    const { seen } = await collect(kafka, unique('g'), topic);
+    await until(() => seen.length >= callers * perCaller);
+    expect(seen).toHaveLength(callers * perCaller);
+    for (let c = 0; c < callers; c++) {
+      expect(seen.filter((m) => m.key === `k${c}`).map((m) => Number(m.value!.toString()))).toEqual(Array.from({ length: perCaller }, (_, i) => i));
+    }
+  });
+
   it('re-reads everything after a restart when nothing was committed', async () => {
     const kafka = client();
     const topic = unique('nocommit');

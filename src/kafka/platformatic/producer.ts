@@ -46,6 +46,7 @@ export function createPlatformaticProducer(base: PltBaseOptions, opts: ProducerO
   });
   let current = make();
   let closed = false;
+  let queue: Promise<void> = Promise.resolve();
 
   const closeWhenIdle = (g: Generation): void => {
     if (g.retired && g.inFlight === 0) g.producer.close().catch((err: unknown) => logger.warn({ err }, 'kafka producer close failed'));
@@ -99,9 +100,21 @@ export function createPlatformaticProducer(base: PltBaseOptions, opts: ProducerO
 
   async function sendBatch(topicMessages: TopicMessages[]): Promise<RecordMetadata[]> {
     if (topicMessages.every((tm) => tm.messages.length === 0)) return [];
-    // One request after the other, as with kafkajs: order holds across requests.
-    const out: RecordMetadata[] = [];
-    for (const request of chunkRequests(topicMessages)) out.push(...(await sendRequest(request)));
-    return out;
+    // The client advances a partition's idempotence sequence only when a send
+    // completes, so two sends in flight at once would carry the same sequence
+    // numbers and the broker would refuse the second (OUT_OF_ORDER_SEQUENCE_NUMBER).
+    // Sends therefore go one at a time, in call order, and one request after the
+    // other within a send, as with kafkajs: order holds across requests.
+    const previous = queue;
+    let release!: () => void;
+    queue = new Promise<void>((resolve) => (release = resolve));
+    await previous;
+    try {
+      const out: RecordMetadata[] = [];
+      for (const request of chunkRequests(topicMessages)) out.push(...(await sendRequest(request)));
+      return out;
+    } finally {
+      release();
+    }
   }
 }
