@@ -16,6 +16,13 @@ function approxSize(m: KafkaMessage): number {
   return n;
 }
 
+/** Approximate bytes of these messages in a produce request. */
+export function requestBytes(topicMessages: TopicMessages[]): number {
+  let n = 0;
+  for (const tm of topicMessages) for (const m of tm.messages) n += approxSize(m);
+  return n;
+}
+
 /** Splits into requests under MAX_REQUEST_BYTES, keeping message order (hence per-key order). */
 export function chunkRequests(topicMessages: TopicMessages[], maxBytes = MAX_REQUEST_BYTES): TopicMessages[][] {
   const requests: TopicMessages[][] = [];

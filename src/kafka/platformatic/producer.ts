@@ -1,7 +1,7 @@
 import { compatibilityPartitioner, ProduceAcks, Producer as PltProducer, type ProducerOptions as PltProducerOptions } from '@platformatic/kafka';
 import { ForcehookError } from '../../core/errors.js';
 import type { Logger } from '../../core/log.js';
-import { chunkRequests } from '../chunk.js';
+import { chunkRequests, MAX_REQUEST_BYTES, requestBytes } from '../chunk.js';
 import type { Producer, ProducerOptions, RecordMetadata, TopicMessages } from '../types.js';
 import { guarded } from './errors.js';
 
@@ -46,7 +46,8 @@ export function createPlatformaticProducer(base: PltBaseOptions, opts: ProducerO
   });
   let current = make();
   let closed = false;
-  let queue: Promise<void> = Promise.resolve();
+  const waiting: { topicMessages: TopicMessages[]; bytes: number; resolve: (r: RecordMetadata[]) => void; reject: (err: unknown) => void }[] = [];
+  let pumping = false;
 
   const closeWhenIdle = (g: Generation): void => {
     if (g.retired && g.inFlight === 0) g.producer.close().catch((err: unknown) => logger.warn({ err }, 'kafka producer close failed'));
@@ -98,23 +99,48 @@ export function createPlatformaticProducer(base: PltBaseOptions, opts: ProducerO
     },
   };
 
-  async function sendBatch(topicMessages: TopicMessages[]): Promise<RecordMetadata[]> {
-    if (topicMessages.every((tm) => tm.messages.length === 0)) return [];
-    // The client advances a partition's idempotence sequence only when a send
-    // completes, so two sends in flight at once would carry the same sequence
-    // numbers and the broker would refuse the second (OUT_OF_ORDER_SEQUENCE_NUMBER).
-    // Sends therefore go one at a time, in call order, and one request after the
-    // other within a send, as with kafkajs: order holds across requests.
-    const previous = queue;
-    let release!: () => void;
-    queue = new Promise<void>((resolve) => (release = resolve));
-    await previous;
+  /**
+   * The client advances a partition's idempotence sequence only when a send
+   * completes, so two sends in flight at once would carry the same sequence
+   * numbers and the broker would refuse the second (OUT_OF_ORDER_SEQUENCE_NUMBER).
+   * One request is therefore in flight at a time, as with kafkajs; sends that
+   * arrive meanwhile wait and then share the next request (up to the request
+   * size limit), in call order, so order holds and waiting callers cost one
+   * round trip together instead of one each. If a shared request fails, every
+   * caller in it gets the error: a retry can duplicate, never lose.
+   */
+  function sendBatch(topicMessages: TopicMessages[]): Promise<RecordMetadata[]> {
+    if (topicMessages.every((tm) => tm.messages.length === 0)) return Promise.resolve([]);
+    return new Promise<RecordMetadata[]>((resolve, reject) => {
+      waiting.push({ topicMessages, bytes: requestBytes(topicMessages), resolve, reject });
+      void pump();
+    });
+  }
+
+  async function pump(): Promise<void> {
+    if (pumping) return;
+    pumping = true;
     try {
-      const out: RecordMetadata[] = [];
-      for (const request of chunkRequests(topicMessages)) out.push(...(await sendRequest(request)));
-      return out;
+      while (waiting.length > 0) {
+        const group = [waiting.shift()!];
+        let bytes = group[0]!.bytes;
+        while (waiting.length > 0 && bytes + waiting[0]!.bytes <= MAX_REQUEST_BYTES) {
+          bytes += waiting[0]!.bytes;
+          group.push(waiting.shift()!);
+        }
+        try {
+          const out: RecordMetadata[] = [];
+          for (const request of chunkRequests(group.flatMap((w) => w.topicMessages))) out.push(...(await sendRequest(request)));
+          for (const w of group) {
+            const mine = new Set(w.topicMessages.map((tm) => tm.topic));
+            w.resolve(out.filter((r) => mine.has(r.topic)));
+          }
+        } catch (err) {
+          for (const w of group) w.reject(err);
+        }
+      }
     } finally {
-      release();
+      pumping = false;
     }
   }
 }
