@@ -5,7 +5,7 @@ import { ConfigError } from '../core/errors.js';
 export const KAFKA_CLIENTS = ['kafkajs', 'platformatic'] as const;
 export type KafkaClientName = (typeof KAFKA_CLIENTS)[number];
 
-export const DEFAULT_KAFKA_CLIENT: KafkaClientName = 'kafkajs';
+export const DEFAULT_KAFKA_CLIENT: KafkaClientName = 'platformatic';
 
 export const KafkaClientNameSchema = z
   .enum(KAFKA_CLIENTS)
