@@ -1,3 +1,4 @@
+import { createRequire } from 'node:module';
 import { Kafka, ConfigResourceTypes, logLevel } from 'kafkajs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ForcehookError } from '../core/errors.js';
@@ -7,6 +8,8 @@ import { hasTestBrokers, testBrokers, uniquePrefix as unique } from '../../testk
 import { nextOffset, type ConsumedMessage, type GroupConsumer, type KafkaClient } from './types.js';
 
 const brokers = hasTestBrokers() ? testBrokers() : [];
+/** The reference: kafkajs's port of the Java client's murmur2. */
+const javaMurmur2 = createRequire(import.meta.url)('kafkajs/src/producer/partitioners/default/murmur2.js') as (key: string) => number;
 
 const logger = testLogger();
 const clients: KafkaClient[] = [];
@@ -75,6 +78,21 @@ describe.skipIf(!hasTestBrokers()).each(KAFKA_CLIENTS)('kafka client (%s) agains
     }
     // 8 keys over 3 partitions with murmur2: more than one partition is used.
     expect(new Set(seen.map((m) => m.partition)).size).toBeGreaterThan(1);
+  });
+
+  it("puts each key on the partition Java's partitioner picks (what the owners group relies on)", async () => {
+    const kafka = client();
+    const topic = unique('javapart');
+    const partitions = 12;
+    await kafka.admin().ensureTopics([{ topic, partitions }]);
+    const keys = Array.from({ length: 40 }, (_, i) => `conn-${i}-${'x'.repeat(i % 7)}`);
+    await kafka.producer().send(
+      topic,
+      keys.map((key) => ({ key, value: Buffer.from(key), headers: {} })),
+    );
+    const { seen } = await collect(kafka, unique('g'), topic);
+    await until(() => seen.length === keys.length);
+    for (const m of seen) expect(m.partition).toBe((javaMurmur2(m.key!) & 0x7fffffff) % partitions);
   });
 
   it('delivers sequential sends of a key in send order', async () => {
