@@ -11,7 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../src/config/load.js';
 import { createLogger, type Logger } from '../src/core/log.js';
-import { createKafka, kafkaSecurityFromEnv, topicSpecs, topics } from '../src/kafka/index.js';
+import { createKafka, kafkaSecurityFromEnv, topicSpecs, topics, type KafkaClientName } from '../src/kafka/index.js';
 import type { KafkaClient } from '../src/kafka/types.js';
 import { startService, type RunningService } from '../src/service/service.js';
 import { httpApi, type Api } from '../testkit/api.js';
@@ -27,6 +27,8 @@ export interface BenchContext {
   logger: Logger;
   /** How the service follows CDC in this run of a transport-aware bench. @default cometd */
   transport?: 'cometd' | 'pubsub';
+  /** The Kafka client library of the instances this run measures (BENCH_KAFKA_CLIENTS runs each bench once per client). */
+  kafkaClient: KafkaClientName;
 }
 
 export type Figures = Record<string, unknown>;
@@ -261,7 +263,7 @@ export async function startBenchService(
   const config = loadConfig({
     env: pubsub ? { FORCEHOOK_CDC_TRANSPORT: 'pubsub', FORCEHOOK_PUBSUB_ENDPOINT: pubsub.address, FORCEHOOK_PUBSUB_CA_FILE: pubsub.caFile } : {},
     overrides: {
-      kafka: { brokers: ctx.brokers, topicPrefix: opts.prefix, clientId: `forcehook-${opts.prefix}`, ...kafkaSecurityFromEnv() },
+      kafka: { brokers: ctx.brokers, topicPrefix: opts.prefix, clientId: `forcehook-${opts.prefix}`, client: ctx.kafkaClient, ...kafkaSecurityFromEnv() },
       http: { port: 0 },
       apiToken: API_TOKEN,
       secretKey: SECRET_KEY,
@@ -368,8 +370,15 @@ export interface EventsReader {
   webhooks(): Promise<number>;
   count(): Promise<number>;
   stamps(from?: number, to?: number): Promise<Stamp[]>;
-  /** Sends messages [from, to) again through a raw kafkajs producer, to a fresh topic. */
-  rawBaseline(opts: { from: number; to: number; partitions: number; maxBatch: number; maxBytes: number }): Promise<RawBaseline>;
+  /** Sends messages [from, to) again through a bare producer of the client library (kafkajs unless given), to a fresh topic. */
+  rawBaseline(opts: {
+    from: number;
+    to: number;
+    partitions: number;
+    maxBatch: number;
+    maxBytes: number;
+    client?: KafkaClientName | 'confluent';
+  }): Promise<RawBaseline>;
   /** Sends messages [from, to) again through kcat (librdkafka), to a fresh topic; `skipped` when kcat is not installed. */
   kcatBaseline(opts: { from: number; to: number; partitions: number }): Promise<KcatBaseline>;
   /** Webhooks received for the Kafka events with commitTimestamp in [commitFrom, commitTo). */

@@ -212,6 +212,20 @@ export const pipelineThroughput: Bench = {
       ctx.log(
         `  raw kafkajs producer (idempotent, acks=all, 1 in flight), same ${raw.messages} messages (~${raw.avgMessageBytes} B), ${raw.requests} requests of ≤ 2000 messages / ${MAX_REQUEST_BYTES} B: ${raw.eventsPerS} ev/s (${raw.cpuCores} cores)`,
       );
+      // The instance's own client library, bare, with the adapter's produce settings: the limit the pipeline can reach.
+      const rawClient =
+        ctx.kafkaClient === 'kafkajs'
+          ? raw
+          : await reader.rawBaseline({ ...burstRange, partitions, maxBatch: 2_000, maxBytes: MAX_REQUEST_BYTES, client: ctx.kafkaClient });
+      // librdkafka from Node (@confluentinc/kafka-javascript), a candidate client without an adapter yet; skipped when it did not build.
+      const rawConfluent = await reader
+        .rawBaseline({ ...burstRange, partitions, maxBatch: 2_000, maxBytes: MAX_REQUEST_BYTES, client: 'confluent' })
+        .catch((err: unknown) => ({ error: err instanceof Error ? err.message : String(err) }));
+      ctx.log(`  raw confluent producer (librdkafka, idempotent, linger 5 ms), same messages and requests: ${JSON.stringify(rawConfluent)}`);
+      if (rawClient !== raw)
+        ctx.log(
+          `  raw ${ctx.kafkaClient} producer (idempotent, acks=all), same messages and requests: ${rawClient.eventsPerS} ev/s (${rawClient.cpuCores} cores)`,
+        );
       // The broker's limit on this machine: the same messages through kcat (librdkafka), in the same run.
       let kcat: Figures;
       try {
@@ -238,13 +252,19 @@ export const pipelineThroughput: Bench = {
         eventsPerS: best,
         live,
         catchup,
+        kafkaClient: ctx.kafkaClient,
         rawKafkajs: { ...raw, partitions, maxBatch: 2_000, maxRequestBytes: MAX_REQUEST_BYTES },
-        ratioCatchupToRaw: round((catchup.eventsPerS ?? 0) / raw.eventsPerS, 2),
-        ratioLiveToRaw: round((live.eventsPerS ?? 0) / raw.eventsPerS, 2),
+        rawClient: { ...rawClient, client: ctx.kafkaClient },
+        rawConfluent,
+        // Against the instance's own client library: how much of the client's limit the pipeline reaches.
+        ratioCatchupToRaw: round((catchup.eventsPerS ?? 0) / rawClient.eventsPerS, 2),
+        ratioLiveToRaw: round((live.eventsPerS ?? 0) / rawClient.eventsPerS, 2),
+        ratioCatchupToRawKafkajs: round((catchup.eventsPerS ?? 0) / raw.eventsPerS, 2),
         kcat,
         ratioCatchupToKcat: kcatPerS ? round((catchup.eventsPerS ?? 0) / kcatPerS, 2) : null,
         ratioLiveToKcat: kcatPerS ? round((live.eventsPerS ?? 0) / kcatPerS, 2) : null,
         ratioRawToKcat: kcatPerS ? round(raw.eventsPerS / kcatPerS, 2) : null,
+        ratioRawClientToKcat: kcatPerS ? round(rawClient.eventsPerS / kcatPerS, 2) : null,
         met: best >= 5_000,
       };
     } finally {

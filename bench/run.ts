@@ -8,10 +8,13 @@
  *   BENCH_ONLY=emulator-scale,pipeline-latency   run only these
  *   BENCH_QUICK=1                                smaller sizes, shorter windows (~2 min)
  *   BENCH_TRANSPORTS=cometd,pubsub               CDC transports of the per-transport benches (both by default)
+ *   BENCH_KAFKA_CLIENTS=kafkajs,platformatic     run each bench once per Kafka client library, in this order
+ *                                                (default: FORCEHOOK_KAFKA_CLIENT, else the default client)
  *   LOG_LEVEL=warn                               show the service's and emulator's logs
  */
 import { availableParallelism, cpus, loadavg, totalmem } from 'node:os';
 import { acquireBroker, type AcquiredBroker } from '../src/kafka/broker.js';
+import { KAFKA_CLIENTS, kafkaClientFromEnv, type KafkaClientName } from '../src/kafka/index.js';
 import { startTracing } from '../src/observability/tracing-sdk.js';
 import { delivery } from './delivery.js';
 import { emulatorScale } from './emulator-scale.js';
@@ -44,6 +47,18 @@ if (unknown.length > 0) {
   process.exit(2);
 }
 const selected = ALL.filter((b) => only.length === 0 || only.includes(b.bench.name));
+const clientList = (process.env.BENCH_KAFKA_CLIENTS ?? '')
+  .split(',')
+  .map((s) => s.trim())
+  .filter(Boolean);
+const badClient = clientList.find((c) => !(KAFKA_CLIENTS as readonly string[]).includes(c));
+if (badClient) {
+  console.error(`BENCH_KAFKA_CLIENTS: unknown client ${badClient}; known: ${KAFKA_CLIENTS.join(', ')}`);
+  process.exit(2);
+}
+const clients: KafkaClientName[] = clientList.length ? (clientList as KafkaClientName[]) : [kafkaClientFromEnv()];
+/** The first client's results keep the bench's name (the summary reads them); the others get `<bench>@<client>`. */
+const resultKey = (bench: string, client: KafkaClientName): string => (client === clients[0] ? bench : `${bench}@${client}`);
 const transports = (process.env.BENCH_TRANSPORTS ?? 'cometd,pubsub')
   .split(',')
   .map((s) => s.trim())
@@ -53,11 +68,20 @@ if (badTransport !== undefined || transports.length === 0) {
   console.error(`BENCH_TRANSPORTS: expected cometd and/or pubsub, got '${process.env.BENCH_TRANSPORTS}'`);
   process.exit(2);
 }
-/** One run per bench, or per transport for the benches that follow CDC; the CometD run keeps the plain name. */
-const runs = selected.flatMap((b): { bench: Bench; timeoutMs: number; transport: 'cometd' | 'pubsub' | undefined; key: string }[] =>
-  b.bench.perTransport
-    ? transports.map((t) => ({ ...b, transport: t as 'cometd' | 'pubsub', key: t === 'cometd' ? b.bench.name : `${b.bench.name}:${t}` }))
-    : [{ ...b, transport: undefined, key: b.bench.name }],
+type Transport = 'cometd' | 'pubsub';
+/**
+ * One run per bench, client and (for the benches that follow CDC) transport. The CometD run keeps the
+ * plain name, another transport adds `:<transport>`; the first client keeps it, another adds `@<client>`.
+ */
+const runs = selected.flatMap((s) =>
+  (s.needsKafka ? clients : clients.slice(0, 1)).flatMap((client) =>
+    (s.bench.perTransport ? (transports as Transport[]) : [undefined]).map((transport) => ({
+      ...s,
+      client,
+      transport,
+      key: resultKey(transport && transport !== 'cometd' ? `${s.bench.name}:${transport}` : s.bench.name, client),
+    })),
+  ),
 );
 
 // The service under measurement runs in this process: the OTEL_* variables trace it as they would `serve`.
@@ -107,25 +131,28 @@ try {
     brokerInfo = { kind: broker.kind, brokers: broker.brokers, startMs: Date.now() - t };
     log(`kafka: ${broker.kind} at ${broker.brokers} (ready in ${brokerInfo.startMs} ms)`);
   }
-  const ctx: BenchContext = {
-    brokers: broker ? broker.brokers.split(',').map((s) => s.trim()) : [],
-    quick,
-    log,
-    logger,
-  };
-  for (const { bench, timeoutMs, transport, key } of runs) {
+  for (const { bench: b, timeoutMs, client, transport, key } of runs) {
+    const ctx: BenchContext = {
+      brokers: broker ? broker.brokers.split(',').map((s) => s.trim()) : [],
+      quick,
+      log,
+      logger,
+      kafkaClient: client,
+      ...(transport ? { transport } : {}),
+    };
+    const bench = { ...b, name: key };
     const loadBefore = load();
-    log(`[${key}] start (load average ${loadBefore.join(' ')})`);
+    log(`[${bench.name}] start (load average ${loadBefore.join(' ')})`);
     const t = Date.now();
     let timer: NodeJS.Timeout | undefined;
     try {
       const figures = await Promise.race([
-        bench.run({ ...ctx, ...(transport ? { transport } : {}) }),
+        bench.run(ctx),
         new Promise<never>((_, reject) => {
           timer = setTimeout(() => reject(new Error(`timed out after ${timeoutMs} ms`)), timeoutMs);
         }),
       ]);
-      results[key] = {
+      results[bench.name] = {
         ...(transport ? { transport } : {}),
         ...figures,
         serviceLog: takeLogCounts(),
@@ -133,20 +160,20 @@ try {
         loadAvgBefore: loadBefore,
         loadAvgAfter: load(),
       };
-      log(`[${key}] done in ${round((Date.now() - t) / 1000, 1)} s (load average ${load().join(' ')})`);
+      log(`[${bench.name}] done in ${round((Date.now() - t) / 1000, 1)} s (load average ${load().join(' ')})`);
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
-      results[key] = {
+      results[bench.name] = {
         error: message,
         serviceLog: takeLogCounts(),
         seconds: round((Date.now() - t) / 1000, 1),
         loadAvgBefore: loadBefore,
         loadAvgAfter: load(),
       };
-      log(`[${key}] FAILED: ${message}`);
+      log(`[${bench.name}] FAILED: ${message}`);
     } finally {
       clearTimeout(timer);
-      const counted = (results[key]?.serviceLog ?? {}) as Record<string, number>;
+      const counted = (results[bench.name]?.serviceLog ?? {}) as Record<string, number>;
       for (const [line, n] of Object.entries(counted).slice(0, 5)) log(`  log ×${n} ${line}`);
     }
   }
@@ -166,7 +193,25 @@ const report = {
     : null,
   kafka: brokerInfo ?? null,
   // The headline figures of the benches that ran, with their targets (bench/summary.ts).
+  kafkaClients: clients,
   summary: headlineFigures(results),
+  // The same headline figures for every client of the run, side by side (the first is `summary` too).
+  summaryByClient:
+    clients.length > 1
+      ? Object.fromEntries(
+          clients.map((c) => [
+            c,
+            headlineFigures(
+              Object.fromEntries(
+                Object.entries(results).flatMap(([k, v]) => {
+                  const [name, client] = k.split('@');
+                  return (client ?? clients[0]) === c ? [[name!, v]] : [];
+                }),
+              ),
+            ),
+          ]),
+        )
+      : undefined,
   results,
 };
 console.log(JSON.stringify(report));

@@ -87,7 +87,12 @@ export function headlineFigures(results: Readonly<Record<string, Figures>>): Rec
           : kcat && 'error' in kcat
             ? { value: null, unit: 'events/s', from: `${b}: kcat`, note: `failed: ${String(kcat.error)}` }
             : headline(b, tp, 'kcat.eventsPerS', 'events/s', undefined, { note: "the broker's limit on this machine: same messages, librdkafka" }),
-      ratioCatchupToRawKafkajs: headline(b, tp, 'ratioCatchupToRaw', 'ratio'),
+      kafkaClient: get(tp, 'kafkaClient') ?? 'kafkajs',
+      rawClientEventsPerS: headline(b, tp, 'rawClient.eventsPerS', 'events/s', undefined, {
+        note: "the instance's client library, bare, same messages and produce settings",
+      }),
+      ratioCatchupToRawClient: headline(b, tp, 'ratioCatchupToRaw', 'ratio', { op: '≥', bound: 0.8 }),
+      ratioCatchupToRawKafkajs: headline(b, tp, get(tp, 'ratioCatchupToRawKafkajs') === undefined ? 'ratioCatchupToRaw' : 'ratioCatchupToRawKafkajs', 'ratio'),
       ratioCatchupToKcat: headline(b, tp, 'ratioCatchupToKcat', 'ratio'),
       ratioRawKafkajsToKcat: headline(b, tp, 'ratioRawToKcat', 'ratio'),
       messages: num(get(tp, 'rawKafkajs.messages')),

@@ -1,6 +1,7 @@
 /** Service instances a scenario starts: in-process, or `forcehook serve` as a child process (what `kill -9` is done to). */
 import { randomBytes } from 'node:crypto';
 import { loadConfig } from '../src/config/load.js';
+import { kafkaClientFromEnv } from '../src/kafka/client-name.js';
 import { testLogger } from '../src/core/log.js';
 import type { RetryPolicy } from '../src/core/retry.js';
 import { startService, type RunningService } from '../src/service/service.js';
@@ -38,7 +39,8 @@ export async function inProcessInstance(ctx: Ctx, o: InstanceOpts): Promise<Inst
   const config = loadConfig({
     env: ctx.transportEnv ?? {},
     overrides: {
-      kafka: { brokers: o.brokers ?? ctx.brokers, topicPrefix: o.prefix, clientId: `forcehook-${o.prefix}` },
+      // FORCEHOOK_KAFKA_CLIENT picks the client library, so the scenarios can be run once per client.
+      kafka: { brokers: o.brokers ?? ctx.brokers, topicPrefix: o.prefix, clientId: `forcehook-${o.prefix}`, client: kafkaClientFromEnv() },
       http: { port: 0 },
       apiToken: API_TOKEN,
       secretKey: SECRET_KEY,

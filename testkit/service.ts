@@ -15,6 +15,7 @@ import { startEmulator, type RunningEmulator } from '../src/emulator/server.js';
 import { API_TOKEN, httpApi, type Api } from './api.js';
 import { readEvents as readEventsFrom, type EventsReader } from './events.js';
 import { testBrokers } from './kafka/brokers.js';
+import { kafkaClientFromEnv } from '../src/kafka/client-name.js';
 
 export { API_TOKEN, httpApi, type Api } from './api.js';
 export { expectedLeadEvents, type EventsReader, type ReceivedEvent } from './events.js';
@@ -102,6 +103,9 @@ export async function startTestService(opts: {
         topicPrefix: opts.prefix,
         clientId: `forcehook-${opts.prefix}`,
         ...(opts.ownersSessionTimeoutMs ? { ownersSessionTimeoutMs: opts.ownersSessionTimeoutMs } : {}),
+        // FORCEHOOK_KAFKA_CLIENT in the test run's environment picks the client library of every test instance
+        // (spawned ones inherit the environment), so the e2e suites can be run once per client.
+        client: kafkaClientFromEnv(),
       },
       http: { port: 0 },
       apiToken: API_TOKEN,

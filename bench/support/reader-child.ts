@@ -9,6 +9,7 @@
  * receipt time and the body's `data.commitTimestamp` (the emulator's commit).
  */
 import { spawn } from 'node:child_process';
+import { createRequire } from 'node:module';
 import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -18,6 +19,9 @@ import { Kafka, logLevel, Partitioners } from 'kafkajs';
 import { createLogger } from '../../src/core/log.js';
 import { createKafka, kafkaSecurityFromEnv, topicSpecs, topics, type KafkaSecurity } from '../../src/kafka/index.js';
 import { kafkajsSecurity } from '../../src/kafka/kafkajs/client.js';
+import { platformaticBaseOptions } from '../../src/kafka/platformatic/client.js';
+import { PLATFORMATIC_PRODUCE_OPTIONS } from '../../src/kafka/platformatic/producer.js';
+import { Producer as PltProducer } from '@platformatic/kafka';
 import type { ConsumedMessage } from '../../src/kafka/types.js';
 
 const [brokersArg, prefix] = process.argv.slice(2) as [string, string];
@@ -94,8 +98,67 @@ function sizeOf(m: ConsumedMessage): number {
   return (m.value?.length ?? 0) + (m.key?.length ?? 0) + Object.entries(m.headers).reduce((h, [k, v]) => h + k.length + v.length, 0);
 }
 
-/** A raw kafkajs producer (idempotent, acks=all, one request in flight) sending the same messages. */
-async function rawBaseline(from: number, to: number, partitions: number, maxBatch: number, maxBytes: number) {
+/** Sends one request and resolves once the broker acked it (acks=all, idempotent), per client library. */
+type RawSend = (messages: ConsumedMessage[]) => Promise<void>;
+
+/** A bare @platformatic/kafka producer with the adapter's produce settings (idempotent, acks=all, Java partitioning). */
+async function platformaticRawSender(topic: string): Promise<{ send: RawSend; close: () => Promise<void> }> {
+  const producer = new PltProducer<Buffer, Buffer, Buffer, Buffer>({
+    ...platformaticBaseOptions(brokers, 'bench-raw', kafkaSecurityFromEnv()),
+    ...PLATFORMATIC_PRODUCE_OPTIONS,
+  });
+  const send: RawSend = async (msgs) => {
+    await producer.send({
+      messages: msgs.map((m) => ({
+        topic,
+        ...(m.key === null ? {} : { key: Buffer.from(m.key) }),
+        ...(m.value === null ? {} : { value: m.value }),
+        headers: new Map(Object.entries(m.headers).map(([k, v]) => [Buffer.from(k), Buffer.from(v)])),
+      })),
+    });
+  };
+  return { send, close: () => producer.close() };
+}
+
+/** The KafkaJS-shaped API of @confluentinc/kafka-javascript (librdkafka), as far as this baseline uses it. */
+interface ConfluentKafkaJs {
+  Kafka: new (config: Record<string, unknown>) => {
+    producer(config: Record<string, unknown>): {
+      connect(): Promise<void>;
+      disconnect(): Promise<void>;
+      send(r: { topic: string; messages: { key: string | null; value: Buffer | null; headers: Record<string, string> }[] }): Promise<unknown>;
+    };
+  };
+}
+
+/**
+ * A bare @confluentinc/kafka-javascript producer (librdkafka through its KafkaJS-shaped API): idempotent, so
+ * acks=all, and the same linger as the kcat baseline. It is an optional native module: undefined when it did not build.
+ */
+async function confluentRawSender(topic: string): Promise<{ send: RawSend; close: () => Promise<void> }> {
+  const { KafkaJS } = createRequire(import.meta.url)('@confluentinc/kafka-javascript') as { KafkaJS: ConfluentKafkaJs };
+  const s = kafkaSecurityFromEnv();
+  const kafka = new KafkaJS.Kafka({
+    kafkaJS: { clientId: 'bench-raw', brokers, ...(s.ssl ? { ssl: true } : {}), ...(s.sasl ? { sasl: s.sasl } : {}) },
+    ...(s.sslCaFile ? { 'ssl.ca.location': s.sslCaFile } : {}),
+    log_level: 0,
+  });
+  const producer = kafka.producer({ kafkaJS: { idempotent: true, acks: -1 }, 'linger.ms': 5, 'compression.type': 'none' });
+  await producer.connect();
+  return {
+    send: async (msgs) => {
+      await producer.send({ topic, messages: msgs.map((m) => ({ key: m.key, value: m.value, headers: m.headers })) });
+    },
+    close: () => producer.disconnect(),
+  };
+}
+
+/**
+ * A raw producer of the client library sending the same messages: kafkajs
+ * (idempotent, acks=all, one request in flight) or @platformatic/kafka (the
+ * adapter's settings). Requests are cut the same way for both.
+ */
+async function rawBaseline(from: number, to: number, partitions: number, maxBatch: number, maxBytes: number, clientName = 'kafkajs') {
   const msgs = messages.slice(from, to);
   const kafka = new Kafka({ clientId: 'bench-raw', brokers, logLevel: logLevel.NOTHING, ...kafkajsSecurity(kafkaSecurityFromEnv()) });
   const topic = `${prefix}.raw-baseline`;
@@ -107,10 +170,21 @@ async function rawBaseline(from: number, to: number, partitions: number, maxBatc
     if (md?.topics[0]?.partitions.length === partitions && md.topics[0].partitions.every((p) => p.leader >= 0)) break;
     await new Promise((r) => setTimeout(r, 200));
   }
-  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
-  await producer.connect();
-  const out = msgs.map((m) => ({ key: m.key, value: m.value, headers: m.headers }));
-  await producer.send({ topic, acks: -1, messages: out.slice(0, 10) });
+  let sender: { send: RawSend; close: () => Promise<void> };
+  if (clientName === 'platformatic') sender = await platformaticRawSender(topic);
+  else if (clientName === 'confluent') sender = await confluentRawSender(topic);
+  else {
+    const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
+    await producer.connect();
+    sender = {
+      send: async (ms) => {
+        await producer.send({ topic, acks: -1, messages: ms.map((m) => ({ key: m.key, value: m.value, headers: m.headers })) });
+      },
+      close: () => producer.disconnect(),
+    };
+  }
+  const out = msgs;
+  await sender.send(out.slice(0, 10));
   const t = performance.now();
   const cpu0 = process.cpuUsage();
   let requests = 0;
@@ -118,13 +192,13 @@ async function rawBaseline(from: number, to: number, partitions: number, maxBatc
     let j = i;
     let bytes = 0;
     while (j < out.length && j - i < maxBatch && (j === i || bytes + sizeOf(msgs[j]!) <= maxBytes)) bytes += sizeOf(msgs[j++]!);
-    await producer.send({ topic, acks: -1, messages: out.slice(i, j) });
+    await sender.send(out.slice(i, j));
     requests++;
     i = j;
   }
   const ms = performance.now() - t;
   const cpu = process.cpuUsage(cpu0);
-  await producer.disconnect();
+  await sender.close();
   await admin.deleteTopics({ topics: [topic] }).catch(() => {});
   await admin.disconnect();
   return {
@@ -297,6 +371,7 @@ process.on(
     partitions?: number;
     maxBatch?: number;
     maxBytes?: number;
+    client?: string;
     commitFrom?: number;
     commitTo?: number;
   }) => {
@@ -307,7 +382,8 @@ process.on(
     else if (m.op === 'stamps') reply(stamps.slice(m.from ?? 0, m.to ?? stamps.length));
     else if (m.op === 'receipts') reply(receiptFigures(m.commitFrom ?? 0, m.commitTo ?? Infinity));
     else if (m.op === 'kcat') kcatBaseline(m.from ?? 0, m.to ?? messages.length, m.partitions ?? 1).then(reply, fail);
-    else if (m.op === 'raw') rawBaseline(m.from ?? 0, m.to ?? messages.length, m.partitions ?? 1, m.maxBatch ?? 2000, m.maxBytes ?? 900_000).then(reply, fail);
+    else if (m.op === 'raw')
+      rawBaseline(m.from ?? 0, m.to ?? messages.length, m.partitions ?? 1, m.maxBatch ?? 2000, m.maxBytes ?? 900_000, m.client).then(reply, fail);
     else fail(`unknown op ${m.op}`);
   },
 );

@@ -1,3 +1,4 @@
+import { DEFAULT_KAFKA_CLIENT } from '../kafka/client-name.js';
 import { describe, expect, it } from 'vitest';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -79,6 +80,13 @@ describe('loadConfig', () => {
     expect(loadConfig({ dir, env: good }).kafka.ownersSessionTimeoutMs).toBe(30_000);
     expect(loadConfig({ dir, env: { ...good, FORCEHOOK_OWNERS_SESSION_TIMEOUT_MS: '8000' } }).kafka.ownersSessionTimeoutMs).toBe(8_000);
     expect(errorOf({ ...good, FORCEHOOK_OWNERS_SESSION_TIMEOUT_MS: '5000' }).setting).toBe('FORCEHOOK_OWNERS_SESSION_TIMEOUT_MS');
+  });
+
+  it('Kafka client: the default unless FORCEHOOK_KAFKA_CLIENT picks another; an unknown one names the setting', () => {
+    expect(loadConfig({ dir, env: good }).kafka.client).toBe(DEFAULT_KAFKA_CLIENT);
+    expect(loadConfig({ dir, env: { ...good, FORCEHOOK_KAFKA_CLIENT: 'platformatic' } }).kafka.client).toBe('platformatic');
+    expect(loadConfig({ dir, env: { ...good, FORCEHOOK_KAFKA_CLIENT: 'kafkajs' } }).kafka.client).toBe('kafkajs');
+    expect(errorOf({ ...good, FORCEHOOK_KAFKA_CLIENT: 'rdkafka' }).setting).toBe('FORCEHOOK_KAFKA_CLIENT');
   });
 
   it('token refresh interval: daily by default, the environment overrides it, a bad value names the setting', () => {

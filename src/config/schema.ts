@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { z } from 'zod';
 import { commaList } from '../core/comma-list.js';
 import { KAFKA_SECURITY_ENV, KafkaSecuritySchema } from '../kafka/security.js';
+import { KafkaClientNameSchema } from '../kafka/client-name.js';
 import { parseHostPatterns } from '../net/salesforce-hosts.js';
 import { CONNECT_ENV, ConnectConfigSchema } from './connect.js';
 import { parseSchedule } from './duration.js';
@@ -48,6 +49,8 @@ export const ConfigSchema = z
          * group.min.session.timeout.ms (default 6 s) to group.max.session.timeout.ms (default 30 min).
          */
         ownersSessionTimeoutMs: z.coerce.number().int().min(6_000).max(1_800_000).default(30_000),
+        /** The client library behind the Kafka port (see docs/configuration.md for how they compare). */
+        client: KafkaClientNameSchema,
       })
       .extend(KafkaSecuritySchema.shape)
       .strict(),
@@ -128,6 +131,7 @@ export const ENV: Readonly<Record<string, readonly string[]>> = {
   FORCEHOOK_SECRET_KEY_PREVIOUS: ['secretKeyPrevious'],
   FORCEHOOK_TOPIC_PREFIX: ['kafka', 'topicPrefix'],
   FORCEHOOK_OWNERS_SESSION_TIMEOUT_MS: ['kafka', 'ownersSessionTimeoutMs'],
+  FORCEHOOK_KAFKA_CLIENT: ['kafka', 'client'],
   FORCEHOOK_PUBLIC_URL: ['publicUrl'],
   FORCEHOOK_ALLOW_PRIVATE_NETWORKS: ['allowPrivateNetworks'],
   FORCEHOOK_SALESFORCE_HOSTS: ['salesforceHosts'],

@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { createLogger, type Logger } from '../core/log.js';
 import { retry, retryPolicy } from '../core/retry.js';
 import type { EventType, ForcehookEvent, Trigger } from '../events/schema.js';
-import { createKafka, kafkaSecurityFromEnv, type KafkaSecurity } from '../kafka/index.js';
+import { createKafka, kafkaClientFromEnv, kafkaSecurityFromEnv, type KafkaClientName, type KafkaSecurity } from '../kafka/index.js';
 import { topics } from '../kafka/topics.js';
 import { nextOffset, type Batch, type ConsumedMessage, type KafkaClient } from '../kafka/types.js';
 import { decodeEvent, typeFilter } from './decode.js';
@@ -54,6 +54,8 @@ export interface EventConsumerOptions {
   onCrash?(err: Error, restarting: boolean): void;
   /** Longest wait of one fetch when the topic is idle. @default 1000 */
   maxWaitTimeMs?: number;
+  /** Which Kafka client library to use. @default read from FORCEHOOK_KAFKA_CLIENT like the service */
+  client?: KafkaClientName;
   /** An existing client to share (not closed by `stop`). */
   kafka?: KafkaClient;
 }
@@ -86,7 +88,15 @@ export async function createEventConsumer(opts: EventConsumerOptions): Promise<E
   const brokers = typeof opts.brokers === 'string' ? opts.brokers : [...opts.brokers];
   // TLS and SASL as the service reads them (KAFKA_SSL, KAFKA_SASL_*), unless given here.
   const security = opts.security ?? kafkaSecurityFromEnv();
-  const client = opts.kafka ?? createKafka({ brokers, clientId: opts.clientId ?? `forcehook-consumer-${opts.groupId}`, logger, ...security });
+  const client =
+    opts.kafka ??
+    createKafka({
+      brokers,
+      clientId: opts.clientId ?? `forcehook-consumer-${opts.groupId}`,
+      client: opts.client ?? kafkaClientFromEnv(),
+      logger,
+      ...security,
+    });
   const consumer = client.consumer(opts.groupId, {
     maxWaitTimeMs: opts.maxWaitTimeMs ?? 1_000,
     ...(opts.onCrash ? { onCrash: opts.onCrash } : {}),

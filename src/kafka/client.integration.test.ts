@@ -1,17 +1,20 @@
+import { createRequire } from 'node:module';
 import { Kafka, ConfigResourceTypes, logLevel } from 'kafkajs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ForcehookError } from '../core/errors.js';
 import { testLogger } from '../core/log.js';
-import { createKafka } from './index.js';
+import { createKafka, KAFKA_CLIENTS, type KafkaClientName } from './index.js';
 import { hasTestBrokers, testBrokers, uniquePrefix as unique } from '../../testkit/kafka/brokers.js';
 import { nextOffset, type ConsumedMessage, type GroupConsumer, type KafkaClient } from './types.js';
 
 const brokers = hasTestBrokers() ? testBrokers() : [];
+/** The reference: kafkajs's port of the Java client's murmur2. */
+const javaMurmur2 = createRequire(import.meta.url)('kafkajs/src/producer/partitioners/default/murmur2.js') as (key: string) => number;
 
 const logger = testLogger();
 const clients: KafkaClient[] = [];
-function client(list = brokers): KafkaClient {
-  const c = createKafka({ brokers: list, clientId: 'forcehook-test', logger });
+function makeClient(name: KafkaClientName, list = brokers): KafkaClient {
+  const c = createKafka({ brokers: list, clientId: 'forcehook-test', logger, client: name });
   clients.push(c);
   return c;
 }
@@ -47,7 +50,10 @@ async function collect(
   return { seen, consumer };
 }
 
-describe.skipIf(!hasTestBrokers())('kafka client (kafkajs) against a real broker', () => {
+// One suite, run against every client library behind the port.
+describe.skipIf(!hasTestBrokers()).each(KAFKA_CLIENTS)('kafka client (%s) against a real broker', (name) => {
+  const client = (list = brokers): KafkaClient => makeClient(name, list);
+
   it('keeps per-key order across partitions and puts a key on one partition', async () => {
     const kafka = client();
     const topic = unique('order');
@@ -74,6 +80,21 @@ describe.skipIf(!hasTestBrokers())('kafka client (kafkajs) against a real broker
     expect(new Set(seen.map((m) => m.partition)).size).toBeGreaterThan(1);
   });
 
+  it("puts each key on the partition Java's partitioner picks (what the owners group relies on)", async () => {
+    const kafka = client();
+    const topic = unique('javapart');
+    const partitions = 12;
+    await kafka.admin().ensureTopics([{ topic, partitions }]);
+    const keys = Array.from({ length: 40 }, (_, i) => `conn-${i}-${'x'.repeat(i % 7)}`);
+    await kafka.producer().send(
+      topic,
+      keys.map((key) => ({ key, value: Buffer.from(key), headers: {} })),
+    );
+    const { seen } = await collect(kafka, unique('g'), topic);
+    await until(() => seen.length === keys.length);
+    for (const m of seen) expect(m.partition).toBe((javaMurmur2(m.key!) & 0x7fffffff) % partitions);
+  });
+
   it('delivers sequential sends of a key in send order', async () => {
     const kafka = client();
     const topic = unique('seq');
@@ -87,6 +108,27 @@ describe.skipIf(!hasTestBrokers())('kafka client (kafkajs) against a real broker
     for (const k of ['k0', 'k1', 'k2']) {
       const values = seen.filter((m) => m.key === k).map((m) => Number(m.value!.toString()));
       expect(values).toEqual([...values].sort((a, b) => a - b));
+    }
+  });
+
+  it('takes concurrent sends on one producer: every message lands once, each caller in its own order', async () => {
+    const kafka = client();
+    const topic = unique('concurrent');
+    await kafka.admin().ensureTopics([{ topic, partitions: 2 }]);
+    const producer = kafka.producer();
+    // Callers publishing at once on a shared producer, as the service's org tasks do.
+    const callers = 6;
+    const perCaller = 10;
+    await Promise.all(
+      Array.from({ length: callers }, async (_, c) => {
+        for (let seq = 0; seq < perCaller; seq++) await producer.send(topic, [{ key: `k${c}`, value: Buffer.from(String(seq)), headers: {} }]);
+      }),
+    );
+    const { seen } = await collect(kafka, unique('g'), topic);
+    await until(() => seen.length >= callers * perCaller);
+    expect(seen).toHaveLength(callers * perCaller);
+    for (let c = 0; c < callers; c++) {
+      expect(seen.filter((m) => m.key === `k${c}`).map((m) => Number(m.value!.toString()))).toEqual(Array.from({ length: perCaller }, (_, i) => i));
     }
   });
 
@@ -135,6 +177,34 @@ describe.skipIf(!hasTestBrokers())('kafka client (kafkajs) against a real broker
     await new Promise((r) => setTimeout(r, 500)); // nothing older trickles in
     expect(second.seen.map((m) => m.value!.toString())).toEqual(['4', '5']);
     await second.consumer.stop();
+  });
+
+  it("reads a group's committed positions and its members' assignments (the cluster view)", async () => {
+    const kafka = client();
+    const topic = unique('groupview');
+    await kafka.admin().ensureTopics([{ topic, partitions: 2 }]);
+    await kafka.producer().send(
+      topic,
+      ['a', 'b', 'c'].map((k) => ({ key: k, value: Buffer.from(k), headers: {} })),
+    );
+    const group = unique('g');
+    const running = await collect(kafka, group, topic, { commit: true });
+    await until(() => running.seen.length === 3);
+    const admin = kafka.admin();
+    // The member list settles once the join is complete; the consumer has read, so it has joined.
+    let members = await admin.groupMembers(group);
+    for (let i = 0; i < 50 && members[0]?.assignment.length !== 2; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      members = await admin.groupMembers(group);
+    }
+    expect(members).toHaveLength(1);
+    expect(members[0]!.assignment.map((a) => `${a.topic}:${a.partition}`).sort()).toEqual([`${topic}:0`, `${topic}:1`]);
+    const offsets = await admin.groupOffsets(group, [topic]);
+    const committed = offsets.reduce((n, o) => n + Number(o.offset), 0);
+    expect(offsets.every((o) => o.topic === topic)).toBe(true);
+    expect(committed).toBe(3);
+    await running.consumer.stop();
+    expect(await admin.groupMembers(group)).toEqual([]);
   });
 
   it('commits only what the caller commits (a partial commit re-delivers the rest)', async () => {

@@ -3,6 +3,8 @@ import { commaList } from '../core/comma-list.js';
 import { ConfigError } from '../core/errors.js';
 import { createLogger, type Logger } from '../core/log.js';
 import { createKafkajsClient } from './kafkajs/client.js';
+import { createPlatformaticClient } from './platformatic/client.js';
+import { KafkaClientNameSchema } from './client-name.js';
 import { KafkaSecuritySchema } from './security.js';
 import { TOPIC_NAME } from './topics.js';
 import type { KafkaClient } from './types.js';
@@ -11,6 +13,7 @@ export type * from './types.js';
 export { nextOffset } from './types.js';
 export { topics, topicSpecs, delayLabel, type Topics } from './topics.js';
 export { CompactedStore, type CompactedStoreOptions } from './state-store.js';
+export { KAFKA_CLIENTS, DEFAULT_KAFKA_CLIENT, KafkaClientNameSchema, kafkaClientFromEnv, type KafkaClientName } from './client-name.js';
 export { kafkaSecurityFromEnv, KafkaSecuritySchema, KAFKA_SECURITY_ENV, type KafkaSecurity } from './security.js';
 
 const hostPort = z.string().regex(/^[^\s:,]+:\d{1,5}$/, 'expected host:port');
@@ -28,7 +31,7 @@ export const KafkaConfigSchema = z
       .max(200)
       .default('forcehook')
       .describe('prefix of every topic the service creates (FORCEHOOK_TOPIC_PREFIX)'),
-    client: z.enum(['kafkajs']).default('kafkajs').describe('which Kafka client library implements the port'),
+    client: KafkaClientNameSchema,
   })
   .extend(KafkaSecuritySchema.shape)
   .strict();
@@ -47,17 +50,20 @@ export function createKafka(config: KafkaConfigInput & { logger?: Logger }): Kaf
     const issue = parsed.error.issues[0];
     throw new ConfigError(['kafka', ...(issue?.path ?? [])].join('.'), issue?.message ?? 'invalid');
   }
+  const common = {
+    brokers: parsed.data.brokers,
+    clientId: parsed.data.clientId,
+    logger,
+    security: {
+      ssl: parsed.data.ssl,
+      ...(parsed.data.sslCaFile ? { sslCaFile: parsed.data.sslCaFile } : {}),
+      ...(parsed.data.sasl ? { sasl: parsed.data.sasl } : {}),
+    },
+  };
   switch (parsed.data.client) {
     case 'kafkajs':
-      return createKafkajsClient({
-        brokers: parsed.data.brokers,
-        clientId: parsed.data.clientId,
-        logger,
-        security: {
-          ssl: parsed.data.ssl,
-          ...(parsed.data.sslCaFile ? { sslCaFile: parsed.data.sslCaFile } : {}),
-          ...(parsed.data.sasl ? { sasl: parsed.data.sasl } : {}),
-        },
-      });
+      return createKafkajsClient(common);
+    case 'platformatic':
+      return createPlatformaticClient(common);
   }
 }

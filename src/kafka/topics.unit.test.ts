@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { KafkaConfigSchema } from './index.js';
+import { DEFAULT_KAFKA_CLIENT, KafkaConfigSchema } from './index.js';
 import { delayLabel, topics, topicSpecs, TOPIC_NAME } from './topics.js';
 
 describe('topics', () => {
@@ -37,7 +37,7 @@ describe('KafkaConfigSchema', () => {
       brokers: ['127.0.0.1:9092', '10.0.0.2:9093'],
       clientId: 'forcehook',
       topicPrefix: 'forcehook',
-      client: 'kafkajs',
+      client: DEFAULT_KAFKA_CLIENT,
       ssl: false,
     });
   });

@@ -1,6 +1,6 @@
 /**
  * The Kafka port of forcehook. The pipeline imports only this module; each client
- * library (kafkajs today, Confluent's KafkaJS-shaped client later) implements it
+ * library (kafkajs, @platformatic/kafka; see client-name.ts) implements it
  * in its own folder. Every error that leaves an implementation is a ForcehookError
  * with code 'KAFKA' or 'KAFKA_UNAVAILABLE' and an honest `retriable`.
  */

@@ -19,8 +19,16 @@ export async function runRekeyCommand(argv: string[]): Promise<number> {
   const config = loadConfig();
   const logger = createLogger({ level: config.logLevel === 'debug' ? 'debug' : 'warn' });
   const box = SecretBox.fromBase64(config.secretKey, ...config.secretKeyPrevious);
-  const { brokers, clientId, ssl, sslCaFile, sasl } = config.kafka;
-  const kafka = createKafka({ brokers: [...brokers], clientId, logger, ssl, ...(sslCaFile ? { sslCaFile } : {}), ...(sasl ? { sasl: { ...sasl } } : {}) });
+  const { brokers, clientId, client, ssl, sslCaFile, sasl } = config.kafka;
+  const kafka = createKafka({
+    brokers: [...brokers],
+    clientId,
+    client,
+    logger,
+    ssl,
+    ...(sslCaFile ? { sslCaFile } : {}),
+    ...(sasl ? { sasl: { ...sasl } } : {}),
+  });
   const t = topics(config.kafka.topicPrefix);
   const store = new ServiceStore({ client: kafka, stateTopic: t.state, checkpointTopic: t.checkpoints, logger });
   try {

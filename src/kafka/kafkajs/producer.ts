@@ -3,6 +3,9 @@ import type { Logger } from '../../core/log.js';
 import type { KafkaMessage, Producer, ProducerOptions, RecordMetadata, TopicMessages } from '../types.js';
 import { ForcehookError } from '../../core/errors.js';
 import { guarded } from './errors.js';
+import { chunkRequests } from '../chunk.js';
+
+export { chunkRequests, MAX_REQUEST_BYTES } from '../chunk.js';
 
 function toKafkajs(m: KafkaMessage): Message {
   const out: Message = { key: m.key, value: m.value, headers: m.headers };
@@ -12,47 +15,6 @@ function toKafkajs(m: KafkaMessage): Message {
 
 function fromKafkajs(meta: KjsRecordMetadata[]): RecordMetadata[] {
   return meta.map((r) => ({ topic: r.topicName, partition: r.partition, baseOffset: r.baseOffset ?? '-1' }));
-}
-
-/**
- * Largest produce request we build. The broker refuses a record batch above
- * `message.max.bytes` (1 MiB by default) with MESSAGE_TOO_LARGE, and a caller
- * retrying the same oversized batch would stall for ever; so requests are cut
- * well below it, whatever the caller hands us.
- */
-export const MAX_REQUEST_BYTES = 768 * 1024;
-/** Per-record overhead of the v2 record format (varints, attributes, header framing), rounded up. */
-const RECORD_OVERHEAD = 64;
-
-function approxSize(m: KafkaMessage): number {
-  let n = RECORD_OVERHEAD + (m.key?.length ?? 0) + (m.value?.length ?? 0);
-  for (const [k, v] of Object.entries(m.headers)) n += k.length + v.length + 8;
-  return n;
-}
-
-/** Splits into requests under MAX_REQUEST_BYTES, keeping message order (hence per-key order). */
-export function chunkRequests(topicMessages: TopicMessages[], maxBytes = MAX_REQUEST_BYTES): TopicMessages[][] {
-  const requests: TopicMessages[][] = [];
-  let current: TopicMessages[] = [];
-  let size = 0;
-  for (const tm of topicMessages) {
-    let slice: KafkaMessage[] = [];
-    for (const m of tm.messages) {
-      const n = approxSize(m);
-      if (size + n > maxBytes && size > 0) {
-        if (slice.length) current.push({ topic: tm.topic, messages: slice });
-        requests.push(current);
-        current = [];
-        slice = [];
-        size = 0;
-      }
-      slice.push(m);
-      size += n;
-    }
-    if (slice.length) current.push({ topic: tm.topic, messages: slice });
-  }
-  if (current.length) requests.push(current);
-  return requests;
 }
 
 /** One kafkajs producer, i.e. one producer id and its sequence numbers. */

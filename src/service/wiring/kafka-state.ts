@@ -25,8 +25,16 @@ export interface KafkaAndState {
 /** Opens nothing yet: clients connect on first use, so this costs nothing while Kafka is away. */
 export function wireKafkaAndState(config: Readonly<Config>, logger: Logger, metrics: Metrics, instanceId: string | undefined): KafkaAndState {
   const t = topics(config.kafka.topicPrefix);
-  const { brokers, clientId, ssl, sslCaFile, sasl } = config.kafka;
-  const kafka = createKafka({ brokers: [...brokers], clientId, logger, ssl, ...(sslCaFile ? { sslCaFile } : {}), ...(sasl ? { sasl: { ...sasl } } : {}) });
+  const { brokers, clientId, client, ssl, sslCaFile, sasl } = config.kafka;
+  const kafka = createKafka({
+    brokers: [...brokers],
+    clientId,
+    client,
+    logger,
+    ssl,
+    ...(sslCaFile ? { sslCaFile } : {}),
+    ...(sasl ? { sasl: { ...sasl } } : {}),
+  });
   const admin = kafka.admin();
   // The current key seals; previous ones (FORCEHOOK_SECRET_KEY_PREVIOUS) only open.
   const box = SecretBox.fromBase64(config.secretKey, ...config.secretKeyPrevious);

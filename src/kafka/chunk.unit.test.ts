@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { chunkRequests } from './producer.js';
+import { chunkRequests } from './chunk.js';
 
 const msg = (key: string, bytes: number) => ({ key, value: Buffer.alloc(bytes, 1), headers: { 'content-type': 'application/json' } });
 
