@@ -109,6 +109,8 @@ export class OrgSupervisor {
   /** Permissions the connecting user lacks, since when: read with the selection, so they change only at a refresh. */
   readonly #missing = new Map<MissingPermission, number>();
   #limitTimer: NodeJS.Timeout | undefined;
+  /** Objects whose delete log Salesforce purged inside a window polling read: when, and what the sweep found. */
+  readonly #purgedLogs = new Map<string, { earliest: number; found: number; since: number }>();
   #resolving: Promise<void> | undefined;
   readonly #ctx: { orgId: string; connectionId: string };
   /** Change events published, so that a reconcile reading the same change gives it the same id. */
@@ -177,6 +179,13 @@ export class OrgSupervisor {
 
   warnings(): ConnectionWarning[] {
     const out: ConnectionWarning[] = [...this.#missing].map(([p, since]) => ({ ...PERMISSION_WARNINGS[p], since: new Date(since).toISOString() }));
+    for (const [object, p] of this.#purgedLogs) {
+      out.push({
+        code: 'delete_log_purged',
+        message: `Salesforce purged the ${object} delete log (getDeleted starts at ${new Date(p.earliest).toISOString()}, after the window being read): deletions before it were found by checking the records the service had read (${p.found} found); a record created and deleted without the service reading it cannot be reported.`,
+        since: new Date(p.since).toISOString(),
+      });
+    }
     const l = this.#limited;
     if (!l) return out;
     const { code, what } = LIMIT_WARNINGS[l.limit];
@@ -397,6 +406,7 @@ export class OrgSupervisor {
       budgetShare: this.#opts.budgetShare,
       handle: (changes, ctx) => this.#ingest.ingest(changes, ctx.previousCampaignId.bind(ctx)),
       commit: (moved) => commitPoll(this.#opts.store, this.#ctx.connectionId, moved, this.#now()),
+      onDeleteLogPurged: (object, earliest, found) => this.#purgedLogs.set(object, { earliest, found, since: this.#now() }),
       ...(this.#opts.now ? { now: this.#opts.now } : {}),
     });
     this.#poller.start();
