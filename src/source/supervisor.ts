@@ -13,11 +13,11 @@ import type { CdcPosition, CdcSubscriber } from './cdc/types.js';
 import type { StreamingLimit } from './cdc/verdict.js';
 import { channelFor, objectForChangeEvent } from '../salesforce/channels.js';
 import { SUPERVISOR_TRANSITIONS, type SupervisorState } from './lifecycle.js';
-import { readStreamingAccess, type MissingPermission } from '../salesforce/cdc-selection.js';
+import { cdcSelectedObjects, readStreamingAccess, type MissingPermission } from '../salesforce/cdc-selection.js';
 import { changesOfCdcBatch, gapStart, reconcileWindow, type OrgReads } from './gaps.js';
 import { createIngest, type IngestStage } from './ingest.js';
 import { createPoller, fetchRecords, reconcile, type Poller } from './polling/index.js';
-import { cdcStart, commitCdc, commitPoll, pollHandoverSince, pollStart } from './positions.js';
+import { cdcStart, commitCdc, commitPoll, pollStart } from './positions.js';
 import { OrgSession } from '../salesforce/session.js';
 import { Sightings } from './sightings.js';
 import type { ConnectionWarning, ObjectStatus } from './status.js';
@@ -35,6 +35,11 @@ export interface SupervisorOptions {
   budgetShare: number;
   /** How often the CDC selection is read again. @default 10 min */
   modeRefreshMs?: number;
+  /**
+   * While objects are streamed: how often the CDC selection alone is read (one Tooling query) to notice an
+   * entity taken out of it, whose channel just goes quiet. @default 1 min
+   */
+  selectionCheckMs?: number;
   /** When an org's streaming allocation is spent: how long its objects are polled before streaming is tried again. */
   streamingLimitRetry?: RetryPolicy;
   /** Every call to the org goes through it. */
@@ -105,6 +110,7 @@ export class OrgSupervisor {
   #poller: Poller | undefined;
   #modes = new Map<string, 'cdc' | 'polling'>();
   #refreshTimer: NodeJS.Timeout | undefined;
+  #selectionTimer: NodeJS.Timeout | undefined;
   #limited: StreamingLimited | undefined;
   /** Permissions the connecting user lacks, since when: read with the selection, so they change only at a refresh. */
   readonly #missing = new Map<MissingPermission, number>();
@@ -226,12 +232,38 @@ export class OrgSupervisor {
     this.#objects = next;
     await this.#resolve(true);
     this.#refreshTimer ??= setInterval(() => void this.#resolve(true), this.#opts.modeRefreshMs ?? 600_000).unref();
+    this.#selectionTimer ??= setInterval(() => void this.#checkSelection(), this.#opts.selectionCheckMs ?? 60_000).unref();
+  }
+
+  /**
+   * Salesforce says nothing on a live subscription when its entity leaves the CDC selection: the channel
+   * goes quiet (a later re-subscribe is refused). Reading the selection is the signal: while something is
+   * streamed, one Tooling query a minute, and a change of what is selected applies the modes at once.
+   */
+  async #checkSelection(): Promise<void> {
+    if (this.#state.state !== 'running' || this.#missing.has('view_setup')) return;
+    const streamed = [...this.#modes].filter(([, m]) => m === 'cdc').map(([k]) => k);
+    if (streamed.length === 0) return;
+    let selected: Set<string>;
+    try {
+      selected = await cdcSelectedObjects(this.session.jsforce());
+    } catch (err) {
+      if (!this.#isReauth(err)) this.#log.debug({ err: (err as Error).message }, 'could not check the CDC selection; the next check or refresh will');
+      return;
+    }
+    if (this.#state.state !== 'running') return;
+    const changed = [...this.#objects.keys()].some((k) => selected.has(k) !== this.#cdcSelected.has(k));
+    if (!changed) return;
+    this.#log.info({ deselected: streamed.filter((k) => !selected.has(k)) }, 'the CDC selection changed');
+    this.#cdcSelected = selected;
+    await this.#resolve(false);
   }
 
   async stop(): Promise<void> {
     if (this.#state.state === 'stopped' || this.#state.state === 'stopping') return;
     this.#state.to('stopping');
     clearInterval(this.#refreshTimer);
+    clearInterval(this.#selectionTimer);
     clearTimeout(this.#limitTimer);
     await this.#resolving?.catch(() => undefined);
     await Promise.all([this.#cdc?.stop(), this.#poller?.stop()]);
@@ -305,7 +337,6 @@ export class OrgSupervisor {
     for (const key of this.#objects.keys()) next.set(key, streaming && this.#cdcSelected.has(key) ? 'cdc' : 'polling');
     const cdcObjects = [...next].filter(([, m]) => m === 'cdc').map(([k]) => this.#objects.get(k)!);
     const pollObjects = [...next].filter(([, m]) => m === 'polling').map(([k]) => this.#objects.get(k)!);
-    const movedToCdc = cdcObjects.filter((o) => this.#modes.get(lc(o)) === 'polling');
     for (const [key, mode] of next) {
       const from = this.#modes.get(key);
       if (from !== mode) this.#log.info({ object: this.#objects.get(key), from: from ?? null, to: mode }, 'object mode');
@@ -314,19 +345,17 @@ export class OrgSupervisor {
     }
     for (const key of this.#modes.keys()) if (!next.has(key)) this.#sightings.stopped(key);
     this.#modes = next;
-    await this.#applyCdc(cdcObjects);
+    // Polling first: an object leaving it must be out of the poller, its last cycle settled, before the
+    // stream's start takes over its poll position (positions.ts), so no late poll commit brings it back.
     await this.#applyPolling(pollObjects);
-    // Changes between the last poll and the stream's start (-1 = new only) are read back once, from the
-    // overlap margin before the last polled row (a transaction running then may commit rows stamped earlier).
-    for (const object of movedToCdc) {
-      const since = pollHandoverSince(this.#opts.store, this.#ctx.connectionId, object);
-      if (since !== undefined) await this.#reconcile(object, since);
-    }
+    await this.#applyCdc(cdcObjects);
   }
 
   async #applyCdc(objects: string[]): Promise<void> {
     const channels = objects.map(channelFor);
-    const { positions, catchUp } = await cdcStart(this.#opts.store, this.#ctx.connectionId, channels, this.#now());
+    // An object polled until now is read back from the margin before its poll position once its channel
+    // is live (the subscriber's catch-up), so changes made during the read stream in meanwhile.
+    const { positions, catchUp } = await cdcStart(this.#opts.store, this.#ctx.connectionId, objects, this.#now());
     // Both catch-ups run only once the channel is subscribed (the subscriber's gap
     // path), so a change made during the read streams in instead of falling between.
     await this.#startCdc(channels, positions, catchUp);
@@ -394,6 +423,7 @@ export class OrgSupervisor {
     if (this.#poller) {
       // Objects new to the running poller (e.g. streamed until now) start from their durable positions.
       this.#poller.setObjects(objects, cursors);
+      await this.#poller.settled();
       return;
     }
     if (objects.length === 0) return;
@@ -450,6 +480,7 @@ export class OrgSupervisor {
     if (this.#state.state === 'needs_reauth' || this.#state.state === 'stopping' || this.#state.state === 'stopped') return;
     this.#state.to('needs_reauth');
     clearInterval(this.#refreshTimer);
+    clearInterval(this.#selectionTimer);
     clearTimeout(this.#limitTimer);
     void Promise.all([this.#cdc?.stop(), this.#poller?.stop()]).catch(() => undefined);
     this.#opts.onReauthRequired(reason);

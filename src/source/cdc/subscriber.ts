@@ -127,7 +127,9 @@ class Subscriber implements CdcSubscriber {
     let added = false;
     for (const ch of wanted) {
       if (this.#cursors.has(ch)) continue;
-      const position = positions?.get(ch) ?? this.#opts.positions.get(ch);
+      // A channel given a catch-up starts at -1: the position it started with (an earlier period of the
+      // same channel) would replay from before the object left the stream and skip what changed meanwhile.
+      const position = positions?.get(ch) ?? (catchUp?.has(ch) ? undefined : this.#opts.positions.get(ch));
       this.#cursors.add(ch, position);
       this.#catchUp(ch, position, catchUp);
       this.#stream?.subscribe(ch);

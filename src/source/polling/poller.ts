@@ -128,6 +128,8 @@ export interface Poller {
   stop(): Promise<void>;
   /** `cursors`: where objects new to this poller start (durable positions read since it was created). */
   setObjects(objects: string[], cursors?: ReadonlyMap<string, PollCursor>): void;
+  /** Resolves once no cycle is in flight: objects removed by `setObjects` are then neither published nor committed any more. */
+  settled(): Promise<void>;
   pollOnce(): Promise<CycleResult>;
   nextDelayMs(): number;
   state(): PollerSnapshot;
@@ -235,6 +237,10 @@ class PollerImpl implements Poller {
       await this.#inflight?.catch(() => undefined);
     }
     if (this.#sm.state !== 'stopped') this.#sm.to('stopped');
+  }
+
+  async settled(): Promise<void> {
+    while (this.#inflight) await this.#inflight.catch(() => undefined);
   }
 
   async pollOnce(): Promise<CycleResult> {
