@@ -122,7 +122,8 @@ class Subscriber implements CdcSubscriber {
       this.#live.delete(ch);
       this.#rejected.delete(ch);
       this.#gaps.delete(ch);
-      this.#pipeline.filter((r) => r.message.channel !== ch);
+      // Its received events still go out: whoever follows the object next starts from its checkpoint and
+      // reads states, not changes (a record updated, then deleted, would show only its deletion).
     }
     let added = false;
     for (const ch of wanted) {
