@@ -103,6 +103,17 @@ describe('handovers between the stream and polling', () => {
     expect(store.all).toEqual([{ kind: 'cdc', connectionId: C, channel: LEAD, replayId: FOLLOWED_SINCE, commitTimestamp: NOW - 120_000, updatedAt: at(NOW) }]);
   });
 
+  it('polled only while streaming was refused (the entity stayed selected): the stream resumes from its checkpoint, the poll checkpoint goes', async () => {
+    const store = memoryStore([
+      { kind: 'cdc', connectionId: C, channel: LEAD, replayId: '42', commitTimestamp: NOW - 600_000, updatedAt: at(NOW - 600_000) },
+      { kind: 'poll', connectionId: C, object: 'Lead', systemModstamp: NOW - 10_000, lastId: '00Q1', deletedUntil: NOW - 120_000, updatedAt: at(NOW) },
+    ]);
+    const start = await cdcStart(store, C, ['Lead'], NOW, new Set(['lead']));
+    expect(start.positions.get(LEAD)).toEqual({ replayId: '42', commitTimestamp: NOW - 600_000 });
+    expect(start.catchUp.size).toBe(0);
+    expect(store.pollCheckpoint(C, 'Lead')).toBeUndefined();
+  });
+
   it('streaming to polling and back, several times: each start is the side left, and an old poll position never comes back', async () => {
     const store = memoryStore();
     // Polled first.

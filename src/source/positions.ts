@@ -48,16 +48,25 @@ function polledLast(poll: PollCheckpoint | undefined, cdc: CdcCheckpoint | undef
  * `objects`: the API names to stream (their channels are channelFor(object)). An object that was polled
  * last starts its channel at -1 and is read back from the overlap margin before its poll position (rows
  * and the deletions its getDeleted window had not reached); that start is made durable before the poll
- * checkpoint goes.
+ * checkpoint goes. `replayable` (lower-case names): objects polled only while streaming was refused, their
+ * entity selected all the while, so the stream still holds their change events: they resume from the
+ * stream's checkpoint instead, and the changes polled meanwhile come again under their change events' ids.
  */
-export async function cdcStart(store: CheckpointStore, connectionId: string, objects: readonly string[], now: number): Promise<CdcStart> {
+export async function cdcStart(
+  store: CheckpointStore,
+  connectionId: string,
+  objects: readonly string[],
+  now: number,
+  replayable: ReadonlySet<string> = new Set(),
+): Promise<CdcStart> {
   const positions = new Map<string, CdcPosition>();
   const catchUp = new Map<string, CdcPosition>();
   for (const object of objects) {
     const ch = channelFor(object);
     const cp = store.cdcCheckpoint(connectionId, ch);
     const poll = store.pollCheckpoint(connectionId, object);
-    if (polledLast(poll, cp)) {
+    const replay = replayable.has(object.toLowerCase()) && cp !== undefined && cp.replayId !== FOLLOWED_SINCE;
+    if (polledLast(poll, cp) && !replay) {
       const since = Math.min(poll.systemModstamp - OVERLAP_MARGIN_MS, poll.deletedUntil);
       await store.putCheckpoint({
         kind: 'cdc',

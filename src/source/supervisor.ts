@@ -109,6 +109,11 @@ export class OrgSupervisor {
   #cdc: CdcSubscriber | undefined;
   #poller: Poller | undefined;
   #modes = new Map<string, 'cdc' | 'polling'>();
+  /**
+   * Objects polled only because streaming was refused (an allocation, a permission) while their entity stayed
+   * selected: the stream kept their change events, so streaming resumes from its checkpoint (positions.ts).
+   */
+  readonly #replayable = new Set<string>();
   #refreshTimer: NodeJS.Timeout | undefined;
   #selectionTimer: NodeJS.Timeout | undefined;
   #limited: StreamingLimited | undefined;
@@ -339,6 +344,8 @@ export class OrgSupervisor {
     const pollObjects = [...next].filter(([, m]) => m === 'polling').map(([k]) => this.#objects.get(k)!);
     for (const [key, mode] of next) {
       const from = this.#modes.get(key);
+      if (mode === 'polling' && !this.#cdcSelected.has(key)) this.#replayable.delete(key);
+      else if (mode === 'polling' && from === 'cdc') this.#replayable.add(key);
       if (from !== mode) this.#log.info({ object: this.#objects.get(key), from: from ?? null, to: mode }, 'object mode');
       if (mode === 'cdc') this.#sightings.streaming(key);
       else this.#sightings.stopped(key);
@@ -355,7 +362,8 @@ export class OrgSupervisor {
     const channels = objects.map(channelFor);
     // An object polled until now is read back from the margin before its poll position once its channel
     // is live (the subscriber's catch-up), so changes made during the read stream in meanwhile.
-    const { positions, catchUp } = await cdcStart(this.#opts.store, this.#ctx.connectionId, objects, this.#now());
+    const { positions, catchUp } = await cdcStart(this.#opts.store, this.#ctx.connectionId, objects, this.#now(), this.#replayable);
+    for (const o of objects) this.#replayable.delete(lc(o));
     // Both catch-ups run only once the channel is subscribed (the subscriber's gap
     // path), so a change made during the read streams in instead of falling between.
     await this.#startCdc(channels, positions, catchUp);
