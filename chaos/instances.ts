@@ -33,6 +33,8 @@ export interface InstanceOpts {
   tokenRefreshIntervalS?: number;
   /** When the service tries streaming again after the org refused it for a spent allocation. */
   streamingLimitRetry?: RetryPolicy;
+  /** While objects are streamed, how often the CDC selection alone is checked (the service's default: 1 min). */
+  selectionCheckMs?: number;
 }
 
 export async function inProcessInstance(ctx: Ctx, o: InstanceOpts): Promise<Instance> {
@@ -58,6 +60,7 @@ export async function inProcessInstance(ctx: Ctx, o: InstanceOpts): Promise<Inst
     logger: testLogger(),
     ...(o.instanceId ? { instanceId: o.instanceId } : {}),
     ...(o.streamingLimitRetry ? { streamingLimitRetry: o.streamingLimitRetry } : {}),
+    ...(o.selectionCheckMs ? { selectionCheckMs: o.selectionCheckMs } : {}),
   });
   await service.loaded;
   return { url: service.url, api: httpApi(() => service.url), stop: () => service.stop(), service };

@@ -21,6 +21,13 @@
  *
  * The ledger listens to the org's event bus from its creation, so a fault that empties the log
  * (expire-replay) cannot take changes away from it; what the log held before is merged in by `snapshot()`.
+ * A scenario that takes entities out of the CDC selection listens to every commit instead (`source:
+ * 'commits'`): a deselected entity's changes make no change events, but they happened all the same.
+ *
+ * A polled or reconciled DELETE copy carries the values the record was deleted with: it vouches for the UPDATEs
+ * up to that state (updated, then deleted between two polls, the update shows only there).
+ * A DELETE copy dated by no deletion of its record (a deletion found after the delete log was purged is dated
+ * by the purge, which came after it) stands for the latest deletion of the record not seen before its date.
  */
 import { cdcEventId } from '../src/events/id.js';
 import { toId18 } from '../src/events/salesforce-id.js';
@@ -45,6 +52,7 @@ const TYPE_OF: Record<string, EventType> = {
   UNDELETE: 'salesforce.record.undeleted',
 };
 const UPDATED: EventType = 'salesforce.record.updated';
+const DELETED: EventType = 'salesforce.record.deleted';
 
 /** A window after which the service can only report each record's latest state (an expired replay window). */
 export interface LatestStateWindow {
@@ -126,19 +134,37 @@ export class Ledger {
   readonly exclude = new Set<string>();
   readonly #changes = new Map<string, Change>();
   readonly #unlisten: (() => void)[] = [];
+  /** Order of the commits observed (`source: 'commits'`), standing in for replayIds. */
+  #seq = 0;
+  readonly #source: 'bus' | 'commits';
   constructor(
     private readonly ctx: Ctx,
     private readonly orgIds: string[],
     private readonly objects: string[],
+    opts: { source?: 'bus' | 'commits' } = {},
   ) {
+    this.#source = opts.source ?? 'bus';
     for (const orgId of orgIds) {
       const org = ctx.emulator.emulator.org(orgId);
-      if (org) this.#unlisten.push(org.bus.subscribe((ev) => this.#add(orgId, ev)));
+      if (!org) continue;
+      if (this.#source === 'bus') {
+        this.#unlisten.push(org.bus.subscribe((ev) => this.#add(orgId, ev)));
+        continue;
+      }
+      const observe = (changes: { payload: Record<string, unknown>; replayId?: number }[]): void => {
+        for (const c of changes) {
+          const seq = ++this.#seq;
+          this.#add(orgId, { replayId: seq, payload: c.payload }, c.replayId);
+        }
+      };
+      org.commitObservers.add(observe);
+      this.#unlisten.push(() => org.commitObservers.delete(observe));
     }
     this.snapshot();
   }
 
   snapshot(): Map<string, string> {
+    if (this.#source === 'commits') return this.expected;
     for (const orgId of this.orgIds) {
       const org = this.ctx.emulator.emulator.org(orgId);
       if (org) for (const ev of org.bus.eventsAfter(0)) this.#add(orgId, ev);
@@ -157,7 +183,8 @@ export class Ledger {
     return n;
   }
 
-  #add(orgId: string, ev: { replayId: number; payload: unknown }): void {
+  /** `ev.replayId` orders the changes; `busReplayId`, where it differs, is the event's own. */
+  #add(orgId: string, ev: { replayId: number; payload: unknown }, busReplayId?: number): void {
     const payload = ev.payload as Record<string, unknown>;
     const h = payload?.['ChangeEventHeader'] as
       { entityName: string; recordIds: string[]; changeType: string; commitTimestamp: number; transactionKey?: unknown; sequenceNumber?: unknown } | undefined;
@@ -182,7 +209,7 @@ export class Ledger {
           commitTimestamp: h.commitTimestamp,
           transactionKey: typeof h.transactionKey === 'string' ? h.transactionKey : undefined,
           sequenceNumber: typeof h.sequenceNumber === 'number' ? h.sequenceNumber : undefined,
-          replayId: String(ev.replayId),
+          replayId: String(busReplayId ?? ev.replayId),
         });
       } catch {
         continue; // not a change the contract can name (injected garbage)
@@ -276,6 +303,8 @@ export class Ledger {
           let agree = true;
           let compared = 0;
           for (const [k, v] of state) {
+            // A deletion moves LastModifiedDate; the other values are the record's last state.
+            if (s.type === DELETED && k === 'LastModifiedDate') continue;
             const r = row.get(k);
             if (r === undefined) continue;
             compared++;
@@ -286,7 +315,8 @@ export class Ledger {
           }
           if (agree && compared > 0) shown = change;
         }
-        if (shown) vouched.set(recordId, Math.max(vouched.get(recordId) ?? -1, shown.seq));
+        // A deleted row shows the state it was deleted in: the UPDATE that made it is superseded too.
+        if (shown) vouched.set(recordId, Math.max(vouched.get(recordId) ?? -1, shown.seq + (s.type === DELETED ? 0.5 : 0)));
       }
       let match: Change | undefined;
       if (s.type === UPDATED && shown?.type === UPDATED) {
@@ -294,6 +324,12 @@ export class Ledger {
       } else {
         const candidates = history.map((h) => h.change).filter((c) => c.type === s.type && c.seconds.includes(sec(s.commitTimestamp)));
         match = [...candidates].reverse().find((c) => !a.seen.has(c.id)) ?? candidates[candidates.length - 1];
+        if (!match && s.type === DELETED) {
+          match = history
+            .map((h) => h.change)
+            .filter((c) => c.type === DELETED && c.commitTimestamp <= s.commitTimestamp && !a.seen.has(c.id))
+            .at(-1);
+        }
         if (match && s.type === UPDATED && !shown) a.unverified++;
       }
       idOf.set(s.id, match);

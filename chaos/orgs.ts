@@ -104,13 +104,21 @@ export async function streamingLive(ctx: Ctx, orgId: string): Promise<void> {
 }
 
 /** The usual set-up: an org, a receiver subscribed to its changes through `api`, a reader of the events topic. */
-export async function steadyOrg(ctx: Ctx, brokers: string[], prefix: string, api: Api, objects = ['Lead'], orgOptions: Record<string, unknown> = {}) {
+export async function steadyOrg(
+  ctx: Ctx,
+  brokers: string[],
+  prefix: string,
+  api: Api,
+  objects = ['Lead'],
+  orgOptions: Record<string, unknown> = {},
+  ledgerOpts: ConstructorParameters<typeof Ledger>[3] = {},
+) {
   const org = await createOrg(ctx, orgOptions);
   const receiver = await startReceiver({ verify: 'any' });
   const reader = await readEvents(prefix, brokers);
   const conn = await connectOrg(api, org, receiver, objects);
   await streamingLive(ctx, org.orgId);
-  const ledger = new Ledger(ctx, [org.orgId], objects);
+  const ledger = new Ledger(ctx, [org.orgId], objects, ledgerOpts);
   return {
     org,
     receiver,

@@ -73,6 +73,8 @@ export async function startTestService(opts: {
   logger?: Logger;
   pollIntervalS?: number;
   modeRefreshMs?: number;
+  /** While objects are streamed, how often the CDC selection alone is checked (the service's default: 1 min). */
+  selectionCheckMs?: number;
   /** How long an org whose streaming allocation is spent is polled before streaming is tried again. */
   streamingLimitRetry?: RetryPolicy;
   instanceId?: string;
@@ -125,6 +127,7 @@ export async function startTestService(opts: {
     logger: opts.logger ?? testLogger(),
     ...(opts.instanceId ? { instanceId: opts.instanceId } : {}),
     ...(opts.modeRefreshMs ? { modeRefreshMs: opts.modeRefreshMs } : {}),
+    ...(opts.selectionCheckMs ? { selectionCheckMs: opts.selectionCheckMs } : {}),
     ...(opts.streamingLimitRetry ? { streamingLimitRetry: opts.streamingLimitRetry } : {}),
   });
   await service.loaded;

@@ -1,4 +1,5 @@
 import type { Scenario } from '../lib.js';
+import { adminDay } from './admin-day.js';
 import { broker } from './broker.js';
 import { emulatorFaults } from './emulator-faults.js';
 import { fuzz } from './fuzz.js';
@@ -7,4 +8,4 @@ import { rebalance } from './rebalance.js';
 import { strictDay } from './strict-day.js';
 import { webhookDay } from './webhook-day.js';
 
-export const SCENARIOS: Scenario[] = [kill9, broker, rebalance, ...emulatorFaults, webhookDay, fuzz, strictDay];
+export const SCENARIOS: Scenario[] = [kill9, broker, rebalance, ...emulatorFaults, webhookDay, fuzz, strictDay, adminDay];

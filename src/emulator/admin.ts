@@ -76,6 +76,7 @@ const schemas = {
     z.object({ kind: z.literal('revoke-refresh-tokens') }).strict(),
     z.object({ kind: z.literal('drop-streaming-clients') }).strict(),
     z.object({ kind: z.literal('expire-replay') }).strict(),
+    z.object({ kind: z.literal('purge-delete-log') }).strict(),
     z.object({ kind: z.literal('exhaust-event-allocation'), hours: z.number().positive().max(24).optional() }).strict(),
     z
       .object({
@@ -281,6 +282,11 @@ export function adminRouter({ em, cometd, activity, pubsub }: AdminDeps): Router
         const expired = org.bus.retained();
         org.bus.expireAll();
         return res.json({ kind: fault.kind, expired });
+      }
+      case 'purge-delete-log': {
+        // An admin empties the Recycle Bin: earlier deletions leave getDeleted's log and queryAll for good.
+        const until = org.store.purgeLog(em.clock.now());
+        return res.json({ kind: fault.kind, earliestDateAvailable: sfDateTime(until) });
       }
       case 'exhaust-event-allocation': {
         // Spent until `hours` pass; without them, until the rolling 24 h frees it.

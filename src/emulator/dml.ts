@@ -34,8 +34,15 @@ export function commit(org: Org, txn: Transaction): void {
     (m) => org.isCdcSelected(m),
     org.overflowThreshold,
   );
-  for (const e of events) org.bus.publish(e.channel, e.payload, changeEventSchema(e.meta).id);
+  const published = events.map((e) => ({ payload: e.payload, replayId: org.bus.publish(e.channel, e.payload, changeEventSchema(e.meta).id).replayId }));
   org.eventsPublished += events.length;
+  if (org.commitObservers.size === 0) return;
+  const unselected = buildChangeEvents(
+    txn,
+    (id) => org.store.get(id)?.values,
+    (m) => !org.isCdcSelected(m),
+  ).map((e) => ({ payload: e.payload }));
+  for (const observe of org.commitObservers) observe([...published, ...unselected]);
 }
 
 /** Runs `fn` as one transaction: committed if it returns, rolled back if it throws. */

@@ -119,6 +119,12 @@ export class Org {
   cdcEntities: Set<string> | null = null;
   readonly faults: FaultState = { failStatus: 0, failCount: 0, slowMs: 0, slowCount: 0 };
   eventsPublished = 0;
+  /**
+   * In-process observers of every committed change as a change event, its entity selected for CDC or not
+   * (a deselected entity's changes are only in the records): what a test's accounting counts as happened.
+   * Published events carry their replayId.
+   */
+  readonly commitObservers = new Set<(changes: { payload: Record<string, unknown>; replayId?: number }[]) => void>();
   readonly oauth: OAuthPolicy;
   /** Changed at runtime by the admin API, as an admin edits the user's profile. */
   permissions: OrgPermissions;

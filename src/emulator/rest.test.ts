@@ -250,6 +250,33 @@ describe('getDeleted / getUpdated / undelete', () => {
     expect(shapeOf({ ...updated, ids: updated.ids.slice(0, 1) })).toEqual(shapeOf(fixture('getUpdated.json')));
     expect(updated.ids).toContain(lead.id);
   });
+
+  it('purge-delete-log: earliestDateAvailable moves to now, earlier deletions leave the log and queryAll', async () => {
+    const { body: clock } = await admin(em.url, 'GET', '/__emulator/clock');
+    const start = new Date(Date.parse(clock.now) - 60_000);
+    const lead: Any = await conn.sobject('Lead').create({ LastName: 'Purged', Company: 'X' });
+    await conn.sobject('Lead').destroy(lead.id);
+    await admin(em.url, 'POST', '/__emulator/clock', { advanceMs: 61_000 });
+    const end = () => new Date(Date.parse(clock.now) + 600_000);
+    const before: Any = await conn.sobject('Lead').deleted(start, end());
+    expect(before.deletedRecords.map((d: Any) => d.id)).toContain(lead.id);
+    expect(Date.parse(before.earliestDateAvailable)).toBeLessThan(start.getTime());
+
+    const purged = await admin(em.url, 'POST', `/__emulator/orgs/${org.orgId}/faults`, { kind: 'purge-delete-log' });
+    expect(purged.status).toBe(200);
+    const after: Any = await conn.sobject('Lead').deleted(start, end());
+    expect(after.deletedRecords.map((d: Any) => d.id)).not.toContain(lead.id);
+    expect(after.earliestDateAvailable).toBe(purged.body.earliestDateAvailable);
+    expect(Date.parse(after.earliestDateAvailable)).toBeGreaterThan(start.getTime());
+    const all = await conn.query(`SELECT Id FROM Lead WHERE Id = '${lead.id}'`, { scanAll: true });
+    expect(all.totalSize).toBe(0);
+    // Deletions after the purge are logged again.
+    const later: Any = await conn.sobject('Lead').create({ LastName: 'Later', Company: 'X' });
+    await conn.sobject('Lead').destroy(later.id);
+    await admin(em.url, 'POST', '/__emulator/clock', { advanceMs: 61_000 });
+    const next: Any = await conn.sobject('Lead').deleted(start, end());
+    expect(next.deletedRecords.map((d: Any) => d.id)).toEqual([later.id]);
+  });
 });
 
 describe('limits', () => {

@@ -28,6 +28,11 @@ export class RecordStore {
   private readonly rows = new Map<string, Row>();
   private deletedLog: DeletedEntry[] = [];
   private deletedHead = 0;
+  /**
+   * When deletions were last removed from the log for good (the 15-day purge, or an admin emptying the
+   * Recycle Bin): getDeleted's earliestDateAvailable, before which the log is incomplete.
+   */
+  physicallyDeletedUntil = 0;
 
   get(id: string): Row | undefined {
     return this.rows.get(id);
@@ -79,10 +84,26 @@ export class RecordStore {
 
   /** Bin entries older than 15 days are purged for good, like Salesforce's. */
   purge(now: number): void {
-    const cutoff = now - RECYCLE_BIN_MS;
+    this.purgeBefore(now - RECYCLE_BIN_MS);
+  }
+
+  /** The Recycle Bin emptied now: the log starts at `now` (whole seconds up, as its entries are). */
+  purgeLog(now: number): number {
+    const until = Math.ceil(now / 1000) * 1000;
+    this.purgeBefore(until);
+    this.physicallyDeletedUntil = Math.max(this.physicallyDeletedUntil, until);
+    return this.physicallyDeletedUntil;
+  }
+
+  /**
+   * Every deletion before `cutoff` leaves the log, and its recycled row goes for good (queryAll no longer
+   * shows it): what emptying the Recycle Bin does, and the 15-day purge for older entries.
+   */
+  purgeBefore(cutoff: number): void {
     while (this.deletedHead < this.deletedLog.length && this.deletedLog[this.deletedHead]!.at < cutoff) {
       const e = this.deletedLog[this.deletedHead++]!;
       if (this.rows.get(e.id)?.values.IsDeleted === true) this.remove(e.id);
+      this.physicallyDeletedUntil = Math.max(this.physicallyDeletedUntil, e.at);
     }
     if (this.deletedHead > 1024 && this.deletedHead * 2 > this.deletedLog.length) {
       this.deletedLog = this.deletedLog.slice(this.deletedHead);

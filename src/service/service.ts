@@ -50,6 +50,8 @@ export interface ServiceDeps {
   instanceId?: string;
   /** Tests shorten how often the CDC selection is re-read. */
   modeRefreshMs?: number;
+  /** Tests shorten how often, while objects are streamed, the CDC selection alone is checked. */
+  selectionCheckMs?: number;
   /** Tests shorten how long an org whose streaming allocation is spent is polled before streaming is tried again. */
   streamingLimitRetry?: RetryPolicy;
 }
@@ -63,14 +65,14 @@ export interface ServiceDeps {
  * and their ownership, delivery, gauges and readiness, the boot in the
  * background, the HTTP app, and the shutdown that undoes them in order.
  */
-export async function startService({ config, logger, instanceId, modeRefreshMs, streamingLimitRetry }: ServiceDeps): Promise<RunningService> {
+export async function startService({ config, logger, instanceId, modeRefreshMs, selectionCheckMs, streamingLimitRetry }: ServiceDeps): Promise<RunningService> {
   // First, before anything opens: a workflow module that does not load is a config error, not failing deliveries later.
   const workflows = await loadWorkflows(config.workflows);
   const metrics = createMetrics();
   const lifecycle = new StateMachine<ServiceState>('service', SERVICE_TRANSITIONS, 'starting');
   lifecycle.onChange((to, from) => logger.info({ from, to }, 'service state'));
   const k = wireKafkaAndState(config, logger, metrics, instanceId);
-  const s = wireSources(config, logger, metrics, k, { modeRefreshMs, streamingLimitRetry });
+  const s = wireSources(config, logger, metrics, k, { modeRefreshMs, selectionCheckMs, streamingLimitRetry });
   const d = wireDelivery(config, logger, metrics, k, s, workflows);
   registerGauges(metrics, k, s);
 

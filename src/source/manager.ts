@@ -28,6 +28,8 @@ export interface SourceManagerOptions {
   /** Which connections this instance follows (scale-out hands out a share). @default all */
   owns?: (connectionId: string) => boolean;
   modeRefreshMs?: number;
+  /** While objects are streamed, how often the CDC selection alone is checked. @default 1 min */
+  selectionCheckMs?: number;
   /** How long an org whose streaming allocation is spent is polled before streaming is tried again. */
   streamingLimitRetry?: RetryPolicy;
   /** Orgs brought in line at once (each: a token, the CDC selection, a checkpoint, a handshake). @default 16 */
@@ -162,6 +164,7 @@ export class SourceManager implements ConnectionRuntime {
         egress: this.opts.egress,
         ...(this.opts.cdcTransport ? { cdcTransport: this.opts.cdcTransport } : {}),
         ...(this.opts.modeRefreshMs ? { modeRefreshMs: this.opts.modeRefreshMs } : {}),
+        ...(this.opts.selectionCheckMs ? { selectionCheckMs: this.opts.selectionCheckMs } : {}),
         ...(this.opts.streamingLimitRetry ? { streamingLimitRetry: this.opts.streamingLimitRetry } : {}),
         onInstanceUrl: (url) => {
           void this.opts.connections

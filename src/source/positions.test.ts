@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Checkpoint } from '../state/records.js';
 import { OVERLAP_MARGIN_MS } from './overlap.js';
-import { FOLLOWED_SINCE, cdcStart, commitCdc, commitPoll, pollHandoverSince, pollStart, type CheckpointStore } from './positions.js';
+import { FOLLOWED_SINCE, cdcStart, commitCdc, commitPoll, pollStart, type CheckpointStore } from './positions.js';
 
 const C = 'c1';
 const NOW = Date.parse('2024-06-01T12:00:00Z');
@@ -24,6 +24,10 @@ function memoryStore(initial: Checkpoint[] = []): CheckpointStore & { all: Check
       if (i >= 0) all[i] = cp;
       else all.push(cp);
     },
+    async deletePollCheckpoint(connectionId, object) {
+      const i = all.findIndex((c) => c.kind === 'poll' && c.connectionId === connectionId && c.object === object);
+      if (i >= 0) all.splice(i, 1);
+    },
   };
 }
 
@@ -32,7 +36,7 @@ const at = (ms: number) => new Date(ms).toISOString();
 describe('CDC start positions', () => {
   it('a first follow makes its start durable before subscribing at -1, and reads back from it once subscribed', async () => {
     const store = memoryStore();
-    const start = await cdcStart(store, C, ['/data/AccountChangeEvent'], NOW);
+    const start = await cdcStart(store, C, ['Account'], NOW);
     expect(start.positions.size).toBe(0);
     expect(start.catchUp.get('/data/AccountChangeEvent')).toEqual({ replayId: '-1', commitTimestamp: NOW - OVERLAP_MARGIN_MS });
     expect(store.all).toEqual([
@@ -46,7 +50,7 @@ describe('CDC start positions', () => {
       },
     ]);
     // A restart (or another instance) before the first event reads back from the same time, not a later "now".
-    const again = await cdcStart(store, C, ['/data/AccountChangeEvent'], NOW + 60_000);
+    const again = await cdcStart(store, C, ['Account'], NOW + 60_000);
     expect(again.catchUp.get('/data/AccountChangeEvent')).toEqual({ replayId: '-1', commitTimestamp: NOW - OVERLAP_MARGIN_MS });
     expect(store.all).toHaveLength(1);
   });
@@ -55,7 +59,7 @@ describe('CDC start positions', () => {
     const store = memoryStore([
       { kind: 'cdc', connectionId: C, channel: '/data/LeadChangeEvent', replayId: '42', commitTimestamp: NOW - 5_000, updatedAt: at(NOW) },
     ]);
-    const start = await cdcStart(store, C, ['/data/LeadChangeEvent'], NOW);
+    const start = await cdcStart(store, C, ['Lead'], NOW);
     expect(start.positions.get('/data/LeadChangeEvent')).toEqual({ replayId: '42', commitTimestamp: NOW - 5_000 });
     expect(start.catchUp.size).toBe(0);
   });
@@ -69,22 +73,68 @@ describe('poll start positions', () => {
     expect(store.all).toEqual([{ kind: 'poll', connectionId: C, object: 'Lead', systemModstamp: NOW, lastId: '', deletedUntil: NOW, updatedAt: at(NOW) }]);
   });
 
-  it('resumes from its own cursor, or from where the stream stopped when that is later', async () => {
+  it('resumes from its own cursor while polling owns the object; a poll checkpoint the stream passed long ago is stale', async () => {
     const store = memoryStore([
       { kind: 'poll', connectionId: C, object: 'Lead', systemModstamp: NOW - 1_000, lastId: '00Q1', deletedUntil: NOW - 2_000, updatedAt: at(NOW) },
-      { kind: 'poll', connectionId: C, object: 'Invoice__c', systemModstamp: NOW - 9_000, lastId: 'a001', deletedUntil: NOW - 9_000, updatedAt: at(NOW) },
+      { kind: 'cdc', connectionId: C, channel: '/data/LeadChangeEvent', replayId: '3', commitTimestamp: NOW - 30_000, updatedAt: at(NOW) },
+      { kind: 'poll', connectionId: C, object: 'Invoice__c', systemModstamp: NOW - 900_000, lastId: 'a001', deletedUntil: NOW - 900_000, updatedAt: at(NOW) },
       { kind: 'cdc', connectionId: C, channel: '/data/Invoice__ChangeEvent', replayId: '7', commitTimestamp: NOW - 3_000, updatedAt: at(NOW) },
     ]);
     const cursors = await pollStart(store, C, ['Lead', 'Invoice__c'], NOW);
     expect(cursors.get('Lead')).toEqual({ systemModstamp: NOW - 1_000, lastId: '00Q1', deletedUntil: NOW - 2_000 });
     expect(cursors.get('Invoice__c')).toEqual({ systemModstamp: NOW - 3_000, lastId: '', deletedUntil: NOW - 3_000 - OVERLAP_MARGIN_MS });
-    expect(store.all).toHaveLength(3);
+    // The handover's start is durable: polling owns Invoice__c now.
+    expect(store.all.find((c) => c.kind === 'poll' && c.object === 'Invoice__c')).toMatchObject({ systemModstamp: NOW - 3_000 });
+  });
+});
+
+describe('handovers between the stream and polling', () => {
+  const LEAD = '/data/LeadChangeEvent';
+
+  it('polling to streaming: the channel starts at -1 and reads back from the margin before the poll position (or its getDeleted window); the poll checkpoint goes', async () => {
+    const store = memoryStore([
+      // An old stream position from before the object was polled: resuming from it would skip the polled period.
+      { kind: 'cdc', connectionId: C, channel: LEAD, replayId: '42', commitTimestamp: NOW - 3_600_000, updatedAt: at(NOW - 3_600_000) },
+      { kind: 'poll', connectionId: C, object: 'Lead', systemModstamp: NOW - 10_000, lastId: '00Q1', deletedUntil: NOW - 120_000, updatedAt: at(NOW) },
+    ]);
+    const start = await cdcStart(store, C, ['Lead'], NOW);
+    expect(start.positions.size).toBe(0);
+    expect(start.catchUp.get(LEAD)).toEqual({ replayId: '-1', commitTimestamp: NOW - 120_000 });
+    expect(store.all).toEqual([{ kind: 'cdc', connectionId: C, channel: LEAD, replayId: FOLLOWED_SINCE, commitTimestamp: NOW - 120_000, updatedAt: at(NOW) }]);
   });
 
-  it('a handover from polling to streaming reads back from the overlap margin before the last polled row', () => {
-    const store = memoryStore([{ kind: 'poll', connectionId: C, object: 'Lead', systemModstamp: NOW, lastId: '', deletedUntil: NOW, updatedAt: at(NOW) }]);
-    expect(pollHandoverSince(store, C, 'Lead')).toBe(NOW - OVERLAP_MARGIN_MS);
-    expect(pollHandoverSince(store, C, 'Account')).toBeUndefined();
+  it('polled only while streaming was refused (the entity stayed selected): the stream resumes from its checkpoint, the poll checkpoint goes', async () => {
+    const store = memoryStore([
+      { kind: 'cdc', connectionId: C, channel: LEAD, replayId: '42', commitTimestamp: NOW - 600_000, updatedAt: at(NOW - 600_000) },
+      { kind: 'poll', connectionId: C, object: 'Lead', systemModstamp: NOW - 10_000, lastId: '00Q1', deletedUntil: NOW - 120_000, updatedAt: at(NOW) },
+    ]);
+    const start = await cdcStart(store, C, ['Lead'], NOW, new Set(['lead']));
+    expect(start.positions.get(LEAD)).toEqual({ replayId: '42', commitTimestamp: NOW - 600_000 });
+    expect(start.catchUp.size).toBe(0);
+    expect(store.pollCheckpoint(C, 'Lead')).toBeUndefined();
+  });
+
+  it('streaming to polling and back, several times: each start is the side left, and an old poll position never comes back', async () => {
+    const store = memoryStore();
+    // Polled first.
+    await pollStart(store, C, ['Lead'], NOW);
+    await commitPoll(store, C, new Map([['Lead', { systemModstamp: NOW + 5_000, lastId: '00Q1', deletedUntil: NOW }]]), NOW + 10_000);
+    // Selected for CDC: read back from the poll position.
+    let cdc = await cdcStart(store, C, ['Lead'], NOW + 20_000);
+    expect(cdc.catchUp.get(LEAD)?.commitTimestamp).toBe(NOW + 5_000 - OVERLAP_MARGIN_MS);
+    expect(store.pollCheckpoint(C, 'Lead')).toBeUndefined();
+    // Streamed for a while.
+    await commitCdc(store, C, new Map([[LEAD, { replayId: '50', commitTimestamp: NOW + 600_000 }]]), NOW + 600_000);
+    // Deselected: polling starts where the stream stopped, not at the old poll position.
+    const polled = await pollStart(store, C, ['Lead'], NOW + 700_000);
+    expect(polled.get('Lead')).toEqual({ systemModstamp: NOW + 600_000, lastId: '', deletedUntil: NOW + 600_000 - OVERLAP_MARGIN_MS });
+    // Selected again: read back from that polling period, not resumed from replay 50 (the entity made no events meanwhile).
+    cdc = await cdcStart(store, C, ['Lead'], NOW + 800_000);
+    expect(cdc.positions.size).toBe(0);
+    expect(cdc.catchUp.get(LEAD)?.commitTimestamp).toBe(NOW + 600_000 - OVERLAP_MARGIN_MS);
+    // And once more to polling: the stream's start is the position.
+    const again = await pollStart(store, C, ['Lead'], NOW + 900_000);
+    expect(again.get('Lead')?.systemModstamp).toBe(NOW + 600_000 - OVERLAP_MARGIN_MS);
   });
 });
 

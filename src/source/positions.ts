@@ -5,6 +5,13 @@
  * restart or a handover resumes from it rather than from a later "now". Checkpoints
  * are written only after Kafka acknowledged the events they cover (the callers'
  * commit paths run after the ingest stage resolved).
+ *
+ * An object moves between the stream and polling when an admin changes the org's CDC selection (or
+ * streaming is refused for a while). Each move starts the new side from the last durable position of
+ * the side being left, minus the overlap margin, and a poll checkpoint exists exactly while polling
+ * owns the object: written when polling takes over, deleted once the stream's start is durable. So
+ * whichever instance starts next, and however often the object moved, it knows which side was last
+ * and where it stopped; a poll position from an earlier polling period can never come back.
  */
 import { channelFor } from '../salesforce/channels.js';
 import type { ServiceStore } from '../state/store.js';
@@ -12,7 +19,7 @@ import type { CdcPosition } from './cdc/types.js';
 import { OVERLAP_MARGIN_MS } from './overlap.js';
 import type { PollCursor } from './polling/index.js';
 
-export type CheckpointStore = Pick<ServiceStore, 'cdcCheckpoint' | 'pollCheckpoint' | 'putCheckpoint'>;
+export type CheckpointStore = Pick<ServiceStore, 'cdcCheckpoint' | 'pollCheckpoint' | 'putCheckpoint' | 'deletePollCheckpoint'>;
 
 /** A CDC checkpoint that records only since when a channel is followed (no event processed yet). */
 export const FOLLOWED_SINCE = '-1';
@@ -24,11 +31,56 @@ export interface CdcStart {
   catchUp: Map<string, CdcPosition>;
 }
 
-export async function cdcStart(store: CheckpointStore, connectionId: string, channels: readonly string[], now: number): Promise<CdcStart> {
+type PollCheckpoint = NonNullable<ReturnType<CheckpointStore['pollCheckpoint']>>;
+type CdcCheckpoint = NonNullable<ReturnType<CheckpointStore['cdcCheckpoint']>>;
+
+/**
+ * Whether polling, not the stream, followed the object last: its poll checkpoint exists. A poll
+ * checkpoint that the stream's position passed by more than the overlap margin was left behind by an
+ * earlier version, which never deleted it (a handover writes the poll checkpoint at the stream's position).
+ */
+function polledLast(poll: PollCheckpoint | undefined, cdc: CdcCheckpoint | undefined): poll is PollCheckpoint {
+  if (!poll) return false;
+  return !cdc || cdc.replayId === FOLLOWED_SINCE || cdc.commitTimestamp <= poll.systemModstamp + OVERLAP_MARGIN_MS;
+}
+
+/**
+ * `objects`: the API names to stream (their channels are channelFor(object)). An object that was polled
+ * last starts its channel at -1 and is read back from the overlap margin before its poll position (rows
+ * and the deletions its getDeleted window had not reached); that start is made durable before the poll
+ * checkpoint goes. `replayable` (lower-case names): objects polled only while streaming was refused, their
+ * entity selected all the while, so the stream still holds their change events: they resume from the
+ * stream's checkpoint instead, and the changes polled meanwhile come again under their change events' ids.
+ */
+export async function cdcStart(
+  store: CheckpointStore,
+  connectionId: string,
+  objects: readonly string[],
+  now: number,
+  replayable: ReadonlySet<string> = new Set(),
+): Promise<CdcStart> {
   const positions = new Map<string, CdcPosition>();
   const catchUp = new Map<string, CdcPosition>();
-  for (const ch of channels) {
+  for (const object of objects) {
+    const ch = channelFor(object);
     const cp = store.cdcCheckpoint(connectionId, ch);
+    const poll = store.pollCheckpoint(connectionId, object);
+    const replay = replayable.has(object.toLowerCase()) && cp !== undefined && cp.replayId !== FOLLOWED_SINCE;
+    if (polledLast(poll, cp) && !replay) {
+      const since = Math.min(poll.systemModstamp - OVERLAP_MARGIN_MS, poll.deletedUntil);
+      await store.putCheckpoint({
+        kind: 'cdc',
+        connectionId,
+        channel: ch,
+        replayId: FOLLOWED_SINCE,
+        commitTimestamp: since,
+        updatedAt: new Date(now).toISOString(),
+      });
+      await store.deletePollCheckpoint(connectionId, object);
+      catchUp.set(ch, { replayId: '-1', commitTimestamp: since });
+      continue;
+    }
+    if (poll) await store.deletePollCheckpoint(connectionId, object);
     if (cp && cp.replayId !== FOLLOWED_SINCE) {
       positions.set(ch, { replayId: cp.replayId, commitTimestamp: cp.commitTimestamp });
     } else if (cp) {
@@ -58,16 +110,22 @@ export async function cdcStart(store: CheckpointStore, connectionId: string, cha
   return { positions, catchUp };
 }
 
-/** Cursors for objects the poller has no durable position for are absent: it starts them at "now". */
+/**
+ * Cursors for objects the poller has no durable position for are absent: it starts them at "now". An
+ * object the stream followed last starts where the stream stopped, and that start is made durable at once
+ * (it also marks polling as the side that follows the object now).
+ */
 export async function pollStart(store: CheckpointStore, connectionId: string, objects: readonly string[], now: number): Promise<Map<string, PollCursor>> {
   const cursors = new Map<string, PollCursor>();
   for (const o of objects) {
     const cp = store.pollCheckpoint(connectionId, o);
     // An object that was streamed since it was last polled resumes polling where the stream stopped: the
     // poller re-reads the overlap margin before it; getDeleted, which has no overlap of its own, starts that far back too.
-    const cdc = store.cdcCheckpoint(connectionId, channelFor(o));
-    if (cdc && (!cp || cdc.commitTimestamp > cp.systemModstamp)) {
-      cursors.set(o, { systemModstamp: cdc.commitTimestamp, lastId: '', deletedUntil: cdc.commitTimestamp - OVERLAP_MARGIN_MS });
+    const streamed = store.cdcCheckpoint(connectionId, channelFor(o));
+    if (streamed && !polledLast(cp, streamed)) {
+      const cursor = { systemModstamp: streamed.commitTimestamp, lastId: '', deletedUntil: streamed.commitTimestamp - OVERLAP_MARGIN_MS };
+      await store.putCheckpoint({ kind: 'poll', connectionId, object: o, ...cursor, updatedAt: new Date(now).toISOString() });
+      cursors.set(o, cursor);
       continue;
     }
     if (cp) {
@@ -88,16 +146,6 @@ export async function pollStart(store: CheckpointStore, connectionId: string, ob
     });
   }
   return cursors;
-}
-
-/**
- * Where a reconcile starts for an object that moves from polling to streaming: the overlap margin
- * before its last polled row (a transaction running then may commit rows stamped earlier). Undefined
- * when it was never polled.
- */
-export function pollHandoverSince(store: CheckpointStore, connectionId: string, object: string): number | undefined {
-  const cursor = store.pollCheckpoint(connectionId, object);
-  return cursor ? cursor.systemModstamp - OVERLAP_MARGIN_MS : undefined;
 }
 
 export async function commitCdc(store: CheckpointStore, connectionId: string, moved: Map<string, CdcPosition>, now: number): Promise<void> {

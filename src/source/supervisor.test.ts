@@ -18,6 +18,8 @@ import { emulatorEgress } from '../../testkit/source/polling.js';
 import { adminCall, createOrg, orgUser, type OrgCredentials } from '../../testkit/service.js';
 import { sleep, waitUntil } from '../../testkit/wait.js';
 import { OrgSupervisor } from './supervisor.js';
+import { toId18 } from '../events/salesforce-id.js';
+import { deleteRecord, inTransaction } from '../emulator/dml.js';
 
 const EVENTS = 't.events';
 const CHECKPOINTS = 't.checkpoints';
@@ -113,7 +115,7 @@ async function supervise(orgOptions: Record<string, unknown>) {
   const eventFor = (recordId: string): ConsumedMessage | undefined =>
     events().find((m) => (JSON.parse(m.value!.toString()) as { recordId: string }).recordId.slice(0, 15) === recordId.slice(0, 15));
   const checkpoints = (key: string) => kafka.messages(CHECKPOINTS).filter((m) => m.key === key && m.value !== null);
-  return { org, sup, tokens, reauth, connectionId, eventFor, checkpoints, user: orgUser(org) };
+  return { org, sup, tokens, reauth, connectionId, events, eventFor, checkpoints, user: orgUser(org) };
 }
 
 const eventType = (m: ConsumedMessage) => m.headers['ce_type'];
@@ -156,6 +158,25 @@ describe('OrgSupervisor', () => {
     const covers = (m: ConsumedMessage) => Number(data(m)['systemModstamp']) >= Number(data(event)['commitTimestamp']);
     await waitUntil(() => s.checkpoints(key).some(covers), 10_000, 'a cursor past the change');
     for (const m of s.checkpoints(key).filter(covers)) expect(Number(m.timestamp)).toBeGreaterThan(Number(event.timestamp));
+  });
+
+  it('a purged delete log: a polled record deleted before the purge is still a record.deleted, and the connection warns', async () => {
+    const s = await supervise({ cdcEntities: [] });
+    await s.sup.follow(['Lead']);
+    const key = checkpointKey.poll(s.connectionId, 'Lead');
+    await waitUntil(() => s.checkpoints(key).length > 0, 10_000, 'the first poll');
+    await adminCall(em.url, 'POST', '/__emulator/clock', { advanceMs: 1_000 });
+    const { id } = (await s.user.sobject('Lead').create({ LastName: 'Purged', Company: 'Acme' })) as { id: string };
+    await waitUntil(() => s.eventFor(id) !== undefined, 10_000, 'the created Lead');
+    // Deleted and purged in one step, so no poll reads the deleted row in between.
+    const org = em.emulator.org(s.org.orgId)!;
+    inTransaction(org, 'test', (txn) => deleteRecord(org, txn, org.object('Lead'), toId18(id)!));
+    org.store.purgeLog(em.emulator.clock.now());
+    // getDeleted covers whole minutes: the next window ends past the purge.
+    await adminCall(em.url, 'POST', '/__emulator/clock', { advanceMs: 120_000 });
+    const deleted = () => s.events().some((m) => eventType(m) === 'salesforce.record.deleted' && data(m)['recordId'] === toId18(id));
+    await waitUntil(deleted, 10_000, 'the deletion found by the sweep');
+    expect(s.sup.warnings().map((w) => w.code)).toContain('delete_log_purged');
   });
 
   it('a revoked grant puts the supervisor in needs_reauth once, without retrying the refresh', async () => {

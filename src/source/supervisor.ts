@@ -13,12 +13,12 @@ import type { CdcMessage, CdcPosition, CdcSubscriber } from './cdc/types.js';
 import type { StreamingLimit } from './cdc/verdict.js';
 import { channelFor, objectForChangeEvent } from '../salesforce/channels.js';
 import { SUPERVISOR_TRANSITIONS, type SupervisorState } from './lifecycle.js';
-import { readStreamingAccess, type MissingPermission } from '../salesforce/cdc-selection.js';
+import { cdcSelectedObjects, readStreamingAccess, type MissingPermission } from '../salesforce/cdc-selection.js';
 import { changesOfCdcBatch, gapStart, reconcileWindow, type OrgReads } from './gaps.js';
 import { createIngest, type IngestStage } from './ingest.js';
 import { createPoller, fetchRecords, reconcilePages, type Poller } from './polling/index.js';
 import { OverflowReads } from './overflow.js';
-import { cdcStart, commitCdc, commitPoll, pollHandoverSince, pollStart } from './positions.js';
+import { cdcStart, commitCdc, commitPoll, pollStart } from './positions.js';
 import { OrgSession } from '../salesforce/session.js';
 import { Sightings } from './sightings.js';
 import type { ConnectionWarning, ObjectStatus } from './status.js';
@@ -37,6 +37,11 @@ export interface SupervisorOptions {
   budgetShare: number;
   /** How often the CDC selection is read again. @default 10 min */
   modeRefreshMs?: number;
+  /**
+   * While objects are streamed: how often the CDC selection alone is read (one Tooling query) to notice an
+   * entity taken out of it, whose channel just goes quiet. @default 1 min
+   */
+  selectionCheckMs?: number;
   /** When an org's streaming allocation is spent: how long its objects are polled before streaming is tried again. */
   streamingLimitRetry?: RetryPolicy;
   /** Every call to the org goes through it. */
@@ -114,11 +119,19 @@ export class OrgSupervisor {
   #cdc: CdcSubscriber | undefined;
   #poller: Poller | undefined;
   #modes = new Map<string, 'cdc' | 'polling'>();
+  /**
+   * Objects polled only because streaming was refused (an allocation, a permission) while their entity stayed
+   * selected: the stream kept their change events, so streaming resumes from its checkpoint (positions.ts).
+   */
+  readonly #replayable = new Set<string>();
   #refreshTimer: NodeJS.Timeout | undefined;
+  #selectionTimer: NodeJS.Timeout | undefined;
   #limited: StreamingLimited | undefined;
   /** Permissions the connecting user lacks, since when: read with the selection, so they change only at a refresh. */
   readonly #missing = new Map<MissingPermission, number>();
   #limitTimer: NodeJS.Timeout | undefined;
+  /** Objects whose delete log Salesforce purged inside a window polling read: when, and what the sweep found. */
+  readonly #purgedLogs = new Map<string, { earliest: number; found: number; since: number }>();
   #resolving: Promise<void> | undefined;
   readonly #ctx: { orgId: string; connectionId: string };
   /** Change events published, so that a reconcile reading the same change gives it the same id. */
@@ -201,6 +214,13 @@ export class OrgSupervisor {
   warnings(): ConnectionWarning[] {
     const out: ConnectionWarning[] = [...this.#missing].map(([p, since]) => ({ ...PERMISSION_WARNINGS[p], since: new Date(since).toISOString() }));
     out.push(...this.#refused.list());
+    for (const [object, p] of this.#purgedLogs) {
+      out.push({
+        code: 'delete_log_purged',
+        message: `Salesforce purged the ${object} delete log (getDeleted starts at ${new Date(p.earliest).toISOString()}, after the window being read): deletions before it were found by checking the records the service had read (${p.found} found); a record created and deleted without the service reading it cannot be reported.`,
+        since: new Date(p.since).toISOString(),
+      });
+    }
     const l = this.#limited;
     if (!l) return out;
     const { code, what } = LIMIT_WARNINGS[l.limit];
@@ -242,12 +262,38 @@ export class OrgSupervisor {
     this.#objects = next;
     await this.#resolve(true);
     this.#refreshTimer ??= setInterval(() => void this.#resolve(true), this.#opts.modeRefreshMs ?? 600_000).unref();
+    this.#selectionTimer ??= setInterval(() => void this.#checkSelection(), this.#opts.selectionCheckMs ?? 60_000).unref();
+  }
+
+  /**
+   * Salesforce says nothing on a live subscription when its entity leaves the CDC selection: the channel
+   * goes quiet (a later re-subscribe is refused). Reading the selection is the signal: while something is
+   * streamed, one Tooling query a minute, and a change of what is selected applies the modes at once.
+   */
+  async #checkSelection(): Promise<void> {
+    if (this.#state.state !== 'running' || this.#missing.has('view_setup')) return;
+    const streamed = [...this.#modes].filter(([, m]) => m === 'cdc').map(([k]) => k);
+    if (streamed.length === 0) return;
+    let selected: Set<string>;
+    try {
+      selected = await cdcSelectedObjects(this.session.jsforce());
+    } catch (err) {
+      if (!this.#isReauth(err)) this.#log.debug({ err: (err as Error).message }, 'could not check the CDC selection; the next check or refresh will');
+      return;
+    }
+    if (this.#state.state !== 'running') return;
+    const changed = [...this.#objects.keys()].some((k) => selected.has(k) !== this.#cdcSelected.has(k));
+    if (!changed) return;
+    this.#log.info({ deselected: streamed.filter((k) => !selected.has(k)) }, 'the CDC selection changed');
+    this.#cdcSelected = selected;
+    await this.#resolve(false);
   }
 
   async stop(): Promise<void> {
     if (this.#state.state === 'stopped' || this.#state.state === 'stopping') return;
     this.#state.to('stopping');
     clearInterval(this.#refreshTimer);
+    clearInterval(this.#selectionTimer);
     clearTimeout(this.#limitTimer);
     await this.#resolving?.catch(() => undefined);
     await Promise.all([this.#cdc?.stop(), this.#poller?.stop(), this.#overflows.stop()]);
@@ -321,28 +367,28 @@ export class OrgSupervisor {
     for (const key of this.#objects.keys()) next.set(key, streaming && this.#cdcSelected.has(key) ? 'cdc' : 'polling');
     const cdcObjects = [...next].filter(([, m]) => m === 'cdc').map(([k]) => this.#objects.get(k)!);
     const pollObjects = [...next].filter(([, m]) => m === 'polling').map(([k]) => this.#objects.get(k)!);
-    const movedToCdc = cdcObjects.filter((o) => this.#modes.get(lc(o)) === 'polling');
     for (const [key, mode] of next) {
       const from = this.#modes.get(key);
+      if (mode === 'polling' && !this.#cdcSelected.has(key)) this.#replayable.delete(key);
+      else if (mode === 'polling' && from === 'cdc') this.#replayable.add(key);
       if (from !== mode) this.#log.info({ object: this.#objects.get(key), from: from ?? null, to: mode }, 'object mode');
       if (mode === 'cdc') this.#sightings.streaming(key);
       else this.#sightings.stopped(key);
     }
     for (const key of this.#modes.keys()) if (!next.has(key)) this.#sightings.stopped(key);
     this.#modes = next;
-    await this.#applyCdc(cdcObjects);
+    // Polling first: an object leaving it must be out of the poller, its last cycle settled, before the
+    // stream's start takes over its poll position (positions.ts), so no late poll commit brings it back.
     await this.#applyPolling(pollObjects);
-    // Changes between the last poll and the stream's start (-1 = new only) are read back once, from the
-    // overlap margin before the last polled row (a transaction running then may commit rows stamped earlier).
-    for (const object of movedToCdc) {
-      const since = pollHandoverSince(this.#opts.store, this.#ctx.connectionId, object);
-      if (since !== undefined) await this.#reconcile(object, since);
-    }
+    await this.#applyCdc(cdcObjects);
   }
 
   async #applyCdc(objects: string[]): Promise<void> {
     const channels = objects.map(channelFor);
-    const { positions, catchUp } = await cdcStart(this.#opts.store, this.#ctx.connectionId, channels, this.#now());
+    // An object polled until now is read back from the margin before its poll position once its channel
+    // is live (the subscriber's catch-up), so changes made during the read stream in meanwhile.
+    const { positions, catchUp } = await cdcStart(this.#opts.store, this.#ctx.connectionId, objects, this.#now(), this.#replayable);
+    for (const o of objects) this.#replayable.delete(lc(o));
     // Both catch-ups run only once the channel is subscribed (the subscriber's gap
     // path), so a change made during the read streams in instead of falling between.
     await this.#startCdc(channels, positions, catchUp);
@@ -435,6 +481,7 @@ export class OrgSupervisor {
     if (this.#poller) {
       // Objects new to the running poller (e.g. streamed until now) start from their durable positions.
       this.#poller.setObjects(objects, cursors);
+      await this.#poller.settled();
       return;
     }
     if (objects.length === 0) return;
@@ -449,6 +496,7 @@ export class OrgSupervisor {
       onObjectError: (object, err) => this.#refused.failed(object, err),
       onObjectRead: (object) => this.#refused.succeeded(object),
       commit: (moved) => commitPoll(this.#opts.store, this.#ctx.connectionId, moved, this.#now()),
+      onDeleteLogPurged: (object, earliest, found) => this.#purgedLogs.set(object, { earliest, found, since: this.#now() }),
       ...(this.#opts.now ? { now: this.#opts.now } : {}),
     });
     this.#poller.start();
@@ -491,6 +539,7 @@ export class OrgSupervisor {
     if (this.#state.state === 'needs_reauth' || this.#state.state === 'stopping' || this.#state.state === 'stopped') return;
     this.#state.to('needs_reauth');
     clearInterval(this.#refreshTimer);
+    clearInterval(this.#selectionTimer);
     clearTimeout(this.#limitTimer);
     void Promise.all([this.#cdc?.stop(), this.#poller?.stop(), this.#overflows.stop()]).catch(() => undefined);
     this.#opts.onReauthRequired(reason);

@@ -269,6 +269,11 @@ export class ServiceStore {
     return this.#checkpoints.delete(checkpointKey.reconcile(connectionId, object));
   }
 
+  /** An object's poll position, once another reader (the stream) owns its changes. */
+  deletePollCheckpoint(connectionId: string, object: string): Promise<void> {
+    return this.#checkpoints.delete(checkpointKey.poll(connectionId, object));
+  }
+
   async deleteCheckpoints(connectionId: string): Promise<void> {
     const mine = this.#checkpoints.entries().filter(([, v]) => v.connectionId === connectionId);
     await Promise.all(mine.map(([k]) => this.#checkpoints.delete(k)));

@@ -120,7 +120,8 @@ export function getDeleted(call: RestCall, meta: ObjectMeta): RestResult {
   const { start, end, now } = window(call, RECYCLE_BIN_MS);
   call.org.store.purge(now);
   const deletedRecords = call.org.store.deletedBetween(meta.name, start, end).map((e) => ({ id: e.id, deletedDate: sfDateTime(e.at) }));
-  const earliest = floorToMinute(Math.max(call.org.createdAt, now - RECYCLE_BIN_MS));
+  // "The timestamp ... of the last physically deleted object": the 15-day purge, or an emptied Recycle Bin.
+  const earliest = Math.max(floorToMinute(now - RECYCLE_BIN_MS), call.org.store.physicallyDeletedUntil);
   return {
     status: 200,
     body: { deletedRecords, earliestDateAvailable: sfDateTime(earliest), latestDateCovered: sfDateTime(end) },

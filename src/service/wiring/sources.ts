@@ -13,6 +13,8 @@ import type { KafkaAndState } from './kafka-state.js';
 export interface SourcesOptions {
   /** Tests shorten how often the CDC selection is re-read. */
   modeRefreshMs?: number | undefined;
+  /** Tests shorten how often, while objects are streamed, the CDC selection alone is checked. */
+  selectionCheckMs?: number | undefined;
   /** Tests shorten how long an org whose streaming allocation is spent is polled before streaming is tried again. */
   streamingLimitRetry?: RetryPolicy | undefined;
 }
@@ -31,7 +33,7 @@ export interface Sources {
 
 export function wireSources(config: Readonly<Config>, logger: Logger, metrics: Metrics, k: KafkaAndState, opts: SourcesOptions): Sources {
   const { kafka, admin, topics: t, store, box, egress, connections, publisher } = k;
-  const { modeRefreshMs, streamingLimitRetry } = opts;
+  const { modeRefreshMs, selectionCheckMs, streamingLimitRetry } = opts;
   // --- scale-out: the orgs of the assignment partitions this instance holds (src/source/ownership.ts) ---
   let ownership: OrgOwnership | undefined;
   const startOwnership = async (): Promise<void> => {
@@ -79,6 +81,7 @@ export function wireSources(config: Readonly<Config>, logger: Logger, metrics: M
     egress,
     cdcTransport: cdcTransportOf(config),
     ...(modeRefreshMs ? { modeRefreshMs } : {}),
+    ...(selectionCheckMs ? { selectionCheckMs } : {}),
     ...(streamingLimitRetry ? { streamingLimitRetry } : {}),
   });
   // Org sessions for work on orgs this instance may not follow (workflow steps, checking a new subscription).

@@ -370,6 +370,37 @@ describe('CDC subscriber against the emulator streaming server', () => {
   });
 });
 
+describe('CDC subscriber: a channel removed while its events wait', () => {
+  let ch: CdcHarness;
+  beforeEach(async () => {
+    ch = await startCdcHarness();
+  });
+  afterEach(async () => {
+    await ch.close();
+  });
+
+  it('still hands over the events it received for the channel: the reader taking over starts from the checkpoint and sees only states', async () => {
+    let release: () => void = () => {};
+    let gate = Promise.resolve();
+    const k = sink({ gate: () => gate });
+    const s = createCdcSubscriber(options(fakeSession(ch), k, { maxBatch: 1 }));
+    try {
+      await s.start();
+      await waitUntil(() => s.state() === 'subscribed', 5000, 'subscribed');
+      gate = new Promise((r) => (release = r));
+      const ids = [1, 2, 3].map(() => ch.publish('Account'));
+      await settle(300);
+      await s.setChannels([CONTACT]);
+      release();
+      gate = Promise.resolve();
+      await waitUntil(() => k.ids(ACCOUNT).length === 3, 5000, 'every received Account event handled');
+      expect(k.ids(ACCOUNT)).toEqual(ids);
+    } finally {
+      await s.stop();
+    }
+  });
+});
+
 describe('CDC subscriber watchdog', () => {
   it('rebuilds a client whose connection went silent without an error, and resumes from the processed position', async () => {
     // The server holds connects for a long time, so only the watchdog can notice the silence.

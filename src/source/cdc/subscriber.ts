@@ -133,12 +133,15 @@ class Subscriber implements CdcSubscriber {
       this.#live.delete(ch);
       this.#rejected.delete(ch);
       this.#gaps.delete(ch);
-      this.#pipeline.filter((r) => r.message.channel !== ch);
+      // Its received events still go out: whoever follows the object next starts from its checkpoint and
+      // reads states, not changes (a record updated, then deleted, would show only its deletion).
     }
     let added = false;
     for (const ch of wanted) {
       if (this.#cursors.has(ch)) continue;
-      const position = positions?.get(ch) ?? this.#opts.positions.get(ch);
+      // A channel given a catch-up starts at -1: the position it started with (an earlier period of the
+      // same channel) would replay from before the object left the stream and skip what changed meanwhile.
+      const position = positions?.get(ch) ?? (catchUp?.has(ch) ? undefined : this.#opts.positions.get(ch));
       this.#cursors.add(ch, position);
       this.#catchUp(ch, position, catchUp);
       this.#stream?.subscribe(ch);

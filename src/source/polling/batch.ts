@@ -6,6 +6,7 @@
 import { toId18 } from '../../events/salesforce-id.js';
 import { diffFields, normalizePolledRow, parseSalesforceDate } from '../../normalize/polled-row.js';
 import type { RawChange } from '../../normalize/raw-change.js';
+import { floorToSecond } from '../../salesforce/soql.js';
 import { memoryKey, type RecordMemory, type Snapshot } from './memory.js';
 
 export interface DeletedEntry {
@@ -96,7 +97,8 @@ export class CycleBatch {
    */
   #unreportedCreate(later: RawChange, row: Record<string, unknown>, createdAfter: number | undefined): void {
     const created = parseSalesforceDate(row['CreatedDate']);
-    if (createdAfter === undefined || created === undefined || created <= createdAfter) return;
+    // Whole seconds: a row created in the second the window starts may be newer than its start.
+    if (createdAfter === undefined || created === undefined || created < floorToSecond(createdAfter)) return;
     const record = 'IsDeleted' in later.record ? { ...later.record, IsDeleted: false } : later.record;
     const { changedFieldsUnknown: _unknown, ...rest } = later;
     this.#push({ ...rest, changeType: 'CREATE', changedFields: [], record, commitTimestamp: created });

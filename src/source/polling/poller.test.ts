@@ -311,6 +311,66 @@ describe('polling against the emulator', () => {
     expect(events.map((e) => e.type).sort()).toEqual(['salesforce.campaign_opportunity.added', 'salesforce.record.deleted', 'salesforce.record.updated']);
   });
 
+  it('a purged delete log (purge-delete-log): known records deleted before it are found by a sweep, with stable ids', async () => {
+    const creds = await newOrg(em.url);
+    const w = await writer(creds);
+    const objects = ['Lead', 'CampaignMember'];
+    const run = async () => {
+      const sink = new Sink();
+      const purges: [string, number, number][] = [];
+      const p = poller(creds, objects, sink, {
+        cursors: pastCursors(objects, 120_000),
+        onDeleteLogPurged: (object, earliest, found) => purges.push([object, earliest, found]),
+      });
+      return { sink, purges, p };
+    };
+    // Two readers that know the same records, as two instances would.
+    const a = await run();
+    const b = await run();
+    const camp = (await w.sobject('Campaign').create({ Name: 'Autumn' })) as { id: string };
+    const kept = (await w.sobject('Lead').create({ LastName: 'Kept', Company: 'C' })) as { id: string };
+    const gone = (await w.sobject('Lead').create({ LastName: 'Gone', Company: 'C' })) as { id: string };
+    const member = (await w.sobject('CampaignMember').create({ CampaignId: camp.id, LeadId: kept.id })) as { id: string };
+    await a.p.pollOnce();
+    await b.p.pollOnce();
+    expect(a.sink.take().map((c) => c.changeType)).toEqual(['CREATE', 'CREATE', 'CREATE']);
+    b.sink.take();
+
+    // Deleted, and the Recycle Bin emptied before the next poll: neither queryAll nor getDeleted shows them.
+    await w.sobject('Lead').destroy(gone.id);
+    await w.sobject('CampaignMember').destroy(member.id);
+    await admin(em.url, 'POST', '/__emulator/clock', { advanceMs: 1_000 });
+    await admin(em.url, 'POST', `/__emulator/orgs/${creds.orgId}/faults`, { kind: 'purge-delete-log' });
+    await admin(em.url, 'POST', '/__emulator/clock', { advanceMs: 120_000 });
+    expect((await a.p.pollOnce()).error).toBeUndefined();
+    expect((await b.p.pollOnce()).error).toBeUndefined();
+    const found = a.sink.take();
+    expect(found.map((c) => [c.object, c.recordId.slice(0, 15), c.changeType]).sort()).toEqual(
+      [
+        ['CampaignMember', member.id.slice(0, 15), 'DELETE'],
+        ['Lead', gone.id.slice(0, 15), 'DELETE'],
+      ].sort(),
+    );
+    expect(a.purges.map(([o, , n]) => [o, n]).sort()).toEqual([
+      ['CampaignMember', 1],
+      ['Lead', 1],
+    ]);
+    // The window moved past the purge: nothing is swept twice.
+    await admin(em.url, 'POST', '/__emulator/clock', { advanceMs: 120_000 });
+    await a.p.pollOnce();
+    expect(a.sink.take()).toEqual([]);
+    expect(a.purges).toHaveLength(2);
+
+    // The other reader, sweeping after the same purge, names the same deletions alike.
+    const detector = createDetector({ orgId: creds.orgId, connectionId: 'conn-test' });
+    const idsOf = (changes: typeof found) =>
+      detector
+        .detectBatch(changes, { previousCampaignId: () => undefined })
+        .map((e) => e.id)
+        .sort();
+    expect(idsOf(b.sink.take())).toEqual(idsOf(found));
+  });
+
   it('start() polls on its own timer; stop() ends it', async () => {
     const creds = await newOrg(em.url);
     const w = await writer(creds);

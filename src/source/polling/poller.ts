@@ -35,6 +35,7 @@ import { describeObjects, forgetDescribe } from '../../salesforce/describe.js';
 import type { ObjectFields } from '../../salesforce/fields.js';
 import { completeRows } from '../../salesforce/wide-read.js';
 import { sharedRecordMemory, type RecordMemory } from './memory.js';
+import { knownAlive, sweepDeleted } from './sweep.js';
 import {
   asQueryPage,
   CallCounter,
@@ -92,6 +93,12 @@ export interface PollerOptions {
   onObjectError?(object: string, err: Error): void;
   /** An object was read again. */
   onObjectRead?(object: string): void;
+  /**
+   * getDeleted said its log starts after a window it was asked for (`earliestDateAvailable`): deletions
+   * before it were purged. Called once the sweep of the known records found what it could (`found`
+   * deletions) and they were published.
+   */
+  onDeleteLogPurged?(object: string, earliestDateAvailable: number, found: number): void;
 }
 
 /**
@@ -134,6 +141,8 @@ export interface Poller {
   stop(): Promise<void>;
   /** `cursors`: where objects new to this poller start (durable positions read since it was created). */
   setObjects(objects: string[], cursors?: ReadonlyMap<string, PollCursor>): void;
+  /** Resolves once no cycle is in flight: objects removed by `setObjects` are then neither published nor committed any more. */
+  settled(): Promise<void>;
   pollOnce(): Promise<CycleResult>;
   nextDelayMs(): number;
   state(): PollerSnapshot;
@@ -149,6 +158,8 @@ interface Watched {
   committed?: PollCursor;
   /** Salesforce refused reading it: how often in a row, and when it is asked again. */
   refused?: { attempts: number; until: number };
+  /** The first three characters of its ids, learnt from a row: which remembered records are its own. */
+  keyPrefix?: string;
 }
 
 interface ReadPlan {
@@ -241,6 +252,10 @@ class PollerImpl implements Poller {
       await this.#inflight?.catch(() => undefined);
     }
     if (this.#sm.state !== 'stopped') this.#sm.to('stopped');
+  }
+
+  async settled(): Promise<void> {
+    while (this.#inflight) await this.#inflight.catch(() => undefined);
   }
 
   async pollOnce(): Promise<CycleResult> {
@@ -368,6 +383,7 @@ class PollerImpl implements Poller {
     const batch = new CycleBatch(this.#memory, session.orgId, 'polling');
     const next = new Map<Watched, PollCursor>();
     const more: ReadPlan[] = [];
+    const purged: { p: ReadPlan; earliest: number }[] = [];
     for (let i = 0; i < plans.length; i += COMPOSITE_MAX_QUERIES) {
       const chunk = plans.slice(i, i + COMPOSITE_MAX_QUERIES);
       const subs: SubRequest[] = [];
@@ -401,6 +417,7 @@ class PollerImpl implements Poller {
             const emit = !p.w.floor || comparePosition(pos, p.w.floor) > 0;
             const whole = complete[k];
             if (whole) batch.addRow(p.fields.object, whole, emit, p.w.cursor.systemModstamp, p.fields.calculated);
+            p.w.keyPrefix ??= pos.id.slice(0, 3) || undefined;
             cursor = advance(cursor, pos);
             last = pos;
           }
@@ -409,19 +426,22 @@ class PollerImpl implements Poller {
           delete p.w.refused;
           this.#o.onObjectRead?.(p.w.key);
         }
-        if (p.deleted) cursor = this.#readDeleted(p, res.get(`d${j}`), batch, cursor);
+        if (p.deleted) cursor = this.#readDeleted(p, res.get(`d${j}`), batch, cursor, purged);
         next.set(p.w, cursor);
       }
     }
+    const found = new Map<ReadPlan, number>();
+    for (const { p, earliest } of purged) found.set(p, await this.#sweep(p, earliest, batch, rest));
     batch.changes.sort((a, b) => a.commitTimestamp - b.commitTimestamp);
     if (batch.changes.length > 0) await this.#o.handle(batch.changes, { previousCampaignId: batch.previousCampaignId });
     batch.apply();
     for (const [w, c] of next) w.cursor = c;
     await this.#commit();
+    for (const { p, earliest } of purged) this.#o.onDeleteLogPurged?.(p.w.key, earliest, found.get(p) ?? 0);
     return { changes: batch.changes.length, more };
   }
 
-  #readDeleted(p: ReadPlan, r: Parameters<typeof subError>[0], batch: CycleBatch, cursor: PollCursor): PollCursor {
+  #readDeleted(p: ReadPlan, r: Parameters<typeof subError>[0], batch: CycleBatch, cursor: PollCursor, purged: { p: ReadPlan; earliest: number }[]): PollCursor {
     const err = subError(r, `getDeleted ${p.fields.object}`);
     if (err) {
       if (isLimitError(err)) throw err;
@@ -429,7 +449,10 @@ class PollerImpl implements Poller {
       this.#log.warn({ object: p.w.key, err }, 'getDeleted failed');
       return cursor;
     }
-    const body = r!.body as { deletedRecords?: DeletedEntry[]; latestDateCovered?: string };
+    const body = r!.body as { deletedRecords?: DeletedEntry[]; latestDateCovered?: string; earliestDateAvailable?: string };
+    // The log lost what was deleted before this: the window's start is older, so look another way.
+    const earliest = parseSalesforceDate(body.earliestDateAvailable);
+    if (earliest !== undefined && earliest > p.deleted!.start) purged.push({ p, earliest });
     for (const entry of body.deletedRecords ?? []) {
       const at = parseSalesforceDate(entry.deletedDate);
       if (p.w.floor && at !== undefined && at <= p.w.floor.stamp) continue;
@@ -439,6 +462,28 @@ class PollerImpl implements Poller {
     const covered = parseSalesforceDate(body.latestDateCovered);
     const until = covered !== undefined ? Math.max(p.deleted!.start, Math.min(p.deleted!.end, floorToMinute(covered))) : p.deleted!.end;
     return { ...cursor, deletedUntil: until };
+  }
+
+  /**
+   * The delete log was purged after this window began: check the records known alive (sweep.ts). What is
+   * found joins the cycle's batch, so it is published and the window moves on together.
+   */
+  async #sweep(p: ReadPlan, earliest: number, batch: CycleBatch, rest: { counter: CallCounter; timeoutMs?: number }): Promise<number> {
+    const { session } = this.#o;
+    const ids = p.w.keyPrefix ? knownAlive(this.#memory, session.orgId, p.w.keyPrefix) : [];
+    this.#log.warn(
+      { object: p.w.key, earliestDateAvailable: new Date(earliest).toISOString(), known: ids.length },
+      'getDeleted lost deletions (delete log purged): checking the known records',
+    );
+    const { deletedRows, gone } = await sweepDeleted(session, p.fields.object, ids, rest);
+    let found = 0;
+    for (const row of deletedRows) {
+      const pos = { stamp: parseSalesforceDate(row['SystemModstamp']) ?? 0, id: String(row['Id'] ?? '') };
+      if (batch.addRow(p.fields.object, row, !p.w.floor || comparePosition(pos, p.w.floor) > 0)) found++;
+    }
+    const deletedDate = new Date(earliest).toISOString();
+    for (const id of gone) if (batch.addDeleted(p.fields.object, { id, deletedDate })) found++;
+    return found;
   }
 
   async #commit(): Promise<void> {

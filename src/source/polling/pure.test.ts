@@ -155,6 +155,22 @@ describe('cycle batch (snapshot diff)', () => {
     expect(hard).toMatchObject({ changeType: 'DELETE', commitTimestamp: t('2024-01-01T00:02:00Z'), record: { Id: '00v000000000001AAA' } });
   });
 
+  it('a record first seen deleted, created in the second its window starts, also gets its creation (stamps are whole seconds)', () => {
+    const b = new CycleBatch(createRecordMemory(), ORG, 'polling');
+    const created = t('2024-01-01T00:00:00Z');
+    const s = sf(t('2024-01-01T00:00:01Z'));
+    // The window starts in the creation's second: the row may have been created after it began.
+    b.addRow('Lead', row({ IsDeleted: true, SystemModstamp: s, LastModifiedDate: s }), true, created + 400);
+    expect(b.changes.map((c) => [c.changeType, c.commitTimestamp])).toEqual([
+      ['CREATE', created],
+      ['DELETE', t('2024-01-01T00:00:01Z')],
+    ]);
+    // Created a second before the window: reported before, by whoever read that second.
+    const before = new CycleBatch(createRecordMemory(), ORG, 'polling');
+    before.addRow('Lead', row({ IsDeleted: true, SystemModstamp: s, LastModifiedDate: s }), true, created + 1_000);
+    expect(before.changes.map((c) => c.changeType)).toEqual(['DELETE']);
+  });
+
   it('keeps the last known CampaignId of an Opportunity for detect', () => {
     const memory = createRecordMemory();
     const opp = (stamp: string, campaignId: string | null) => ({

@@ -74,8 +74,9 @@ describe('reconcile and GAP fetch against the emulator', () => {
     expect(createdAt - changes[0]!.commitTimestamp).toBeGreaterThanOrEqual(0);
     expect(createdAt - changes[0]!.commitTimestamp).toBeLessThan(1_005);
     expect(changes[1]!.commitTimestamp).toBeGreaterThan(createdAt + 4_000);
-    // Created before the window: its creation was reported then; only the UPDATE now.
-    const later = await reconcile(sessionFor(creds), 'Lead', { sinceMs: createdAt + 1 }, { now });
+    // Created in a second before the window: its creation was reported then; only the UPDATE now. (A window
+    // starting within the creation's second cannot tell, whole-second stamps: it reports the creation again.)
+    const later = await reconcile(sessionFor(creds), 'Lead', { sinceMs: Math.floor(createdAt / 1000) * 1000 + 1_000 }, { now });
     expect(later.map((c) => c.changeType)).toEqual(['UPDATE']);
   });
 
