@@ -103,20 +103,23 @@ function sized(payload: Record<string, unknown>): Record<string, unknown> {
  * entity becomes one event listing every recordId. The changes past
  * `overflowThreshold` make no change events: one GAP_OVERFLOW per entity among
  * them instead. An event larger than 1 MB goes out as its GAP_ twin.
+ * `pastThreshold`: the change events the changes past the threshold would have made, and nothing else (no
+ * subscriber receives them; an in-process observer counting every change does).
  */
 export function buildChangeEvents(
   txn: Transaction,
   valuesOf: (id: string) => Values | undefined,
   selected: (meta: ObjectMeta) => boolean,
   overflowThreshold = Number.POSITIVE_INFINITY,
+  pastThreshold = false,
 ): ChangeEventOut[] {
   const groups = new Map<string, { change: Change; ids: string[]; fields: Record<string, unknown>; changedFields: string[] }>();
   const overflowed = new Map<string, ObjectMeta>();
   let counted = 0;
   for (const change of txn.changes) {
     counted += weight(change);
-    if (counted > overflowThreshold) {
-      if (selected(change.meta)) overflowed.set(change.meta.name, change.meta);
+    if (counted > overflowThreshold !== pastThreshold) {
+      if (!pastThreshold && selected(change.meta)) overflowed.set(change.meta.name, change.meta);
       continue;
     }
     if (!selected(change.meta)) continue;

@@ -37,12 +37,22 @@ export function commit(org: Org, txn: Transaction): void {
   const published = events.map((e) => ({ payload: e.payload, replayId: org.bus.publish(e.channel, e.payload, changeEventSchema(e.meta).id).replayId }));
   org.eventsPublished += events.length;
   if (org.commitObservers.size === 0) return;
+  // The changes an overflow stands for happened all the same: observers count them as the events they would have made.
+  const overflowed = events.some((e) => (e.payload['ChangeEventHeader'] as { changeType?: string } | undefined)?.changeType === 'GAP_OVERFLOW')
+    ? buildChangeEvents(
+        txn,
+        (id) => org.store.get(id)?.values,
+        (m) => org.isCdcSelected(m),
+        org.overflowThreshold,
+        true,
+      ).map((e) => ({ payload: e.payload }))
+    : [];
   const unselected = buildChangeEvents(
     txn,
     (id) => org.store.get(id)?.values,
     (m) => !org.isCdcSelected(m),
   ).map((e) => ({ payload: e.payload }));
-  for (const observe of org.commitObservers) observe([...published, ...unselected]);
+  for (const observe of org.commitObservers) observe([...published, ...overflowed, ...unselected]);
 }
 
 /** Runs `fn` as one transaction: committed if it returns, rolled back if it throws. */

@@ -114,6 +114,21 @@ describe('overflow events from a transaction past overflowThreshold', () => {
     expect(headers(events).map((h) => h.changeType)).toEqual(['CREATE', 'UPDATE', 'GAP_OVERFLOW']);
   });
 
+  it('commit observers still see, as change events, the changes an overflow stands for', async () => {
+    const { org, conn } = await setup({ overflowThreshold: 3 });
+    const seen: Any[] = [];
+    em.emulator.org(org.orgId)!.commitObservers.add((changes) => seen.push(...changes.map((c) => c.payload['ChangeEventHeader'])));
+    const account: Any = await conn.sobject('Account').create({ Name: 'Parent' });
+    const rows = Array.from({ length: 3 }, (_, i) => ({ LastName: `C${i}`, AccountId: account.id }));
+    const contacts = (await conn.sobject('Contact').create(rows, { allOrNone: true })) as Any[];
+    const other: Any = await conn.sobject('Contact').create({ LastName: 'Other', AccountId: account.id });
+    seen.length = 0;
+    await conn.sobject('Account').destroy(account.id);
+    const deleted = seen.filter((h) => h.entityName === 'Contact' && h.changeType === 'DELETE').flatMap((h) => h.recordIds);
+    expect(deleted.sort()).toEqual([...contacts.map((c) => c.id), other.id].sort());
+    expect(seen.filter((h) => h.changeType === 'GAP_OVERFLOW').map((h) => h.entityName)).toEqual(['Contact']);
+  });
+
   it('refuses an overflowThreshold that is not a positive integer', async () => {
     const res = await admin(em.url, 'POST', '/__emulator/orgs', { overflowThreshold: 0 });
     expect(res.status).toBe(400);

@@ -121,8 +121,8 @@ export class Org {
   eventsPublished = 0;
   /**
    * In-process observers of every committed change as a change event, its entity selected for CDC or not
-   * (a deselected entity's changes are only in the records): what a test's accounting counts as happened.
-   * Published events carry their replayId.
+   * (a deselected entity's changes are only in the records; those past the overflow threshold only in a
+   * GAP_OVERFLOW): what a test's accounting counts as happened. Published events carry their replayId.
    */
   readonly commitObservers = new Set<(changes: { payload: Record<string, unknown>; replayId?: number }[]) => void>();
   readonly oauth: OAuthPolicy;
