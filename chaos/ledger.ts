@@ -188,18 +188,21 @@ export class Ledger {
     const payload = ev.payload as Record<string, unknown>;
     const h = payload?.['ChangeEventHeader'] as
       { entityName: string; recordIds: string[]; changeType: string; commitTimestamp: number; transactionKey?: unknown; sequenceNumber?: unknown } | undefined;
+    // A gap event is its change all the same, without the body (the change was too large to send).
+    const changeType = typeof h?.changeType === 'string' ? h.changeType.replace(/^GAP_/, '') : undefined;
     if (
       !h ||
       typeof h !== 'object' ||
       !this.objects.includes(h.entityName) ||
-      !Object.hasOwn(TYPE_OF, h.changeType) ||
+      !changeType ||
+      !Object.hasOwn(TYPE_OF, changeType) ||
       !Array.isArray(h.recordIds) ||
       typeof h.commitTimestamp !== 'number'
     )
       return;
     for (const rawId of h.recordIds) {
       if (typeof rawId !== 'string') continue;
-      const type = TYPE_OF[h.changeType]!;
+      const type = TYPE_OF[changeType]!;
       let id: string;
       try {
         id = cdcEventId({
