@@ -43,7 +43,7 @@ function serviceLikeApp(): Express {
     openapi: buildOpenApiDocument,
     v1: [
       (_req, _res, next) => next(),
-      connectionsRouter({ store: stub, connections: stub, runtime: stub }),
+      connectionsRouter({ store: stub, connections: stub, runtime: stub, defaultCdcTransport: 'cometd' }),
       connectSessionsRouter(sessionDeps),
       mappingsRouter({ store: stub }),
       subscriptionsRouter({ store: stub, box: stub, allowPrivateNetworks: true }),

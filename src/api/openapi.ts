@@ -11,7 +11,7 @@
 import { z } from 'zod';
 import { CreateApiKeySchema } from './api-keys.js';
 import { CreateConnectSessionSchema } from './connect-sessions.js';
-import { CreateConnectionSchema, ReauthorizeConnectionSchema } from './connections.js';
+import { CreateConnectionSchema, ReauthorizeConnectionSchema, UpdateConnectionSchema } from './connections.js';
 import { DeliveriesQuerySchema, EventsQuerySchema } from './history.js';
 import { PutMappingSchema } from './mappings.js';
 import { CreateSubscriptionSchema, RedeliverSchema } from './subscriptions.js';
@@ -36,6 +36,8 @@ const Connection = ConnectionCreated.extend({
   statusReason: z.string().optional(),
   subscriber: ConnectionStatusSchema.shape.subscriber,
   objects: ConnectionStatusSchema.shape.objects,
+  cdcTransport: z.enum(['pubsub', 'cometd']).describe("how the org's CDC is followed: the connection's own choice, else FORCEHOOK_CDC_TRANSPORT"),
+  cdcTransportIsDefault: z.boolean().describe('true when the connection has no transport of its own and follows the service default'),
   tokenRefreshedAt: z.iso
     .datetime()
     .nullable()
@@ -157,6 +159,7 @@ const list = <T extends z.ZodType>(item: T) => z.object({ data: z.array(item) })
 const SCHEMAS: Record<string, { schema: z.ZodType; io: 'input' | 'output' }> = {
   CreateConnection: { schema: CreateConnectionSchema, io: 'input' },
   ReauthorizeConnection: { schema: ReauthorizeConnectionSchema, io: 'input' },
+  UpdateConnection: { schema: UpdateConnectionSchema, io: 'input' },
   CreateConnectSession: { schema: CreateConnectSessionSchema, io: 'input' },
   CreateSubscription: { schema: CreateSubscriptionSchema, io: 'input' },
   Redeliver: { schema: RedeliverSchema, io: 'input' },
@@ -266,6 +269,12 @@ function paths(): Json {
         ...secured,
         tags: ['connections'],
         responses: { '200': { description: 'the connection', ...json('Connection') }, ...notFound, ...authErrors },
+      }),
+      patch: op("Set or clear (null: the service default) how the org's CDC is followed; a running subscriber restarts from its checkpoint", {
+        ...secured,
+        tags: ['connections'],
+        requestBody: { required: true, ...json('UpdateConnection') },
+        responses: { '200': { description: 'the connection', ...json('Connection') }, ...notFound, ...bodyErrors, ...authErrors },
       }),
       delete: op('Stop following the org; removes its subscriptions and checkpoints', {
         ...secured,

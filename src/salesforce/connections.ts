@@ -9,10 +9,14 @@ import { sealedPlace, type ConnectionRecord } from '../state/records.js';
 import type { ServiceStore } from '../state/store.js';
 import { confirmIdentity, refreshAccessToken, revokeToken, type OAuthClient, type TokenResponse } from './oauth.js';
 
+export type CdcTransportKind = NonNullable<ConnectionRecord['cdcTransport']>;
+
 export interface ConnectionGrant extends OAuthClient {
   refreshToken: string;
   /** A token response already in hand (the OAuth callback has one). */
   token?: TokenResponse;
+  /** How this org's CDC is followed, when not the service's default. */
+  cdcTransport?: CdcTransportKind;
 }
 
 /** A new grant for a connection that exists: what is not given is kept from it. */
@@ -74,7 +78,7 @@ export class ConnectionService {
     this.#connecting.add(v.orgId);
     try {
       const now = (this.deps.now?.() ?? new Date()).toISOString();
-      const record = this.#record(grant, v, { id: randomUUID(), createdAt: now }, now);
+      const record = this.#record(grant, v, { id: randomUUID(), createdAt: now, cdcTransport: grant.cdcTransport }, now);
       await this.deps.store.putConnection(record);
       this.deps.logger.info({ connectionId: record.id, orgId: v.orgId }, 'connection stored');
       return record;
@@ -107,7 +111,7 @@ export class ConnectionService {
     const latest = this.deps.store.connection(id);
     if (!latest) throw new NotFoundError(`connection ${id} was removed`);
     const now = (this.deps.now?.() ?? new Date()).toISOString();
-    const record = this.#record(full, v, { id, createdAt: latest.createdAt }, now);
+    const record = this.#record(full, v, { id, createdAt: latest.createdAt, cdcTransport: latest.cdcTransport }, now);
     await this.deps.store.putConnection(record);
     this.deps.logger.info({ connectionId: id, orgId: v.orgId }, 'connection re-authorized');
     return record;
@@ -127,7 +131,12 @@ export class ConnectionService {
     return { token, orgId, userId: toId18(confirmed.userId) ?? confirmed.userId };
   }
 
-  #record(grant: ConnectionGrant, v: Verified, keep: { id: string; createdAt: string }, now: string): ConnectionRecord {
+  #record(
+    grant: ConnectionGrant,
+    v: Verified,
+    keep: { id: string; createdAt: string; cdcTransport: CdcTransportKind | undefined },
+    now: string,
+  ): ConnectionRecord {
     const { box } = this.deps;
     const id = keep.id;
     return {
@@ -143,6 +152,7 @@ export class ConnectionService {
       accessToken: box.seal(v.token.access_token, sealedPlace.connection(id, 'accessToken')),
       tokenRefreshedAt: now,
       grantId: randomUUID(),
+      ...(keep.cdcTransport ? { cdcTransport: keep.cdcTransport } : {}),
       status: 'active',
       createdAt: keep.createdAt,
       updatedAt: now,
@@ -157,6 +167,20 @@ export class ConnectionService {
     await assertAllowedUrl(instanceUrl, { allowPrivate: this.deps.egress.allowPrivate, field: 'instanceUrl (reported by the org)' });
     await this.deps.store.putConnection({ ...c, instanceUrl, updatedAt: (this.deps.now?.() ?? new Date()).toISOString() });
     this.deps.logger.info({ connectionId: id, orgId: c.orgId, from: c.instanceUrl, to: instanceUrl }, 'connection instance URL updated');
+  }
+
+  /** Sets (or with null clears: the service default) how the org's CDC is followed; a running subscriber restarts on it. */
+  async setCdcTransport(id: string, cdcTransport: CdcTransportKind | null): Promise<ConnectionRecord> {
+    const c = this.deps.store.connection(id);
+    if (!c) throw new NotFoundError(`connection ${id} not found`);
+    const { cdcTransport: _old, ...rest } = c;
+    const record: ConnectionRecord = {
+      ...rest,
+      ...(cdcTransport ? { cdcTransport } : {}),
+      updatedAt: (this.deps.now?.() ?? new Date()).toISOString(),
+    };
+    await this.deps.store.putConnection(record);
+    return record;
   }
 
   async markNeedsReauth(id: string, reason: string): Promise<void> {

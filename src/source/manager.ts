@@ -7,7 +7,7 @@ import type { Metrics } from '../observability/metrics.js';
 import type { Publisher } from '../publish/publisher.js';
 import type { ServiceStore } from '../state/store.js';
 import { followedObject } from './followed.js';
-import { grantOf } from '../state/records.js';
+import { grantOf, type ConnectionRecord } from '../state/records.js';
 import type { ConnectionService } from '../salesforce/connections.js';
 import type { ConnectionRuntime, ConnectionStatusView } from './status.js';
 import { OrgSupervisor } from './supervisor.js';
@@ -25,6 +25,8 @@ export interface SourceManagerOptions {
   egress: SalesforceEgress;
   /** How CDC is followed (FORCEHOOK_CDC_TRANSPORT). @default cometd */
   cdcTransport?: CdcTransport;
+  /** The transport of a connection that names its own (`cdcTransport` on the connection); absent: the default serves all. */
+  cdcTransportFor?: (kind: CdcTransport['kind']) => CdcTransport;
   /** Which connections this instance follows (scale-out hands out a share). @default all */
   owns?: (connectionId: string) => boolean;
   modeRefreshMs?: number;
@@ -50,6 +52,8 @@ export class SourceManager implements ConnectionRuntime {
   readonly #supervisors = new Map<string, OrgSupervisor>();
   /** The grant each supervisor was built with: a new grant (not a rotated token) needs a new session. */
   readonly #grants = new Map<string, string>();
+  /** The transport each supervisor was built with: a connection that changes its own needs a new subscriber. */
+  readonly #transports = new Map<string, CdcTransport['kind']>();
   readonly #queue: SyncQueue;
   #unsubscribe: (() => void) | undefined;
   #stopped = false;
@@ -126,6 +130,12 @@ export class SourceManager implements ConnectionRuntime {
     this.#supervisors.clear();
   }
 
+  #transportOf(c: ConnectionRecord): CdcTransport {
+    const fallback = this.opts.cdcTransport ?? { kind: 'cometd' };
+    if (!c.cdcTransport || c.cdcTransport === fallback.kind || !this.opts.cdcTransportFor) return fallback;
+    return this.opts.cdcTransportFor(c.cdcTransport);
+  }
+
   #enqueue(connectionId: string): void {
     this.#queue.push(connectionId, () => this.#sync(connectionId));
   }
@@ -134,8 +144,10 @@ export class SourceManager implements ConnectionRuntime {
     if (this.#stopped) return;
     let c = this.opts.store.connection(connectionId);
     let sup = this.#supervisors.get(connectionId);
-    // New credentials (re-authorization) mean a new session: rebuild.
-    if (sup && c && this.#grants.get(connectionId) !== grantOf(c)) {
+    // New credentials (re-authorization) mean a new session: rebuild. So does another transport: the new
+    // subscriber resumes from the checkpoint, and both transports carry the same event ids, so the switch
+    // replays at most what was published but not yet checkpointed (duplicates, never a gap).
+    if (sup && c && (this.#grants.get(connectionId) !== grantOf(c) || this.#transports.get(connectionId) !== this.#transportOf(c).kind)) {
       this.#supervisors.delete(connectionId);
       await sup.stop();
       sup = undefined;
@@ -152,6 +164,7 @@ export class SourceManager implements ConnectionRuntime {
       return;
     }
     if (!sup) {
+      const transport = this.#transportOf(c);
       sup = new OrgSupervisor({
         connection: c,
         tokens: this.opts.tokens.source(connectionId),
@@ -162,7 +175,7 @@ export class SourceManager implements ConnectionRuntime {
         budgetShare: this.opts.budgetShare,
         ...(this.opts.metrics ? { metrics: this.opts.metrics } : {}),
         egress: this.opts.egress,
-        ...(this.opts.cdcTransport ? { cdcTransport: this.opts.cdcTransport } : {}),
+        cdcTransport: transport,
         ...(this.opts.modeRefreshMs ? { modeRefreshMs: this.opts.modeRefreshMs } : {}),
         ...(this.opts.selectionCheckMs ? { selectionCheckMs: this.opts.selectionCheckMs } : {}),
         ...(this.opts.streamingLimitRetry ? { streamingLimitRetry: this.opts.streamingLimitRetry } : {}),
@@ -179,6 +192,7 @@ export class SourceManager implements ConnectionRuntime {
       });
       this.#supervisors.set(connectionId, sup);
       this.#grants.set(connectionId, grantOf(c));
+      this.#transports.set(connectionId, transport.kind);
     }
     await sup.follow(objects);
   }

@@ -33,6 +33,8 @@ export const ConnectionRecordSchema = z.object({
    * token is the same grant. Absent on records written before it existed.
    */
   grantId: z.string().min(1).optional(),
+  /** How this org's CDC is followed; absent: the service's FORCEHOOK_CDC_TRANSPORT. */
+  cdcTransport: z.enum(['cometd', 'pubsub']).optional(),
   status: z.enum(CONNECTION_STATUSES),
   statusReason: z.string().optional(),
   createdAt: z.iso.datetime(),

@@ -98,7 +98,7 @@ export async function listenHttp({
     ready,
     v1: [
       whenLoaded,
-      connectionsRouter({ store, connections, runtime: sources }),
+      connectionsRouter({ store, connections, runtime: sources, defaultCdcTransport: config.cdcTransport }),
       connectSessionsRouter(sessionDeps),
       mappingsRouter(mappingDeps),
       subscriptionsRouter({

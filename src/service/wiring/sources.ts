@@ -68,6 +68,7 @@ export function wireSources(config: Readonly<Config>, logger: Logger, metrics: M
       void connections.markNeedsReauth(connectionId, reason).catch((err: unknown) => logger.error({ err, connectionId }, 'could not record needs_reauth'));
     },
   });
+  const ownTransports = new Map<CdcTransport['kind'], CdcTransport>();
   const sources = new SourceManager({
     store,
     owns: (connectionId) => ownership?.owns(connectionId) ?? false,
@@ -80,6 +81,12 @@ export function wireSources(config: Readonly<Config>, logger: Logger, metrics: M
     budgetShare: config.pollBudgetShare,
     egress,
     cdcTransport: cdcTransportOf(config),
+    cdcTransportFor: (kind) => {
+      // Built on first use, so a CA file is read once and only when some connection asks for Pub/Sub.
+      let t = ownTransports.get(kind);
+      if (!t) ownTransports.set(kind, (t = cdcTransportOf({ ...config, cdcTransport: kind })));
+      return t;
+    },
     ...(modeRefreshMs ? { modeRefreshMs } : {}),
     ...(selectionCheckMs ? { selectionCheckMs } : {}),
     ...(streamingLimitRetry ? { streamingLimitRetry } : {}),
