@@ -7,8 +7,7 @@ import { retry, retryPolicy } from '../../core/retry.js';
 import type { Logger } from '../../core/log.js';
 import type { Admin, GroupMember, TopicSpec } from '../types.js';
 import { guarded } from './errors.js';
-
-export const PING_BUDGET_MS = 2_500;
+import { budgetedPing } from '../ping.js';
 
 /** Up to ~15 s for a new topic's partitions to get leaders everywhere. */
 const LEADERS_POLICY = retryPolicy({ maxAttempts: 25, initialDelayMs: 100, maxDelayMs: 1_000, jitter: 0 });
@@ -54,7 +53,6 @@ function lazy(admin: KjsAdmin): { use: () => Promise<KjsAdmin>; reset: () => Pro
 export function createKafkajsAdmin(kafka: Kafka, pingKafka: Kafka, logger: Logger, onClose: () => void): Admin {
   const main = lazy(kafka.admin());
   const ping = lazy(pingKafka.admin({ retry: { retries: 0 } }));
-  let pinging: Promise<void> | undefined;
 
   async function assertCompacted(admin: KjsAdmin, topics: string[]): Promise<void> {
     if (topics.length === 0) return;
@@ -140,39 +138,16 @@ export function createKafkajsAdmin(kafka: Kafka, pingKafka: Kafka, logger: Logge
       });
     },
 
-    async ping() {
-      // Single flight, and a probe that outlives the deadline keeps going: on a
-      // loaded machine a reconnect can take longer than one /readyz budget, and
-      // restarting it on every probe would never let it finish.
-      pinging ??= ping
-        .use()
-        .then((a) => guarded('kafka ping', () => a.describeCluster()))
-        .then(
-          () => undefined,
-          (err: unknown) => {
-            // A fresh connection next time: kafkajs may keep a half-dead socket otherwise.
-            void ping.reset();
-            throw err;
-          },
-        )
-        .finally(() => {
-          pinging = undefined;
-        });
-      // Whoever awaits it handles the error; this keeps an abandoned probe from being an unhandled rejection.
-      pinging.catch(() => undefined);
-      let timer: NodeJS.Timeout | undefined;
-      const deadline = new Promise<never>((_, reject) => {
-        timer = setTimeout(
-          () => reject(new ForcehookError('KAFKA_UNAVAILABLE', `kafka ping: no answer within ${PING_BUDGET_MS} ms`, { retriable: true, status: 503 })),
-          PING_BUDGET_MS,
-        );
-      });
+    ping: budgetedPing(async () => {
       try {
-        await Promise.race([pinging, deadline]);
-      } finally {
-        clearTimeout(timer);
+        const a = await ping.use();
+        await guarded('kafka ping', () => a.describeCluster());
+      } catch (err) {
+        // A fresh connection next time: kafkajs may keep a half-dead socket otherwise.
+        void ping.reset();
+        throw err;
       }
-    },
+    }),
 
     async close() {
       onClose();

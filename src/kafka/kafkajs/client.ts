@@ -6,6 +6,7 @@ import { createKafkajsAdmin } from './admin.js';
 import { createKafkajsConsumer } from './consumer.js';
 import { pinoLogCreator } from './log.js';
 import { createKafkajsProducer } from './producer.js';
+import { openHandles } from '../handles.js';
 
 export interface KafkajsClientOptions {
   /** host:port bootstrap servers. */
@@ -36,15 +37,7 @@ export function createKafkajsClient(opts: KafkajsClientOptions): KafkaClient {
   const kafka = new Kafka(common);
   const pingKafka = new Kafka({ ...common, connectionTimeout: 1_000, requestTimeout: 2_000, retry: { retries: 0 } });
 
-  // Everything still open, so close() can release it all (tests, shutdown).
-  const open = new Set<{ close(): Promise<void> }>();
-  const track = <T extends { close(): Promise<void> }>(make: (untrack: () => void) => T): T => {
-    const handle: T = make(() => {
-      if (handle) open.delete(handle);
-    });
-    open.add(handle);
-    return handle;
-  };
+  const { track, closeAll } = openHandles();
 
   return {
     producer: (producerOpts = {}) => track((untrack) => createKafkajsProducer(kafka, producerOpts, logger, untrack)),
@@ -54,8 +47,6 @@ export function createKafkajsClient(opts: KafkajsClientOptions): KafkaClient {
         return Object.assign(c, { close: () => c.stop() });
       }),
     admin: () => track((untrack) => createKafkajsAdmin(kafka, pingKafka, logger, untrack)),
-    async close() {
-      await Promise.allSettled([...open].map((h) => h.close()));
-    },
+    close: closeAll,
   };
 }

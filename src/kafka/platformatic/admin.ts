@@ -4,9 +4,8 @@ import { retry, retryPolicy } from '../../core/retry.js';
 import type { Logger } from '../../core/log.js';
 import type { Admin, GroupMember, PartitionOffsets, TopicSpec } from '../types.js';
 import { guarded, hasApiError, mapPlatformaticError } from './errors.js';
+import { budgetedPing } from '../ping.js';
 import type { PltBaseOptions } from './producer.js';
-
-export const PING_BUDGET_MS = 2_500;
 
 /** Up to ~15 s for a new topic's partitions to get leaders everywhere. */
 const LEADERS_POLICY = retryPolicy({ maxAttempts: 25, initialDelayMs: 100, maxDelayMs: 1_000, jitter: 0 });
@@ -31,7 +30,6 @@ function topicConfigs(spec: TopicSpec): { name: string; value: string }[] {
 export function createPlatformaticAdmin(base: PltBaseOptions, logger: Logger, onClose: () => void): Admin {
   const admin = new PltAdmin({ ...base });
   const pingAdmin = new PltAdmin({ ...base, connectTimeout: 1_000, requestTimeout: 2_000, timeout: 2_000, retries: 0 });
-  let pinging: Promise<void> | undefined;
 
   async function partitionsOf(topic: string): Promise<number[]> {
     const meta = await guarded(`kafka metadata of ${topic}`, () => admin.metadata({ topics: [topic], forceUpdate: true }));
@@ -136,27 +134,9 @@ export function createPlatformaticAdmin(base: PltBaseOptions, logger: Logger, on
       }));
     },
 
-    async ping() {
-      // Single flight: a probe that outlives the deadline keeps going (see the kafkajs admin).
-      pinging ??= guarded('kafka ping', () => pingAdmin.metadata({ topics: [], forceUpdate: true }))
-        .then(() => undefined)
-        .finally(() => {
-          pinging = undefined;
-        });
-      pinging.catch(() => undefined);
-      let timer: NodeJS.Timeout | undefined;
-      const deadline = new Promise<never>((_, reject) => {
-        timer = setTimeout(
-          () => reject(new ForcehookError('KAFKA_UNAVAILABLE', `kafka ping: no answer within ${PING_BUDGET_MS} ms`, { retriable: true, status: 503 })),
-          PING_BUDGET_MS,
-        );
-      });
-      try {
-        await Promise.race([pinging, deadline]);
-      } finally {
-        clearTimeout(timer);
-      }
-    },
+    ping: budgetedPing(async () => {
+      await guarded('kafka ping', () => pingAdmin.metadata({ topics: [], forceUpdate: true }));
+    }),
 
     async close() {
       onClose();

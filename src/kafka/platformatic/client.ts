@@ -4,6 +4,7 @@ import type { KafkaClient } from '../types.js';
 import { createPlatformaticAdmin } from './admin.js';
 import { createPlatformaticConsumer } from './consumer.js';
 import { createPlatformaticProducer, type PltBaseOptions } from './producer.js';
+import { openHandles } from '../handles.js';
 
 export interface PlatformaticClientOptions {
   /** host:port bootstrap servers. */
@@ -29,15 +30,7 @@ export function createPlatformaticClient(opts: PlatformaticClientOptions): Kafka
   const logger = opts.logger.child({ component: 'kafka' });
   const base = platformaticBaseOptions(opts.brokers, opts.clientId, opts.security);
 
-  // Everything still open, so close() can release it all (tests, shutdown).
-  const open = new Set<{ close(): Promise<void> }>();
-  const track = <T extends { close(): Promise<void> }>(make: (untrack: () => void) => T): T => {
-    const handle: T = make(() => {
-      if (handle) open.delete(handle);
-    });
-    open.add(handle);
-    return handle;
-  };
+  const { track, closeAll } = openHandles();
 
   return {
     producer: (producerOpts = {}) => track((untrack) => createPlatformaticProducer(base, producerOpts, logger, untrack)),
@@ -47,8 +40,6 @@ export function createPlatformaticClient(opts: PlatformaticClientOptions): Kafka
         return Object.assign(c, { close: () => c.stop() });
       }),
     admin: () => track((untrack) => createPlatformaticAdmin(base, logger, untrack)),
-    async close() {
-      await Promise.allSettled([...open].map((h) => h.close()));
-    },
+    close: closeAll,
   };
 }
